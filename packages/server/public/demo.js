@@ -1,0 +1,46 @@
+// The demo host page's script. A real host page gets the session token from its own backend, as here.
+const button = document.getElementById('connect');
+const status = document.getElementById('status');
+const invoke = document.getElementById('invoke');
+const result = document.getElementById('result');
+
+async function newSessionToken() {
+  const response = await fetch('/demo/host/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.error?.message ?? 'Could not start a session');
+  // Kept for page mode: after the full-page redirect the button resumes the same session.
+  sessionStorage.setItem('patchbay-demo-token', body.token);
+  return body.token;
+}
+
+async function prepare() {
+  const returning = new URLSearchParams(location.search).get('session');
+  const saved = sessionStorage.getItem('patchbay-demo-token');
+  button.setAttribute('session-token', returning && saved?.startsWith(`${returning}_`) ? saved : await newSessionToken());
+}
+
+button.addEventListener('patchbay-connected', (event) => {
+  status.textContent = `Install ${event.detail.installId} is ready for tenant ${event.detail.tenantId}.`;
+  invoke.disabled = false;
+});
+button.addEventListener('patchbay-cancel', () => {
+  status.textContent = 'Cancelled. Click Connect to try again.';
+  void prepare();
+});
+button.addEventListener('patchbay-error', (event) => {
+  status.textContent = `Error: ${event.detail.message}`;
+});
+invoke.addEventListener('click', async () => {
+  invoke.disabled = true;
+  result.textContent = 'Calling…';
+  try {
+    const response = await fetch('/demo/host/invoke', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    result.textContent = JSON.stringify(await response.json(), null, 2);
+  } finally {
+    invoke.disabled = false;
+  }
+});
+
+prepare().catch((error) => {
+  status.textContent = error.message;
+});

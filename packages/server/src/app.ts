@@ -1,0 +1,81 @@
+import { fileURLToPath } from 'node:url';
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { AppContext } from './context.js';
+import { connectorRoutes } from './connectors/routes.js';
+import type { OAuthClients } from './connections/oauth.js';
+import type { CredentialBroker } from './connections/service.js';
+import { connectionRoutes } from './connections/routes.js';
+import { widgetCors } from './http/cors.js';
+import { errorHandler, routeNotFound } from './http/errors.js';
+import { installRoutes } from './installs/routes.js';
+import { keyRoutes } from './keys/routes.js';
+import { integrationRoutes, tenantActionRoutes } from './integrations/routes.js';
+import { type WidgetBundle, widgetRoutes } from './pages/widget.js';
+import { oauthCallbackRoutes, sessionRoutes } from './sessions/routes.js';
+
+export interface ServerParts {
+  oauth: OAuthClients;
+  broker: CredentialBroker;
+  widget: WidgetBundle | null;
+  /** Demo-mode routes (provider, third-party API, host page), mounted before the API. */
+  demo?: express.Router;
+}
+
+const publicDir = fileURLToPath(new URL('../public/', import.meta.url));
+
+/** Logs only the path: OAuth codes and states travel in query strings and must never be logged. */
+function pathOnly(url: string | undefined): string {
+  return (url ?? '').split('?')[0]!;
+}
+
+/**
+ * Builds the Express app. Every route is wired here, in one place; nothing listens and nothing
+ * global is touched, so tests can build as many servers as they like.
+ */
+export function createServer(ctx: AppContext, parts: ServerParts): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Client addresses (for IP allowlists and rate limits) come only from trusted proxy hops.
+  app.set('trust proxy', ctx.config.trustProxy);
+  app.use(
+    pinoHttp({
+      logger: ctx.logger,
+      serializers: {
+        req: (req: { method: string; url: string; id: unknown }) => ({ id: req.id, method: req.method, path: pathOnly(req.url) }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+    }),
+  );
+
+  app.get('/healthz', function healthHandler(_req, res) {
+    res.json({ ok: true });
+  });
+  app.get('/readyz', async function readyHandler(_req, res) {
+    await ctx.store.db.selectFrom('access_keys').select('id').limit(1).execute();
+    res.json({ ok: true });
+  });
+
+  app.use('/static', express.static(publicDir, { index: false, maxAge: '1h' }));
+  if (parts.widget) app.use('/widget', widgetRoutes(parts.widget));
+  if (parts.demo) app.use('/demo', parts.demo);
+
+  app.use(oauthCallbackRoutes(ctx, parts.oauth));
+
+  const integrationApi = express.Router({ mergeParams: true });
+  integrationApi.use(widgetCors(ctx));
+  integrationApi.use(express.json({ limit: '256kb' }));
+  integrationApi.use(sessionRoutes(ctx, parts.oauth, parts.broker));
+  integrationApi.use(installRoutes(ctx));
+  integrationApi.use(tenantActionRoutes(ctx, parts.broker));
+  app.use('/v1/integrations/:integrationId', integrationApi);
+  app.use('/v1/integrations', integrationRoutes(ctx));
+  app.use('/v1/connectors', connectorRoutes(ctx, parts.broker));
+  app.use('/v1/connections', connectionRoutes(ctx, parts.broker));
+  app.use('/v1', keyRoutes(ctx));
+
+  app.use(routeNotFound());
+  app.use(errorHandler(ctx.logger));
+  return app;
+}

@@ -1,0 +1,232 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import type { MasterKey } from './crypto/envelope.js';
+import { type Declarations, DeclarationsError, readDeclarationsFile, resolveSecret } from './declarations.js';
+
+/**
+ * Every setting, read once from flags and the environment, validated, and frozen.
+ * No other module reads process.env.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string;
+  dataDir: string;
+  databaseUrl: string;
+  /** PostgreSQL only: pool size per instance, statement timeout, and an optional schema. */
+  dbPoolSize: number;
+  dbStatementTimeoutMs: number;
+  dbSchema: string | null;
+  dev: boolean;
+  masterKeys: MasterKey[];
+  /** Set when dev mode generated the master key, so the caller can warn loudly. */
+  generatedMasterKeyPath: string | null;
+  configFile: string | null;
+  /** Connectors and integrations from the declarations file, secrets resolved; null when none is given. */
+  declarations: Declarations | null;
+  logLevel: string;
+  sessionTtlSeconds: number;
+  /** Refresh an OAuth access token when it expires within this many seconds. */
+  refreshMarginSeconds: number;
+  upstreamTimeoutMs: number;
+  /** Express `trust proxy`: false, a hop count, or a comma list of trusted proxy addresses/CIDRs. */
+  trustProxy: boolean | number | string;
+  /** How long a verified key stays cached; bounds how stale an inactivation can be on other instances. */
+  keyCacheSeconds: number;
+  authFailureLimit: number;
+  authFailureWindowSeconds: number;
+  authEventRetentionDays: number;
+  accessTokenTtlSeconds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const flagOptions = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'public-url': { type: 'string' },
+  'data-dir': { type: 'string' },
+  'database-url': { type: 'string' },
+  config: { type: 'string' },
+  'log-level': { type: 'string' },
+  'trust-proxy': { type: 'string' },
+  dev: { type: 'boolean' },
+} as const;
+
+const settingsSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(4400),
+  host: z.string().min(1).optional(),
+  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+  dataDir: z.string().min(1).default('.patchbay'),
+  databaseUrl: z.string().min(1).optional(),
+  configFile: z.string().min(1).optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  dev: z.boolean().default(false),
+  masterKey: z.string().min(1).optional(),
+  sessionTtlSeconds: z.coerce.number().int().min(60).max(86_400).default(1800),
+  refreshMarginSeconds: z.coerce.number().int().min(0).max(3600).default(60),
+  upstreamTimeoutMs: z.coerce.number().int().min(100).max(120_000).default(15_000),
+  trustProxy: z
+    .string()
+    .default('false')
+    .transform((value): boolean | number | string => (value === 'false' ? false : value === 'true' ? true : /^\d+$/.test(value) ? Number(value) : value)),
+  keyCacheSeconds: z.coerce.number().min(0).max(60).default(2),
+  authFailureLimit: z.coerce.number().int().min(1).max(100_000).default(20),
+  authFailureWindowSeconds: z.coerce.number().int().min(1).max(86_400).default(60),
+  authEventRetentionDays: z.coerce.number().int().min(1).max(3650).default(90),
+  accessTokenTtlSeconds: z.coerce.number().int().min(60).max(86_400).default(900),
+  dbPoolSize: z.coerce.number().int().min(1).max(200).default(10),
+  dbStatementTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  dbSchema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lowercase letters, digits and _').optional(),
+});
+
+export type Environment = Record<string, string | undefined>;
+
+/** Splits argv into the flags this module knows and positionals (the CLI's subcommands). */
+export function parseFlags(argv: string[]) {
+  return parseArgs({ args: argv, options: flagOptions, allowPositionals: true, strict: false });
+}
+
+function pickString(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+export function loadConfig(argv: string[], env: Environment): Config {
+  const { values } = parseFlags(argv);
+  const devFlag = values.dev === true || env.PATCHBAY_DEV === '1' || env.PATCHBAY_DEV === 'true';
+  const parsed = settingsSchema.safeParse({
+    port: pickString(values.port) ?? pickString(env.PORT),
+    host: pickString(values.host) ?? pickString(env.PATCHBAY_HOST),
+    publicUrl: pickString(values['public-url']) ?? pickString(env.PATCHBAY_PUBLIC_URL),
+    dataDir: pickString(values['data-dir']) ?? pickString(env.PATCHBAY_DATA_DIR),
+    databaseUrl: pickString(values['database-url']) ?? pickString(env.DATABASE_URL),
+    configFile: pickString(values.config) ?? pickString(env.PATCHBAY_CONFIG),
+    logLevel: pickString(values['log-level']) ?? pickString(env.PATCHBAY_LOG_LEVEL),
+    dev: devFlag,
+    masterKey: pickString(env.PATCHBAY_MASTER_KEY),
+    sessionTtlSeconds: pickString(env.PATCHBAY_SESSION_TTL_SECONDS),
+    refreshMarginSeconds: pickString(env.PATCHBAY_REFRESH_MARGIN_SECONDS),
+    upstreamTimeoutMs: pickString(env.PATCHBAY_UPSTREAM_TIMEOUT_MS),
+    trustProxy: pickString(values['trust-proxy']) ?? pickString(env.PATCHBAY_TRUST_PROXY),
+    keyCacheSeconds: pickString(env.PATCHBAY_KEY_CACHE_SECONDS),
+    authFailureLimit: pickString(env.PATCHBAY_AUTH_FAILURE_LIMIT),
+    authFailureWindowSeconds: pickString(env.PATCHBAY_AUTH_FAILURE_WINDOW_SECONDS),
+    authEventRetentionDays: pickString(env.PATCHBAY_AUTH_EVENT_RETENTION_DAYS),
+    accessTokenTtlSeconds: pickString(env.PATCHBAY_ACCESS_TOKEN_TTL_SECONDS),
+    dbPoolSize: pickString(env.PATCHBAY_DB_POOL_SIZE),
+    dbStatementTimeoutMs: pickString(env.PATCHBAY_DB_STATEMENT_TIMEOUT_MS),
+    dbSchema: pickString(env.PATCHBAY_DB_SCHEMA),
+  });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || 'setting'}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const settings = parsed.data;
+  const dataDir = path.resolve(settings.dataDir);
+  // Dev mode listens on loopback only: the demo provider and demo host routes must never be reachable from outside.
+  const host = settings.host ?? (settings.dev ? '127.0.0.1' : '0.0.0.0');
+  if (settings.dev && !isLoopbackHost(host)) {
+    throw new ConfigError('Dev mode (--dev) serves a demo OAuth provider and must listen on loopback only (--host 127.0.0.1).');
+  }
+  const publicUrl = (settings.publicUrl ?? `http://localhost:${settings.port}`).replace(/\/+$/, '');
+
+  let masterKeys: MasterKey[];
+  let generatedMasterKeyPath: string | null = null;
+  if (settings.masterKey) {
+    masterKeys = parseMasterKeys(settings.masterKey);
+  } else if (settings.dev) {
+    const loaded = loadOrCreateDevMasterKey(dataDir);
+    masterKeys = [loaded.key];
+    generatedMasterKeyPath = loaded.created ? loaded.path : null;
+  } else {
+    throw new ConfigError(
+      'PATCHBAY_MASTER_KEY is not set. Outside dev mode the server refuses to start without it.\n' +
+        '  Make one with: patchbay master-key  (or: openssl rand -base64 32), then export PATCHBAY_MASTER_KEY=<it>',
+    );
+  }
+
+  return Object.freeze({
+    port: settings.port,
+    host,
+    publicUrl,
+    dataDir,
+    databaseUrl: settings.databaseUrl ?? `sqlite:${path.join(dataDir, 'patchbay.db')}`,
+    dbPoolSize: settings.dbPoolSize,
+    dbStatementTimeoutMs: settings.dbStatementTimeoutMs,
+    dbSchema: settings.dbSchema ?? null,
+    dev: settings.dev,
+    masterKeys,
+    generatedMasterKeyPath,
+    configFile: settings.configFile ? path.resolve(settings.configFile) : null,
+    declarations: settings.configFile ? loadDeclarations(path.resolve(settings.configFile), env) : null,
+    logLevel: settings.logLevel,
+    sessionTtlSeconds: settings.sessionTtlSeconds,
+    refreshMarginSeconds: settings.refreshMarginSeconds,
+    upstreamTimeoutMs: settings.upstreamTimeoutMs,
+    trustProxy: settings.trustProxy,
+    keyCacheSeconds: settings.keyCacheSeconds,
+    authFailureLimit: settings.authFailureLimit,
+    authFailureWindowSeconds: settings.authFailureWindowSeconds,
+    authEventRetentionDays: settings.authEventRetentionDays,
+    accessTokenTtlSeconds: settings.accessTokenTtlSeconds,
+  });
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+/**
+ * `PATCHBAY_MASTER_KEY` is one base64 key of 32 bytes, or several as `id:base64,id:base64`
+ * (the first encrypts, all decrypt) while a rotation is under way.
+ */
+export function parseMasterKeys(text: string): MasterKey[] {
+  const entries = text.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const keys = entries.map((entry, index) => {
+    const colon = entry.indexOf(':');
+    const id = colon > 0 ? entry.slice(0, colon) : `k${index + 1}`;
+    const key = Buffer.from(colon > 0 ? entry.slice(colon + 1) : entry, 'base64');
+    if (key.length !== 32) throw new ConfigError(`PATCHBAY_MASTER_KEY: key "${id}" must be 32 bytes of base64 (openssl rand -base64 32).`);
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) throw new ConfigError(`PATCHBAY_MASTER_KEY: key id "${id}" may hold letters, digits, _ and - only.`);
+    return { id, key };
+  });
+  if (keys.length === 0) throw new ConfigError('PATCHBAY_MASTER_KEY is empty.');
+  if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new ConfigError('PATCHBAY_MASTER_KEY: key ids must be unique.');
+  return keys;
+}
+
+function loadOrCreateDevMasterKey(dataDir: string): { key: MasterKey; path: string; created: boolean } {
+  const file = path.join(dataDir, 'master.key');
+  if (existsSync(file)) {
+    const [key] = parseMasterKeys(readFileSync(file, 'utf8'));
+    return { key: key!, path: file, created: false };
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const key = { id: 'dev', key: randomBytes(32) };
+  writeFileSync(file, `dev:${key.key.toString('base64')}\n`, { mode: 0o600 });
+  return { key, path: file, created: true };
+}
+
+function loadDeclarations(file: string, env: Environment): Declarations {
+  try {
+    const declarations = readDeclarationsFile(file);
+    for (const connector of declarations.connectors) {
+      for (const method of connector.authMethods) {
+        if (method.type === 'oauth2') method.clientSecret = resolveSecret(method.clientSecret, env, `connector ${connector.slug}`);
+      }
+    }
+    return declarations;
+  } catch (error) {
+    if (error instanceof DeclarationsError) throw new ConfigError(error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,102 @@
+import * as oidc from 'openid-client';
+import { type Catalog, type Connector, oauthMethodOf } from '../connectors/catalog.js';
+import { HttpError } from '../http/errors.js';
+
+/**
+ * OAuth 2.0 client side, all through openid-client: discovery, PKCE, the code exchange (with
+ * `state` and `iss` checks) and refresh. Nothing here builds a token request by hand.
+ */
+
+/** Plain http is allowed only to loopback (the demo and test providers); everything else needs https. */
+function isLoopbackHttp(url: URL): boolean {
+  return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+}
+
+export interface OAuthClients {
+  configuration(connector: Connector): Promise<oidc.Configuration>;
+}
+
+export function createOAuthClients(catalog: Catalog, timeoutSeconds: number): OAuthClients {
+  const configurations = new Map<string, Promise<oidc.Configuration>>();
+
+  async function build(connector: Connector): Promise<oidc.Configuration> {
+    const auth = oauthMethodOf(connector);
+    if (!auth) throw new HttpError(400, 'method_not_supported', `Connector ${connector.slug} has no OAuth 2.0 method.`);
+    const secret = await catalog.clientSecret(connector.slug);
+    const clientAuth = secret === undefined ? oidc.None() : oidc.ClientSecretBasic(secret);
+    const metadata = secret === undefined ? {} : { client_secret: secret };
+    const endpoint = new URL(auth.issuer ?? auth.tokenUrl!);
+    const insecure = isLoopbackHttp(endpoint);
+    let configuration: oidc.Configuration;
+    if (auth.issuer) {
+      configuration = await oidc.discovery(new URL(auth.issuer), auth.clientId, metadata, clientAuth, {
+        execute: insecure ? [oidc.allowInsecureRequests] : [],
+        timeout: timeoutSeconds,
+      });
+    } else {
+      configuration = new oidc.Configuration(
+        { issuer: new URL(auth.authorizationUrl!).origin, authorization_endpoint: auth.authorizationUrl!, token_endpoint: auth.tokenUrl! },
+        auth.clientId,
+        metadata,
+        clientAuth,
+      );
+      if (insecure) oidc.allowInsecureRequests(configuration);
+    }
+    configuration.timeout = timeoutSeconds;
+    return configuration;
+  }
+
+  return {
+    configuration(connector) {
+      let pending = configurations.get(connector.slug);
+      if (!pending) {
+        pending = build(connector);
+        // A failed discovery is not cached: the next attempt tries again.
+        pending.catch(() => configurations.delete(connector.slug));
+        configurations.set(connector.slug, pending);
+      }
+      return pending;
+    },
+  };
+}
+
+export interface TokenSet {
+  accessToken: string;
+  refreshToken: string | null;
+  tokenType: string;
+  scope: string | null;
+  /** Epoch milliseconds, or null when the provider did not say. */
+  expiresAt: number | null;
+}
+
+export function toTokenSet(response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers, previousRefreshToken: string | null = null): TokenSet {
+  const expiresIn = response.expiresIn();
+  return {
+    accessToken: response.access_token,
+    // Providers that do not rotate refresh tokens omit them on refresh: keep the old one.
+    refreshToken: response.refresh_token ?? previousRefreshToken,
+    tokenType: response.token_type ?? 'bearer',
+    scope: response.scope ?? null,
+    expiresAt: expiresIn === undefined ? null : Date.now() + expiresIn * 1000,
+  };
+}
+
+/** Turns a provider or network failure into a 4xx/502 the caller can act on, without secrets. */
+export function providerError(error: unknown, during: string): HttpError {
+  if (error instanceof oidc.ResponseBodyError) {
+    return new HttpError(502, 'provider_error', `The provider refused the ${during}: ${error.error}.`, { cause: error });
+  }
+  if (error instanceof oidc.AuthorizationResponseError) {
+    return new HttpError(400, 'provider_error', `The provider answered the authorization with ${error.error}.`, { cause: error });
+  }
+  if (error instanceof oidc.ClientError) {
+    return new HttpError(502, 'provider_error', `The provider's answer to the ${during} did not validate.`, { cause: error });
+  }
+  return new HttpError(502, 'provider_unreachable', `The provider could not be reached for the ${during}.`, { cause: error });
+}
+
+export function isInvalidGrant(error: unknown): boolean {
+  return error instanceof oidc.ResponseBodyError && error.error === 'invalid_grant';
+}
+
+export { oidc };

@@ -1,0 +1,79 @@
+import express, { Router } from 'express';
+import { z } from 'zod';
+import type { AppContext } from '../context.js';
+import { callUpstream, FORWARDED_REQUEST_HEADERS } from '../connectors/upstream.js';
+import { assertTenantAllowed, authenticate } from '../http/auth.js';
+import { notFound } from '../http/errors.js';
+import { parseInput } from '../http/validation.js';
+import { type CredentialBroker, getConnection, listConnections, revokeConnection } from './service.js';
+
+const listQuerySchema = z.object({
+  tenantId: z.string().min(1).max(256).optional(),
+  connector: z.string().max(64).optional(),
+  status: z.enum(['active', 'needs_reauth', 'revoked']).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(64).optional(),
+});
+
+/** Response headers passed back from the upstream; cookies and hop-by-hop headers stay behind. */
+const FORWARDED_RESPONSE_HEADERS = ['content-type', 'cache-control', 'etag', 'last-modified', 'location', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'];
+
+export function connectionRoutes(ctx: AppContext, broker: CredentialBroker): Router {
+  const router = Router();
+
+  router.get('/', authenticate(ctx, { scope: 'installs:read' }), async function listConnectionsHandler(req, res) {
+    const query = parseInput(listQuerySchema, req.query);
+    const principal = res.locals.principal as { kind: string; key?: { tenantId: string | null } };
+    // A tenant-restricted key lists its own tenant's connections, whatever it asks for.
+    const tenantId = principal.key?.tenantId ?? query.tenantId;
+    res.json(await listConnections(ctx, { ...query, tenantId }));
+  });
+
+  router.get('/:connectionId', authenticate(ctx, { scope: 'installs:read' }), async function readConnectionHandler(req, res) {
+    const connection = await getConnection(ctx, String(req.params.connectionId));
+    if (!connection) throw notFound('connection_not_found', 'No such connection.');
+    assertTenantAllowed(ctx, req, res, connection.tenantId);
+    res.json(connection);
+  });
+
+  router.delete('/:connectionId', authenticate(ctx, { scope: 'installs:write' }), async function revokeConnectionHandler(req, res) {
+    const connection = await getConnection(ctx, String(req.params.connectionId));
+    if (!connection) throw notFound('connection_not_found', 'No such connection.');
+    assertTenantAllowed(ctx, req, res, connection.tenantId);
+    res.json(await revokeConnection(ctx, connection.id));
+  });
+
+  /**
+   * The proxy: forwards to the connector's base URL with the tenant's credentials applied. Only
+   * that base URL is reachable; see resolveUnderBase for what is refused.
+   */
+  router.all(
+    '/:connectionId/proxy/{*rest}',
+    authenticate(ctx, { scope: 'installs:write' }),
+    express.raw({ type: () => true, limit: '1mb' }),
+    async function proxyHandler(req, res) {
+      const connection = await getConnection(ctx, String(req.params.connectionId));
+      if (!connection) throw notFound('connection_not_found', 'No such connection.');
+      assertTenantAllowed(ctx, req, res, connection.tenantId);
+      const connector = ctx.catalog.connectors.get(connection.connector);
+      if (!connector) throw notFound('connector_not_found', 'The connector is no longer available.');
+      // The raw (still percent-encoded) path after /proxy/, so encoded tricks are seen before decoding.
+      const marker = `/${connection.id}/proxy/`;
+      const raw = req.originalUrl.slice(req.originalUrl.indexOf(marker) + marker.length);
+      const headers: Record<string, string> = {};
+      for (const name of FORWARDED_REQUEST_HEADERS) {
+        const value = req.get(name);
+        if (value) headers[name] = value;
+      }
+      const body = Buffer.isBuffer(req.body) && req.body.length > 0 && !['GET', 'HEAD'].includes(req.method) ? req.body.toString('utf8') : undefined;
+      const upstream = await callUpstream(ctx, broker, ctx.customAuthMethods, { connector, connectionId: connection.id, method: req.method, path: raw, headers, body });
+      for (const name of FORWARDED_RESPONSE_HEADERS) {
+        const value = upstream.headers.get(name);
+        if (value) res.set(name, value);
+      }
+      res.status(upstream.status).send(Buffer.from(await upstream.arrayBuffer()));
+    },
+  );
+
+  return router;
+}

@@ -1,0 +1,237 @@
+import type { AppContext } from '../context.js';
+import type { Credentials } from '../connectors/auth-methods.js';
+import { newId } from '../crypto/random.js';
+import { HttpError, notFound } from '../http/errors.js';
+import type { ConnectionsTable } from '../store/schema.js';
+import { isoNow } from '../store/time.js';
+import { isInvalidGrant, type OAuthClients, oidc, providerError, type TokenSet, toTokenSet } from './oauth.js';
+
+const credentialsAad = (connectionId: string, tenantId: string) => `connections:${connectionId}:${tenantId}`;
+const LEASE_MS = 30_000;
+const LEASE_POLL_MS = 50;
+
+export interface ConnectionView {
+  id: string;
+  connector: string;
+  tenantId: string;
+  label: string | null;
+  authMethod: string;
+  status: ConnectionsTable['status'];
+  expiresAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function toConnectionView(row: ConnectionsTable): ConnectionView {
+  return {
+    id: row.id,
+    connector: row.connector_id,
+    tenantId: row.tenant_id,
+    label: row.label,
+    authMethod: row.auth_method,
+    status: row.status,
+    expiresAt: row.expires_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function expiryOf(credentials: Credentials): string | null {
+  return credentials.type === 'oauth2' && credentials.tokens.expiresAt !== null ? new Date(credentials.tokens.expiresAt).toISOString() : null;
+}
+
+export function decryptCredentials(ctx: AppContext, row: Pick<ConnectionsTable, 'id' | 'tenant_id' | 'credentials_ciphertext'>): Credentials {
+  const parsed = JSON.parse(ctx.keyring.decrypt(row.credentials_ciphertext, credentialsAad(row.id, row.tenant_id))) as Credentials | TokenSet;
+  // Connections stored before typed credentials held a bare OAuth token set.
+  return 'type' in parsed && typeof parsed.type === 'string' && !('accessToken' in parsed) ? (parsed as Credentials) : { type: 'oauth2', tokens: parsed as TokenSet };
+}
+
+/** Stores a new connection; credentials are encrypted with AAD bound to the connection and tenant. */
+export async function createConnection(ctx: AppContext, input: { connector: string; tenantId: string; label?: string | null; credentials: Credentials }): Promise<string> {
+  const id = newId('con');
+  const now = isoNow();
+  await ctx.store.db
+    .insertInto('connections')
+    .values({
+      id,
+      connector_id: input.connector,
+      tenant_id: input.tenantId,
+      label: input.label ?? null,
+      auth_method: input.credentials.type,
+      status: 'active',
+      credentials_ciphertext: ctx.keyring.encrypt(JSON.stringify(input.credentials), credentialsAad(id, input.tenantId)),
+      expires_at: expiryOf(input.credentials),
+      refresh_lease_until: null,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
+  return id;
+}
+
+/** Re-authorization: new credentials replace the old ones in place; the id (and installs using it) stay. */
+export async function replaceCredentials(ctx: AppContext, connectionId: string, tenantId: string, credentials: Credentials): Promise<void> {
+  const result = await ctx.store.db
+    .updateTable('connections')
+    .set({
+      credentials_ciphertext: ctx.keyring.encrypt(JSON.stringify(credentials), credentialsAad(connectionId, tenantId)),
+      auth_method: credentials.type,
+      expires_at: expiryOf(credentials),
+      status: 'active',
+      refresh_lease_until: null,
+      updated_at: isoNow(),
+    })
+    .where('id', '=', connectionId)
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) throw notFound('connection_not_found', 'No such connection.');
+}
+
+export async function getConnection(ctx: AppContext, id: string): Promise<ConnectionView | null> {
+  const row = await ctx.store.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toConnectionView(row) : null;
+}
+
+export async function listConnections(
+  ctx: AppContext,
+  query: { tenantId?: string | undefined; connector?: string | undefined; status?: ConnectionsTable['status'] | undefined; limit: number; cursor?: string | undefined },
+): Promise<{ data: ConnectionView[]; next: string | null }> {
+  let select = ctx.store.db.selectFrom('connections').selectAll();
+  if (query.tenantId) select = select.where('tenant_id', '=', query.tenantId);
+  if (query.connector) select = select.where('connector_id', '=', query.connector);
+  if (query.status) select = select.where('status', '=', query.status);
+  if (query.cursor) select = select.where('id', '>', query.cursor);
+  const rows = await select.orderBy('id').limit(query.limit + 1).execute();
+  const page = rows.slice(0, query.limit);
+  return { data: page.map(toConnectionView), next: rows.length > query.limit ? page[page.length - 1]!.id : null };
+}
+
+/** Revoked connections keep their row (installs and audit point at them) but lose their credentials. */
+export async function revokeConnection(ctx: AppContext, id: string): Promise<ConnectionView> {
+  const row = await ctx.store.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw notFound('connection_not_found', 'No such connection.');
+  const updated = await ctx.store.db
+    .updateTable('connections')
+    .set({ status: 'revoked', credentials_ciphertext: ctx.keyring.encrypt(JSON.stringify({ type: 'none' }), credentialsAad(row.id, row.tenant_id)), expires_at: null, updated_at: isoNow() })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toConnectionView(updated);
+}
+
+/**
+ * Hands out usable credentials for a connection, refreshing OAuth tokens first when they expire
+ * within the configured margin. Refresh is single-flight per connection: within this process by a
+ * shared promise, across processes by a lease row in the store; a waiter re-reads and uses what the
+ * winner stored instead of spending an already rotated refresh token.
+ */
+export class CredentialBroker {
+  readonly #inFlight = new Map<string, Promise<Credentials>>();
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly oauth: OAuthClients,
+  ) {}
+
+  async credentials(connectionId: string, options: { forceRefresh?: boolean } = {}): Promise<{ credentials: Credentials; row: ConnectionsTable }> {
+    const row = await this.#row(connectionId);
+    if (row.status === 'revoked') throw new HttpError(409, 'connection_revoked', 'The connection was revoked.');
+    if (row.status !== 'active') throw new HttpError(409, 'connection_needs_reauth', 'The connection must be authorized again.');
+    const credentials = decryptCredentials(this.ctx, row);
+    if (credentials.type !== 'oauth2' || (!this.#isDue(row.expires_at) && !options.forceRefresh)) return { credentials, row };
+    let pending = this.#inFlight.get(connectionId);
+    if (!pending) {
+      pending = this.#refreshUnlessDone(connectionId, credentials.tokens.accessToken).finally(() => this.#inFlight.delete(connectionId));
+      this.#inFlight.set(connectionId, pending);
+    }
+    return { credentials: await pending, row };
+  }
+
+  /** For callers that only need an OAuth access token. */
+  async accessToken(connectionId: string, options: { forceRefresh?: boolean } = {}): Promise<string> {
+    const { credentials } = await this.credentials(connectionId, options);
+    if (credentials.type !== 'oauth2') throw new HttpError(409, 'method_not_supported', 'The connection does not use OAuth 2.0.');
+    return credentials.tokens.accessToken;
+  }
+
+  #isDue(expiresAt: string | null): boolean {
+    return expiresAt !== null && Date.parse(expiresAt) - this.ctx.config.refreshMarginSeconds * 1000 <= Date.now();
+  }
+
+  async #row(connectionId: string): Promise<ConnectionsTable> {
+    const row = await this.ctx.store.db.selectFrom('connections').selectAll().where('id', '=', connectionId).executeTakeFirst();
+    if (!row) throw notFound('connection_not_found', 'No such connection.');
+    return row;
+  }
+
+  async #refreshUnlessDone(connectionId: string, seenAccessToken: string): Promise<Credentials> {
+    const deadline = Date.now() + LEASE_MS * 2;
+    while (Date.now() < deadline) {
+      const now = Date.now();
+      const leased = await this.ctx.store.db
+        .updateTable('connections')
+        .set({ refresh_lease_until: new Date(now + LEASE_MS).toISOString() })
+        .where('id', '=', connectionId)
+        .where((eb) => eb.or([eb('refresh_lease_until', 'is', null), eb('refresh_lease_until', '<', new Date(now).toISOString())]))
+        .returningAll()
+        .executeTakeFirst();
+      const row = leased ?? (await this.#row(connectionId));
+      if (row.status !== 'active') throw new HttpError(409, 'connection_needs_reauth', 'The connection must be authorized again.');
+      const current = decryptCredentials(this.ctx, row);
+      if (current.type !== 'oauth2') throw new HttpError(409, 'method_not_supported', 'The connection does not use OAuth 2.0.');
+      if (current.tokens.accessToken !== seenAccessToken) {
+        if (leased) await this.#releaseLease(connectionId);
+        return current;
+      }
+      if (leased) return this.#refresh(row, current.tokens);
+      await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+    }
+    throw new HttpError(503, 'refresh_busy', 'Another server is still refreshing this connection; try again.');
+  }
+
+  async #releaseLease(connectionId: string): Promise<void> {
+    await this.ctx.store.db.updateTable('connections').set({ refresh_lease_until: null }).where('id', '=', connectionId).execute();
+  }
+
+  async #refresh(row: ConnectionsTable, current: TokenSet): Promise<Credentials> {
+    const connector = this.ctx.catalog.connectors.get(row.connector_id);
+    try {
+      if (!connector) throw new HttpError(409, 'connector_missing', `Connector ${row.connector_id} is no longer declared.`);
+      if (!current.refreshToken) {
+        await this.#markNeedsReauth(row.id);
+        throw new HttpError(409, 'connection_needs_reauth', 'The access token expired and there is no refresh token.');
+      }
+      let next: TokenSet;
+      try {
+        const configuration = await this.oauth.configuration(connector);
+        next = toTokenSet(await oidc.refreshTokenGrant(configuration, current.refreshToken), current.refreshToken);
+      } catch (error) {
+        if (isInvalidGrant(error)) {
+          await this.#markNeedsReauth(row.id);
+          throw new HttpError(409, 'connection_needs_reauth', 'The provider refused the refresh token; the tenant must connect again.');
+        }
+        throw providerError(error, 'token refresh');
+      }
+      const credentials: Credentials = { type: 'oauth2', tokens: next };
+      // Access and (possibly rotated) refresh token are written together, and the lease released, in one update.
+      await this.ctx.store.db
+        .updateTable('connections')
+        .set({
+          credentials_ciphertext: this.ctx.keyring.encrypt(JSON.stringify(credentials), credentialsAad(row.id, row.tenant_id)),
+          expires_at: expiryOf(credentials),
+          refresh_lease_until: null,
+          updated_at: isoNow(),
+        })
+        .where('id', '=', row.id)
+        .execute();
+      return credentials;
+    } catch (error) {
+      await this.#releaseLease(row.id);
+      throw error;
+    }
+  }
+
+  async #markNeedsReauth(connectionId: string): Promise<void> {
+    await this.ctx.store.db.updateTable('connections').set({ status: 'needs_reauth', updated_at: isoNow() }).where('id', '=', connectionId).execute();
+  }
+}

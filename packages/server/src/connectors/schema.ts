@@ -1,0 +1,99 @@
+import { z } from 'zod';
+
+/** A secret in the declarations file: literal, or the name of an environment variable holding it. */
+export const secretValueSchema = z.union([z.string().min(1), z.strictObject({ env: z.string().min(1) })]);
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+const methodBase = { label: z.string().min(1).max(60).optional(), default: z.boolean().optional() };
+
+export const oauth2AuthSchema = z
+  .strictObject({
+    type: z.literal('oauth2'),
+    ...methodBase,
+    /** OIDC issuer: endpoints come from its discovery document. */
+    issuer: httpUrl.optional(),
+    authorizationUrl: httpUrl.optional(),
+    tokenUrl: httpUrl.optional(),
+    clientId: z.string().min(1),
+    clientSecret: secretValueSchema.optional(),
+    scopes: z.array(z.string().min(1)).default([]),
+    /** Extra parameters for the authorize request (e.g. `access_type=offline`). */
+    authorizeParams: z.record(z.string(), z.string()).default({}),
+  })
+  .refine((auth) => auth.issuer || (auth.authorizationUrl && auth.tokenUrl), {
+    message: 'an oauth2 method needs either issuer (OIDC discovery) or both authorizationUrl and tokenUrl',
+  });
+
+/** The six ways a connector can authenticate upstream calls. */
+export const authMethodSchema = z.union([
+  z.strictObject({ type: z.literal('none'), ...methodBase }),
+  z.strictObject({ type: z.literal('basic'), ...methodBase }),
+  z.strictObject({ type: z.literal('bearer'), ...methodBase }),
+  z.strictObject({
+    type: z.literal('apiKey'),
+    ...methodBase,
+    in: z.enum(['header', 'query']).default('header'),
+    name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a header or query parameter name'),
+  }),
+  oauth2AuthSchema,
+  z.strictObject({ type: z.literal('custom'), ...methodBase, handler: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) }),
+]);
+
+const actionName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -');
+
+export const connectorActionSchema = z.strictObject({
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
+  /** Path under baseUrl; `{name}` placeholders are filled from the call's input. */
+  path: z.string().startsWith('/').max(2048),
+  query: z.record(z.string(), z.string()).default({}),
+  body: z.unknown().optional(),
+});
+
+const connectorFields = {
+  name: z.string().min(1).max(100),
+  description: z.string().max(500).default(''),
+  domain: z.string().max(253).optional(),
+  visibility: z.enum(['private', 'shared']).default('private'),
+  iconUrl: httpUrl.optional(),
+  /** Every upstream call goes under this URL and nowhere else. */
+  baseUrl: httpUrl,
+  authMethods: z.array(authMethodSchema).min(1).max(6),
+  actions: z.record(actionName, connectorActionSchema).default({}),
+  /** An action that must answer 2xx before typed-in credentials are saved. */
+  verifyAction: actionName.optional(),
+};
+
+function checkMethods(value: { authMethods: Array<{ type: string; default?: boolean | undefined }>; verifyAction?: string | undefined; actions: Record<string, unknown> }, ctx: z.RefinementCtx) {
+  if (value.authMethods.filter((method) => method.default).length > 1) ctx.addIssue({ code: 'custom', path: ['authMethods'], message: 'at most one method is the default' });
+  if (value.authMethods.filter((method) => method.type === 'oauth2').length > 1) ctx.addIssue({ code: 'custom', path: ['authMethods'], message: 'at most one oauth2 method per connector' });
+  if (new Set(value.authMethods.map((method) => method.type)).size !== value.authMethods.length) ctx.addIssue({ code: 'custom', path: ['authMethods'], message: 'each method type at most once' });
+  if (value.verifyAction && !(value.verifyAction in value.actions)) ctx.addIssue({ code: 'custom', path: ['verifyAction'], message: `no action named ${value.verifyAction}` });
+}
+
+/** A connector in the declarations file. `auth` (one method) is accepted as shorthand for `authMethods`. */
+export const connectorDeclarationSchema = z
+  .preprocess(
+    (input) => {
+      if (input && typeof input === 'object' && 'auth' in input && !('authMethods' in input)) {
+        const { auth, ...rest } = input as Record<string, unknown>;
+        return { ...rest, authMethods: [auth] };
+      }
+      return input;
+    },
+    z.strictObject({ slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes'), ...connectorFields }),
+  )
+  .superRefine(checkMethods);
+
+/** A connector created through the API: the slug is derived from the name. */
+export const createConnectorSchema = z.strictObject({ slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional(), ...connectorFields }).superRefine(checkMethods);
+
+export type ConnectorDeclaration = z.output<typeof connectorDeclarationSchema>;
+export type AuthMethod = z.output<typeof authMethodSchema>;
+export type OAuth2Auth = z.output<typeof oauth2AuthSchema>;
+export type SecretValue = z.output<typeof secretValueSchema>;
+export type ConnectorAction = z.output<typeof connectorActionSchema>;
+
+/** The default method: the one marked default, else the first. */
+export function defaultMethod<M extends { default?: boolean | undefined }>(methods: readonly M[]): M {
+  return methods.find((method) => method.default) ?? methods[0]!;
+}

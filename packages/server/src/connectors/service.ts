@@ -1,0 +1,38 @@
+import type { AppContext } from '../context.js';
+import { writeAudit } from '../audit/service.js';
+import { badRequest } from '../http/errors.js';
+import type { Connector } from './catalog.js';
+import type { ConnectorDeclaration } from './schema.js';
+
+/** `Salesforce Sandbox` → `salesforce-sandbox`. Non-Latin names fall back to `connector`. */
+export function slugify(name: string): string {
+  const slug = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 50)
+    .replace(/-+$/, '');
+  return slug || 'connector';
+}
+
+/** A slug that clashes gets `-2`, `-3`, … — never an error the user has to fix. */
+export function uniqueSlug(wanted: string, taken: (slug: string) => boolean): string {
+  if (!taken(wanted)) return wanted;
+  for (let n = 2; ; n++) {
+    const candidate = `${wanted}-${n}`;
+    if (!taken(candidate)) return candidate;
+  }
+}
+
+export async function createConnector(ctx: AppContext, input: Omit<ConnectorDeclaration, 'slug'> & { slug?: string | undefined }, actor: string): Promise<Connector> {
+  for (const method of input.authMethods) {
+    if (method.type === 'custom' && !ctx.customAuthMethods[method.handler]) throw badRequest('invalid_request', `authMethods: no custom auth method "${method.handler}" is registered on this server.`);
+  }
+  await ctx.catalog.refresh();
+  const slug = uniqueSlug(input.slug ?? slugify(input.name), (candidate) => ctx.catalog.connectors.has(candidate));
+  const connector = await ctx.catalog.save({ ...input, slug }, 'api');
+  await writeAudit(ctx.store.db, { actor, action: 'connector.created', targetType: 'connector', targetId: slug, details: { name: connector.name, methods: connector.authMethods.map((m) => m.type) } });
+  return connector;
+}

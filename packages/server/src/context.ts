@@ -1,0 +1,27 @@
+import type { Config } from './config.js';
+import type { Keyring } from './crypto/envelope.js';
+import type { Logger } from './logger.js';
+import type { Store } from './store/store.js';
+import type { Catalog } from './connectors/catalog.js';
+import type { CustomAuthMethods } from './connectors/auth-methods.js';
+import type { AuthEventRecorder } from './keys/auth-events.js';
+import type { TokenSigner } from './keys/tokens.js';
+import type { KeyVerifier } from './keys/verifier.js';
+import type { FailureLimiter } from './http/rate-limit.js';
+
+/** What every service needs, built once at start-up and passed down explicitly (no globals). */
+export interface AppContext {
+  config: Config;
+  store: Store;
+  keyring: Keyring;
+  /** Key for the HMACs of access keys, session tokens and OAuth states. */
+  hashingKey: Buffer;
+  logger: Logger;
+  catalog: Catalog;
+  /** Proprietary auth schemes registered in server code (`defineAuthMethod`). */
+  customAuthMethods: CustomAuthMethods;
+  keys: KeyVerifier;
+  tokenSigner: TokenSigner;
+  authEvents: AuthEventRecorder;
+  failures: FailureLimiter;
+}

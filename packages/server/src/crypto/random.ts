@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import { bytesToBigInt, encodeBase62 } from './base62.js';
+
+/** 22 base62 characters hold 128 random bits (62^22 > 2^128). */
+export const RANDOM_128_LENGTH = 22;
+
+export function random128(): string {
+  return encodeBase62(bytesToBigInt(randomBytes(16)), RANDOM_128_LENGTH);
+}
+
+/** A prefixed, unguessable identifier such as `ses_…` or `ins_…`. */
+export function newId(prefix: string): string {
+  return `${prefix}_${random128()}`;
+}
+
+/** Random per process, so ids made by several server instances never collide. */
+const PROCESS_TAG = randomBytes(6).toString('hex');
+let sequence = 0;
+
+/**
+ * An id that sorts by creation time, for logs listed newest first and paged by cursor (auth
+ * events, audit entries): base36 milliseconds, this process's random tag, then a counter. Cheap on
+ * purpose (no random bytes per id), since auth events make one per request; these ids are not secrets.
+ */
+export function newSortableId(prefix: string): string {
+  sequence = (sequence + 1) % 2_176_782_336;
+  return `${prefix}_${sortableIdTime(Date.now())}${PROCESS_TAG}${sequence.toString(36).padStart(6, '0')}`;
+}
+
+/** The time part of a sortable id: ids made at or after `ms` sort at or after this prefix. */
+export function sortableIdTime(ms: number): string {
+  return Math.max(0, Math.floor(ms)).toString(36).padStart(9, '0');
+}

@@ -1,0 +1,33 @@
+import type { Declarations } from '../declarations.js';
+import { DEMO_INTEGRATION } from './host.js';
+
+export const DEMO_CLIENT_ID = 'patchbay-demo';
+
+/** The connector and integration the demo runs on, pointing at the in-process demo provider and API. */
+export function demoDeclarations(publicUrl: string, clientSecret: string): Declarations {
+  return {
+    connectors: [
+      {
+        slug: 'demo-cloud',
+        name: 'Demo Cloud',
+        description: 'A pretend third-party service, served by this server in demo mode.',
+        domain: 'localhost',
+        baseUrl: `${publicUrl}/demo/api`,
+        visibility: 'private',
+        authMethods: [{ type: 'oauth2', issuer: `${publicUrl}/demo/oidc`, clientId: DEMO_CLIENT_ID, clientSecret, scopes: ['openid', 'profile', 'demo.read'], authorizeParams: {} }],
+        actions: { me: { method: 'GET', path: '/me', query: {} } },
+      },
+    ],
+    integrations: [
+      {
+        id: DEMO_INTEGRATION,
+        name: 'Demo Cloud',
+        description: 'Lets Acme CRM call Demo Cloud for a tenant.',
+        connectors: ['demo-cloud'],
+        allowedOrigins: [new URL(publicUrl).origin],
+        configFields: [],
+        actions: { test: { connector: 'demo-cloud', method: 'GET', path: '/me', forwardBody: false } },
+      },
+    ],
+  };
+}

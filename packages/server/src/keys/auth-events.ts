@@ -1,0 +1,118 @@
+import { newSortableId, sortableIdTime } from '../crypto/random.js';
+import type { AuthEventsTable } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+import { isoNow } from '../store/time.js';
+
+export interface AuthEventInput {
+  keyId: string | null;
+  keyPrefix: string | null;
+  clientIp: string | null;
+  method: string;
+  path: string;
+  outcome: 'success' | 'failure';
+  reason: string | null;
+}
+
+export interface AuthEvent extends AuthEventInput {
+  id: string;
+  at: string;
+}
+
+function toRow(event: AuthEventInput): AuthEventsTable {
+  return {
+    id: newSortableId('aev'),
+    at: isoNow(),
+    key_id: event.keyId,
+    key_prefix: event.keyPrefix,
+    client_ip: event.clientIp,
+    method: event.method,
+    path: event.path.slice(0, 512),
+    outcome: event.outcome,
+    reason: event.reason,
+  };
+}
+
+export async function recordAuthEvent({ store }: { store: Store }, event: AuthEventInput): Promise<void> {
+  await store.db.insertInto('auth_events').values(toRow(event)).execute();
+}
+
+/**
+ * Auth events are written in small batches off the request path: one insert per burst instead of
+ * one per request. `flush()` drains the buffer (called on shutdown and by tests); a failed batch is
+ * logged and retried with the next one, so events are not dropped on a transient error.
+ */
+export class AuthEventRecorder {
+  #buffer: AuthEventsTable[] = [];
+  #timer: NodeJS.Timeout | null = null;
+  #flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    private readonly onError: (error: unknown) => void,
+    private readonly delayMs = 50,
+    private readonly maxBatch = 500,
+  ) {}
+
+  record(event: AuthEventInput): void {
+    this.#buffer.push(toRow(event));
+    if (this.#buffer.length >= this.maxBatch) void this.flush();
+    else this.#timer ??= setTimeout(() => void this.flush(), this.delayMs);
+  }
+
+  flush(): Promise<void> {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    this.#flushing = this.#flushing.then(async () => {
+      while (this.#buffer.length > 0) {
+        const batch = this.#buffer.splice(0, this.maxBatch);
+        try {
+          await this.store.db.insertInto('auth_events').values(batch).execute();
+        } catch (error) {
+          this.#buffer.unshift(...batch);
+          this.onError(error);
+          this.#timer ??= setTimeout(() => void this.flush(), 1000);
+          return;
+        }
+      }
+    });
+    return this.#flushing;
+  }
+}
+
+const idTimeOf = (iso: string) => sortableIdTime(Date.parse(iso));
+
+export interface AuthEventQuery {
+  keyId?: string | undefined;
+  outcome?: 'success' | 'failure' | undefined;
+  reason?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Newest first; ids sort by time, so the cursor is the last id of the previous page. */
+export async function listAuthEvents(store: Store, query: AuthEventQuery): Promise<{ data: AuthEvent[]; next: string | null }> {
+  let select = store.db.selectFrom('auth_events').selectAll();
+  if (query.keyId) select = select.where('key_id', '=', query.keyId);
+  if (query.outcome) select = select.where('outcome', '=', query.outcome);
+  if (query.reason) select = select.where('reason', '=', query.reason);
+  // Ids start with their time, so a time range is an id range on the primary key (no extra index to keep up).
+  if (query.from) select = select.where('id', '>=', `aev_${idTimeOf(query.from)}`);
+  if (query.to) select = select.where('id', '<', `aev_${idTimeOf(query.to)}`);
+  if (query.cursor) select = select.where('id', '<', query.cursor);
+  const rows = await select.orderBy('id', 'desc').limit(query.limit + 1).execute();
+  const page = rows.slice(0, query.limit);
+  return {
+    data: page.map((row) => ({ id: row.id, at: row.at, keyId: row.key_id, keyPrefix: row.key_prefix, clientIp: row.client_ip, method: row.method, path: row.path, outcome: row.outcome, reason: row.reason })),
+    next: rows.length > query.limit ? page[page.length - 1]!.id : null,
+  };
+}
+
+export async function pruneAuthEvents(store: Store, retentionDays: number): Promise<number> {
+  const cutoff = new Date(Date.now() - retentionDays * 86_400_000).toISOString();
+  const result = await store.db.deleteFrom('auth_events').where('at', '<', cutoff).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

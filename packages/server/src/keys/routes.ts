@@ -1,0 +1,93 @@
+import express, { type Response, Router } from 'express';
+import type { AppContext } from '../context.js';
+import { listAudit } from '../audit/service.js';
+import { authenticate, principalOf, refuse } from '../http/auth.js';
+import { forbidden } from '../http/errors.js';
+import { parseInput } from '../http/validation.js';
+import { listAuthEvents } from './auth-events.js';
+import { grants } from './scopes.js';
+import { createKeySchema, issueTokenSchema, listAuditSchema, listAuthEventsSchema, listKeysSchema, rollKeySchema, updateKeySchema } from './schema.js';
+import { createAccessKey, getAccessKey, listAccessKeys, rollAccessKey, setAccessKeyActive, updateAccessKey } from './service.js';
+
+function actorOf(res: Response): string {
+  const principal = principalOf(res);
+  return principal.kind === 'key' ? principal.key.id : `session:${principal.sessionId}`;
+}
+
+/** Operator routes: key management, auth events and the audit trail. All need the admin scope. */
+export function keyRoutes(ctx: AppContext): Router {
+  const router = Router();
+  const admin = authenticate(ctx, { scope: 'admin' });
+  router.use(express.json({ limit: '32kb' }));
+
+  router.post('/keys', admin, async function createKeyHandler(req, res) {
+    const input = parseInput(createKeySchema, req.body ?? {});
+    const { key, record } = await createAccessKey(ctx, { ...input, actor: actorOf(res) });
+    res.status(201).json({ ...record, key });
+  });
+
+  router.get('/keys', admin, async function listKeysHandler(req, res) {
+    res.json(await listAccessKeys(ctx, parseInput(listKeysSchema, req.query)));
+  });
+
+  router.get('/keys/:keyId', admin, async function readKeyHandler(req, res) {
+    res.json(await getAccessKey(ctx, String(req.params.keyId)));
+  });
+
+  router.patch('/keys/:keyId', admin, async function updateKeyHandler(req, res) {
+    const changes = parseInput(updateKeySchema, req.body ?? {});
+    const record = await updateAccessKey(ctx, String(req.params.keyId), changes, actorOf(res));
+    ctx.keys.forget(record.id);
+    res.json(record);
+  });
+
+  router.post('/keys/:keyId/inactivate', admin, async function inactivateKeyHandler(req, res) {
+    const record = await setAccessKeyActive(ctx, String(req.params.keyId), false, actorOf(res));
+    ctx.keys.forget(record.id);
+    res.json(record);
+  });
+
+  router.post('/keys/:keyId/reactivate', admin, async function reactivateKeyHandler(req, res) {
+    const record = await setAccessKeyActive(ctx, String(req.params.keyId), true, actorOf(res));
+    ctx.keys.forget(record.id);
+    res.json(record);
+  });
+
+  router.post('/keys/:keyId/roll', admin, async function rollKeyHandler(req, res) {
+    const { gracePeriodSeconds } = parseInput(rollKeySchema, req.body ?? {});
+    const { key, record, previous } = await rollAccessKey(ctx, String(req.params.keyId), gracePeriodSeconds, actorOf(res));
+    ctx.keys.forget(previous.id);
+    res.status(201).json({ ...record, key, previous });
+  });
+
+  router.get('/auth-events', admin, async function listAuthEventsHandler(req, res) {
+    await ctx.authEvents.flush();
+    res.json(await listAuthEvents(ctx.store, parseInput(listAuthEventsSchema, req.query)));
+  });
+
+  router.get('/audit', admin, async function listAuditHandler(req, res) {
+    res.json(await listAudit(ctx.store.db, parseInput(listAuditSchema, req.query)));
+  });
+
+  /** Exchanges the presented key for a short-lived JWT with the same or fewer scopes. */
+  router.post('/tokens', authenticate(ctx), async function issueTokenHandler(req, res) {
+    const principal = principalOf(res);
+    if (principal.kind !== 'key' || principal.via !== 'key') throw refuse(ctx, req, res, 'insufficient_scope', 'Only an access key can be exchanged for a token.');
+    const input = parseInput(issueTokenSchema, req.body ?? {});
+    const scopes = input.scopes ?? principal.scopes;
+    const beyond = scopes.filter((scope) => !grants(principal.scopes, scope));
+    if (beyond.length > 0) throw refuse(ctx, req, res, 'insufficient_scope', `The key does not hold: ${beyond.join(', ')}.`);
+    const ttlSeconds = input.ttlSeconds ?? ctx.config.accessTokenTtlSeconds;
+    const { token, expiresAt } = await ctx.tokenSigner.sign({ keyId: principal.key.id, scopes, tenantId: principal.key.tenantId, ttlSeconds });
+    res.status(201).json({ token, tokenType: 'Bearer', expiresAt, scopes });
+  });
+
+  /** Who the presented credential is: handy for checking a key, and the cheapest authenticated route. */
+  router.get('/whoami', authenticate(ctx), function whoamiHandler(_req, res) {
+    const principal = principalOf(res);
+    if (principal.kind !== 'key') throw forbidden('insufficient_scope', 'Session tokens have no identity here.');
+    res.json({ keyId: principal.key.id, name: principal.key.name, scopes: principal.scopes, tenantId: principal.key.tenantId, via: principal.via });
+  });
+
+  return router;
+}

@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { Express } from 'express';
+import { Router } from 'express';
+import { createServer } from './app.js';
+import type { Config } from './config.js';
+import { loadCatalog } from './connectors/catalog.js';
+import { createOAuthClients } from './connections/oauth.js';
+import { CredentialBroker } from './connections/service.js';
+import type { CustomAuthMethods } from './connectors/auth-methods.js';
+import type { AppContext } from './context.js';
+import { Keyring } from './crypto/envelope.js';
+import { loadHashingKey } from './crypto/secrets.js';
+import { type Declarations } from './declarations.js';
+import { DEMO_CLIENT_ID, demoDeclarations } from './demo/declarations.js';
+import { demoHost } from './demo/host.js';
+import { resumePendingInstalls } from './installs/service.js';
+import { AuthEventRecorder, pruneAuthEvents } from './keys/auth-events.js';
+import { createAccessKey } from './keys/service.js';
+import { loadTokenSigner } from './keys/tokens.js';
+import { KeyVerifier } from './keys/verifier.js';
+import { FailureLimiter } from './http/rate-limit.js';
+import { createLogger, type Logger } from './logger.js';
+import { locateWidgetBundle } from './pages/widget.js';
+import { openStore, type Store, storeOptionsOf } from './store/store.js';
+import { isoNow } from './store/time.js';
+
+export interface Patchbay {
+  app: Express;
+  ctx: AppContext;
+  close(): Promise<void>;
+}
+
+export interface PatchbayOptions {
+  logger?: Logger;
+  /** Overrides the declarations file (tests pass their own). */
+  declarations?: Declarations;
+  /** An already open store (tests share one). */
+  store?: Store;
+  /** Proprietary auth schemes for connectors with `{ "type": "custom", "handler": name }`. */
+  authMethods?: CustomAuthMethods;
+}
+
+/** Opens the store and builds everything the app needs, in order. Does not listen. */
+export async function createPatchbay(config: Config, options: PatchbayOptions = {}): Promise<Patchbay> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  if (config.generatedMasterKeyPath) {
+    logger.warn({ path: config.generatedMasterKeyPath }, 'DEV MODE: generated a master key on disk. Anyone with this file can read stored credentials. Never use dev mode in production.');
+  }
+  const store = options.store ?? (await openStore(config.databaseUrl, storeOptionsOf(config)));
+  await store.migrate();
+  const keyring = new Keyring(config.masterKeys);
+  const hashingKey = await loadHashingKey(store, keyring);
+
+  const runDemo = config.dev && !options.declarations && !config.declarations;
+  const demoClientSecret = randomBytes(24).toString('base64url');
+  const declarations = options.declarations ?? config.declarations ?? (runDemo ? demoDeclarations(config.publicUrl, demoClientSecret) : { connectors: [], integrations: [] });
+  const catalog = await loadCatalog(store, keyring, declarations);
+  const ctx: AppContext = {
+    config,
+    store,
+    keyring,
+    hashingKey,
+    logger,
+    catalog,
+    customAuthMethods: options.authMethods ?? {},
+    keys: new KeyVerifier(store, hashingKey, config.keyCacheSeconds * 1000),
+    tokenSigner: await loadTokenSigner(store, keyring, config.publicUrl),
+    authEvents: new AuthEventRecorder(store, (error) => logger.error({ err: error }, 'could not write auth events')),
+    failures: new FailureLimiter(store, config.authFailureLimit, config.authFailureWindowSeconds),
+  };
+  const oauth = createOAuthClients(catalog, Math.ceil(config.upstreamTimeoutMs / 1000));
+  const broker = new CredentialBroker(ctx, oauth);
+
+  let demo: Router | undefined;
+  if (runDemo) {
+    // Loaded only in demo mode: a production server never loads oidc-provider.
+    const [{ createDemoProvider }, { demoThirdPartyApi }] = await Promise.all([import('./demo/provider.js'), import('./demo/api.js')]);
+    demo = Router();
+    const provider = await createDemoProvider({
+      issuer: `${config.publicUrl}/demo/oidc`,
+      clientId: DEMO_CLIENT_ID,
+      clientSecret: demoClientSecret,
+      redirectUris: [`${config.publicUrl}/oauth/callback`],
+    });
+    demo.use('/oidc', provider.callback());
+    demo.use('/api', demoThirdPartyApi(provider));
+    demo.use('/', demoHost(config, await createDemoHostKey(store, ctx)));
+    logger.info({ url: `${config.publicUrl}/demo` }, 'demo mode: open the demo page');
+  }
+
+  const widget = locateWidgetBundle();
+  if (!widget) logger.warn('the widget bundle is not built: run `npm run build` (the /widget routes are off)');
+  const app = createServer(ctx, { oauth, broker, widget, demo });
+  await resumePendingInstalls(ctx);
+  const housekeeping = async () => {
+    await pruneAuthEvents(store, config.authEventRetentionDays);
+    await ctx.failures.prune();
+  };
+  await housekeeping();
+  const timer = setInterval(() => void housekeeping().catch((error: unknown) => logger.warn({ err: error }, 'housekeeping failed')), 3_600_000);
+  timer.unref();
+  return {
+    app,
+    ctx,
+    async close() {
+      clearInterval(timer);
+      await ctx.authEvents.flush();
+      await store.close();
+    },
+  };
+}
+
+/** The demo host's access key lives only in memory; earlier ones are inactivated, never deleted. */
+async function createDemoHostKey(store: Store, ctx: AppContext): Promise<string> {
+  await store.db.updateTable('access_keys').set({ inactive_at: isoNow() }).where('name', 'like', 'demo-host-%').where('inactive_at', 'is', null).execute();
+  const { key } = await createAccessKey(ctx, { name: `demo-host-${randomBytes(4).toString('hex')}`, scopes: ['sessions:write', 'installs:read', 'installs:write'], actor: 'demo' });
+  return key;
+}
+
+/** Listens, and on SIGTERM/SIGINT stops accepting, lets in-flight requests finish, then closes the store. */
+export async function listen(patchbay: Patchbay, config: Config): Promise<Server> {
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = patchbay.app.listen(config.port, config.host, () => resolve(listening));
+    listening.once('error', reject);
+  });
+  const shutdown = (signal: string) => {
+    patchbay.ctx.logger.info({ signal }, 'shutting down');
+    server.close(() => {
+      void patchbay.close().then(() => process.exit(0));
+    });
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(1), 10_000).unref();
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  return server;
+}

@@ -1,0 +1,159 @@
+import express, { type NextFunction, type Request, type Response, Router } from 'express';
+import type { AppContext } from '../context.js';
+import type { OAuthClients } from '../connections/oauth.js';
+import type { CredentialBroker } from '../connections/service.js';
+import { assertTenantAllowed, authenticate, principalOf } from '../http/auth.js';
+import { forbidden, HttpError, toHttpError } from '../http/errors.js';
+import { parseInput } from '../http/validation.js';
+import { sendConfigurationPage, sendCredentialsPage, sendDonePage, sendErrorPage } from '../pages/flow.js';
+import { callbackQuerySchema, createSessionSchema, sessionIdSchema, startQuerySchema } from './schema.js';
+import {
+  commitSession,
+  completeAuthorization,
+  createSession,
+  getSession,
+  integrationBaseUrl,
+  requireIntegration,
+  saveConfiguration,
+  startSession,
+  submitCredentials,
+  sessionConnectors,
+  type CallbackOutcome,
+} from './service.js';
+
+type Params = { integrationId: string; sessionId: string };
+
+/** A session token reaches only its own session. */
+function assertOwnSession(res: Response, params: Params): void {
+  const principal = principalOf(res);
+  if (principal.kind === 'session' && (principal.sessionId !== params.sessionId || principal.integrationId !== params.integrationId)) {
+    throw forbidden('session_forbidden', 'This session token belongs to another session.');
+  }
+}
+
+/** Browser-facing routes answer with a page, not JSON, when something goes wrong. */
+function pageErrors(handler: (req: Request, res: Response) => Promise<void>) {
+  return async function handleWithErrorPage(req: Request, res: Response, _next: NextFunction) {
+    try {
+      await handler(req, res);
+    } catch (error) {
+      const httpError = toHttpError(error);
+      sendErrorPage(res, httpError.status, { code: httpError.code, message: httpError.expose ? httpError.message : 'The sign-in could not be completed.' });
+    }
+  };
+}
+
+export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: CredentialBroker): Router {
+  const router = Router({ mergeParams: true });
+
+  router.post('/session', authenticate(ctx, { scope: 'sessions:write' }), async function createSessionHandler(req, res) {
+    const input = parseInput(createSessionSchema, req.body ?? {});
+    assertTenantAllowed(ctx, req, res, input.tenantId);
+    res.status(200).json(await createSession(ctx, String(req.params.integrationId), input));
+  });
+
+  router.get('/session/:sessionId', authenticate(ctx, { scope: 'sessions:write', sessionToken: true }), async function readSessionHandler(req, res) {
+    const params = { integrationId: String(req.params.integrationId), sessionId: String(req.params.sessionId) };
+    assertOwnSession(res, params);
+    const session = await getSession(ctx, params.integrationId, parseInput(sessionIdSchema, params.sessionId));
+    assertTenantAllowed(ctx, req, res, session.tenantId);
+    res.json(session);
+  });
+
+  router.get('/session/:sessionId/connectors', authenticate(ctx, { scope: 'sessions:write', sessionToken: true }), async function sessionConnectorsHandler(req, res) {
+    const params = { integrationId: String(req.params.integrationId), sessionId: String(req.params.sessionId) };
+    assertOwnSession(res, params);
+    res.json({ data: await sessionConnectors(ctx, params.integrationId, parseInput(sessionIdSchema, params.sessionId)), next: null });
+  });
+
+  router.get(
+    '/session/:sessionId/start',
+    pageErrors(async function startSessionHandler(req, res) {
+      const query = parseInput(startQuerySchema, req.query);
+      const sessionId = parseInput(sessionIdSchema, req.params.sessionId);
+      const started = await startSession(ctx, oauth, ctx.customAuthMethods, String(req.params.integrationId), sessionId, query);
+      if (started.kind === 'redirect') {
+        res.set('cache-control', 'no-store').redirect(303, started.url.toString());
+        return;
+      }
+      sendCredentialsPage(res, { actionUrl: `${req.baseUrl}/session/${sessionId}/credentials`, connector: started.connector, method: started.method, fields: started.fields });
+    }),
+  );
+
+  router.post(
+    '/session/:sessionId/config',
+    express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 64 }),
+    pageErrors(async function saveConfigurationHandler(req, res) {
+      const integrationId = String(req.params.integrationId);
+      const sessionId = parseInput(sessionIdSchema, req.params.sessionId);
+      const values = Object.fromEntries(Object.entries((req.body ?? {}) as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+      let outcome: CallbackOutcome;
+      try {
+        outcome = await saveConfiguration(ctx, integrationId, sessionId, values);
+      } catch (error) {
+        if (error instanceof HttpError && error.code === 'invalid_config') {
+          const integration = requireIntegration(ctx, integrationId);
+          sendConfigurationPage(res, { actionUrl: req.originalUrl, integrationName: integration.name, fields: integration.configFields, error: error.message, values });
+          return;
+        }
+        throw error;
+      }
+      sendDonePage(res, outcome);
+    }),
+  );
+
+  router.post(
+    '/session/:sessionId/credentials',
+    express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 32 }),
+    pageErrors(async function submitCredentialsHandler(req, res) {
+      const sessionId = parseInput(sessionIdSchema, req.params.sessionId);
+      const values = Object.fromEntries(Object.entries((req.body ?? {}) as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+      const outcome = await submitCredentials(ctx, broker, ctx.customAuthMethods, String(req.params.integrationId), sessionId, values);
+      if ('formError' in outcome) {
+        sendCredentialsPage(res, { actionUrl: req.originalUrl, connector: outcome.connector, method: outcome.method, fields: outcome.fields, error: outcome.formError, values });
+        return;
+      }
+      if (outcome.needsConfiguration) {
+        const integration = requireIntegration(ctx, outcome.session.integrationId);
+        sendConfigurationPage(res, { actionUrl: `${req.baseUrl}/session/${sessionId}/config`, integrationName: integration.name, fields: integration.configFields });
+        return;
+      }
+      sendDonePage(res, outcome);
+    }),
+  );
+
+  router.post('/session/:sessionId/commit', authenticate(ctx, { scope: 'installs:write', sessionToken: true }), async function commitSessionHandler(req, res) {
+    const params = { integrationId: String(req.params.integrationId), sessionId: String(req.params.sessionId) };
+    assertOwnSession(res, params);
+    const principal = principalOf(res);
+    if (principal.kind === 'key') assertTenantAllowed(ctx, req, res, (await getSession(ctx, params.integrationId, parseInput(sessionIdSchema, params.sessionId))).tenantId);
+    const { targetUrl } = await commitSession(ctx, params.integrationId, parseInput(sessionIdSchema, params.sessionId));
+    res.status(200).json({ targetUrl });
+  });
+
+  return router;
+}
+
+/** The provider redirects here; `state` is the only credential and it is one-time. */
+export function oauthCallbackRoutes(ctx: AppContext, oauth: OAuthClients): Router {
+  const router = Router();
+  router.get(
+    '/oauth/callback',
+    pageErrors(async function oauthCallbackHandler(req, res) {
+      const query = parseInput(callbackQuerySchema, req.query, 'invalid_callback');
+      const currentUrl = new URL(req.originalUrl, ctx.config.publicUrl);
+      const outcome = await completeAuthorization(ctx, oauth, currentUrl, query);
+      if (outcome.needsConfiguration) {
+        const integration = requireIntegration(ctx, outcome.session.integrationId);
+        sendConfigurationPage(res, {
+          actionUrl: `${new URL(integrationBaseUrl(ctx, integration.id)).pathname}/session/${outcome.session.id}/config`,
+          integrationName: integration.name,
+          fields: integration.configFields,
+        });
+        return;
+      }
+      sendDonePage(res, outcome);
+    }),
+  );
+  return router;
+}

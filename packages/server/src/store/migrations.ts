@@ -1,0 +1,174 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+
+/**
+ * Migrations in code (not files on disk) so the compiled server carries them. Each one uses only
+ * portable Kysely schema builders so SQLite and PostgreSQL end with the same schema.
+ */
+const migrations: Record<string, Migration> = {
+  '0001_foundation': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('server_secrets')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('ciphertext', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('access_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('key_prefix', 'text', (c) => c.notNull())
+        .addColumn('secret_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('tenant_id', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text')
+        .addColumn('inactive_at', 'text')
+        .addColumn('last_authenticated_at', 'text')
+        .execute();
+
+      await db.schema
+        .createTable('auth_events')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text')
+        .addColumn('key_prefix', 'text')
+        .addColumn('client_ip', 'text')
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .execute();
+
+      await db.schema
+        .createTable('connectors')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('slug', 'text', (c) => c.notNull().unique())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('definition', 'text', (c) => c.notNull())
+        .addColumn('client_secret_ciphertext', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('connections')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('connector_id', 'text', (c) => c.notNull())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('credentials_ciphertext', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('connections_tenant').on('connections').columns(['tenant_id', 'connector_id']).execute();
+
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('integration_id', 'text', (c) => c.notNull())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('tags', 'text', (c) => c.notNull())
+        .addColumn('redirect_url', 'text')
+        .addColumn('token_hash', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('opener_origin', 'text')
+        .addColumn('mode', 'text')
+        .addColumn('oauth_state_hash', 'text', (c) => c.unique())
+        .addColumn('pkce_verifier_ciphertext', 'text')
+        .addColumn('connection_id', 'text')
+        .addColumn('config', 'text')
+        .addColumn('error_code', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('install_id', 'text')
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('installs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('integration_id', 'text', (c) => c.notNull())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        // One install per session: the unique index is what makes commit idempotent under races.
+        .addColumn('session_id', 'text', (c) => c.notNull().unique())
+        .addColumn('tags', 'text', (c) => c.notNull())
+        .addColumn('connection_ids', 'text', (c) => c.notNull())
+        .addColumn('config', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('status_message', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('deleted_at', 'text')
+        .execute();
+      await db.schema.createIndex('installs_tenant').on('installs').columns(['integration_id', 'tenant_id']).execute();
+
+      await db.schema
+        .createTable('install_tags')
+        .addColumn('install_id', 'text', (c) => c.notNull())
+        .addColumn('tag_key', 'text', (c) => c.notNull())
+        .addColumn('tag_value', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('install_tags_pk', ['install_id', 'tag_key'])
+        .execute();
+      await db.schema.createIndex('install_tags_lookup').on('install_tags').columns(['tag_key', 'tag_value', 'install_id']).execute();
+    },
+  },
+  '0002_key_management': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('access_keys').addColumn('description', 'text').execute();
+      await db.schema.alterTable('access_keys').addColumn('ip_allowlist', 'text').execute();
+      await db.schema.alterTable('access_keys').addColumn('rolled_from', 'text').execute();
+      await db.schema.createIndex('auth_events_key').on('auth_events').columns(['key_id', 'at']).execute();
+
+      await db.schema
+        .createTable('audit_entries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target_type', 'text', (c) => c.notNull())
+        .addColumn('target_id', 'text', (c) => c.notNull())
+        .addColumn('details', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('audit_entries_target').on('audit_entries').columns(['target_type', 'target_id']).execute();
+
+      // Fixed-window counters shared by every server instance (one row per bucket and window).
+      await db.schema
+        .createTable('rate_limits')
+        .addColumn('bucket', 'text', (c) => c.notNull())
+        .addColumn('window_start', 'text', (c) => c.notNull())
+        .addColumn('hits', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('rate_limits_pk', ['bucket', 'window_start'])
+        .execute();
+    },
+  },
+  '0003_connections': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('connections').addColumn('label', 'text').execute();
+      await db.schema.alterTable('connections').addColumn('auth_method', 'text', (c) => c.notNull().defaultTo('oauth2')).execute();
+      // A refresh lease: whichever instance holds it refreshes; the others wait and re-read.
+      await db.schema.alterTable('connections').addColumn('refresh_lease_until', 'text').execute();
+      await db.schema.alterTable('sessions').addColumn('connector_id', 'text').execute();
+      await db.schema.alterTable('sessions').addColumn('auth_method', 'text').execute();
+      await db.schema.alterTable('sessions').addColumn('reauth_connection_id', 'text').execute();
+      await db.schema.alterTable('sessions').addColumn('connection_label', 'text').execute();
+    },
+  },
+};
+
+class InCodeMigrations implements MigrationProvider {
+  async getMigrations() {
+    return migrations;
+  }
+}
+
+export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise<string[]> {
+  // With a schema, the migration tables live in it too (Kysely would otherwise look them up in public).
+  const migrator = new Migrator({ db, provider: new InCodeMigrations(), ...(schema ? { migrationTableSchema: schema } : {}) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+

@@ -1,0 +1,144 @@
+/**
+ * Table types for Kysely. Portable on purpose: text ids, ISO-8601 UTC timestamps as text (they
+ * sort correctly as strings), JSON as text. No dialect-specific column types.
+ */
+export interface AccessKeysTable {
+  id: string;
+  name: string;
+  key_prefix: string;
+  secret_hash: string;
+  scopes: string;
+  tenant_id: string | null;
+  created_at: string;
+  expires_at: string | null;
+  inactive_at: string | null;
+  last_authenticated_at: string | null;
+  description: string | null;
+  /** JSON array of CIDR ranges, or null for any address. */
+  ip_allowlist: string | null;
+  /** The key this one replaced in a rollover. */
+  rolled_from: string | null;
+}
+
+export interface AuditEntriesTable {
+  id: string;
+  at: string;
+  /** The acting access key id, or `cli` for the operator's terminal. */
+  actor: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  details: string;
+}
+
+export interface RateLimitsTable {
+  bucket: string;
+  window_start: string;
+  hits: number;
+}
+
+export interface AuthEventsTable {
+  id: string;
+  at: string;
+  key_id: string | null;
+  key_prefix: string | null;
+  client_ip: string | null;
+  method: string;
+  path: string;
+  outcome: 'success' | 'failure';
+  reason: string | null;
+}
+
+export interface ServerSecretsTable {
+  name: string;
+  ciphertext: string;
+  created_at: string;
+}
+
+export interface ConnectorsTable {
+  id: string;
+  slug: string;
+  name: string;
+  definition: string;
+  client_secret_ciphertext: string | null;
+  updated_at: string;
+}
+
+export interface ConnectionsTable {
+  id: string;
+  connector_id: string;
+  tenant_id: string;
+  status: 'active' | 'needs_reauth' | 'revoked';
+  credentials_ciphertext: string;
+  expires_at: string | null;
+  created_at: string;
+  updated_at: string;
+  label: string | null;
+  auth_method: string;
+  refresh_lease_until: string | null;
+}
+
+export type SessionStatus = 'created' | 'started' | 'configuring' | 'authorized' | 'cancelled' | 'failed' | 'committed';
+
+export interface SessionsTable {
+  id: string;
+  integration_id: string;
+  tenant_id: string;
+  tags: string;
+  redirect_url: string | null;
+  token_hash: string;
+  status: SessionStatus;
+  opener_origin: string | null;
+  mode: 'popup' | 'page' | null;
+  oauth_state_hash: string | null;
+  pkce_verifier_ciphertext: string | null;
+  connection_id: string | null;
+  config: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  install_id: string | null;
+  expires_at: string;
+  created_at: string;
+  updated_at: string;
+  connector_id: string | null;
+  auth_method: string | null;
+  /** Set when the session re-authorizes an existing connection (its credentials are replaced in place). */
+  reauth_connection_id: string | null;
+  connection_label: string | null;
+}
+
+export type InstallStatus = 'pending' | 'success' | 'failed';
+
+export interface InstallsTable {
+  id: string;
+  integration_id: string;
+  tenant_id: string;
+  session_id: string;
+  tags: string;
+  connection_ids: string;
+  config: string;
+  status: InstallStatus;
+  status_message: string | null;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+export interface InstallTagsTable {
+  install_id: string;
+  tag_key: string;
+  tag_value: string;
+}
+
+export interface Database {
+  access_keys: AccessKeysTable;
+  auth_events: AuthEventsTable;
+  server_secrets: ServerSecretsTable;
+  connectors: ConnectorsTable;
+  connections: ConnectionsTable;
+  sessions: SessionsTable;
+  installs: InstallsTable;
+  install_tags: InstallTagsTable;
+  audit_entries: AuditEntriesTable;
+  rate_limits: RateLimitsTable;
+}

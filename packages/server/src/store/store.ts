@@ -1,0 +1,90 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import SQLite from 'better-sqlite3';
+import type { Database } from './schema.js';
+import { migrateToLatest } from './migrations.js';
+
+/**
+ * The one storage seam. Services write portable Kysely queries against `db`; everything that
+ * differs between SQLite and PostgreSQL (connection, pragmas, locking) stays in this file.
+ */
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: 'sqlite' | 'postgres';
+  migrate(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export class UnsupportedDatabaseError extends Error {}
+
+/** The store settings from a Config (kept here so every caller opens the store the same way). */
+export function storeOptionsOf(config: { dbPoolSize: number; dbStatementTimeoutMs: number; dbSchema: string | null }): StoreOptions {
+  return { poolSize: config.dbPoolSize, statementTimeoutMs: config.dbStatementTimeoutMs, ...(config.dbSchema ? { schema: config.dbSchema } : {}) };
+}
+
+export interface StoreOptions {
+  /** PostgreSQL pool size (connections per server instance). */
+  poolSize?: number;
+  /** PostgreSQL statement timeout, so a stuck query cannot hold a request forever. */
+  statementTimeoutMs?: number;
+  /** PostgreSQL schema to use (tests give each run its own); created when missing. */
+  schema?: string;
+}
+
+export async function openStore(databaseUrl: string, options: StoreOptions = {}): Promise<Store> {
+  if (databaseUrl.startsWith('sqlite:')) return openSqliteStore(databaseUrl.slice('sqlite:'.length));
+  if (/^postgres(ql)?:\/\//.test(databaseUrl)) return openPostgresStore(databaseUrl, options);
+  throw new UnsupportedDatabaseError(`Unsupported DATABASE_URL scheme in "${databaseUrl.split(':')[0]}:"; use sqlite:<file>.`);
+}
+
+function openSqliteStore(file: string): Store {
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const database = new SQLite(file);
+  // WAL lets readers run beside the writer; busy_timeout makes a second process wait instead of failing.
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('busy_timeout = 5000');
+  database.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    migrate: () => migrateToLatest(db),
+    close: () => db.destroy(),
+  };
+}
+
+async function openPostgresStore(databaseUrl: string, options: StoreOptions): Promise<Store> {
+  // pg is loaded only when PostgreSQL is configured: the SQLite default needs nothing else.
+  const { default: pg } = await import('pg');
+  const schema = options.schema;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new UnsupportedDatabaseError(`Invalid schema name "${schema}".`);
+  if (schema) {
+    const setup = new pg.Client({ connectionString: databaseUrl });
+    await setup.connect();
+    try {
+      await setup.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    } finally {
+      await setup.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.poolSize ?? 10,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 10_000,
+    statement_timeout: options.statementTimeoutMs ?? 15_000,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  // An idle client that errors (server restart) must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    // Kysely's migrator takes a PostgreSQL advisory lock, so several instances can migrate at once.
+    migrate: () => migrateToLatest(db, schema),
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,179 @@
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import express from 'express';
+import { type Config, createLogger, createPatchbay, type Declarations, type Patchbay } from '../../src/index.js';
+import { createDemoProvider } from '../../src/demo/provider.js';
+import { demoThirdPartyApi } from '../../src/demo/api.js';
+import { createAccessKey, type Scope } from '../../src/keys/service.js';
+import type Provider from 'oidc-provider';
+import { LogCapture } from './log-capture.js';
+
+/** Listens on an ephemeral loopback port before the handler exists, so URLs are known up front. */
+export async function listenOnLoopback(): Promise<{ server: Server; origin: string; port: number }> {
+  const server = createHttpServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return { server, origin: `http://127.0.0.1:${port}`, port };
+}
+
+export async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+export interface ThirdParty {
+  /** Issuer of the in-process oidc-provider, on its own loopback port (a real third party). */
+  issuer: string;
+  /** Base URL of the stand-in API that accepts only that provider's tokens. */
+  apiBaseUrl: string;
+  provider: Provider;
+  clientId: string;
+  clientSecret: string;
+  /** Counts token endpoint calls, per grant type. */
+  tokenRequests: { authorization_code: number; refresh_token: number };
+  close(): Promise<void>;
+}
+
+/**
+ * Starts oidc-provider (PKCE required, refresh tokens rotated) and a stand-in third-party API on
+ * loopback. The redirect URI is fixed later by `registerRedirectUri` since Patchbay's port comes second.
+ */
+export async function startThirdParty(options: { accessTokenTtlSeconds?: number; redirectUri: string }): Promise<ThirdParty> {
+  const { server, origin } = await listenOnLoopback();
+  const issuer = `${origin}/oidc`;
+  const clientId = 'patchbay-test';
+  const clientSecret = randomBytes(24).toString('base64url');
+  const provider = await createDemoProvider({ issuer, clientId, clientSecret, redirectUris: [options.redirectUri], accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600 });
+  const tokenRequests = { authorization_code: 0, refresh_token: 0 };
+  provider.on('grant.success', (ctx) => {
+    const grantType = (ctx.oidc.params?.grant_type ?? '') as keyof typeof tokenRequests;
+    if (grantType in tokenRequests) tokenRequests[grantType] += 1;
+  });
+  const app = express();
+  app.use('/oidc', provider.callback());
+  app.use('/api', demoThirdPartyApi(provider));
+  server.on('request', app);
+  return { issuer, apiBaseUrl: `${origin}/api`, provider, clientId, clientSecret, tokenRequests, close: () => closeServer(server) };
+}
+
+export interface TestPatchbay {
+  origin: string;
+  patchbay: Patchbay;
+  config: Config;
+  logs: LogCapture;
+  dataDir: string;
+  /** Makes an access key directly in the store (scopes default to a host backend's). */
+  accessKey(scopes?: Scope[], extra?: { tenantId?: string; name?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * Server tests run on SQLite by default; with PATCHBAY_TEST_DATABASE_URL=postgres://… the same tests
+ * run on PostgreSQL, each server in a schema of its own (dropped afterwards).
+ */
+export const TEST_POSTGRES_URL = process.env.PATCHBAY_TEST_DATABASE_URL;
+
+function databaseFor(dataDir: string): Pick<Config, 'databaseUrl' | 'dbSchema'> {
+  if (TEST_POSTGRES_URL) return { databaseUrl: TEST_POSTGRES_URL, dbSchema: `t_${randomBytes(6).toString('hex')}` };
+  return { databaseUrl: `sqlite:${path.join(dataDir, 'patchbay.db')}`, dbSchema: null };
+}
+
+export async function dropTestSchema(config: Pick<Config, 'databaseUrl' | 'dbSchema'>): Promise<void> {
+  if (!config.dbSchema || !config.databaseUrl.startsWith('postgres')) return;
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: config.databaseUrl });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS "${config.dbSchema}" CASCADE`);
+  await client.end();
+}
+
+export function testConfig(overrides: Partial<Config> & Pick<Config, 'publicUrl' | 'dataDir'>): Config {
+  return {
+    port: 0,
+    host: '127.0.0.1',
+    ...databaseFor(overrides.dataDir),
+    dbPoolSize: 10,
+    dbStatementTimeoutMs: 15_000,
+    dev: false,
+    masterKeys: [{ id: 'test', key: randomBytes(32) }],
+    generatedMasterKeyPath: null,
+    configFile: null,
+    declarations: null,
+    logLevel: 'debug',
+    sessionTtlSeconds: 1800,
+    refreshMarginSeconds: 60,
+    upstreamTimeoutMs: 5000,
+    trustProxy: false,
+    keyCacheSeconds: 2,
+    authFailureLimit: 1000,
+    authFailureWindowSeconds: 60,
+    authEventRetentionDays: 90,
+    accessTokenTtlSeconds: 900,
+    ...overrides,
+  };
+}
+
+/** A real Patchbay on loopback, on a fresh SQLite file, with its logs captured for secret checks. */
+export async function startPatchbay(
+  options: { declarations?: Declarations | ((origin: string) => Promise<Declarations>); config?: Partial<Config>; dev?: boolean } = {},
+): Promise<TestPatchbay> {
+  const { server, origin } = await listenOnLoopback();
+  const declarations = typeof options.declarations === 'function' ? await options.declarations(origin) : options.declarations;
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'patchbay-test-'));
+  const config = testConfig({ publicUrl: origin, dataDir, dev: options.dev ?? false, ...options.config });
+  const logs = new LogCapture();
+  const patchbay = await createPatchbay(config, { logger: createLogger('debug', logs), ...(declarations ? { declarations } : {}) });
+  server.on('request', patchbay.app);
+  let counter = 0;
+  return {
+    origin,
+    patchbay,
+    config,
+    logs,
+    dataDir,
+    async accessKey(scopes = ['sessions:write', 'installs:read', 'installs:write', 'connectors:read'], extra = {}) {
+      const { key } = await createAccessKey(patchbay.ctx, { name: extra.name ?? `test-key-${(counter += 1)}`, scopes, tenantId: extra.tenantId ?? null });
+      return key;
+    },
+    async close() {
+      await closeServer(server);
+      await patchbay.close();
+      await dropTestSchema(config);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Declarations for one OAuth integration against a ThirdParty. */
+export function oauthDeclarations(thirdParty: ThirdParty, options: { allowedOrigins: string[]; configFields?: Declarations['integrations'][number]['configFields'] }): Declarations {
+  return {
+    connectors: [
+      {
+        slug: 'acme',
+        name: 'Acme',
+        description: 'Stand-in third party',
+        baseUrl: thirdParty.apiBaseUrl,
+        visibility: 'private',
+        authMethods: [{ type: 'oauth2', issuer: thirdParty.issuer, clientId: thirdParty.clientId, clientSecret: thirdParty.clientSecret, scopes: ['openid', 'demo.read'], authorizeParams: {} }],
+        actions: {},
+      },
+    ],
+    integrations: [
+      {
+        id: 'acme-sync',
+        name: 'Acme sync',
+        description: '',
+        connectors: ['acme'],
+        allowedOrigins: options.allowedOrigins,
+        configFields: options.configFields ?? [],
+        actions: { test: { connector: 'acme', method: 'GET', path: '/me', forwardBody: false } },
+      },
+    ],
+  };
+}

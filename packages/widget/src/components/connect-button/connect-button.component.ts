@@ -1,0 +1,154 @@
+import { html, nothing } from 'lit';
+import { property, query } from 'lit/decorators.js';
+import { FlowController } from '../../internal/flow-controller.js';
+import { PatchbayElement } from '../../internal/patchbay-element.js';
+import { StoreController } from '../../internal/store-controller.js';
+import { localeOf, t, type TranslationKey } from '../../i18n/index.js';
+import { createFlowStore, type FlowState } from '../../state/flow.js';
+import styles from './connect-button.styles.js';
+import '../../events/patchbay-cancel.js';
+import '../../events/patchbay-connected.js';
+import '../../events/patchbay-error.js';
+import '../../events/patchbay-step.js';
+
+/**
+ * @summary One button that runs the whole Patchbay flow: authorize in a popup (or a full-page
+ * redirect when popups are blocked), commit, and wait for the install.
+ *
+ * @event patchbay-connected - The install is ready: `{ installId, tenantId, integration }`.
+ * @event patchbay-cancel - The user closed the window or declined: `{ reason }`.
+ * @event patchbay-error - The flow failed: `{ code, message }`.
+ * @event patchbay-step - The flow moved on: `{ step }`.
+ *
+ * @slot - A custom label for the idle state.
+ *
+ * @csspart base - The native button.
+ * @csspart label - The button's text.
+ * @csspart spinner - The busy indicator while connecting.
+ * @csspart check - The check mark once connected.
+ * @csspart status - The status line under the button (a polite live region).
+ *
+ * @cssproperty --patchbay-connect-button-color - Button colour; falls back to --patchbay-color-primary.
+ * @cssproperty --patchbay-connect-button-text-color - Label colour on the button.
+ * @cssproperty --patchbay-connect-button-radius - Corner radius; falls back to --patchbay-radius.
+ * @cssproperty --patchbay-connect-button-padding - Inner spacing.
+ */
+export class ConnectButton extends PatchbayElement {
+  static override styles = styles;
+
+  readonly #flow = createFlowStore();
+  readonly #state = new StoreController<FlowState>(this, this.#flow);
+  readonly flow = new FlowController(this, this.#flow, {
+    step: (step) => this.emit('patchbay-step', { step }),
+    connected: (detail) => {
+      this.emit('patchbay-connected', detail);
+      this.#returnFocus();
+    },
+    cancelled: (reason) => {
+      this.emit('patchbay-cancel', { reason });
+      this.#returnFocus();
+    },
+    failed: (error) => {
+      this.emit('patchbay-error', error);
+      this.#returnFocus();
+    },
+  });
+
+  @query('[part~="base"]') private button!: HTMLButtonElement;
+
+  /** The integration id, as in `{server}/v1/integrations/{integration}`. */
+  @property() integration = '';
+
+  /** The session token the host's backend got from `POST …/session` (never an access key). */
+  @property({ attribute: 'session-token' }) sessionToken = '';
+
+  /** The Patchbay server's origin; defaults to this page's origin. */
+  @property() server = '';
+
+  /** Set when the tenant's connection must be authorized again: shows "Reconnect". */
+  @property({ type: Boolean, reflect: true }) reauth = false;
+
+  /** Language of the texts; defaults to the nearest `lang` attribute. */
+  @property() locale = '';
+
+  /** The flow's state: idle, connecting, connected, needs-reauth, cancelled or error. */
+  get status(): FlowState['status'] {
+    const { status } = this.#state.value;
+    return status === 'idle' && this.reauth ? 'needs-reauth' : status;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    queueMicrotask(() => this.#resumeAfterRedirect());
+  }
+
+  override updated(changed: Map<PropertyKey, unknown>): void {
+    if (changed.has('sessionToken')) this.#resumeAfterRedirect();
+    this.dataset.status = this.status;
+  }
+
+  #options() {
+    return { server: this.server || window.location.origin, integration: this.integration, token: this.sessionToken };
+  }
+
+  #resumeAfterRedirect(): void {
+    if (this.sessionToken && this.integration) this.flow.resume(this.#options());
+  }
+
+  #returnFocus(): void {
+    if (document.activeElement === this || this.matches(':focus-within') || document.activeElement === document.body) this.button?.focus();
+  }
+
+  #onClick(): void {
+    if (this.status === 'connected') return;
+    this.start();
+  }
+
+  /** Runs the flow, as a click does. Call it from a user gesture, or the popup will be blocked. */
+  start(): void {
+    this.flow.start(this.#options());
+  }
+
+  #text(key: TranslationKey, values?: Record<string, string>): string {
+    return t(key, localeOf(this, this.locale), values);
+  }
+
+  override render() {
+    const status = this.status;
+    const { error } = this.#state.value;
+    const labels: Record<typeof status, TranslationKey> = {
+      idle: 'connect.label',
+      connecting: 'connect.connecting',
+      connected: 'connect.connected',
+      'needs-reauth': 'connect.reconnect',
+      cancelled: 'connect.label',
+      error: 'connect.retry',
+    };
+    const statusText: Record<typeof status, string> = {
+      idle: '',
+      connecting: this.#text('connect.status.connecting'),
+      connected: this.#text('connect.status.connected'),
+      'needs-reauth': this.#text('connect.status.needsReauth'),
+      cancelled: this.#text('connect.status.cancelled'),
+      error: this.#text('connect.status.error', { message: error?.message ?? '' }),
+    };
+    const busy = status === 'connecting';
+    return html`
+      <button
+        part="base"
+        type="button"
+        aria-busy=${busy ? 'true' : 'false'}
+        aria-disabled=${busy || status === 'connected' ? 'true' : 'false'}
+        aria-describedby="status"
+        @click=${this.#onClick}
+      >
+        ${busy ? html`<span part="spinner" aria-hidden="true"></span>` : nothing}
+        ${status === 'connected'
+          ? html`<svg part="check" viewBox="0 0 16 16" aria-hidden="true"><path d="M3 8.5l3.2 3L13 4.5" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" /></svg>`
+          : nothing}
+        <span part="label">${status === 'idle' ? html`<slot>${this.#text(labels[status])}</slot>` : this.#text(labels[status])}</span>
+      </button>
+      <span id="status" part="status" role="status" aria-live="polite">${statusText[status]}</span>
+    `;
+  }
+}

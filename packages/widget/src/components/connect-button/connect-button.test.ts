@@ -1,0 +1,233 @@
+import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { sessionIdOf } from '../../internal/session-token.js';
+import type { ConnectButton } from './connect-button.component.js';
+import './connect-button.js';
+
+let counter = 0;
+/** A fresh, well-formed session per test (22 base62 characters each part). */
+function newToken(): { id: string; token: string } {
+  counter += 1;
+  const id = `ses_${`T${Date.now().toString(36)}${counter}`.padEnd(22, 'x').slice(0, 22)}`;
+  return { id, token: `${id}_secret_${'s'.repeat(22)}` };
+}
+
+const setStatus = (id: string, status: string) => fetch(`/__stand-in/${id}/${status}`, { method: 'POST' });
+const counts = async (id: string) => (await (await fetch(`/__stand-in/${id}`)).json()) as { reads: number; commits: number };
+const base = (el: ConnectButton) => el.shadowRoot!.querySelector<HTMLButtonElement>('[part~="base"]')!;
+const statusLine = (el: ConnectButton) => el.shadowRoot!.querySelector<HTMLElement>('[part~="status"]')!;
+
+/** A stand-in popup: a plain object with the Window members the flow uses. */
+function fakePopup() {
+  return { closed: false, focused: 0, close() { this.closed = true; }, focus() { this.focused += 1; } };
+}
+
+async function button(token = newToken()) {
+  const el = await fixture<ConnectButton>(html`<connect-button integration="test" session-token=${token.token} server=${location.origin}></connect-button>`);
+  return { el, ...token };
+}
+
+describe('<connect-button>', () => {
+  let restoreOpen: typeof window.open;
+  beforeEach(() => {
+    restoreOpen = window.open;
+  });
+  afterEach(() => {
+    window.open = restoreOpen;
+  });
+
+  describe('when idle', () => {
+    it('shows "Connect" in a native button and is accessible', async () => {
+      const { el } = await button();
+      expect(el.status).to.equal('idle');
+      expect(base(el).tagName).to.equal('BUTTON');
+      expect(base(el).textContent?.trim()).to.equal('Connect');
+      await expect(el).to.be.accessible();
+    });
+
+    it('shows "Reconnect" and the needs-reauth state when the connection must be authorized again', async () => {
+      const token = newToken();
+      const el = await fixture<ConnectButton>(html`<connect-button reauth integration="test" session-token=${token.token}></connect-button>`);
+      expect(el.status).to.equal('needs-reauth');
+      expect(base(el).textContent?.trim()).to.equal('Reconnect');
+      expect(statusLine(el).textContent).to.contain('sign in again');
+      await expect(el).to.be.accessible();
+    });
+
+    it('uses a slotted label when the host gives one', async () => {
+      const token = newToken();
+      const el = await fixture<ConnectButton>(html`<connect-button integration="test" session-token=${token.token}>Link Slack</connect-button>`);
+      const slot = el.shadowRoot!.querySelector('slot')!;
+      expect(slot.assignedNodes().map((node) => node.textContent).join('')).to.equal('Link Slack');
+    });
+  });
+
+  describe('when the user clicks', () => {
+    it('opens the start URL in a popup synchronously, with the exact page origin, and shows connecting', async () => {
+      const { el, id } = await button();
+      const opened: string[] = [];
+      window.open = ((url: string) => {
+        opened.push(url);
+        return fakePopup() as unknown as Window;
+      }) as typeof window.open;
+      base(el).click();
+      // No await between the click and window.open: the popup blocker would stop it otherwise.
+      expect(opened).to.have.length(1);
+      const url = new URL(opened[0]!);
+      expect(url.pathname).to.equal(`/v1/integrations/test/session/${id}/start`);
+      expect(url.searchParams.get('mode')).to.equal('popup');
+      expect(url.searchParams.get('origin')).to.equal(location.origin);
+      await el.updateComplete;
+      expect(el.status).to.equal('connecting');
+      expect(base(el).getAttribute('aria-busy')).to.equal('true');
+      await expect(el).to.be.accessible();
+    });
+
+    it('never starts a second flow on a double click: it focuses the open window instead', async () => {
+      const { el } = await button();
+      const popup = fakePopup();
+      let opens = 0;
+      window.open = (() => {
+        opens += 1;
+        return popup as unknown as Window;
+      }) as typeof window.open;
+      base(el).click();
+      base(el).click();
+      expect(opens).to.equal(1);
+      expect(popup.focused).to.equal(1);
+    });
+
+    it('falls back to a full-page redirect when the popup is blocked', async () => {
+      const { el, id } = await button();
+      window.open = (() => null) as typeof window.open;
+      const navigations: string[] = [];
+      el.flow.navigate = (url: string) => navigations.push(url);
+      base(el).click();
+      expect(navigations).to.have.length(1);
+      const url = new URL(navigations[0]!);
+      expect(url.pathname).to.equal(`/v1/integrations/test/session/${id}/start`);
+      expect(url.searchParams.get('mode')).to.equal('page');
+    });
+  });
+
+  describe('messages from the popup', () => {
+    it('re-reads the session only for a message from the server origin, marked patchbay, about its own session', async () => {
+      const { el, id } = await button();
+      window.open = (() => fakePopup() as unknown as Window) as typeof window.open;
+      base(el).click();
+      await waitUntil(async () => (await counts(id)).reads >= 0);
+      const before = (await counts(id)).reads;
+      const send = (data: unknown, origin: string) => window.dispatchEvent(new MessageEvent('message', { data, origin }));
+      send({ source: 'patchbay', type: 'patchbay:session', sessionId: id, status: 'authorized' }, 'https://evil.example.com');
+      send({ type: 'patchbay:session', sessionId: id, status: 'authorized' }, location.origin);
+      send({ source: 'patchbay', type: 'patchbay:session', sessionId: 'ses_someoneelsexxxxxxxxxxx', status: 'authorized' }, location.origin);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect((await counts(id)).reads).to.equal(before, 'ignored messages caused no session read');
+      send({ source: 'patchbay', type: 'patchbay:session', sessionId: id, status: 'authorized' }, location.origin);
+      await waitUntil(async () => (await counts(id)).reads > before, 'the right message triggers a re-read');
+    });
+
+    it('does not trust the message itself: a message saying "authorized" for a session the server calls started does not connect', async () => {
+      const { el, id } = await button();
+      window.open = (() => fakePopup() as unknown as Window) as typeof window.open;
+      base(el).click();
+      window.dispatchEvent(new MessageEvent('message', { data: { source: 'patchbay', sessionId: id, status: 'authorized' }, origin: location.origin }));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(el.status).to.equal('connecting');
+      expect((await counts(id)).commits).to.equal(0);
+    });
+  });
+
+  describe('when the server reports the outcome', () => {
+    it('commits once, waits for the install and emits patchbay-connected, then is accessible in the connected state', async () => {
+      const { el, id } = await button();
+      window.open = (() => fakePopup() as unknown as Window) as typeof window.open;
+      const steps: string[] = [];
+      el.addEventListener('patchbay-step', (event) => steps.push(event.detail.step));
+      base(el).click();
+      await setStatus(id, 'authorized');
+      const connected = await oneEvent(el, 'patchbay-connected');
+      expect(connected.detail).to.deep.equal({ installId: `ins_${id.slice(4)}`, tenantId: 'tenant-1', integration: 'test' });
+      expect(connected.bubbles && connected.composed).to.equal(true, 'the event leaves the shadow root and bubbles');
+      expect(steps).to.deep.equal(['authorize', 'commit', 'install', 'done']);
+      expect((await counts(id)).commits).to.equal(1);
+      await el.updateComplete;
+      expect(el.status).to.equal('connected');
+      expect(base(el).textContent?.trim()).to.equal('Connected');
+      expect(statusLine(el).getAttribute('role')).to.equal('status');
+      await expect(el).to.be.accessible();
+    });
+
+    it('shows the cancelled state and emits patchbay-cancel (access_denied) when the user declines', async () => {
+      const { el, id } = await button();
+      window.open = (() => fakePopup() as unknown as Window) as typeof window.open;
+      base(el).click();
+      await setStatus(id, 'cancelled');
+      const cancel = await oneEvent(el, 'patchbay-cancel');
+      expect(cancel.detail.reason).to.equal('access_denied');
+      await el.updateComplete;
+      expect(el.status).to.equal('cancelled');
+      expect(statusLine(el).textContent).to.contain('Cancelled');
+      await expect(el).to.be.accessible();
+    });
+
+    it('shows the error state with a retry and emits patchbay-error when authorization failed', async () => {
+      const { el, id } = await button();
+      window.open = (() => fakePopup() as unknown as Window) as typeof window.open;
+      base(el).click();
+      await setStatus(id, 'failed');
+      const error = await oneEvent(el, 'patchbay-error');
+      expect(error.detail.code).to.equal('provider_error');
+      await el.updateComplete;
+      expect(el.status).to.equal('error');
+      expect(base(el).textContent?.trim()).to.equal('Try again');
+      expect(statusLine(el).textContent).to.contain('The provider said no.');
+      await expect(el).to.be.accessible();
+    });
+
+    it('treats a popup closed by the user as a cancel (popup_closed), not an error or a hang', async () => {
+      const { el } = await button();
+      const popup = fakePopup();
+      window.open = (() => popup as unknown as Window) as typeof window.open;
+      const errors: unknown[] = [];
+      el.addEventListener('patchbay-error', (event) => errors.push(event));
+      base(el).click();
+      popup.closed = true;
+      const cancel = await oneEvent(el, 'patchbay-cancel');
+      expect(cancel.detail.reason).to.equal('popup_closed');
+      expect(errors).to.have.length(0);
+      await el.updateComplete;
+      expect(base(el).getAttribute('aria-disabled')).to.equal('false', 'the button can be used again');
+    });
+
+    it('reports a malformed session token as an error without opening anything', async () => {
+      const el = await fixture<ConnectButton>(html`<connect-button integration="test" session-token="pbk_not_a_session_token"></connect-button>`);
+      let opens = 0;
+      window.open = (() => {
+        opens += 1;
+        return null;
+      }) as typeof window.open;
+      setTimeout(() => base(el).click());
+      const error = await oneEvent(el, 'patchbay-error');
+      expect(error.detail.code).to.equal('invalid_session_token');
+      expect(opens).to.equal(0);
+    });
+  });
+
+  describe('registration', () => {
+    it('does nothing when the element is defined a second time (a page that loads the script twice)', async () => {
+      const { ConnectButton } = await import('./connect-button.component.js');
+      expect(() => ConnectButton.define('connect-button')).not.to.throw();
+      expect(customElements.get('connect-button')).to.not.equal(undefined);
+    });
+  });
+});
+
+describe('session tokens', () => {
+  it('yields the session id of a well-formed token and null for anything else', () => {
+    const { id, token } = newToken();
+    expect(sessionIdOf(token)).to.equal(id);
+    for (const bad of ['', 'pbk_x', `${id}_secret_`, `${id}secret_${'s'.repeat(22)}`, 'ses_short_secret_xxxxxxxxxxxxxxxxxxxxxx', null, undefined]) {
+      expect(sessionIdOf(bad as string | null | undefined)).to.equal(null, String(bad));
+    }
+  });
+});

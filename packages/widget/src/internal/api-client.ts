@@ -1,0 +1,75 @@
+/** The widget's view of the Patchbay server: the session endpoints of docs/flow.md, nothing else. */
+
+export type SessionStatus = 'created' | 'started' | 'configuring' | 'authorized' | 'cancelled' | 'failed' | 'committed';
+
+export interface SessionState {
+  id: string;
+  integrationId: string;
+  tenantId: string;
+  status: SessionStatus;
+  error: { code: string; message: string } | null;
+  installId: string | null;
+  expiresAt: string;
+}
+
+export interface InstallState {
+  id: string;
+  integrationId: string;
+  tenantId: string;
+  operationState: { status: 'pending' | 'success' | 'failed'; message?: string };
+}
+
+export class PatchbayApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PatchbayApiError';
+  }
+}
+
+export class ApiClient {
+  constructor(
+    readonly server: string,
+    readonly integration: string,
+    private readonly token: string,
+  ) {}
+
+  get integrationBaseUrl(): string {
+    return `${this.server.replace(/\/+$/, '')}/v1/integrations/${encodeURIComponent(this.integration)}`;
+  }
+
+  startUrl(sessionId: string, mode: 'popup' | 'page', origin: string, extra: Record<string, string> = {}): string {
+    const query = new URLSearchParams({ mode, ...(mode === 'popup' ? { origin } : {}), ...extra });
+    return `${this.integrationBaseUrl}/session/${sessionId}/start?${query}`;
+  }
+
+  getSession(sessionId: string, signal?: AbortSignal): Promise<SessionState> {
+    return this.#request(`${this.integrationBaseUrl}/session/${sessionId}`, { signal });
+  }
+
+  commit(sessionId: string, signal?: AbortSignal): Promise<{ targetUrl: string }> {
+    return this.#request(`${this.integrationBaseUrl}/session/${sessionId}/commit`, { method: 'POST', signal });
+  }
+
+  getInstall(targetUrl: string, signal?: AbortSignal): Promise<InstallState> {
+    return this.#request(targetUrl, { signal });
+  }
+
+  async #request<T>(url: string, init: { method?: string; signal?: AbortSignal | undefined }): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(url, { method: init.method ?? 'GET', headers: { authorization: `Bearer ${this.token}` }, signal: init.signal ?? null, credentials: 'omit' });
+    } catch (error) {
+      if ((error as Error).name === 'AbortError') throw error;
+      throw new PatchbayApiError(0, 'network_error', 'The Patchbay server could not be reached.');
+    }
+    const body = (await response.json().catch(() => null)) as (T & { error?: { code: string; message: string } }) | null;
+    if (!response.ok) {
+      throw new PatchbayApiError(response.status, body?.error?.code ?? 'http_error', body?.error?.message ?? `The server answered ${response.status}.`);
+    }
+    return body as T;
+  }
+}

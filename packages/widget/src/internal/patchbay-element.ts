@@ -1,0 +1,28 @@
+import { LitElement } from 'lit';
+
+/**
+ * The base of every Patchbay element: a typed `emit()` and a `define()` that is safe when a host
+ * page loads the script twice (the second registration is skipped, not an exception).
+ */
+export class PatchbayElement extends LitElement {
+  /** Elements this one renders; defined together with it. */
+  static dependencies: Record<string, typeof PatchbayElement> = {};
+
+  static define(tag: string, registry: CustomElementRegistry = customElements): void {
+    for (const [dependencyTag, dependency] of Object.entries(this.dependencies)) dependency.define(dependencyTag, registry);
+    if (registry.get(tag)) return;
+    // A subclass per tag, so the same class can be registered under another name by a host.
+    registry.define(tag, class extends this {});
+  }
+
+  /** Dispatches a typed, bubbling, composed event and answers it (check `defaultPrevented` for vetoes). */
+  emit<K extends keyof GlobalEventHandlersEventMap>(
+    type: K,
+    detail: GlobalEventHandlersEventMap[K] extends CustomEvent<infer D> ? D : never,
+    options: { cancelable?: boolean } = {},
+  ): CustomEvent {
+    const event = new CustomEvent(type, { bubbles: true, composed: true, cancelable: options.cancelable ?? false, detail });
+    this.dispatchEvent(event);
+    return event;
+  }
+}

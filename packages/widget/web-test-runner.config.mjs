@@ -1,0 +1,76 @@
+// Component tests in Debian's Chromium (never a downloaded browser).
+import { chromeLauncher } from '@web/test-runner-chrome';
+import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { fileURLToPath } from 'node:url';
+
+const flags = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/**
+ * A loopback stand-in for the three session endpoints the component calls (docs/flow.md), so the
+ * component tests exercise real fetches without a Patchbay server. Tests steer it with
+ * POST /__stand-in/{sessionId}/{status}. The real server is covered by the end-to-end tests.
+ */
+const sessions = new Map();
+const SESSION_PATH = /^\/v1\/integrations\/([^/]+)\/session\/(ses_[0-9A-Za-z]{22})(\/commit)?$/;
+const INSTALL_PATH = /^\/v1\/integrations\/([^/]+)\/install\/(ins_[0-9A-Za-z]+)$/;
+
+function sessionState(id) {
+  if (!sessions.has(id)) sessions.set(id, { status: 'started', installId: null, reads: 0, commits: 0 });
+  return sessions.get(id);
+}
+
+async function standIn(ctx, next) {
+  const steer = /^\/__stand-in\/(ses_[0-9A-Za-z]{22})\/(\w+)$/.exec(ctx.path);
+  if (steer && ctx.method === 'POST') {
+    sessionState(steer[1]).status = steer[2];
+    ctx.body = { ok: true };
+    return;
+  }
+  const counts = /^\/__stand-in\/(ses_[0-9A-Za-z]{22})$/.exec(ctx.path);
+  if (counts) {
+    ctx.body = sessionState(counts[1]);
+    return;
+  }
+  const session = SESSION_PATH.exec(ctx.path);
+  if (session) {
+    const [, integration, id, commit] = session;
+    const state = sessionState(id);
+    if (!(ctx.get('authorization') ?? '').startsWith(`Bearer ${id}_secret_`)) {
+      ctx.status = 401;
+      ctx.body = { error: { code: 'invalid_credentials', message: 'The credentials are missing or not valid.' } };
+      return;
+    }
+    if (commit && ctx.method === 'POST') {
+      state.commits += 1;
+      state.installId = `ins_${id.slice(4)}`;
+      state.status = 'committed';
+      ctx.body = { targetUrl: `${ctx.protocol}://${ctx.host}/v1/integrations/${integration}/install/${state.installId}` };
+      return;
+    }
+    state.reads += 1;
+    ctx.body = {
+      id, integrationId: integration, tenantId: 'tenant-1', status: state.status, installId: state.installId, expiresAt: new Date(Date.now() + 60000).toISOString(),
+      error: state.status === 'failed' ? { code: 'provider_error', message: 'The provider said no.' } : state.status === 'cancelled' ? { code: 'access_denied', message: 'The sign-in was cancelled.' } : null,
+    };
+    return;
+  }
+  const install = INSTALL_PATH.exec(ctx.path);
+  if (install) {
+    ctx.body = { id: install[2], integrationId: install[1], tenantId: 'tenant-1', tags: {}, operationState: { status: 'success' } };
+    return;
+  }
+  return next();
+}
+
+export default {
+  middleware: [standIn],
+  // nanostores reads process.env.NODE_ENV, which bundlers replace; the test page has no bundler.
+  testRunnerHtml: (testFramework) => `<html><head><script>window.process = { env: { NODE_ENV: 'development' } };</script></head><body><script type="module" src="${testFramework}"></script></body></html>`,
+  files: ['src/**/*.test.ts'],
+  nodeResolve: true,
+  concurrency: 1,
+  testFramework: { config: { timeout: 10000 } },
+  browsers: [chromeLauncher({ launchOptions: { executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium', headless: true, args: flags } })],
+  // The decorator options live in tsconfig.wtr.json itself: esbuildPlugin does not follow `extends`.
+  plugins: [esbuildPlugin({ ts: true, tsconfig: fileURLToPath(new URL('./tsconfig.wtr.json', import.meta.url)) })],
+};

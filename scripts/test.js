@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// `npm test`: every test suite, in order, against real parts (Chromium, loopback servers, SQLite).
+// Installs Debian's Chromium first when it is missing and we may (root), then prints one summary line.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const chromePath = process.env.CHROME_PATH ?? '/usr/bin/chromium';
+
+function ensureChromium() {
+  if (existsSync(chromePath)) return;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot) {
+    console.error(`Chromium is not at ${chromePath}. Install it (sudo apt-get install -y chromium) or set CHROME_PATH.`);
+    process.exit(1);
+  }
+  console.log('Installing Debian’s chromium (needed by the component and end-to-end tests)…');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'chromium']]) {
+    const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
+    if (result.status !== 0) process.exit(result.status ?? 1);
+  }
+}
+
+const steps = [
+  { name: 'build', command: 'npm', args: ['run', 'build', '--silent'] },
+  { name: 'typecheck', command: 'npm', args: ['run', 'typecheck', '--silent'] },
+  { name: 'server', command: 'npm', args: ['run', 'test:server', '--silent'], counts: 'node' },
+  { name: 'widget', command: 'npm', args: ['run', 'test:widget', '--silent'], counts: 'wtr' },
+  { name: 'end-to-end', command: 'npm', args: ['run', 'test:e2e', '--silent'], counts: 'node' },
+];
+
+function run(step) {
+  return new Promise((resolve) => {
+    const child = spawn(step.command, step.args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CHROME_PATH: chromePath } });
+    let output = '';
+    const forward = (target) => (chunk) => {
+      output += chunk;
+      target.write(chunk);
+    };
+    child.stdout.on('data', forward(process.stdout));
+    child.stderr.on('data', forward(process.stderr));
+    child.on('close', (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+/** Reads the runner's own totals: node's test runner (TAP or spec) or @web/test-runner. */
+function countsOf(kind, output) {
+  if (kind === 'node') {
+    const pass = [...output.matchAll(/^(?:# |ℹ )pass (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    const fail = [...output.matchAll(/^(?:# |ℹ )fail (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    return { pass, fail };
+  }
+  const totals = [...output.matchAll(/(\d+) passed, (\d+) failed/g)].at(-1);
+  return totals ? { pass: Number(totals[1]), fail: Number(totals[2]) } : { pass: 0, fail: 0 };
+}
+
+ensureChromium();
+let passed = 0;
+let failed = 0;
+const started = Date.now();
+for (const step of steps) {
+  console.log(`\n── ${step.name} ──`);
+  const { code, output } = await run(step);
+  if (step.counts) {
+    const counts = countsOf(step.counts, output);
+    passed += counts.pass;
+    failed += counts.fail;
+    if (code !== 0 && counts.fail === 0) failed += 1;
+  }
+  if (code !== 0) {
+    console.log(`\n${step.name} failed (exit ${code}).`);
+    console.log(`tests: ${passed} passed, ${failed} failed`);
+    process.exit(code);
+  }
+}
+console.log(`\nAll suites green in ${Math.round((Date.now() - started) / 1000)} s.`);
+console.log(`tests: ${passed} passed, ${failed} failed`);
