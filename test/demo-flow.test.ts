@@ -96,4 +96,35 @@ describe('the demo page, end to end', () => {
     assert.equal(await connectButton(page).isEnabled(), true, 'the button can be used again');
     await page.context().close();
   });
+
+  it('connects an API-key app from <connector-picker> by keyboard alone: a wrong key stays on the form, the right one connects', async () => {
+    const page = await openDemo();
+    const picker = page.locator('connector-picker');
+    await page.locator('connector-picker[session-token]').waitFor();
+    await picker.locator('[part~="trigger"]').focus();
+    await page.keyboard.press('Enter');
+    await picker.locator('[part~="search"]').waitFor({ state: 'visible' });
+    await page.keyboard.type('keys');
+    await picker.locator('[part~="option"]', { hasText: 'Demo Keys' }).waitFor();
+    assert.equal(await picker.locator('[part~="option"]').count(), 1, 'the search left one app');
+    const [popup] = await Promise.all([page.waitForEvent('popup'), page.keyboard.press('Enter')]);
+
+    await popup.locator('input[name="key"]').fill('not-the-key');
+    await popup.getByRole('button', { name: 'Save and connect' }).click();
+    await popup.locator('[role="alert"], .error').first().waitFor();
+    assert.equal(await popup.locator('input[name="key"]').count(), 1, 'the form is shown again, nothing was saved');
+
+    await popup.locator('input[name="key"]').fill('demo-key-1234');
+    await Promise.all([popup.waitForEvent('close'), popup.getByRole('button', { name: 'Save and connect' }).click()]);
+    await picker.locator('[part~="status"]', { hasText: 'Demo Keys is connected.' }).waitFor();
+    const connected = (await events(page)).find((event) => event.type === 'patchbay-connected' && event.detail.connector === 'demo-keys');
+    assert.ok(connected, 'patchbay-connected named the connector');
+
+    // The demo gives the picker a fresh session; the catalog now shows the connection.
+    await picker.locator('[part~="trigger"]').click();
+    const option = picker.locator('[part~="option"][data-slug="demo-keys"]');
+    await option.locator('[part~="state"]', { hasText: 'Connected' }).waitFor();
+    assert.equal((await option.locator('[part~="action"]').textContent())?.trim(), '+ Add connection');
+    await page.context().close();
+  });
 });

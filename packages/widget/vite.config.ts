@@ -36,12 +36,12 @@ export default defineConfig(({ mode }) => {
       sourcemap: true,
       minify: standalone,
       lib: {
-        entry: (standalone ? { patchbay: 'src/index.ts' } : { index: 'src/index.ts', 'connect-button': 'src/components/connect-button/connect-button.ts' }) as Record<string, string>,
+        entry: (standalone ? { patchbay: 'src/index.ts' } : { index: 'src/index.ts', 'connect-button': 'src/components/connect-button/connect-button.ts', 'connector-picker': 'src/components/connector-picker/connector-picker.ts' }) as Record<string, string>,
         formats: ['es'] as const,
       },
       rolldownOptions: {
         // For bundlers, the host's own lit and nanostores are used; the script-tag bundle carries its own.
-        external: standalone ? [] : [/^lit(\/|$)/, /^@lit\//, /^nanostores(\/|$)/],
+        external: standalone ? [] : [/^lit(\/|$)/, /^@lit\//, /^nanostores(\/|$)/, /^@floating-ui\//],
         output: { chunkFileNames: standalone ? 'patchbay-[hash].js' : 'chunks/[name]-[hash].js' },
       },
     },

@@ -11,11 +11,21 @@ const flags = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-dev-shm
  * POST /__stand-in/{sessionId}/{status}. The real server is covered by the end-to-end tests.
  */
 const sessions = new Map();
-const SESSION_PATH = /^\/v1\/integrations\/([^/]+)\/session\/(ses_[0-9A-Za-z]{22})(\/commit)?$/;
+const SESSION_PATH = /^\/v1\/integrations\/([^/]+)\/session\/(ses_[0-9A-Za-z]{22})(\/commit|\/connectors)?$/;
+
+/** The picker's catalog: one connector per state, and enough of them to search and scroll. */
+const catalog = [
+  { slug: 'slack', name: 'Slack', description: 'Messages and channels', domain: 'slack.com', state: 'not_connected', connections: [] },
+  { slug: 'github', name: 'GitHub', description: 'Repositories and issues', domain: 'github.com', state: 'connected', connections: [{ id: 'con_GitHubWorkAccount00000', label: 'Work', status: 'active' }] },
+  { slug: 'salesforce', name: 'Salesforce', description: 'Accounts, leads and opportunities', domain: 'salesforce.com', state: 'needs_reauth', connections: [{ id: 'con_SalesforceOld000000000', label: null, status: 'needs_reauth' }] },
+  { slug: 'cafe-pos', name: 'Café POS', description: 'Point of sale for cafés', domain: 'cafe-pos.example', state: 'not_connected', connections: [] },
+  { slug: 'hubspot', name: 'HubSpot', description: 'Contacts and deals', domain: 'hubspot.com', state: 'not_connected', connections: [] },
+  { slug: 'notion', name: 'Notion', description: 'Pages and databases', domain: 'notion.so', state: 'not_connected', connections: [] },
+].map((connector) => ({ iconUrl: null, methods: ['oauth2'], ...connector }));
 const INSTALL_PATH = /^\/v1\/integrations\/([^/]+)\/install\/(ins_[0-9A-Za-z]+)$/;
 
 function sessionState(id) {
-  if (!sessions.has(id)) sessions.set(id, { status: 'started', installId: null, reads: 0, commits: 0 });
+  if (!sessions.has(id)) sessions.set(id, { status: 'started', installId: null, reads: 0, commits: 0, catalogReads: 0 });
   return sessions.get(id);
 }
 
@@ -40,7 +50,19 @@ async function standIn(ctx, next) {
       ctx.body = { error: { code: 'invalid_credentials', message: 'The credentials are missing or not valid.' } };
       return;
     }
-    if (commit && ctx.method === 'POST') {
+    if (commit === '/connectors') {
+      // The integration's name steers the catalog: empty, broken (503), slow (0.4 s) or the full one.
+      state.catalogReads += 1;
+      if (integration === 'broken') {
+        ctx.status = 503;
+        ctx.body = { error: { code: 'unavailable', message: 'The catalog is resting.' } };
+        return;
+      }
+      if (integration === 'slow') await new Promise((resolve) => setTimeout(resolve, 400));
+      ctx.body = { data: integration === 'empty' ? [] : catalog, next: null };
+      return;
+    }
+    if (commit === '/commit' && ctx.method === 'POST') {
       state.commits += 1;
       state.installId = `ins_${id.slice(4)}`;
       state.status = 'committed';

@@ -3,21 +3,32 @@ const button = document.getElementById('connect');
 const status = document.getElementById('status');
 const invoke = document.getElementById('invoke');
 const result = document.getElementById('result');
+const picker = document.getElementById('picker');
+const pickerStatus = document.getElementById('picker-status');
 
-async function newSessionToken() {
-  const response = await fetch('/demo/host/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+async function newSessionToken(integration) {
+  const response = await fetch('/demo/host/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ integration }) });
   const body = await response.json();
   if (!response.ok) throw new Error(body.error?.message ?? 'Could not start a session');
-  // Kept for page mode: after the full-page redirect the button resumes the same session.
-  sessionStorage.setItem('patchbay-demo-token', body.token);
+  // Kept for page mode: after the full-page redirect the element resumes the same session.
+  sessionStorage.setItem(`patchbay-demo-token-${integration}`, body.token);
   return body.token;
 }
 
-async function prepare() {
+/** Gives an element a session token: the saved one when returning from page mode, else a new one. */
+async function prepare(element = button) {
+  const integration = element.getAttribute('integration');
   const returning = new URLSearchParams(location.search).get('session');
-  const saved = sessionStorage.getItem('patchbay-demo-token');
-  button.setAttribute('session-token', returning && saved?.startsWith(`${returning}_`) ? saved : await newSessionToken());
+  const saved = sessionStorage.getItem(`patchbay-demo-token-${integration}`);
+  element.setAttribute('session-token', returning && saved?.startsWith(`${returning}_`) ? saved : await newSessionToken(integration));
 }
+
+// A session connects one app: after each connection the picker gets a fresh one.
+picker.addEventListener('patchbay-connected', (event) => {
+  pickerStatus.textContent = `Connected ${event.detail.connector} (install ${event.detail.installId}).`;
+  void prepare(picker);
+});
+picker.addEventListener('patchbay-cancel', () => void prepare(picker));
 
 button.addEventListener('patchbay-connected', (event) => {
   status.textContent = `Install ${event.detail.installId} is ready for tenant ${event.detail.tenantId}.`;
@@ -43,4 +54,7 @@ invoke.addEventListener('click', async () => {
 
 prepare().catch((error) => {
   status.textContent = error.message;
+});
+prepare(picker).catch((error) => {
+  pickerStatus.textContent = error.message;
 });

@@ -1,11 +1,15 @@
 /** Registers every Patchbay element. This is also the entry of the script-tag bundle. */
 import './components/connect-button/connect-button.js';
+import './components/connector-picker/connector-picker.js';
 
 export { ConnectButton } from './components/connect-button/connect-button.component.js';
+export { ConnectorPicker } from './components/connector-picker/connector-picker.component.js';
 export { PatchbayElement } from './internal/patchbay-element.js';
 export { registerTranslation } from './i18n/index.js';
 export type { PatchbayConnectedEvent } from './events/patchbay-connected.js';
 export type { PatchbayCancelEvent } from './events/patchbay-cancel.js';
 export type { PatchbayErrorEvent } from './events/patchbay-error.js';
+export type { PatchbayRequestConnectEvent } from './events/patchbay-request-connect.js';
 export type { PatchbayStepEvent } from './events/patchbay-step.js';
+export type { SessionConnector } from './internal/api-client.js';
 export type { FlowState, FlowStatus, FlowStep } from './state/flow.js';

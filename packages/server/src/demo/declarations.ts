@@ -1,5 +1,5 @@
 import type { Declarations } from '../declarations.js';
-import { DEMO_INTEGRATION } from './host.js';
+import { DEMO_CATALOG_INTEGRATION, DEMO_INTEGRATION } from './host.js';
 
 export const DEMO_CLIENT_ID = 'patchbay-demo';
 
@@ -17,6 +17,17 @@ export function demoDeclarations(publicUrl: string, clientSecret: string): Decla
         authMethods: [{ type: 'oauth2', issuer: `${publicUrl}/demo/oidc`, clientId: DEMO_CLIENT_ID, clientSecret, scopes: ['openid', 'profile', 'demo.read'], authorizeParams: {} }],
         actions: { me: { method: 'GET', path: '/me', query: {} } },
       },
+      {
+        slug: 'demo-keys',
+        name: 'Demo Keys',
+        description: 'A pretend service that takes an API key (type demo-key-1234).',
+        domain: 'localhost',
+        baseUrl: `${publicUrl}/demo/api/keyed`,
+        visibility: 'private',
+        authMethods: [{ type: 'apiKey', in: 'header', name: 'X-API-Key' }],
+        actions: { me: { method: 'GET', path: '/me', query: {} } },
+        verifyAction: 'me',
+      },
     ],
     integrations: [
       {
@@ -27,6 +38,15 @@ export function demoDeclarations(publicUrl: string, clientSecret: string): Decla
         allowedOrigins: [new URL(publicUrl).origin],
         configFields: [],
         actions: { test: { connector: 'demo-cloud', method: 'GET', path: '/me', forwardBody: false } },
+      },
+      {
+        id: DEMO_CATALOG_INTEGRATION,
+        name: 'Apps for Acme',
+        description: 'Every demo app, offered through <connector-picker>.',
+        connectors: ['demo-cloud', 'demo-keys'],
+        allowedOrigins: [new URL(publicUrl).origin],
+        configFields: [],
+        actions: {},
       },
     ],
   };

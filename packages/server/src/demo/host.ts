@@ -5,6 +5,7 @@ import { parseInput } from '../http/validation.js';
 import { html, sendPage } from '../pages/html.js';
 
 export const DEMO_INTEGRATION = 'demo';
+export const DEMO_CATALOG_INTEGRATION = 'demo-apps';
 export const DEMO_TENANT = 'demo-user';
 
 /**
@@ -13,9 +14,8 @@ export const DEMO_TENANT = 'demo-user';
  */
 export function demoHost(config: Config, accessKey: string): Router {
   const router = Router();
-  const base = `${config.publicUrl}/v1/integrations/${DEMO_INTEGRATION}`;
-  const callPatchbay = async (path: string, body: unknown) => {
-    const response = await fetch(`${base}${path}`, {
+  const callPatchbay = async (path: string, body: unknown, integration = DEMO_INTEGRATION) => {
+    const response = await fetch(`${config.publicUrl}/v1/integrations/${integration}${path}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${accessKey}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -41,12 +41,18 @@ export function demoHost(config: Config, accessKey: string): Router {
     <button id="invoke" type="button" disabled>Call the Demo Cloud API</button>
     <pre id="result" aria-live="polite"></pre>
   </section>
+  <section class="panel">
+    <h2>More apps</h2>
+    <p>A catalog in a popover: search, pick with the keyboard or the mouse, and connect — by OAuth for Demo Cloud, or with an API key for Demo Keys (type <code>demo-key-1234</code>).</p>
+    <div class="row"><connector-picker id="picker" integration="${DEMO_CATALOG_INTEGRATION}" server="${config.publicUrl}"></connector-picker><span id="picker-status" class="hint" role="status"></span></div>
+  </section>
 </main>`,
     });
   });
 
-  router.post('/host/session', express.json(), async function demoCreateSessionHandler(_req, res) {
-    const answer = await callPatchbay('/session', { redirectUrl: `${config.publicUrl}/demo`, tags: { 'fusebit.tenantId': DEMO_TENANT } });
+  router.post('/host/session', express.json(), async function demoCreateSessionHandler(req, res) {
+    const { integration } = parseInput(z.object({ integration: z.enum([DEMO_INTEGRATION, DEMO_CATALOG_INTEGRATION]).default(DEMO_INTEGRATION) }), req.body ?? {});
+    const answer = await callPatchbay('/session', { redirectUrl: `${config.publicUrl}/demo`, tags: { 'fusebit.tenantId': DEMO_TENANT } }, integration);
     res.status(answer.status).json(answer.body);
   });
 

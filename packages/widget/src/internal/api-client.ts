@@ -19,6 +19,18 @@ export interface InstallState {
   operationState: { status: 'pending' | 'success' | 'failed'; message?: string };
 }
 
+/** One connector the session may connect, with this tenant's state for it. */
+export interface SessionConnector {
+  slug: string;
+  name: string;
+  description: string;
+  domain: string | null;
+  iconUrl: string | null;
+  methods: string[];
+  state: 'not_connected' | 'connected' | 'needs_reauth';
+  connections: { id: string; label: string | null; status: 'active' | 'needs_reauth' }[];
+}
+
 export class PatchbayApiError extends Error {
   constructor(
     readonly status: number,
@@ -48,6 +60,11 @@ export class ApiClient {
 
   getSession(sessionId: string, signal?: AbortSignal): Promise<SessionState> {
     return this.#request(`${this.integrationBaseUrl}/session/${sessionId}`, { signal });
+  }
+
+  async getConnectors(sessionId: string, signal?: AbortSignal): Promise<SessionConnector[]> {
+    const { data } = await this.#request<{ data: SessionConnector[] }>(`${this.integrationBaseUrl}/session/${sessionId}/connectors`, { signal });
+    return data;
   }
 
   commit(sessionId: string, signal?: AbortSignal): Promise<{ targetUrl: string }> {

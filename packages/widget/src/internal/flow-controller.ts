@@ -8,11 +8,13 @@ export interface FlowOptions {
   server: string;
   integration: string;
   token: string;
+  /** Extra start parameters: `connector` to choose one, `reauth` to replace a connection's credentials. */
+  params?: Record<string, string>;
 }
 
 export interface FlowEvents {
   step(step: FlowStep): void;
-  connected(detail: { installId: string; tenantId: string; integration: string }): void;
+  connected(detail: { installId: string; tenantId: string; integration: string; connector?: string }): void;
   cancelled(reason: 'popup_closed' | 'access_denied'): void;
   failed(error: { code: string; message: string }): void;
 }
@@ -34,6 +36,7 @@ export class FlowController implements ReactiveController {
   #timer: ReturnType<typeof setInterval> | null = null;
   #channel: BroadcastChannel | null = null;
   #abort: AbortController | null = null;
+  #connector: string | undefined;
 
   constructor(
     host: ReactiveControllerHost,
@@ -80,15 +83,15 @@ export class FlowController implements ReactiveController {
       return;
     }
     const api = new ApiClient(options.server, options.integration, options.token);
-    const popup = this.openWindow(api.startUrl(sessionId, 'popup', window.location.origin), `patchbay-${sessionId}`);
+    const popup = this.openWindow(api.startUrl(sessionId, 'popup', window.location.origin, options.params), `patchbay-${sessionId}`);
     if (!popup) {
       // Blocked: the same flow as a full-page redirect, resumed by `resume()` on return.
       this.store.set({ ...this.store.get(), status: 'connecting', step: 'authorize', error: null });
-      this.navigate(api.startUrl(sessionId, 'page', window.location.origin));
+      this.navigate(api.startUrl(sessionId, 'page', window.location.origin, options.params));
       return;
     }
     this.#popup = popup;
-    this.#begin(api, sessionId);
+    this.#begin(api, sessionId, options.params?.['connector']);
   }
 
   /** Continues a page-mode flow after the provider redirected back with `?session=`. */
@@ -104,8 +107,9 @@ export class FlowController implements ReactiveController {
     return true;
   }
 
-  #begin(api: ApiClient, sessionId: string): void {
+  #begin(api: ApiClient, sessionId: string, connector?: string): void {
     this.#api = api;
+    this.#connector = connector;
     this.#sessionId = sessionId;
     this.#running = true;
     this.#abort = new AbortController();
@@ -182,7 +186,7 @@ export class FlowController implements ReactiveController {
         this.#running = false;
         this.store.set({ status: 'connected', step: 'done', installId: install.id, error: null });
         this.events.step('done');
-        this.events.connected({ installId: install.id, tenantId: install.tenantId, integration: install.integrationId });
+        this.events.connected({ installId: install.id, tenantId: install.tenantId, integration: install.integrationId, ...(this.#connector ? { connector: this.#connector } : {}) });
         this.#stop();
         return;
       }

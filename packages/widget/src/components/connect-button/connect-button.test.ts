@@ -1,25 +1,11 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import { sessionIdOf } from '../../internal/session-token.js';
+import { counts, fakePopup, newToken, setStatus } from '../../test-support/stand-in.js';
 import type { ConnectButton } from './connect-button.component.js';
 import './connect-button.js';
 
-let counter = 0;
-/** A fresh, well-formed session per test (22 base62 characters each part). */
-function newToken(): { id: string; token: string } {
-  counter += 1;
-  const id = `ses_${`T${Date.now().toString(36)}${counter}`.padEnd(22, 'x').slice(0, 22)}`;
-  return { id, token: `${id}_secret_${'s'.repeat(22)}` };
-}
-
-const setStatus = (id: string, status: string) => fetch(`/__stand-in/${id}/${status}`, { method: 'POST' });
-const counts = async (id: string) => (await (await fetch(`/__stand-in/${id}`)).json()) as { reads: number; commits: number };
 const base = (el: ConnectButton) => el.shadowRoot!.querySelector<HTMLButtonElement>('[part~="base"]')!;
 const statusLine = (el: ConnectButton) => el.shadowRoot!.querySelector<HTMLElement>('[part~="status"]')!;
-
-/** A stand-in popup: a plain object with the Window members the flow uses. */
-function fakePopup() {
-  return { closed: false, focused: 0, close() { this.closed = true; }, focus() { this.focused += 1; } };
-}
 
 async function button(token = newToken()) {
   const el = await fixture<ConnectButton>(html`<connect-button integration="test" session-token=${token.token} server=${location.origin}></connect-button>`);

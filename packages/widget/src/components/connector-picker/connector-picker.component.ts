@@ -1,0 +1,421 @@
+import { Task } from '@lit/task';
+import { html, nothing } from 'lit';
+import { property, query, state } from 'lit/decorators.js';
+import { ApiClient, PatchbayApiError, type SessionConnector } from '../../internal/api-client.js';
+import { FlowController } from '../../internal/flow-controller.js';
+import { PatchbayElement } from '../../internal/patchbay-element.js';
+import { sessionIdOf } from '../../internal/session-token.js';
+import { StoreController } from '../../internal/store-controller.js';
+import { localeOf, t, type TranslationKey } from '../../i18n/index.js';
+import { createFlowStore, type FlowState } from '../../state/flow.js';
+import styles from './connector-picker.styles.js';
+import '../../events/patchbay-cancel.js';
+import '../../events/patchbay-connected.js';
+import '../../events/patchbay-error.js';
+import '../../events/patchbay-request-connect.js';
+import '../../events/patchbay-step.js';
+
+/** What choosing a connector does for this tenant, and the words for it. */
+export type ConnectorChoice = 'connect' | 'add-connection' | 'reconnect';
+
+function choiceFor(connector: SessionConnector): ConnectorChoice {
+  if (connector.state === 'needs_reauth') return 'reconnect';
+  return connector.state === 'connected' ? 'add-connection' : 'connect';
+}
+
+/**
+ * The popover's positioning (@floating-ui/dom) is loaded on the first open, so pages that never
+ * open the picker never pay for it and the script-tag bundle stays in its size budget.
+ */
+let positioning: Promise<typeof import('../../internal/popover-position.js')> | null = null;
+const loadPositioning = () => (positioning ??= import('../../internal/popover-position.js'));
+
+const ACTION_LABELS: Record<ConnectorChoice, TranslationKey> = {
+  connect: 'picker.action.connect',
+  'add-connection': 'picker.action.addConnection',
+  reconnect: 'picker.action.reconnect',
+};
+
+/** Case- and accent-blind, so "sales" finds "Salesforce" and "cafe" finds "Café". */
+function fold(text: string): string {
+  return text.normalize('NFD').replace(/\p{Diacritic}/gu, '').toLowerCase();
+}
+
+/**
+ * @summary A searchable catalog of the connectors a session allows, in a popover. Choosing one
+ * runs the same flow as `<connect-button>`: Connect, + Add connection, or Reconnect when the
+ * tenant's connection needs re-authorizing.
+ *
+ * A session is good for one connection: after `patchbay-connected`, give the picker a new
+ * `session-token` (from your backend) to let the tenant connect another app.
+ *
+ * @event patchbay-request-connect - Cancelable: the user chose `{ connector, choice, connectionId }`; call `preventDefault()` to stop the flow.
+ * @event patchbay-connected - The install is ready: `{ installId, tenantId, integration, connector }`.
+ * @event patchbay-cancel - The user closed the window or declined: `{ reason }`.
+ * @event patchbay-error - Loading the catalog or the flow failed: `{ code, message }`.
+ * @event patchbay-step - The flow moved on: `{ step }`.
+ *
+ * @slot - A custom label for the trigger button.
+ *
+ * @csspart base - The wrapper around the trigger and the popover.
+ * @csspart trigger - The button that opens the popover.
+ * @csspart popover - The floating panel.
+ * @csspart search - The search field.
+ * @csspart listbox - The list of connectors.
+ * @csspart option - One connector (also `option-active` when it has the keyboard focus).
+ * @csspart icon - A connector's icon.
+ * @csspart name - A connector's name.
+ * @csspart description - A connector's description and domain.
+ * @csspart state - A connector's state for this tenant: Connected or Needs re-auth.
+ * @csspart action - What choosing does: Connect, + Add connection or Reconnect.
+ * @csspart message - Loading, empty, no-match and error messages.
+ * @csspart retry - The retry button after a failed load.
+ * @csspart status - The status line (a polite live region).
+ *
+ * @cssproperty --patchbay-connector-picker-width - The popover's width.
+ * @cssproperty --patchbay-connector-picker-max-height - The popover's tallest height before it scrolls.
+ * @cssproperty --patchbay-connector-picker-background - The popover's background; falls back to --patchbay-color-surface.
+ * @cssproperty --patchbay-connector-picker-radius - Corner radius; falls back to --patchbay-radius.
+ * @cssproperty --patchbay-connector-picker-active-background - The highlighted option's background.
+ */
+export class ConnectorPicker extends PatchbayElement {
+  static override styles = styles;
+
+  readonly #flow = createFlowStore();
+  readonly #flowState = new StoreController<FlowState>(this, this.#flow);
+  readonly flow = new FlowController(this, this.#flow, {
+    step: (step) => this.emit('patchbay-step', { step }),
+    connected: (detail) => {
+      this.#spentToken = this.sessionToken;
+      this.emit('patchbay-connected', detail);
+      void this.catalog.run();
+      this.#focusTrigger();
+    },
+    cancelled: (reason) => {
+      this.emit('patchbay-cancel', { reason });
+      this.#focusTrigger();
+    },
+    failed: (error) => {
+      this.emit('patchbay-error', error);
+      this.#focusTrigger();
+    },
+  });
+
+  /** The session's connectors, fetched when the token or server changes (and on `refresh()`). */
+  readonly catalog = new Task(this, {
+    task: async ([server, integration, token], { signal }) => {
+      const sessionId = sessionIdOf(token);
+      if (!sessionId) throw new PatchbayApiError(0, 'invalid_session_token', t('error.invalidToken', localeOf(this, this.locale)));
+      return new ApiClient(server, integration, token).getConnectors(sessionId, signal);
+    },
+    args: () => [this.server || window.location.origin, this.integration, this.sessionToken] as const,
+  });
+
+  #stopAutoUpdate: (() => void) | null = null;
+  #spentToken = '';
+
+  @query('[part~="trigger"]') private trigger!: HTMLButtonElement;
+  @query('[part~="popover"]') private panel!: HTMLElement;
+  @query('[part~="search"]') private search!: HTMLInputElement;
+
+  @state() private query = '';
+  @state() private activeSlug: string | null = null;
+  @state() private chosen: SessionConnector | null = null;
+
+  /** The integration id, as in `{server}/v1/integrations/{integration}`. */
+  @property() integration = '';
+
+  /** The session token the host's backend got from `POST …/session` (never an access key). */
+  @property({ attribute: 'session-token' }) sessionToken = '';
+
+  /** The Patchbay server's origin; defaults to this page's origin. */
+  @property() server = '';
+
+  /** Whether the popover is open; set it to open or close the picker from outside. */
+  @property({ type: Boolean, reflect: true }) open = false;
+
+  /** Where the popover goes when there is room; it flips to the other side near the viewport edge. */
+  @property() placement: 'bottom-start' | 'bottom-end' | 'top-start' | 'top-end' = 'bottom-start';
+
+  /** Language of the texts; defaults to the nearest `lang` attribute. */
+  @property() locale = '';
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.#stopPositioning();
+    document.removeEventListener('pointerdown', this.#onDocumentPointerDown, true);
+  }
+
+  override updated(changed: Map<PropertyKey, unknown>): void {
+    if (changed.has('open')) {
+      if (this.open) void this.#startPositioning();
+      else if (changed.get('open') === true) this.#stopPositioning();
+    }
+    if (changed.has('query') || changed.has('open') || changed.has('activeSlug')) this.#keepActiveVisible();
+  }
+
+  /** The connectors the search matches, in catalog order. */
+  get visibleConnectors(): SessionConnector[] {
+    const connectors = this.catalog.value ?? [];
+    const needle = fold(this.query.trim());
+    if (!needle) return connectors;
+    return connectors.filter((connector) => [connector.name, connector.description, connector.domain ?? '', connector.slug].some((text) => fold(text).includes(needle)));
+  }
+
+  #text(key: TranslationKey, values?: Record<string, string>): string {
+    return t(key, localeOf(this, this.locale), values);
+  }
+
+  async #startPositioning(): Promise<void> {
+    this.#stopPositioning();
+    document.addEventListener('pointerdown', this.#onDocumentPointerDown, true);
+    const { followAnchor } = await loadPositioning();
+    if (!this.open || this.#stopAutoUpdate) return;
+    this.#stopAutoUpdate = followAnchor(this.trigger, this.panel, this.placement);
+  }
+
+  #stopPositioning(): void {
+    this.#stopAutoUpdate?.();
+    this.#stopAutoUpdate = null;
+    document.removeEventListener('pointerdown', this.#onDocumentPointerDown, true);
+  }
+
+  #onDocumentPointerDown = (event: PointerEvent): void => {
+    if (!event.composedPath().includes(this)) this.hide({ returnFocus: false });
+  };
+
+  #onTriggerClick(): void {
+    if (this.open) this.hide();
+    else void this.show();
+  }
+
+  #onTriggerKeyDown(event: KeyboardEvent): void {
+    if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      event.preventDefault();
+      void this.show();
+    }
+  }
+
+  #onSearchInput(event: InputEvent): void {
+    this.query = (event.target as HTMLInputElement).value;
+    this.activeSlug = this.visibleConnectors[0]?.slug ?? null;
+  }
+
+  #onSearchKeyDown(event: KeyboardEvent): void {
+    const matches = this.visibleConnectors;
+    const index = matches.findIndex((connector) => connector.slug === this.#activeSlug());
+    const moveTo = (next: number) => {
+      event.preventDefault();
+      if (matches.length === 0) return;
+      this.activeSlug = matches[Math.min(matches.length - 1, Math.max(0, next))]!.slug;
+    };
+    switch (event.key) {
+      case 'ArrowDown':
+        return moveTo(index < 0 ? 0 : index + 1);
+      case 'ArrowUp':
+        return moveTo(index < 0 ? matches.length - 1 : index - 1);
+      case 'Home':
+        return moveTo(0);
+      case 'End':
+        return moveTo(matches.length - 1);
+      case 'PageDown':
+        return moveTo(index + 5);
+      case 'PageUp':
+        return moveTo(index - 5);
+      case 'Enter': {
+        event.preventDefault();
+        const active = matches[index];
+        if (active) this.choose(active);
+        return;
+      }
+      case 'Escape':
+        event.preventDefault();
+        event.stopPropagation();
+        this.hide();
+        return;
+      case 'Tab':
+        // Tab leaves the popover as it leaves a select's list: closed, and on to the next control.
+        this.hide();
+        return;
+    }
+  }
+
+  #onOptionClick(connector: SessionConnector): void {
+    this.activeSlug = connector.slug;
+    this.choose(connector);
+  }
+
+  /** The highlighted option: the one the keyboard or pointer chose, else the first match. */
+  #activeSlug(): string | null {
+    const matches = this.visibleConnectors;
+    return matches.find((connector) => connector.slug === this.activeSlug)?.slug ?? matches[0]?.slug ?? null;
+  }
+
+  #keepActiveVisible(): void {
+    const active = this.#activeSlug();
+    if (!this.open || !active) return;
+    this.renderRoot.querySelector(`#${CSS.escape(`option-${active}`)}`)?.scrollIntoView({ block: 'nearest' });
+  }
+
+  #focusTrigger(): void {
+    if (document.activeElement === document.body || this.matches(':focus-within') || document.activeElement === this) this.trigger?.focus();
+  }
+
+  /** Opens the popover and puts the keyboard in its search field. */
+  async show(): Promise<void> {
+    if (this.open) return;
+    this.open = true;
+    // Shown now, as hide() hides now: the template's binding may not see a change to commit.
+    if (this.panel) this.panel.hidden = false;
+    this.activeSlug = this.visibleConnectors[0]?.slug ?? null;
+    await this.updateComplete;
+    this.search?.focus();
+  }
+
+  /** Closes the popover; focus goes back to the trigger unless `returnFocus` is false. */
+  hide({ returnFocus = true }: { returnFocus?: boolean } = {}): void {
+    if (!this.open) return;
+    this.open = false;
+    // Hidden now, not at the next render: a Tab being handled must not land inside the popover.
+    if (this.panel) this.panel.hidden = true;
+    if (returnFocus) this.trigger?.focus();
+  }
+
+  /** Fetches the catalog again (for example after the tenant connected elsewhere). */
+  refresh(): Promise<unknown> {
+    return this.catalog.run();
+  }
+
+  /**
+   * Chooses a connector as a click does: runs the flow for it. Call it from a user gesture, or
+   * the browser will block the popup (the flow then falls back to a full-page redirect).
+   */
+  choose(connector: SessionConnector): void {
+    if (this.flow.running) return;
+    if (this.#spentToken && this.#spentToken === this.sessionToken) {
+      this.#flow.set({ status: 'error', step: null, installId: null, error: { code: 'session_used', message: this.#text('picker.status.sessionUsed') } });
+      this.hide();
+      return;
+    }
+    const choice = choiceFor(connector);
+    const connectionId = choice === 'reconnect' ? connector.connections.find((connection) => connection.status === 'needs_reauth')?.id : undefined;
+    const request = this.emit('patchbay-request-connect', { connector: connector.slug, choice, connectionId: connectionId ?? null }, { cancelable: true });
+    if (request.defaultPrevented) return;
+    this.chosen = connector;
+    this.hide();
+    const params: Record<string, string> = { connector: connector.slug, ...(connectionId ? { reauth: connectionId } : {}) };
+    this.flow.start({ server: this.server || window.location.origin, integration: this.integration, token: this.sessionToken, params });
+  }
+
+  #renderStatus() {
+    const { status, error } = this.#flowState.value;
+    const name = this.chosen?.name ?? '';
+    const texts: Record<FlowState['status'], string> = {
+      idle: '',
+      'needs-reauth': '',
+      connecting: this.#text('picker.status.connecting', { name }),
+      connected: this.#text('picker.status.connected', { name }),
+      cancelled: this.#text('picker.status.cancelled', { name }),
+      error: error?.code === 'session_used' ? error.message : this.#text('picker.status.error', { name, message: error?.message ?? '' }),
+    };
+    return html`<span part="status" role="status" aria-live="polite" data-status=${status}>${texts[status]}</span>`;
+  }
+
+  #renderOption(connector: SessionConnector) {
+    const choice = choiceFor(connector);
+    const active = connector.slug === this.#activeSlug();
+    const stateKey: TranslationKey | null = connector.state === 'connected' ? 'picker.state.connected' : connector.state === 'needs_reauth' ? 'picker.state.needsReauth' : null;
+    return html`
+      <li
+        id=${`option-${connector.slug}`}
+        part=${active ? 'option option-active' : 'option'}
+        role="option"
+        aria-selected=${active ? 'true' : 'false'}
+        data-slug=${connector.slug}
+        data-choice=${choice}
+        @click=${() => this.#onOptionClick(connector)}
+        @pointermove=${() => (this.activeSlug = connector.slug)}
+      >
+        ${connector.iconUrl
+          ? html`<img part="icon" src=${connector.iconUrl} alt="" width="28" height="28" loading="lazy" referrerpolicy="no-referrer" />`
+          : html`<span part="icon" aria-hidden="true">${connector.name.slice(0, 1).toUpperCase()}</span>`}
+        <span class="text">
+          <span part="name">${connector.name}</span>
+          <span part="description">${connector.description}${connector.domain ? html` <span class="domain">· ${connector.domain}</span>` : nothing}</span>
+        </span>
+        ${stateKey ? html`<span part="state" data-state=${connector.state}>${this.#text(stateKey)}</span>` : nothing}
+        <span part="action">${this.#text(ACTION_LABELS[choice])}</span>
+      </li>
+    `;
+  }
+
+  #renderCatalog() {
+    return this.catalog.render({
+      initial: () => html`<p part="message" data-kind="loading">${this.#text('picker.loading')}</p>`,
+      pending: () => (this.catalog.value ? this.#renderList() : html`<p part="message" data-kind="loading">${this.#text('picker.loading')}</p>`),
+      error: (error) => html`
+        <p part="message" data-kind="error" role="alert">${this.#text('picker.loadError', { message: error instanceof Error ? error.message : String(error) })}</p>
+        <button part="retry" type="button" @click=${() => void this.catalog.run()}>${this.#text('picker.retry')}</button>
+      `,
+      complete: () => this.#renderList(),
+    });
+  }
+
+  #renderList() {
+    const all = this.catalog.value ?? [];
+    const matches = this.visibleConnectors;
+    if (all.length === 0) return html`<p part="message" data-kind="empty">${this.#text('picker.empty')}</p>`;
+    return html`
+      <ul part="listbox" id="listbox" role="listbox" aria-label=${this.#text('picker.list')}>
+        ${matches.map((connector) => this.#renderOption(connector))}
+      </ul>
+      ${matches.length === 0 ? html`<p part="message" data-kind="no-match">${this.#text('picker.noMatch', { query: this.query.trim() })}</p>` : nothing}
+      <span class="visually-hidden" role="status" aria-live="polite">${this.query ? this.#text('picker.count', { count: String(matches.length) }) : ''}</span>
+    `;
+  }
+
+  override render() {
+    const { status } = this.#flowState.value;
+    const busy = status === 'connecting';
+    const active = this.open ? this.#activeSlug() : null;
+    // The combobox's list is "expanded" only when there is a list: not while loading or failed.
+    const hasList = this.open && Boolean(this.catalog.value?.length);
+    return html`
+      <div part="base">
+        <button
+          part="trigger"
+          type="button"
+          aria-haspopup="dialog"
+          aria-expanded=${this.open ? 'true' : 'false'}
+          aria-controls="popover"
+          aria-busy=${busy ? 'true' : 'false'}
+          @click=${this.#onTriggerClick}
+          @keydown=${this.#onTriggerKeyDown}
+        >
+          ${busy ? html`<span class="spinner" aria-hidden="true"></span>` : nothing}
+          ${busy ? this.#text('picker.triggerBusy', { name: this.chosen?.name ?? '' }) : html`<slot>${this.#text('picker.trigger')}</slot>`}
+        </button>
+        <div part="popover" id="popover" role="dialog" aria-label=${this.#text('picker.dialog')} ?hidden=${!this.open}>
+          <input
+            part="search"
+            type="search"
+            role="combobox"
+            autocomplete="off"
+            spellcheck="false"
+            aria-label=${this.#text('picker.search')}
+            placeholder=${this.#text('picker.searchPlaceholder')}
+            aria-autocomplete="list"
+            aria-expanded=${hasList ? 'true' : 'false'}
+            aria-controls=${hasList ? 'listbox' : nothing}
+            aria-activedescendant=${active ? `option-${active}` : nothing}
+            .value=${this.query}
+            @input=${this.#onSearchInput}
+            @keydown=${this.#onSearchKeyDown}
+          />
+          ${this.#renderCatalog()}
+        </div>
+        ${this.#renderStatus()}
+      </div>
+    `;
+  }
+}

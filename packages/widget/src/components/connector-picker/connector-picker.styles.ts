@@ -1,0 +1,225 @@
+import { css } from 'lit';
+
+export default css`
+  :host {
+    --_accent: var(--patchbay-color-primary, #4f46e5);
+    --_on-accent: var(--patchbay-color-on-primary, #ffffff);
+    --_surface: var(--patchbay-connector-picker-background, var(--patchbay-color-surface, #ffffff));
+    --_text: var(--patchbay-color-text, #111827);
+    --_muted: var(--patchbay-color-text-muted, #4b5563);
+    --_border: var(--patchbay-color-border, #d1d5db);
+    --_success: var(--patchbay-color-success, #15803d);
+    --_danger: var(--patchbay-color-danger, #b91c1c);
+    --_radius: var(--patchbay-connector-picker-radius, var(--patchbay-radius, 8px));
+    --_active: var(--patchbay-connector-picker-active-background, color-mix(in srgb, var(--_accent) 10%, var(--_surface)));
+    --_font: var(--patchbay-font-family, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif);
+    display: inline-block;
+    font-family: var(--_font);
+    color: var(--_text);
+  }
+
+  [part~='base'] {
+    display: inline-flex;
+    flex-direction: column;
+    align-items: flex-start;
+    gap: 0.35em;
+  }
+
+  [part~='trigger'] {
+    display: inline-flex;
+    align-items: center;
+    gap: 0.5em;
+    padding: 0.6em 1.2em;
+    border: 1px solid var(--_accent);
+    border-radius: var(--_radius);
+    background: var(--_accent);
+    color: var(--_on-accent);
+    font: inherit;
+    font-weight: 600;
+    line-height: 1.2;
+    cursor: pointer;
+  }
+
+  [part~='trigger'][aria-busy='true'] {
+    cursor: progress;
+    opacity: 0.85;
+  }
+
+  [part~='trigger']:focus-visible,
+  [part~='search']:focus-visible,
+  [part~='retry']:focus-visible {
+    outline: 3px solid color-mix(in srgb, var(--_accent) 45%, transparent);
+    outline-offset: 2px;
+  }
+
+  [part~='popover'] {
+    position: fixed;
+    top: 0;
+    left: 0;
+    z-index: 2147483000;
+    box-sizing: border-box;
+    display: flex;
+    flex-direction: column;
+    gap: 0.5em;
+    width: var(--patchbay-connector-picker-width, min(24rem, calc(100vw - 16px)));
+    max-height: min(var(--patchbay-connector-picker-max-height, 28rem), var(--_available-height, 28rem));
+    padding: 0.5em;
+    border: 1px solid var(--_border);
+    border-radius: var(--_radius);
+    background: var(--_surface);
+    box-shadow: 0 12px 32px rgb(0 0 0 / 0.18);
+  }
+
+  [part~='popover'][hidden] {
+    display: none;
+  }
+
+  [part~='search'] {
+    box-sizing: border-box;
+    width: 100%;
+    padding: 0.55em 0.7em;
+    border: 1px solid var(--_border);
+    border-radius: calc(var(--_radius) - 2px);
+    background: transparent;
+    color: inherit;
+    font: inherit;
+  }
+
+  [part~='listbox'] {
+    margin: 0;
+    padding: 0;
+    list-style: none;
+    overflow-y: auto;
+    min-height: 0;
+  }
+
+  [part~='option'] {
+    display: grid;
+    grid-template-columns: auto 1fr auto auto;
+    align-items: center;
+    gap: 0.65em;
+    padding: 0.55em 0.6em;
+    border-radius: calc(var(--_radius) - 2px);
+    cursor: pointer;
+  }
+
+  [part~='option-active'] {
+    background: var(--_active);
+    box-shadow: inset 3px 0 0 var(--_accent);
+  }
+
+  [part~='icon'] {
+    display: grid;
+    place-items: center;
+    width: 28px;
+    height: 28px;
+    border-radius: 6px;
+    background: color-mix(in srgb, var(--_accent) 14%, var(--_surface));
+    color: var(--_accent);
+    font-weight: 700;
+    object-fit: contain;
+  }
+
+  .text {
+    display: flex;
+    flex-direction: column;
+    min-width: 0;
+  }
+
+  [part~='name'] {
+    font-weight: 600;
+  }
+
+  [part~='description'] {
+    overflow: hidden;
+    color: var(--_muted);
+    font-size: 0.85em;
+    text-overflow: ellipsis;
+    white-space: nowrap;
+  }
+
+  [part~='state'] {
+    padding: 0.15em 0.5em;
+    border-radius: 999px;
+    font-size: 0.75em;
+    font-weight: 600;
+    white-space: nowrap;
+  }
+
+  [part~='state'][data-state='connected'] {
+    background: color-mix(in srgb, var(--_success) 8%, var(--_surface));
+    color: color-mix(in srgb, var(--_success) 85%, #000);
+  }
+
+  [part~='state'][data-state='needs_reauth'] {
+    background: color-mix(in srgb, var(--_danger) 8%, var(--_surface));
+    color: color-mix(in srgb, var(--_danger) 85%, #000);
+  }
+
+  [part~='action'] {
+    color: var(--_accent);
+    font-size: 0.85em;
+    font-weight: 600;
+    white-space: nowrap;
+  }
+
+  [part~='message'] {
+    margin: 0.4em 0.3em;
+    color: var(--_muted);
+  }
+
+  [part~='message'][data-kind='error'] {
+    color: var(--_danger);
+  }
+
+  [part~='retry'] {
+    align-self: flex-start;
+    padding: 0.4em 0.9em;
+    border: 1px solid var(--_border);
+    border-radius: calc(var(--_radius) - 2px);
+    background: transparent;
+    color: inherit;
+    font: inherit;
+    cursor: pointer;
+  }
+
+  [part~='status'] {
+    min-height: 1.2em;
+    color: var(--_muted);
+    font-size: 0.85em;
+  }
+
+  [part~='status'][data-status='error'] {
+    color: var(--_danger);
+  }
+
+  .spinner {
+    width: 1em;
+    height: 1em;
+    border: 2px solid currentColor;
+    border-right-color: transparent;
+    border-radius: 50%;
+    animation: spin 0.8s linear infinite;
+  }
+
+  .visually-hidden {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    overflow: hidden;
+    clip: rect(0 0 0 0);
+    white-space: nowrap;
+  }
+
+  @keyframes spin {
+    to {
+      transform: rotate(360deg);
+    }
+  }
+
+  @media (prefers-reduced-motion: reduce) {
+    .spinner {
+      animation-duration: 3s;
+    }
+  }
+`;

@@ -1,0 +1,12 @@
+/**
+ * Cancelable: the user chose a connector in `<connector-picker>`. `choice` says what will happen
+ * (`connect`, `add-connection`, `reconnect` with the `connectionId` it re-authorizes). Call
+ * `preventDefault()` to run something else instead, such as your own upgrade prompt.
+ */
+export type PatchbayRequestConnectEvent = CustomEvent<{ connector: string; choice: 'connect' | 'add-connection' | 'reconnect'; connectionId: string | null }>;
+
+declare global {
+  interface GlobalEventHandlersEventMap {
+    'patchbay-request-connect': PatchbayRequestConnectEvent;
+  }
+}

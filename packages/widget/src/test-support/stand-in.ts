@@ -1,0 +1,43 @@
+/**
+ * Helpers for component tests against the loopback stand-in in web-test-runner.config.mjs.
+ * Test-only: nothing in the published bundles imports this folder.
+ */
+let counter = 0;
+
+/** A fresh, well-formed session per test (22 base62 characters each part). */
+export function newToken(): { id: string; token: string } {
+  counter += 1;
+  const id = `ses_${`T${Date.now().toString(36)}${counter}`.padEnd(22, 'x').slice(0, 22)}`;
+  return { id, token: `${id}_secret_${'s'.repeat(22)}` };
+}
+
+/** Moves the stand-in's session to a status (authorized, cancelled, failed…). */
+export const setStatus = (id: string, status: string) => fetch(`/__stand-in/${id}/${status}`, { method: 'POST' });
+
+/** How often the component read the session, committed it and read its catalog. */
+export const counts = async (id: string) => (await (await fetch(`/__stand-in/${id}`)).json()) as { reads: number; commits: number; catalogReads: number };
+
+/** A stand-in popup: a plain object with the Window members the flow uses. */
+export function fakePopup() {
+  return {
+    closed: false,
+    focused: 0,
+    close() {
+      this.closed = true;
+    },
+    focus() {
+      this.focused += 1;
+    },
+  };
+}
+
+/** Replaces window.open for one test, recording the URLs; call the returned function to restore it. */
+export function capturePopups(popup: ReturnType<typeof fakePopup> | null = fakePopup()): { opened: string[]; restore(): void } {
+  const original = window.open;
+  const opened: string[] = [];
+  window.open = ((url: string) => {
+    opened.push(url);
+    return popup as unknown as Window | null;
+  }) as typeof window.open;
+  return { opened, restore: () => (window.open = original) };
+}
