@@ -42,7 +42,7 @@ export default defineConfig(({ mode }) => {
       rolldownOptions: {
         // For bundlers, the host's own lit and nanostores are used; the script-tag bundle carries its own.
         external: standalone ? [] : [/^lit(\/|$)/, /^@lit\//, /^nanostores(\/|$)/, /^@floating-ui\//],
-        output: { chunkFileNames: standalone ? 'patchbay-[hash].js' : 'chunks/[name]-[hash].js' },
+        output: { chunkFileNames: standalone ? 'patchbay-[name]-[hash].js' : 'chunks/[name]-[hash].js' },
       },
     },
     plugins: standalone ? [bundleManifest()] : [],

@@ -1,4 +1,5 @@
 import { LitElement } from 'lit';
+import { property } from 'lit/decorators.js';
 
 /**
  * The base of every Patchbay element: a typed `emit()` and a `define()` that is safe when a host
@@ -7,6 +8,12 @@ import { LitElement } from 'lit';
 export class PatchbayElement extends LitElement {
   /** Elements this one renders; defined together with it. */
   static dependencies: Record<string, typeof PatchbayElement> = {};
+
+  /** Language of the texts (`de`, `fr-CA`…); defaults to the nearest `lang` attribute. */
+  @property() locale = '';
+
+  /** Colour scheme: follows `prefers-color-scheme` unless set to `light` or `dark`. */
+  @property({ reflect: true }) theme: 'auto' | 'light' | 'dark' = 'auto';
 
   static define(tag: string, registry: CustomElementRegistry = customElements): void {
     for (const [dependencyTag, dependency] of Object.entries(this.dependencies)) dependency.define(dependencyTag, registry);

@@ -3,7 +3,8 @@ import { property, query } from 'lit/decorators.js';
 import { FlowController } from '../../internal/flow-controller.js';
 import { PatchbayElement } from '../../internal/patchbay-element.js';
 import { StoreController } from '../../internal/store-controller.js';
-import { localeOf, t, type TranslationKey } from '../../i18n/index.js';
+import type { TranslationKey } from '../../i18n/index.js';
+import { LocaleController } from '../../internal/locale-controller.js';
 import { createFlowStore, type FlowState } from '../../state/flow.js';
 import styles from './connect-button.styles.js';
 import '../../events/patchbay-cancel.js';
@@ -38,6 +39,7 @@ export class ConnectButton extends PatchbayElement {
 
   readonly #flow = createFlowStore();
   readonly #state = new StoreController<FlowState>(this, this.#flow);
+  readonly i18n = new LocaleController(this);
   readonly flow = new FlowController(this, this.#flow, {
     step: (step) => this.emit('patchbay-step', { step }),
     connected: (detail) => {
@@ -68,8 +70,6 @@ export class ConnectButton extends PatchbayElement {
   /** Set when the tenant's connection must be authorized again: shows "Reconnect". */
   @property({ type: Boolean, reflect: true }) reauth = false;
 
-  /** Language of the texts; defaults to the nearest `lang` attribute. */
-  @property() locale = '';
 
   /** The flow's state: idle, connecting, connected, needs-reauth, cancelled or error. */
   get status(): FlowState['status'] {
@@ -109,10 +109,6 @@ export class ConnectButton extends PatchbayElement {
     this.flow.start(this.#options());
   }
 
-  #text(key: TranslationKey, values?: Record<string, string>): string {
-    return t(key, localeOf(this, this.locale), values);
-  }
-
   override render() {
     const status = this.status;
     const { error } = this.#state.value;
@@ -126,11 +122,11 @@ export class ConnectButton extends PatchbayElement {
     };
     const statusText: Record<typeof status, string> = {
       idle: '',
-      connecting: this.#text('connect.status.connecting'),
-      connected: this.#text('connect.status.connected'),
-      'needs-reauth': this.#text('connect.status.needsReauth'),
-      cancelled: this.#text('connect.status.cancelled'),
-      error: this.#text('connect.status.error', { message: error?.message ?? '' }),
+      connecting: this.i18n.text('connect.status.connecting'),
+      connected: this.i18n.text('connect.status.connected'),
+      'needs-reauth': this.i18n.text('connect.status.needsReauth'),
+      cancelled: this.i18n.text('connect.status.cancelled'),
+      error: this.i18n.text('connect.status.error', { message: this.i18n.error(error) }),
     };
     const busy = status === 'connecting';
     return html`
@@ -142,11 +138,11 @@ export class ConnectButton extends PatchbayElement {
         aria-describedby="status"
         @click=${this.#onClick}
       >
-        ${busy ? html`<span part="spinner" aria-hidden="true"></span>` : nothing}
+        ${busy ? html`<span part="spinner" class="spinner" aria-hidden="true"></span>` : nothing}
         ${status === 'connected'
           ? html`<svg part="check" viewBox="0 0 16 16" aria-hidden="true"><path d="M3 8.5l3.2 3L13 4.5" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" /></svg>`
           : nothing}
-        <span part="label">${status === 'idle' ? html`<slot>${this.#text(labels[status])}</slot>` : this.#text(labels[status])}</span>
+        <span part="label">${status === 'idle' ? html`<slot>${this.i18n.text(labels[status])}</slot>` : this.i18n.text(labels[status])}</span>
       </button>
       <span id="status" part="status" role="status" aria-live="polite">${statusText[status]}</span>
     `;

@@ -6,7 +6,8 @@ import { FlowController } from '../../internal/flow-controller.js';
 import { PatchbayElement } from '../../internal/patchbay-element.js';
 import { sessionIdOf } from '../../internal/session-token.js';
 import { StoreController } from '../../internal/store-controller.js';
-import { localeOf, t, type TranslationKey } from '../../i18n/index.js';
+import type { TranslationKey } from '../../i18n/index.js';
+import { LocaleController } from '../../internal/locale-controller.js';
 import { createFlowStore, type FlowState } from '../../state/flow.js';
 import styles from './connector-picker.styles.js';
 import '../../events/patchbay-cancel.js';
@@ -83,6 +84,7 @@ export class ConnectorPicker extends PatchbayElement {
 
   readonly #flow = createFlowStore();
   readonly #flowState = new StoreController<FlowState>(this, this.#flow);
+  readonly i18n = new LocaleController(this);
   readonly flow = new FlowController(this, this.#flow, {
     step: (step) => this.emit('patchbay-step', { step }),
     connected: (detail) => {
@@ -105,7 +107,7 @@ export class ConnectorPicker extends PatchbayElement {
   readonly catalog = new Task(this, {
     task: async ([server, integration, token], { signal }) => {
       const sessionId = sessionIdOf(token);
-      if (!sessionId) throw new PatchbayApiError(0, 'invalid_session_token', t('error.invalidToken', localeOf(this, this.locale)));
+      if (!sessionId) throw new PatchbayApiError(0, 'invalid_session_token', this.i18n.text('error.invalidToken'));
       return new ApiClient(server, integration, token).getConnectors(sessionId, signal);
     },
     args: () => [this.server || window.location.origin, this.integration, this.sessionToken] as const,
@@ -137,8 +139,6 @@ export class ConnectorPicker extends PatchbayElement {
   /** Where the popover goes when there is room; it flips to the other side near the viewport edge. */
   @property() placement: 'bottom-start' | 'bottom-end' | 'top-start' | 'top-end' = 'bottom-start';
 
-  /** Language of the texts; defaults to the nearest `lang` attribute. */
-  @property() locale = '';
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
@@ -160,10 +160,6 @@ export class ConnectorPicker extends PatchbayElement {
     const needle = fold(this.query.trim());
     if (!needle) return connectors;
     return connectors.filter((connector) => [connector.name, connector.description, connector.domain ?? '', connector.slug].some((text) => fold(text).includes(needle)));
-  }
-
-  #text(key: TranslationKey, values?: Record<string, string>): string {
-    return t(key, localeOf(this, this.locale), values);
   }
 
   async #startPositioning(): Promise<void> {
@@ -293,7 +289,7 @@ export class ConnectorPicker extends PatchbayElement {
   choose(connector: SessionConnector): void {
     if (this.flow.running) return;
     if (this.#spentToken && this.#spentToken === this.sessionToken) {
-      this.#flow.set({ status: 'error', step: null, installId: null, error: { code: 'session_used', message: this.#text('picker.status.sessionUsed') } });
+      this.#flow.set({ status: 'error', step: null, installId: null, error: { code: 'session_used', message: this.i18n.text('picker.status.sessionUsed') } });
       this.hide();
       return;
     }
@@ -313,10 +309,10 @@ export class ConnectorPicker extends PatchbayElement {
     const texts: Record<FlowState['status'], string> = {
       idle: '',
       'needs-reauth': '',
-      connecting: this.#text('picker.status.connecting', { name }),
-      connected: this.#text('picker.status.connected', { name }),
-      cancelled: this.#text('picker.status.cancelled', { name }),
-      error: error?.code === 'session_used' ? error.message : this.#text('picker.status.error', { name, message: error?.message ?? '' }),
+      connecting: this.i18n.text('picker.status.connecting', { name }),
+      connected: this.i18n.text('picker.status.connected', { name }),
+      cancelled: this.i18n.text('picker.status.cancelled', { name }),
+      error: error?.code === 'session_used' ? this.i18n.text('picker.status.sessionUsed') : this.i18n.text('picker.status.error', { name, message: this.i18n.error(error) }),
     };
     return html`<span part="status" role="status" aria-live="polite" data-status=${status}>${texts[status]}</span>`;
   }
@@ -343,19 +339,19 @@ export class ConnectorPicker extends PatchbayElement {
           <span part="name">${connector.name}</span>
           <span part="description">${connector.description}${connector.domain ? html` <span class="domain">· ${connector.domain}</span>` : nothing}</span>
         </span>
-        ${stateKey ? html`<span part="state" data-state=${connector.state}>${this.#text(stateKey)}</span>` : nothing}
-        <span part="action">${this.#text(ACTION_LABELS[choice])}</span>
+        ${stateKey ? html`<span part="state" data-state=${connector.state}>${this.i18n.text(stateKey)}</span>` : nothing}
+        <span part="action">${this.i18n.text(ACTION_LABELS[choice])}</span>
       </li>
     `;
   }
 
   #renderCatalog() {
     return this.catalog.render({
-      initial: () => html`<p part="message" data-kind="loading">${this.#text('picker.loading')}</p>`,
-      pending: () => (this.catalog.value ? this.#renderList() : html`<p part="message" data-kind="loading">${this.#text('picker.loading')}</p>`),
+      initial: () => html`<p part="message" data-kind="loading">${this.i18n.text('picker.loading')}</p>`,
+      pending: () => (this.catalog.value ? this.#renderList() : html`<p part="message" data-kind="loading">${this.i18n.text('picker.loading')}</p>`),
       error: (error) => html`
-        <p part="message" data-kind="error" role="alert">${this.#text('picker.loadError', { message: error instanceof Error ? error.message : String(error) })}</p>
-        <button part="retry" type="button" @click=${() => void this.catalog.run()}>${this.#text('picker.retry')}</button>
+        <p part="message" data-kind="error" role="alert">${this.i18n.text('picker.loadError', { message: error instanceof PatchbayApiError ? this.i18n.error(error) : String(error) })}</p>
+        <button part="retry" type="button" @click=${() => void this.catalog.run()}>${this.i18n.text('picker.retry')}</button>
       `,
       complete: () => this.#renderList(),
     });
@@ -364,13 +360,13 @@ export class ConnectorPicker extends PatchbayElement {
   #renderList() {
     const all = this.catalog.value ?? [];
     const matches = this.visibleConnectors;
-    if (all.length === 0) return html`<p part="message" data-kind="empty">${this.#text('picker.empty')}</p>`;
+    if (all.length === 0) return html`<p part="message" data-kind="empty">${this.i18n.text('picker.empty')}</p>`;
     return html`
-      <ul part="listbox" id="listbox" role="listbox" aria-label=${this.#text('picker.list')}>
+      <ul part="listbox" id="listbox" role="listbox" aria-label=${this.i18n.text('picker.list')}>
         ${matches.map((connector) => this.#renderOption(connector))}
       </ul>
-      ${matches.length === 0 ? html`<p part="message" data-kind="no-match">${this.#text('picker.noMatch', { query: this.query.trim() })}</p>` : nothing}
-      <span class="visually-hidden" role="status" aria-live="polite">${this.query ? this.#text('picker.count', { count: String(matches.length) }) : ''}</span>
+      ${matches.length === 0 ? html`<p part="message" data-kind="no-match">${this.i18n.text('picker.noMatch', { query: this.query.trim() })}</p>` : nothing}
+      <span class="visually-hidden" role="status" aria-live="polite">${this.query ? this.i18n.text('picker.count', { count: String(matches.length) }) : ''}</span>
     `;
   }
 
@@ -393,17 +389,17 @@ export class ConnectorPicker extends PatchbayElement {
           @keydown=${this.#onTriggerKeyDown}
         >
           ${busy ? html`<span class="spinner" aria-hidden="true"></span>` : nothing}
-          ${busy ? this.#text('picker.triggerBusy', { name: this.chosen?.name ?? '' }) : html`<slot>${this.#text('picker.trigger')}</slot>`}
+          ${busy ? this.i18n.text('picker.triggerBusy', { name: this.chosen?.name ?? '' }) : html`<slot>${this.i18n.text('picker.trigger')}</slot>`}
         </button>
-        <div part="popover" id="popover" role="dialog" aria-label=${this.#text('picker.dialog')} ?hidden=${!this.open}>
+        <div part="popover" id="popover" role="dialog" aria-label=${this.i18n.text('picker.dialog')} ?hidden=${!this.open}>
           <input
             part="search"
             type="search"
             role="combobox"
             autocomplete="off"
             spellcheck="false"
-            aria-label=${this.#text('picker.search')}
-            placeholder=${this.#text('picker.searchPlaceholder')}
+            aria-label=${this.i18n.text('picker.search')}
+            placeholder=${this.i18n.text('picker.searchPlaceholder')}
             aria-autocomplete="list"
             aria-expanded=${hasList ? 'true' : 'false'}
             aria-controls=${hasList ? 'listbox' : nothing}

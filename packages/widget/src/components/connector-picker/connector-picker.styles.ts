@@ -1,20 +1,14 @@
 import { css } from 'lit';
+import { themeStyles } from '../../internal/theme.styles.js';
 
-export default css`
+export default [
+  themeStyles,
+  css`
   :host {
-    --_accent: var(--patchbay-color-primary, #4f46e5);
-    --_on-accent: var(--patchbay-color-on-primary, #ffffff);
-    --_surface: var(--patchbay-connector-picker-background, var(--patchbay-color-surface, #ffffff));
-    --_text: var(--patchbay-color-text, #111827);
-    --_muted: var(--patchbay-color-text-muted, #4b5563);
-    --_border: var(--patchbay-color-border, #d1d5db);
-    --_success: var(--patchbay-color-success, #15803d);
-    --_danger: var(--patchbay-color-danger, #b91c1c);
-    --_radius: var(--patchbay-connector-picker-radius, var(--patchbay-radius, 8px));
-    --_active: var(--patchbay-connector-picker-active-background, color-mix(in srgb, var(--_accent) 10%, var(--_surface)));
-    --_font: var(--patchbay-font-family, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif);
+    --_panel: var(--patchbay-connector-picker-background, var(--_surface));
+    --_panel-radius: var(--patchbay-connector-picker-radius, var(--_panel-radius));
+    --_active: var(--patchbay-connector-picker-active-background, color-mix(in srgb, var(--_accent) 12%, var(--_panel)));
     display: inline-block;
-    font-family: var(--_font);
     color: var(--_text);
   }
 
@@ -31,7 +25,7 @@ export default css`
     gap: 0.5em;
     padding: 0.6em 1.2em;
     border: 1px solid var(--_accent);
-    border-radius: var(--_radius);
+    border-radius: var(--_panel-radius);
     background: var(--_accent);
     color: var(--_on-accent);
     font: inherit;
@@ -48,7 +42,7 @@ export default css`
   [part~='trigger']:focus-visible,
   [part~='search']:focus-visible,
   [part~='retry']:focus-visible {
-    outline: 3px solid color-mix(in srgb, var(--_accent) 45%, transparent);
+    outline: var(--_focus-ring);
     outline-offset: 2px;
   }
 
@@ -65,8 +59,9 @@ export default css`
     max-height: min(var(--patchbay-connector-picker-max-height, 28rem), var(--_available-height, 28rem));
     padding: 0.5em;
     border: 1px solid var(--_border);
-    border-radius: var(--_radius);
-    background: var(--_surface);
+    border-radius: var(--_panel-radius);
+    background: var(--_panel);
+    color: var(--_text);
     box-shadow: 0 12px 32px rgb(0 0 0 / 0.18);
   }
 
@@ -79,7 +74,7 @@ export default css`
     width: 100%;
     padding: 0.55em 0.7em;
     border: 1px solid var(--_border);
-    border-radius: calc(var(--_radius) - 2px);
+    border-radius: calc(var(--_panel-radius) - 2px);
     background: transparent;
     color: inherit;
     font: inherit;
@@ -99,7 +94,7 @@ export default css`
     align-items: center;
     gap: 0.65em;
     padding: 0.55em 0.6em;
-    border-radius: calc(var(--_radius) - 2px);
+    border-radius: calc(var(--_panel-radius) - 2px);
     cursor: pointer;
   }
 
@@ -108,13 +103,17 @@ export default css`
     box-shadow: inset 3px 0 0 var(--_accent);
   }
 
+  :host(:dir(rtl)) [part~='option-active'] {
+    box-shadow: inset -3px 0 0 var(--_accent);
+  }
+
   [part~='icon'] {
     display: grid;
     place-items: center;
     width: 28px;
     height: 28px;
     border-radius: 6px;
-    background: color-mix(in srgb, var(--_accent) 14%, var(--_surface));
+    background: color-mix(in srgb, var(--_accent) 14%, var(--_panel));
     color: var(--_accent);
     font-weight: 700;
     object-fit: contain;
@@ -147,13 +146,13 @@ export default css`
   }
 
   [part~='state'][data-state='connected'] {
-    background: color-mix(in srgb, var(--_success) 8%, var(--_surface));
-    color: color-mix(in srgb, var(--_success) 85%, #000);
+    background: color-mix(in srgb, var(--_success) 8%, var(--_panel));
+    color: color-mix(in srgb, var(--_success) 85%, var(--_text));
   }
 
   [part~='state'][data-state='needs_reauth'] {
-    background: color-mix(in srgb, var(--_danger) 8%, var(--_surface));
-    color: color-mix(in srgb, var(--_danger) 85%, #000);
+    background: color-mix(in srgb, var(--_danger) 8%, var(--_panel));
+    color: color-mix(in srgb, var(--_danger) 85%, var(--_text));
   }
 
   [part~='action'] {
@@ -176,7 +175,7 @@ export default css`
     align-self: flex-start;
     padding: 0.4em 0.9em;
     border: 1px solid var(--_border);
-    border-radius: calc(var(--_radius) - 2px);
+    border-radius: calc(var(--_panel-radius) - 2px);
     background: transparent;
     color: inherit;
     font: inherit;
@@ -192,34 +191,5 @@ export default css`
   [part~='status'][data-status='error'] {
     color: var(--_danger);
   }
-
-  .spinner {
-    width: 1em;
-    height: 1em;
-    border: 2px solid currentColor;
-    border-right-color: transparent;
-    border-radius: 50%;
-    animation: spin 0.8s linear infinite;
-  }
-
-  .visually-hidden {
-    position: absolute;
-    width: 1px;
-    height: 1px;
-    overflow: hidden;
-    clip: rect(0 0 0 0);
-    white-space: nowrap;
-  }
-
-  @keyframes spin {
-    to {
-      transform: rotate(360deg);
-    }
-  }
-
-  @media (prefers-reduced-motion: reduce) {
-    .spinner {
-      animation-duration: 3s;
-    }
-  }
-`;
+`,
+];
