@@ -5,7 +5,12 @@ import { defineConfig, type Plugin } from 'vite';
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 
-/** Prints the script-tag bundle's gzip size and SRI hash, and writes them where the server reads them. */
+/**
+ * Prints the script-tag bundle's size and SRI hash, and writes them where the server reads them.
+ * "Eager" is what a page loads for `<script src=…/patchbay.js>`: the entry and the chunks it
+ * imports statically. Translations, the popover's positioning and `<partner-onboarding>` are
+ * lazy chunks, loaded only by pages that use them.
+ */
 function bundleManifest(): Plugin {
   return {
     name: 'patchbay-bundle-manifest',
@@ -13,13 +18,24 @@ function bundleManifest(): Plugin {
     writeBundle(options, bundle) {
       const entry = bundle['patchbay.js'];
       if (!entry || entry.type !== 'chunk') return;
+      const chunks = new Map(Object.values(bundle).flatMap((item) => (item.type === 'chunk' ? [[item.fileName, item] as const] : [])));
+      const gzip = (fileName: string) => gzipSync(Buffer.from(chunks.get(fileName)!.code), { level: 9 }).length;
+      const eager = new Set<string>();
+      const visit = (fileName: string) => {
+        if (eager.has(fileName)) return;
+        eager.add(fileName);
+        for (const imported of chunks.get(fileName)!.imports) visit(imported);
+      };
+      visit('patchbay.js');
       const code = Buffer.from(entry.code);
       const integrity = `sha384-${createHash('sha384').update(code).digest('base64')}`;
-      const chunks = Object.values(bundle).filter((item) => item.type === 'chunk');
-      const gzipBytes = gzipSync(code, { level: 9 }).length;
-      const totalGzipBytes = chunks.reduce((sum, chunk) => sum + gzipSync(Buffer.from(chunk.type === 'chunk' ? chunk.code : ''), { level: 9 }).length, 0);
-      writeFileSync(`${options.dir}/manifest.json`, `${JSON.stringify({ file: 'patchbay.js', version, integrity, gzipBytes, totalGzipBytes }, null, 2)}\n`);
-      console.log(`\npatchbay.js v${version}: ${code.length} bytes, ${gzipBytes} bytes gzip (all chunks ${totalGzipBytes} bytes gzip)\nintegrity: ${integrity}\n`);
+      const eagerGzipBytes = [...eager].reduce((sum, fileName) => sum + gzip(fileName), 0);
+      const lazy = [...chunks.keys()].filter((fileName) => !eager.has(fileName)).map((fileName) => ({ file: fileName, gzipBytes: gzip(fileName) }));
+      const totalGzipBytes = eagerGzipBytes + lazy.reduce((sum, chunk) => sum + chunk.gzipBytes, 0);
+      writeFileSync(`${options.dir}/manifest.json`, `${JSON.stringify({ file: 'patchbay.js', version, integrity, gzipBytes: gzip('patchbay.js'), eagerGzipBytes, totalGzipBytes, lazy }, null, 2)}\n`);
+      console.log(`\npatchbay.js v${version}: ${eagerGzipBytes} bytes gzip loaded by a script tag (${eager.size} files), ${totalGzipBytes} bytes gzip with every lazy chunk`);
+      for (const chunk of lazy) console.log(`  lazy ${chunk.file}: ${chunk.gzipBytes} bytes gzip`);
+      console.log(`integrity: ${integrity}\n`);
     },
   };
 }
@@ -36,7 +52,7 @@ export default defineConfig(({ mode }) => {
       sourcemap: true,
       minify: standalone,
       lib: {
-        entry: (standalone ? { patchbay: 'src/index.ts' } : { index: 'src/index.ts', 'connect-button': 'src/components/connect-button/connect-button.ts', 'connector-picker': 'src/components/connector-picker/connector-picker.ts' }) as Record<string, string>,
+        entry: (standalone ? { patchbay: 'src/index.ts' } : { index: 'src/index.ts', 'connect-button': 'src/components/connect-button/connect-button.ts', 'connector-picker': 'src/components/connector-picker/connector-picker.ts', 'partner-onboarding': 'src/components/partner-onboarding/partner-onboarding.ts' }) as Record<string, string>,
         formats: ['es'] as const,
       },
       rolldownOptions: {

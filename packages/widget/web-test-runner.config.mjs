@@ -2,6 +2,7 @@
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { fileURLToPath } from 'node:url';
+import { portalStandIn } from './test-support/portal-stand-in.mjs';
 
 const flags = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -85,7 +86,7 @@ async function standIn(ctx, next) {
 }
 
 export default {
-  middleware: [standIn],
+  middleware: [standIn, portalStandIn],
   // nanostores reads process.env.NODE_ENV, which bundlers replace; the test page has no bundler.
   testRunnerHtml: (testFramework) => `<html><head><script>window.process = { env: { NODE_ENV: 'development' } };</script></head><body><script type="module" src="${testFramework}"></script></body></html>`,
   files: ['src/**/*.test.ts'],
