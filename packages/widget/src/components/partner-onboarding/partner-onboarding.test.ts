@@ -12,6 +12,17 @@ const heading = (el: PartnerOnboarding) => part(el, 'heading')?.textContent?.tri
 const button = (el: PartnerOnboarding, text: string) => [...el.shadowRoot!.querySelectorAll<HTMLButtonElement>('button')].find((b) => b.textContent!.trim() === text)!;
 const portalOf = async () => (await (await fetch('/__portal/current')).json()) as { calls: string[]; lastGrace: number; subscriptions: { publish: string[]; consume: string[] } };
 
+/** Redeems a fresh link and fills in the details step, as a partner would, up to the keys step. */
+async function atKeys() {
+  const el = await onboarding(`${location.origin}/partner#code=${goodCode()}`);
+  button(el, 'Get started').click();
+  await waitUntil(() => el.step === 'details');
+  el.shadowRoot!.querySelector<HTMLInputElement>('#contact')!.value = 'ops@shipfast.example';
+  button(el, 'Save and continue').click();
+  await waitUntil(() => el.step === 'keys');
+  return el;
+}
+
 async function onboarding(link: string) {
   const el = await fixture<PartnerOnboarding>(html`<partner-onboarding link=${link} server=${location.origin}></partner-onboarding>`);
   await waitUntil(() => el.shadowRoot!.querySelector('[part~="heading"]'), 'a screen with a heading');
@@ -126,15 +137,6 @@ describe('<partner-onboarding>', () => {
   });
 
   describe('keys', () => {
-    async function atKeys() {
-      const el = await onboarding(`${location.origin}/partner#code=${goodCode()}`);
-      button(el, 'Get started').click();
-      await waitUntil(() => el.step === 'details');
-      el.shadowRoot!.querySelector<HTMLInputElement>('#contact')!.value = 'ops@shipfast.example';
-      button(el, 'Save and continue').click();
-      await waitUntil(() => el.step === 'keys');
-      return el;
-    }
     const row = (el: PartnerOnboarding, environment: string) => el.shadowRoot!.querySelector<HTMLElement>(`[data-environment="${environment}"]`)!;
 
     it('offers one key per environment and shows a new key once, with a copy button and a warning', async () => {
@@ -179,12 +181,7 @@ describe('<partner-onboarding>', () => {
 
   describe('events', () => {
     it('offers publish only for topics granted to send and consume only for topics granted to receive, and saves the choice', async () => {
-      const el = await onboarding(`${location.origin}/partner#code=${goodCode()}`);
-      button(el, 'Get started').click();
-      await waitUntil(() => el.step === 'details');
-      el.shadowRoot!.querySelector<HTMLInputElement>('#contact')!.value = 'ops@shipfast.example';
-      button(el, 'Save and continue').click();
-      await waitUntil(() => el.step === 'keys');
+      const el = await atKeys();
       button(el, 'Continue').click();
       await waitUntil(() => el.step === 'events');
       const boxes = [...el.shadowRoot!.querySelectorAll<HTMLInputElement>('input[type="checkbox"]')].map((box) => `${box.name} ${box.value}`);
