@@ -17,6 +17,12 @@ const answer: express.RequestHandler = (_req, res) => {
   res.json({ ok: true });
 };
 app.get('/bench/open', answer);
+// The server's own CPU time, read between rounds: a per-request cost that other load on the
+// machine does not distort the way it distorts requests per second.
+app.get('/bench/cpu', (_req, res) => {
+  const { user, system } = process.cpuUsage();
+  res.json({ micros: user + system });
+});
 app.get('/bench/keyed', authenticate(patchbay.ctx, { scope: 'installs:read' }), answer);
 app.use(patchbay.app);
 const server = app.listen(config.port, '127.0.0.1', () => process.send?.({ key }));

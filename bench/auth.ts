@@ -1,7 +1,12 @@
 /**
- * `npm run bench:auth`: what key authentication costs. Requests per second and p99 latency for
- * (a) a route with no authentication and (b) the same route behind key authentication, served by
- * one server process, loaded from this process over loopback. Target: (b)/(a) ≥ 0.85.
+ * `npm run bench:auth`: what key authentication costs. Requests per second, p99 latency and the
+ * server's CPU time per request for (a) a route with no authentication and (b) the same route
+ * behind key authentication, served by one server process, loaded from this process over
+ * loopback (autocannon). Target: (b)/(a) ≥ 0.85.
+ *
+ * The two routes are measured in alternating rounds and the medians compared, so a change in
+ * the machine's other load during the run shifts both alike. BENCH_ROUNDS, BENCH_SECONDS (per
+ * round) and BENCH_PROFILE=1 (writes a CPU profile of the server to /tmp/prof) tune it.
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,15 +17,28 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { freePort } from './support.js';
 
-const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONNECTIONS = 32;
 
-async function measure(url: string, headers: Record<string, string>) {
-  // A short warm-up so JIT and caches settle before the measured run.
-  await autocannon({ url, headers, connections: CONNECTIONS, duration: 2 });
-  const result = await autocannon({ url, headers, connections: CONNECTIONS, duration: DURATION_SECONDS });
+interface Round {
+  rps: number;
+  p99: number;
+  cpuMicrosPerRequest: number;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function serverCpuMicros(origin: string): Promise<number> {
+  return ((await (await fetch(`${origin}/bench/cpu`)).json()) as { micros: number }).micros;
+}
+
+async function round(origin: string, url: string, headers: Record<string, string>): Promise<Round> {
+  const before = await serverCpuMicros(origin);
+  const result = await autocannon({ url, headers, connections: CONNECTIONS, duration: SECONDS });
+  const after = await serverCpuMicros(origin);
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+  return { rps: result.requests.average, p99: result.latency.p99, cpuMicrosPerRequest: (after - before) / result.requests.total };
 }
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'patchbay-bench-'));
@@ -35,14 +53,28 @@ try {
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
   });
   const origin = `http://127.0.0.1:${port}`;
-  const open = await measure(`${origin}/bench/open`, {});
-  const keyed = await measure(`${origin}/bench/keyed`, { authorization: `Bearer ${key}` });
-  const ratio = keyed.rps / open.rps;
-  const row = (name: string, m: { rps: number; p50: number; p99: number }) => `${name.padEnd(30)} ${m.rps.toFixed(0).padStart(8)} req/s   p50 ${m.p50} ms   p99 ${m.p99} ms`;
-  console.log(`bench:auth — ${CONNECTIONS} connections, ${DURATION_SECONDS} s each, loopback, SQLite, Node ${process.version}`);
-  console.log(row('(a) same route, no auth', open));
-  console.log(row('(b) same route, access key', keyed));
-  console.log(`ratio (b)/(a): ${ratio.toFixed(3)}  (target ≥ 0.85: ${ratio >= 0.85 ? 'met' : 'NOT met'})`);
+  const open = { url: `${origin}/bench/open`, headers: {} };
+  const keyed = { url: `${origin}/bench/keyed`, headers: { authorization: `Bearer ${key}` } };
+  // Warm-up: JIT, the key cache and the auth-event writer settle before anything is measured.
+  for (const target of [open, keyed]) await autocannon({ ...target, connections: CONNECTIONS, duration: 2 });
+  const rounds = { open: [] as Round[], keyed: [] as Round[] };
+  for (let i = 0; i < ROUNDS; i++) {
+    rounds.open.push(await round(origin, open.url, open.headers));
+    rounds.keyed.push(await round(origin, keyed.url, keyed.headers));
+  }
+  const summary = (name: string, runs: Round[]) => {
+    const rps = median(runs.map((r) => r.rps));
+    const p99 = median(runs.map((r) => r.p99));
+    const cpu = median(runs.map((r) => r.cpuMicrosPerRequest));
+    console.log(`${name.padEnd(30)} ${rps.toFixed(0).padStart(7)} req/s   p99 ${String(p99).padStart(3)} ms   server CPU ${cpu.toFixed(0).padStart(4)} µs/request`);
+    return { rps, cpu };
+  };
+  console.log(`bench:auth — ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s, loopback, SQLite, Node ${process.version}`);
+  const a = summary('(a) same route, no auth', rounds.open);
+  const b = summary('(b) same route, access key', rounds.keyed);
+  const ratio = b.rps / a.rps;
+  console.log(`ratio (b)/(a), requests per second: ${ratio.toFixed(3)}  (target ≥ 0.85: ${ratio >= 0.85 ? 'met' : 'NOT met'})`);
+  console.log(`ratio (a)/(b), server CPU per request: ${(a.cpu / b.cpu).toFixed(3)}  (authentication costs ${(b.cpu - a.cpu).toFixed(0)} µs of CPU per request)`);
 } finally {
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));
