@@ -11,6 +11,7 @@ import { errorHandler, routeNotFound } from './http/errors.js';
 import { installRoutes } from './installs/routes.js';
 import { keyRoutes } from './keys/routes.js';
 import { integrationRoutes, tenantActionRoutes } from './integrations/routes.js';
+import { partnerPageRoutes } from './pages/partner.js';
 import { type WidgetBundle, widgetRoutes } from './pages/widget.js';
 import { oauthCallbackRoutes, sessionRoutes } from './sessions/routes.js';
 
@@ -60,6 +61,7 @@ export function createServer(ctx: AppContext, parts: ServerParts): Express {
   app.use('/static', express.static(publicDir, { index: false, maxAge: '1h' }));
   if (parts.widget) app.use('/widget', widgetRoutes(parts.widget));
   if (parts.demo) app.use('/demo', parts.demo);
+  app.use(partnerPageRoutes(ctx.config));
 
   app.use(oauthCallbackRoutes(ctx, parts.oauth));
 
