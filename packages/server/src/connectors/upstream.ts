@@ -11,8 +11,11 @@ import type { Connector, PublicAuthMethod } from './catalog.js';
  */
 export function resolveUnderBase(baseUrl: string, rawPath: string): URL {
   const refuse = () => badRequest('path_not_allowed', "The path leaves the connector's base URL.");
-  if (/[\u0000-\u001f\u007f\\]/.test(rawPath) || /%(2f|5c|00)/i.test(rawPath) || rawPath.startsWith('//')) throw refuse();
+  if (/[\u0000-\u001f\u007f\\]/.test(rawPath) || rawPath.startsWith('//')) throw refuse();
   const [pathPart = '', ...queryParts] = rawPath.split('?');
+  // In the path (the query may carry them as data): encoded slashes and backslashes, encoded
+  // control characters, and double-encoded dots and slashes for upstreams that decode twice.
+  if (/%(2f|5c|[01][0-9a-f]|7f)|%25(2e|2f|5c)/i.test(pathPart)) throw refuse();
   for (const segment of pathPart.split('/')) {
     let decoded: string;
     try {

@@ -11,6 +11,7 @@ import { createDemoProvider } from '../../src/demo/provider.js';
 import { demoThirdPartyApi } from '../../src/demo/api.js';
 import { createAccessKey, type Scope } from '../../src/keys/service.js';
 import type Provider from 'oidc-provider';
+import type { CustomAuthMethods } from '../../src/connectors/auth-methods.js';
 import { LogCapture } from './log-capture.js';
 
 /** Listens on an ephemeral loopback port before the handler exists, so URLs are known up front. */
@@ -121,14 +122,14 @@ export function testConfig(overrides: Partial<Config> & Pick<Config, 'publicUrl'
 
 /** A real Patchbay on loopback, on a fresh SQLite file, with its logs captured for secret checks. */
 export async function startPatchbay(
-  options: { declarations?: Declarations | ((origin: string) => Promise<Declarations>); config?: Partial<Config>; dev?: boolean } = {},
+  options: { declarations?: Declarations | ((origin: string) => Promise<Declarations>); config?: Partial<Config>; dev?: boolean; authMethods?: CustomAuthMethods } = {},
 ): Promise<TestPatchbay> {
   const { server, origin } = await listenOnLoopback();
   const declarations = typeof options.declarations === 'function' ? await options.declarations(origin) : options.declarations;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'patchbay-test-'));
   const config = testConfig({ publicUrl: origin, dataDir, dev: options.dev ?? false, ...options.config });
   const logs = new LogCapture();
-  const patchbay = await createPatchbay(config, { logger: createLogger('debug', logs), ...(declarations ? { declarations } : {}) });
+  const patchbay = await createPatchbay(config, { logger: createLogger('debug', logs), ...(declarations ? { declarations } : {}), ...(options.authMethods ? { authMethods: options.authMethods } : {}) });
   server.on('request', patchbay.app);
   let counter = 0;
   return {
