@@ -18,6 +18,11 @@ export interface Catalog {
   clientSecret(slug: string): Promise<string | undefined>;
   /** Stores a connector (new or changed) and makes it visible at once on this instance. */
   save(declaration: ConnectorDeclaration, source: 'declarations' | 'api'): Promise<Connector>;
+  /**
+   * Stores a new connector only if its slug is free, atomically in the store (two instances, or
+   * two requests, may pick the same slug at once); null when the slug was taken meanwhile.
+   */
+  insert(declaration: ConnectorDeclaration, source: 'declarations' | 'api'): Promise<Connector | null>;
   /** Re-reads connectors from the store (another instance may have added one). */
   refresh(): Promise<void>;
 }
@@ -36,7 +41,7 @@ export async function loadCatalog(store: Store, keyring: Keyring, declarations: 
   const connectors = new Map<string, Connector>();
   const integrations = new Map(declarations.integrations.map((integration) => [integration.id, integration]));
 
-  async function save(declaration: ConnectorDeclaration, source: 'declarations' | 'api'): Promise<Connector> {
+  async function write(declaration: ConnectorDeclaration, source: 'declarations' | 'api', overwrite: boolean): Promise<Connector | null> {
     let secret: string | undefined;
     const authMethods = declaration.authMethods.map((method): PublicAuthMethod => {
       if (method.type !== 'oauth2') return method;
@@ -56,14 +61,20 @@ export async function loadCatalog(store: Store, keyring: Keyring, declarations: 
       client_secret_ciphertext: secret === undefined ? null : keyring.encrypt(secret, secretAad(declaration.slug)),
       updated_at: now,
     };
-    await store.db
+    const result = await store.db
       .insertInto('connectors')
       .values(row)
-      .onConflict((oc) => oc.column('id').doUpdateSet({ name: row.name, definition: row.definition, client_secret_ciphertext: row.client_secret_ciphertext, updated_at: row.updated_at }))
-      .execute();
+      .onConflict((oc) =>
+        overwrite ? oc.column('id').doUpdateSet({ name: row.name, definition: row.definition, client_secret_ciphertext: row.client_secret_ciphertext, updated_at: row.updated_at }) : oc.column('id').doNothing(),
+      )
+      .executeTakeFirst();
+    if (!overwrite && Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) return null;
     connectors.set(connector.slug, connector);
     return connector;
   }
+
+  const save = async (declaration: ConnectorDeclaration, source: 'declarations' | 'api') => (await write(declaration, source, true))!;
+  const insert = (declaration: ConnectorDeclaration, source: 'declarations' | 'api') => write(declaration, source, false);
 
   async function refresh(): Promise<void> {
     const rows = await store.db.selectFrom('connectors').select(['slug', 'definition']).execute();
@@ -77,6 +88,7 @@ export async function loadCatalog(store: Store, keyring: Keyring, declarations: 
     connectors,
     integrations,
     save,
+    insert,
     refresh,
     async clientSecret(slug) {
       const row = await store.db.selectFrom('connectors').select('client_secret_ciphertext').where('id', '=', slug).executeTakeFirst();

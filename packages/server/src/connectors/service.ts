@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js';
 import { writeAudit } from '../audit/service.js';
-import { badRequest } from '../http/errors.js';
+import { badRequest, HttpError } from '../http/errors.js';
 import type { Connector } from './catalog.js';
 import type { ConnectorDeclaration } from './schema.js';
 
@@ -30,9 +30,15 @@ export async function createConnector(ctx: AppContext, input: Omit<ConnectorDecl
   for (const method of input.authMethods) {
     if (method.type === 'custom' && !ctx.customAuthMethods[method.handler]) throw badRequest('invalid_request', `authMethods: no custom auth method "${method.handler}" is registered on this server.`);
   }
-  await ctx.catalog.refresh();
-  const slug = uniqueSlug(input.slug ?? slugify(input.name), (candidate) => ctx.catalog.connectors.has(candidate));
-  const connector = await ctx.catalog.save({ ...input, slug }, 'api');
+  let connector: Connector | null = null;
+  // The slug is claimed by the insert itself; losing a race to another request means the next suffix.
+  for (let attempt = 0; connector === null; attempt++) {
+    if (attempt === 20) throw new HttpError(409, 'slug_unavailable', 'Could not find a free slug for this name; try another name.');
+    await ctx.catalog.refresh();
+    const slug = uniqueSlug(input.slug ?? slugify(input.name), (candidate) => ctx.catalog.connectors.has(candidate));
+    connector = await ctx.catalog.insert({ ...input, slug }, 'api');
+  }
+  const slug = connector.slug;
   await writeAudit(ctx.store.db, { actor, action: 'connector.created', targetType: 'connector', targetId: slug, details: { name: connector.name, methods: connector.authMethods.map((m) => m.type) } });
   return connector;
 }
