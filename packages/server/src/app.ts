@@ -7,11 +7,13 @@ import type { OAuthClients } from './connections/oauth.js';
 import type { CredentialBroker } from './connections/service.js';
 import { connectionRoutes } from './connections/routes.js';
 import { widgetCors } from './http/cors.js';
+import { eventRoutes } from './events/routes.js';
 import { errorHandler, routeNotFound } from './http/errors.js';
 import { installRoutes } from './installs/routes.js';
 import { keyRoutes } from './keys/routes.js';
 import { integrationRoutes, tenantActionRoutes } from './integrations/routes.js';
 import { partnerPageRoutes } from './pages/partner.js';
+import { externalPartnerRoutes, partnerPortalRoutes, partnerRoutes } from './partners/routes.js';
 import { type WidgetBundle, widgetRoutes } from './pages/widget.js';
 import { oauthCallbackRoutes, sessionRoutes } from './sessions/routes.js';
 
@@ -75,6 +77,10 @@ export function createServer(ctx: AppContext, parts: ServerParts): Express {
   app.use('/v1/integrations', integrationRoutes(ctx));
   app.use('/v1/connectors', connectorRoutes(ctx, parts.broker));
   app.use('/v1/connections', connectionRoutes(ctx, parts.broker));
+  app.use(externalPartnerRoutes(ctx));
+  app.use('/v1/partners', partnerRoutes(ctx));
+  app.use('/v1/partner-portal', partnerPortalRoutes(ctx));
+  app.use('/v1/events', eventRoutes(ctx, ctx.events));
   app.use('/v1', keyRoutes(ctx));
 
   app.use(routeNotFound());

@@ -41,6 +41,14 @@ export interface Config {
   authFailureWindowSeconds: number;
   authEventRetentionDays: number;
   accessTokenTtlSeconds: number;
+  /** How long a partner's one-time onboarding link stays valid. */
+  partnerLinkTtlDays: number;
+  /** How long a partner's portal session (after redeeming a link) lasts. */
+  portalSessionMinutes: number;
+  /** The largest event payload accepted, in bytes of JSON. */
+  eventPayloadMaxBytes: number;
+  /** The workspace partners see on their onboarding page. */
+  workspace: { name: string; color: string | null; iconUrl: string | null };
 }
 
 export class ConfigError extends Error {
@@ -87,6 +95,12 @@ const settingsSchema = z.object({
   dbPoolSize: z.coerce.number().int().min(1).max(200).default(10),
   dbStatementTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(15_000),
   dbSchema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lowercase letters, digits and _').optional(),
+  partnerLinkTtlDays: z.coerce.number().int().min(1).max(90).default(7),
+  portalSessionMinutes: z.coerce.number().int().min(5).max(24 * 60).default(30),
+  eventPayloadMaxBytes: z.coerce.number().int().min(256).max(1_048_576).default(65_536),
+  workspaceName: z.string().min(1).max(100).default('Patchbay'),
+  workspaceColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #0f766e').optional(),
+  workspaceIconUrl: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export type Environment = Record<string, string | undefined>;
@@ -125,6 +139,12 @@ export function loadConfig(argv: string[], env: Environment): Config {
     dbPoolSize: pickString(env.PATCHBAY_DB_POOL_SIZE),
     dbStatementTimeoutMs: pickString(env.PATCHBAY_DB_STATEMENT_TIMEOUT_MS),
     dbSchema: pickString(env.PATCHBAY_DB_SCHEMA),
+    partnerLinkTtlDays: pickString(env.PATCHBAY_PARTNER_LINK_TTL_DAYS),
+    portalSessionMinutes: pickString(env.PATCHBAY_PORTAL_SESSION_MINUTES),
+    eventPayloadMaxBytes: pickString(env.PATCHBAY_EVENT_PAYLOAD_MAX_BYTES),
+    workspaceName: pickString(env.PATCHBAY_WORKSPACE_NAME),
+    workspaceColor: pickString(env.PATCHBAY_WORKSPACE_COLOR),
+    workspaceIconUrl: pickString(env.PATCHBAY_WORKSPACE_ICON_URL),
   });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || 'setting'}: ${issue.message}`);
@@ -178,6 +198,10 @@ export function loadConfig(argv: string[], env: Environment): Config {
     authFailureWindowSeconds: settings.authFailureWindowSeconds,
     authEventRetentionDays: settings.authEventRetentionDays,
     accessTokenTtlSeconds: settings.accessTokenTtlSeconds,
+    partnerLinkTtlDays: settings.partnerLinkTtlDays,
+    portalSessionMinutes: settings.portalSessionMinutes,
+    eventPayloadMaxBytes: settings.eventPayloadMaxBytes,
+    workspace: { name: settings.workspaceName, color: settings.workspaceColor ?? null, iconUrl: settings.workspaceIconUrl ?? null },
   });
 }
 

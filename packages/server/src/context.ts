@@ -8,6 +8,7 @@ import type { AuthEventRecorder } from './keys/auth-events.js';
 import type { TokenSigner } from './keys/tokens.js';
 import type { KeyVerifier } from './keys/verifier.js';
 import type { FailureLimiter } from './http/rate-limit.js';
+import type { EventHub } from './events/hub.js';
 
 /** What every service needs, built once at start-up and passed down explicitly (no globals). */
 export interface AppContext {
@@ -24,4 +25,6 @@ export interface AppContext {
   tokenSigner: TokenSigner;
   authEvents: AuthEventRecorder;
   failures: FailureLimiter;
+  /** Fans published events out to this instance's open streams. */
+  events: EventHub;
 }

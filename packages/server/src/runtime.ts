@@ -14,6 +14,7 @@ import { loadHashingKey } from './crypto/secrets.js';
 import { type Declarations } from './declarations.js';
 import { DEMO_CLIENT_ID, demoDeclarations } from './demo/declarations.js';
 import { demoHost } from './demo/host.js';
+import { EventHub } from './events/hub.js';
 import { resumePendingInstalls } from './installs/service.js';
 import { AuthEventRecorder, pruneAuthEvents } from './keys/auth-events.js';
 import { createAccessKey } from './keys/service.js';
@@ -68,7 +69,9 @@ export async function createPatchbay(config: Config, options: PatchbayOptions = 
     tokenSigner: await loadTokenSigner(store, keyring, config.publicUrl),
     authEvents: new AuthEventRecorder(store, (error) => logger.error({ err: error }, 'could not write auth events')),
     failures: new FailureLimiter(store, config.authFailureLimit, config.authFailureWindowSeconds),
+    events: new EventHub({ store }, logger),
   };
+  await ctx.events.start();
   const oauth = createOAuthClients(catalog, Math.ceil(config.upstreamTimeoutMs / 1000));
   const broker = new CredentialBroker(ctx, oauth);
 
@@ -105,6 +108,7 @@ export async function createPatchbay(config: Config, options: PatchbayOptions = 
     ctx,
     async close() {
       clearInterval(timer);
+      await ctx.events.close();
       await ctx.authEvents.flush();
       await store.close();
     },
@@ -126,6 +130,8 @@ export async function listen(patchbay: Patchbay, config: Config): Promise<Server
   });
   const shutdown = (signal: string) => {
     patchbay.ctx.logger.info({ signal }, 'shutting down');
+    // Event streams never finish on their own: end them so the server can close.
+    void patchbay.ctx.events.close();
     server.close(() => {
       void patchbay.close().then(() => process.exit(0));
     });

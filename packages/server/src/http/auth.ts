@@ -4,12 +4,16 @@ import { isAddressAllowed } from '../keys/ip.js';
 import { grants, type Scope } from '../keys/scopes.js';
 import type { AccessKeyRecord, AuthFailureReason, VerifyResult } from '../keys/service.js';
 import { TOKEN_PREFIX } from '../keys/tokens.js';
+import { PARTNER_KEY_PREFIX } from '../crypto/access-key.js';
+import { type GrantView, verifyPartnerKey } from '../partners/service.js';
+import type { PartnerEnvironment } from '../partners/schema.js';
 import { verifySessionToken } from '../sessions/service.js';
 import { HttpError } from './errors.js';
 
 export type Principal =
   | { kind: 'key'; key: AccessKeyRecord; /** Scopes in force: the key's, or a token's subset. */ scopes: Scope[]; via: 'key' | 'token' }
-  | { kind: 'session'; sessionId: string; integrationId: string; tenantId: string; installId: string | null };
+  | { kind: 'session'; sessionId: string; integrationId: string; tenantId: string; installId: string | null }
+  | { kind: 'partner'; partnerId: string; keyId: string; keyPrefix: string; environment: PartnerEnvironment; /** Grants for this environment. */ grants: GrantView[] };
 
 /** 401 answers "who are you?", 403 "you may not": the body names the reason, never whether a key exists. */
 const FAILURES: Record<AuthFailureReason, { status: number; message: string }> = {
@@ -20,6 +24,7 @@ const FAILURES: Record<AuthFailureReason, { status: number; message: string }> =
   tenant_forbidden: { status: 403, message: 'This key may not act for that tenant.' },
   insufficient_scope: { status: 403, message: 'This key lacks the scope this call needs.' },
   rate_limited: { status: 429, message: 'Too many failed attempts from this address; try again later.' },
+  partner_suspended: { status: 403, message: 'This partner is suspended.' },
 };
 
 function bearerOf(req: Request): string | null {
@@ -35,11 +40,20 @@ export function principalOf(res: Response): Principal {
   return principal;
 }
 
+/** Who did it, for the audit trail: the acting key's id, or the session or partner. */
+export function actorOf(res: Response): string {
+  const principal = principalOf(res);
+  if (principal.kind === 'key') return principal.key.id;
+  return principal.kind === 'session' ? `session:${principal.sessionId}` : `partner:${principal.partnerId}`;
+}
+
 export interface AuthOptions {
   /** The scope an access key needs; `admin` keys pass every scope check. */
   scope?: Scope;
   /** Also accept the browser's session token (the route then checks it owns the resource). */
   sessionToken?: boolean;
+  /** Also accept a partner's key (the route then checks the partner's topic grants). */
+  partnerKey?: boolean;
 }
 
 /**
@@ -49,8 +63,8 @@ export interface AuthOptions {
 export function refuse(ctx: AppContext, req: Request, res: Response, reason: 'tenant_forbidden' | 'insufficient_scope', message = FAILURES[reason].message): HttpError {
   const principal = principalOf(res);
   res.locals.authRefused = true;
-  const key = principal.kind === 'key' ? principal.key : null;
-  ctx.authEvents.record({ keyId: key?.id ?? null, keyPrefix: key?.keyPrefix ?? null, clientIp: req.ip ?? null, method: req.method, path: req.baseUrl + req.path, outcome: 'failure', reason });
+  const key = principal.kind === 'key' ? { id: principal.key.id, prefix: principal.key.keyPrefix } : principal.kind === 'partner' ? { id: principal.keyId, prefix: principal.keyPrefix } : null;
+  ctx.authEvents.record({ keyId: key?.id ?? null, keyPrefix: key?.prefix ?? null, clientIp: req.ip ?? null, method: req.method, path: req.baseUrl + req.path, outcome: 'failure', reason });
   return new HttpError(FAILURES[reason].status, reason, message);
 }
 
@@ -103,6 +117,21 @@ export function authenticate(ctx: AppContext, options: AuthOptions = {}): Reques
       return next();
     }
 
+    // The success is written when the answer is done, so a refusal later in the route (tenant,
+    // scope, topic grants) leaves one failure event for the attempt, not a success as well.
+    const recordSuccessOnClose = (keyId: string, keyPrefix: string) =>
+      res.once('close', () => {
+        if (!res.locals.authRefused) ctx.authEvents.record({ ...event, keyId, keyPrefix, outcome: 'success', reason: null });
+      });
+
+    if (options.partnerKey && presented.startsWith(PARTNER_KEY_PREFIX)) {
+      const partner = await verifyPartnerKey(ctx, presented);
+      if (!partner.ok) return fail(partner.reason, partner.keyId, partner.keyPrefix);
+      recordSuccessOnClose(partner.keyId, partner.keyPrefix);
+      res.locals.principal = { kind: 'partner', partnerId: partner.partnerId, keyId: partner.keyId, keyPrefix: partner.keyPrefix, environment: partner.environment, grants: partner.grants } satisfies Principal;
+      return next();
+    }
+
     let scopes: Scope[];
     let tokenTenant: string | null = null;
     let via: 'key' | 'token' = 'key';
@@ -129,11 +158,7 @@ export function authenticate(ctx: AppContext, options: AuthOptions = {}): Reques
     const tenantId = req.params.tenantId;
     if (tenantRestriction !== null && typeof tenantId === 'string' && tenantId !== tenantRestriction) return fail('tenant_forbidden', key.id, key.keyPrefix);
 
-    // The success is written when the answer is done, so a refusal later in the route (tenant,
-    // scope of a token exchange) leaves one failure event for the attempt, not a success as well.
-    res.once('close', () => {
-      if (!res.locals.authRefused) ctx.authEvents.record({ ...event, keyId: key.id, keyPrefix: key.keyPrefix, outcome: 'success', reason: null });
-    });
+    recordSuccessOnClose(key.id, key.keyPrefix);
     ctx.keys.touch(key.id)?.catch((error: unknown) => ctx.logger.warn({ err: error }, 'could not record key use'));
     res.locals.principal = { kind: 'key', key: tokenTenant && !key.tenantId ? { ...key, tenantId: tokenTenant } : key, scopes, via } satisfies Principal;
     next();

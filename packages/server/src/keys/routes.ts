@@ -1,18 +1,13 @@
 import express, { type Response, Router } from 'express';
 import type { AppContext } from '../context.js';
 import { listAudit } from '../audit/service.js';
-import { authenticate, principalOf, refuse } from '../http/auth.js';
+import { actorOf, authenticate, principalOf, refuse } from '../http/auth.js';
 import { forbidden } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { listAuthEvents } from './auth-events.js';
 import { grants } from './scopes.js';
 import { createKeySchema, issueTokenSchema, listAuditSchema, listAuthEventsSchema, listKeysSchema, rollKeySchema, updateKeySchema } from './schema.js';
 import { createAccessKey, getAccessKey, listAccessKeys, rollAccessKey, setAccessKeyActive, updateAccessKey } from './service.js';
-
-function actorOf(res: Response): string {
-  const principal = principalOf(res);
-  return principal.kind === 'key' ? principal.key.id : `session:${principal.sessionId}`;
-}
 
 /** Operator routes: key management, auth events and the audit trail. All need the admin scope. */
 export function keyRoutes(ctx: AppContext): Router {

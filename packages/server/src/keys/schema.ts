@@ -50,7 +50,7 @@ export const issueTokenSchema = z.strictObject({
 export const listAuthEventsSchema = z.object({
   keyId: z.string().max(64).optional(),
   outcome: z.enum(['success', 'failure']).optional(),
-  reason: z.enum(['invalid_credentials', 'key_inactive', 'key_expired', 'ip_restricted', 'tenant_forbidden', 'insufficient_scope', 'rate_limited']).optional(),
+  reason: z.enum(['invalid_credentials', 'key_inactive', 'key_expired', 'ip_restricted', 'tenant_forbidden', 'insufficient_scope', 'rate_limited', 'partner_suspended']).optional(),
   from: z.iso.datetime({ offset: true }).transform((value) => new Date(value).toISOString()).optional(),
   to: z.iso.datetime({ offset: true }).transform((value) => new Date(value).toISOString()).optional(),
   limit,

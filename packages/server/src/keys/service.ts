@@ -6,6 +6,7 @@ import { newId } from '../crypto/random.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import type { AccessKeysTable, Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
+import { containsText } from '../store/like.js';
 import { isoNow } from '../store/time.js';
 import type { Scope } from './scopes.js';
 
@@ -26,7 +27,7 @@ export interface AccessKeyRecord {
   rolledFrom: string | null;
 }
 
-export type AuthFailureReason = 'invalid_credentials' | 'key_inactive' | 'key_expired' | 'ip_restricted' | 'tenant_forbidden' | 'insufficient_scope' | 'rate_limited';
+export type AuthFailureReason = 'invalid_credentials' | 'key_inactive' | 'key_expired' | 'ip_restricted' | 'tenant_forbidden' | 'insufficient_scope' | 'rate_limited' | 'partner_suspended';
 
 export type VerifyResult = { ok: true; key: AccessKeyRecord } | { ok: false; reason: AuthFailureReason; keyId: string | null; keyPrefix: string | null };
 
@@ -118,8 +119,8 @@ export async function listAccessKeys(
 ): Promise<{ data: AccessKeyRecord[]; next: string | null }> {
   let select = store.db.selectFrom('access_keys').selectAll();
   if (query.search) {
-    const pattern = `%${escapeLike(query.search)}%`;
-    select = select.where((eb) => eb.or([sql<boolean>`name like ${pattern} escape '\\'`, eb('key_prefix', '=', query.search!)]));
+    const search = query.search;
+    select = select.where((eb) => eb.or([containsText(sql.ref('name'), search), eb('key_prefix', '=', search)]));
   }
   if (query.active === true) select = select.where('inactive_at', 'is', null);
   if (query.active === false) select = select.where('inactive_at', 'is not', null);
@@ -131,9 +132,6 @@ export async function listAccessKeys(
 }
 
 /** The user's `%` and `_` are ordinary characters: escaped for LIKE … ESCAPE '\' (SQLite and PostgreSQL). */
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
-}
 
 export async function updateAccessKey(
   { store }: Pick<KeyServiceDeps, 'store'>,

@@ -130,6 +130,72 @@ export interface InstallTagsTable {
   tag_value: string;
 }
 
+export interface PartnersTable {
+  id: string;
+  app_name: string;
+  app_description: string;
+  contact: string;
+  /** JSON: color, icon, tags, owner, SLA, support routing — whatever the workspace attached. */
+  metadata: string;
+  status: 'invited' | 'active' | 'suspended';
+  /** JSON `{publish: string[], consume: string[]}`: what the partner chose within its grants. */
+  subscriptions: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PartnerLinksTable {
+  id: string;
+  partner_id: string;
+  code_hash: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface PortalSessionsTable {
+  id: string;
+  partner_id: string;
+  token_hash: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface PartnerKeysTable {
+  id: string;
+  partner_id: string;
+  environment: 'dev' | 'stage' | 'prod';
+  key_prefix: string;
+  secret_hash: string;
+  created_at: string;
+  /** Set on a rotated key: it keeps working until then (the grace period). */
+  expires_at: string | null;
+  last_authenticated_at: string | null;
+}
+
+export interface TopicGrantsTable {
+  id: string;
+  partner_id: string;
+  /** A topic or a pattern (`app/order/*`; `*` stands for one segment). */
+  pattern: string;
+  /** `dev`, `stage`, `prod`, or `*` for every environment. */
+  environment: string;
+  can_send: number;
+  can_receive: number;
+  created_at: string;
+}
+
+export interface EventsTable {
+  /** The cursor: gapless and in commit order (appends are serialized), so a resume never skips. */
+  seq: number;
+  id: string;
+  topic: string;
+  payload: string;
+  publisher: string;
+  created_at: string;
+}
+
 export interface Database {
   access_keys: AccessKeysTable;
   auth_events: AuthEventsTable;
@@ -141,4 +207,10 @@ export interface Database {
   install_tags: InstallTagsTable;
   audit_entries: AuditEntriesTable;
   rate_limits: RateLimitsTable;
+  partners: PartnersTable;
+  partner_links: PartnerLinksTable;
+  portal_sessions: PortalSessionsTable;
+  partner_keys: PartnerKeysTable;
+  topic_grants: TopicGrantsTable;
+  events: EventsTable;
 }

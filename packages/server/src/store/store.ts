@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql, SqliteDialect, type Transaction } from 'kysely';
 import SQLite from 'better-sqlite3';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations.js';
@@ -12,6 +12,15 @@ import { migrateToLatest } from './migrations.js';
 export interface Store {
   readonly db: Kysely<Database>;
   readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * Inside a transaction, waits until no other transaction (on any instance) holds the same lock,
+   * until commit: appends under it commit in the order they were numbered (the event log).
+   */
+  appendLock(trx: Transaction<Database>, name: string): Promise<void>;
+  /** Inside a transaction: wakes every instance's `listen(channel)` when (and only if) it commits. */
+  notify(trx: Transaction<Database>, channel: string): Promise<void>;
+  /** Calls `onNotify` on each `notify(channel)` from any instance; resolves to a stop function. */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   migrate(): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -50,6 +59,11 @@ function openSqliteStore(file: string): Store {
   return {
     db,
     dialect: 'sqlite',
+    // One SQLite file has one writer at a time, and this process's Kysely connection runs one
+    // transaction at a time: appends are already ordered, and there is no other instance to wake.
+    appendLock: async () => undefined,
+    notify: async () => undefined,
+    listen: async () => async () => undefined,
     migrate: () => migrateToLatest(db),
     close: () => db.destroy(),
   };
@@ -80,9 +94,40 @@ async function openPostgresStore(databaseUrl: string, options: StoreOptions): Pr
   // An idle client that errors (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const listenChannel = (channel: string) => {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new UnsupportedDatabaseError(`Invalid channel name "${channel}".`);
+    return channel;
+  };
   return {
     db,
     dialect: 'postgres',
+    async appendLock(trx, name) {
+      await sql`SELECT pg_advisory_xact_lock(hashtext(${name}))`.execute(trx);
+    },
+    async notify(trx, channel) {
+      await sql`SELECT pg_notify(${listenChannel(channel)}, '')`.execute(trx);
+    },
+    async listen(channel, onNotify) {
+      // A dedicated connection: LISTEN belongs to a session, and pooled ones come and go.
+      let client: InstanceType<typeof pg.Client> | null = null;
+      let stopped = false;
+      const connect = async (): Promise<void> => {
+        const next = new pg.Client({ connectionString: databaseUrl });
+        next.on('notification', () => onNotify());
+        next.on('error', () => {
+          // Reconnect after a dropped connection, then wake the listener: it re-reads what it missed.
+          if (!stopped) setTimeout(() => void connect().then(onNotify, () => undefined), 1000);
+        });
+        await next.connect();
+        await next.query(`LISTEN ${listenChannel(channel)}`);
+        client = next;
+      };
+      await connect();
+      return async () => {
+        stopped = true;
+        await client?.end().catch(() => undefined);
+      };
+    },
     // Kysely's migrator takes a PostgreSQL advisory lock, so several instances can migrate at once.
     migrate: () => migrateToLatest(db, schema),
     close: () => db.destroy(),

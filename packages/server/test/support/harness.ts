@@ -116,6 +116,10 @@ export function testConfig(overrides: Partial<Config> & Pick<Config, 'publicUrl'
     authFailureWindowSeconds: 60,
     authEventRetentionDays: 90,
     accessTokenTtlSeconds: 900,
+    partnerLinkTtlDays: 7,
+    portalSessionMinutes: 30,
+    eventPayloadMaxBytes: 65_536,
+    workspace: { name: 'Acme Logistics', color: '#0f766e', iconUrl: null },
     ...overrides,
   };
 }

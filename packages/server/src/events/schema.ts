@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { TOPIC, TOPIC_PATTERN } from './topics.js';
+
+export const publishSchema = z.strictObject({
+  topic: z.string().regex(TOPIC, 'a topic like app/order/created: lowercase segments separated by /'),
+  payload: z.unknown().refine((payload) => payload !== undefined, 'required'),
+});
+
+const cursor = z.string().regex(/^\d{1,15}$/, 'an event sequence number').transform(Number);
+
+/** `topics` is a comma list of topics or patterns (`app/order/*`). */
+const topicsParam = z
+  .string()
+  .min(1)
+  .max(2000)
+  .transform((text) => [...new Set(text.split(',').map((topic) => topic.trim()).filter(Boolean))])
+  .pipe(z.array(z.string().regex(TOPIC_PATTERN, 'a topic or pattern like app/order/*')).min(1).max(20));
+
+export const pollSchema = z.object({
+  topics: topicsParam,
+  after: cursor.default(0),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+export const streamSchema = z.object({
+  topics: topicsParam,
+  after: cursor.optional(),
+});
+
+export const lastEventIdSchema = cursor;

@@ -1,0 +1,150 @@
+import express, { type Request, Router } from 'express';
+import type { AppContext } from '../context.js';
+import { actorOf, authenticate } from '../http/auth.js';
+import { forbidden, notFound, unauthorized } from '../http/errors.js';
+import { parseInput } from '../http/validation.js';
+import { createPartnerSchema, environmentSchema, grantSchema, listPartnersSchema, partnerDetailsSchema, redeemSchema, rotateKeySchema, subscriptionsSchema } from './schema.js';
+import {
+  createPartner,
+  getPartner,
+  grantTopic,
+  issueLink,
+  issuePartnerKey,
+  listPartners,
+  partnerOfPortalSession,
+  portalState,
+  redeemLink,
+  revokeGrant,
+  revokeLinks,
+  setPartnerStatus,
+  setSubscriptions,
+  updatePartnerDetails,
+} from './service.js';
+
+/** `POST /api/v1/external/partner` (EnSync's shape): an integration key makes a partner and its link. */
+export function externalPartnerRoutes(ctx: AppContext): Router {
+  const router = Router();
+  router.post('/api/v1/external/partner', express.json({ limit: '16kb' }), authenticate(ctx, { scope: 'partners:write' }), async function createPartnerHandler(req, res) {
+    const input = parseInput(createPartnerSchema, req.body ?? {});
+    res.status(201).json({ data: await createPartner(ctx, input, actorOf(res)) });
+  });
+  return router;
+}
+
+/** Operator routes: list, inspect, suspend and reinstate partners, issue and revoke links, grant topics. */
+export function partnerRoutes(ctx: AppContext): Router {
+  const router = Router();
+  const operator = authenticate(ctx, { scope: 'partners:write' });
+  router.use(express.json({ limit: '16kb' }));
+
+  router.get('/', operator, async function listPartnersHandler(req, res) {
+    res.json(await listPartners(ctx, parseInput(listPartnersSchema, req.query)));
+  });
+  router.get('/:partnerId', operator, async function readPartnerHandler(req, res) {
+    res.json(await getPartner(ctx, String(req.params.partnerId)));
+  });
+  router.post('/:partnerId/links', operator, async function issueLinkHandler(req, res) {
+    res.status(201).json({ data: await issueLink(ctx, String(req.params.partnerId), actorOf(res)) });
+  });
+  router.post('/:partnerId/links/revoke', operator, async function revokeLinksHandler(req, res) {
+    res.json({ data: await revokeLinks(ctx, String(req.params.partnerId), actorOf(res)) });
+  });
+  router.post('/:partnerId/suspend', operator, async function suspendPartnerHandler(req, res) {
+    res.json(await setPartnerStatus(ctx, String(req.params.partnerId), 'suspended', actorOf(res)));
+  });
+  router.post('/:partnerId/reinstate', operator, async function reinstatePartnerHandler(req, res) {
+    res.json(await setPartnerStatus(ctx, String(req.params.partnerId), 'active', actorOf(res)));
+  });
+  router.post('/:partnerId/grants', operator, async function grantTopicHandler(req, res) {
+    res.status(201).json(await grantTopic(ctx, String(req.params.partnerId), parseInput(grantSchema, req.body ?? {}), actorOf(res)));
+  });
+  router.delete('/:partnerId/grants/:grantId', operator, async function revokeGrantHandler(req, res) {
+    await revokeGrant(ctx, String(req.params.partnerId), String(req.params.grantId), actorOf(res));
+    res.status(204).end();
+  });
+  return router;
+}
+
+const PORTAL_COOKIE = 'patchbay_portal';
+const PORTAL_PATH = '/v1/partner-portal';
+
+function cookieOf(req: Request, name: string): string | undefined {
+  for (const part of (req.get('cookie') ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return value.join('=');
+  }
+  return undefined;
+}
+
+/**
+ * The partner's own routes, behind the portal session cookie: httpOnly (no script reads it),
+ * SameSite=Strict and path-scoped, Secure on https. Writes also need the `X-Patchbay-Portal`
+ * header, which a cross-site form cannot send, and a same-origin `Origin` when the browser sends one.
+ */
+export function partnerPortalRoutes(ctx: AppContext): Router {
+  const router = Router();
+  const secure = ctx.config.publicUrl.startsWith('https:');
+  const serverOrigin = new URL(ctx.config.publicUrl).origin;
+  router.use(express.json({ limit: '16kb' }));
+  router.use(function portalCsrfCheck(req, _res, next) {
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
+    const origin = req.get('origin');
+    if (req.get('x-patchbay-portal') !== '1' || (origin && origin !== serverOrigin)) throw forbidden('csrf_check_failed', 'This request did not come from the partner portal.');
+    next();
+  });
+
+  const sessionExpired = () => unauthorized('portal_session_expired', 'Your portal session has ended. Ask the workspace for a new link.');
+  async function partnerOf(req: Request) {
+    const partner = await partnerOfPortalSession(ctx, cookieOf(req, PORTAL_COOKIE));
+    if (!partner) throw sessionExpired();
+    return partner;
+  }
+  async function stateOf(partnerId: string) {
+    const row = await ctx.store.db.selectFrom('partners').selectAll().where('id', '=', partnerId).executeTakeFirstOrThrow();
+    return portalState(ctx, row);
+  }
+
+  router.post('/redeem', async function redeemLinkHandler(req, res) {
+    const { code } = parseInput(redeemSchema, req.body ?? {});
+    const redeemed = await redeemLink(ctx, code);
+    // One answer for unknown, expired, used and revoked links.
+    if (!redeemed) throw notFound('link_invalid', 'This link cannot be used. Ask the workspace for a new one.');
+    res.cookie(PORTAL_COOKIE, redeemed.sessionToken, { httpOnly: true, sameSite: 'strict', secure, path: PORTAL_PATH, expires: new Date(redeemed.expiresAt) });
+    res.set('cache-control', 'no-store');
+    res.json({ data: await stateOf(redeemed.partnerId) });
+  });
+
+  router.get('/', async function portalStateHandler(req, res) {
+    const partner = await partnerOf(req);
+    res.set('cache-control', 'no-store').json({ data: await stateOf(partner.id) });
+  });
+
+  router.patch('/partner', async function updateDetailsHandler(req, res) {
+    const partner = await partnerOf(req);
+    await updatePartnerDetails(ctx, partner.id, parseInput(partnerDetailsSchema, req.body ?? {}));
+    res.json({ data: await stateOf(partner.id) });
+  });
+
+  router.post('/keys/:environment', async function createKeyHandler(req, res) {
+    const partner = await partnerOf(req);
+    const key = await issuePartnerKey(ctx, partner.id, parseInput(environmentSchema, req.params.environment), null);
+    res.set('cache-control', 'no-store');
+    res.status(201).json({ data: { key, state: await stateOf(partner.id) } });
+  });
+
+  router.post('/keys/:environment/rotate', async function rotateKeyHandler(req, res) {
+    const partner = await partnerOf(req);
+    const { graceSeconds } = parseInput(rotateKeySchema, req.body ?? {});
+    const key = await issuePartnerKey(ctx, partner.id, parseInput(environmentSchema, req.params.environment), { graceSeconds });
+    res.set('cache-control', 'no-store');
+    res.status(201).json({ data: { key, state: await stateOf(partner.id) } });
+  });
+
+  router.put('/subscriptions', async function subscriptionsHandler(req, res) {
+    const partner = await partnerOf(req);
+    await setSubscriptions(ctx, partner.id, parseInput(subscriptionsSchema, req.body ?? {}));
+    res.json({ data: await stateOf(partner.id) });
+  });
+
+  return router;
+}
