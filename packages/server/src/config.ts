@@ -47,6 +47,8 @@ export interface Config {
   portalSessionMinutes: number;
   /** The largest event payload accepted, in bytes of JSON. */
   eventPayloadMaxBytes: number;
+  /** Seconds between keep-alive comments on an event stream; each one also re-checks the caller's access. */
+  eventHeartbeatSeconds: number;
   /** The workspace partners see on their onboarding page. */
   workspace: { name: string; color: string | null; iconUrl: string | null };
 }
@@ -98,6 +100,7 @@ const settingsSchema = z.object({
   partnerLinkTtlDays: z.coerce.number().int().min(1).max(90).default(7),
   portalSessionMinutes: z.coerce.number().int().min(5).max(24 * 60).default(30),
   eventPayloadMaxBytes: z.coerce.number().int().min(256).max(1_048_576).default(65_536),
+  eventHeartbeatSeconds: z.coerce.number().int().min(1).max(300).default(15),
   workspaceName: z.string().min(1).max(100).default('Patchbay'),
   workspaceColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #0f766e').optional(),
   workspaceIconUrl: z.url({ protocol: /^https?$/ }).optional(),
@@ -142,6 +145,7 @@ export function loadConfig(argv: string[], env: Environment): Config {
     partnerLinkTtlDays: pickString(env.PATCHBAY_PARTNER_LINK_TTL_DAYS),
     portalSessionMinutes: pickString(env.PATCHBAY_PORTAL_SESSION_MINUTES),
     eventPayloadMaxBytes: pickString(env.PATCHBAY_EVENT_PAYLOAD_MAX_BYTES),
+    eventHeartbeatSeconds: pickString(env.PATCHBAY_EVENT_HEARTBEAT_SECONDS),
     workspaceName: pickString(env.PATCHBAY_WORKSPACE_NAME),
     workspaceColor: pickString(env.PATCHBAY_WORKSPACE_COLOR),
     workspaceIconUrl: pickString(env.PATCHBAY_WORKSPACE_ICON_URL),
@@ -201,6 +205,7 @@ export function loadConfig(argv: string[], env: Environment): Config {
     partnerLinkTtlDays: settings.partnerLinkTtlDays,
     portalSessionMinutes: settings.portalSessionMinutes,
     eventPayloadMaxBytes: settings.eventPayloadMaxBytes,
+    eventHeartbeatSeconds: settings.eventHeartbeatSeconds,
     workspace: { name: settings.workspaceName, color: settings.workspaceColor ?? null, iconUrl: settings.workspaceIconUrl ?? null },
   });
 }

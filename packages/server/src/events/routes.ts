@@ -1,108 +1,172 @@
-import express, { type Response, Router } from 'express';
+import express, { type Request, type Response, Router } from 'express';
 import type { AppContext } from '../context.js';
-import { authenticate, principalOf, refuse } from '../http/auth.js';
+import { authenticate, type Principal, principalOf, refuse } from '../http/auth.js';
+import { badRequest } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { grants } from '../keys/scopes.js';
+import { consumeSubscriptionsOf, type GrantView, recheckPartnerKey } from '../partners/service.js';
 import type { EventHub } from './hub.js';
 import { lastEventIdSchema, pollSchema, publishSchema, streamSchema } from './schema.js';
 import { type EventView, lastSeq, publishEvent, readEvents } from './service.js';
 import { patternCovers, topicMatches } from './topics.js';
 
-const HEARTBEAT_MS = 15_000;
-
 /**
  * Who may do what with events: an access key by its scopes, a partner key by the topic grants of
  * its environment (send to publish a topic, receive to read a topic or pattern within a grant).
  */
-function mayPublish(res: Response, topic: string): boolean {
-  const principal = principalOf(res);
+function mayPublish(principal: Principal, topic: string): boolean {
   if (principal.kind === 'key') return grants(principal.scopes, 'events:publish');
   return principal.kind === 'partner' && principal.grants.some((grant) => grant.send && topicMatches(grant.topic, topic));
 }
 
-function mayConsume(res: Response, patterns: string[]): boolean {
-  const principal = principalOf(res);
+function mayConsume(principal: Principal, patterns: string[]): boolean {
   if (principal.kind === 'key') return grants(principal.scopes, 'events:consume');
-  return principal.kind === 'partner' && patterns.every((pattern) => principal.grants.some((grant) => grant.receive && patternCovers(grant.topic, pattern)));
+  return principal.kind === 'partner' && receiveCovers(principal.grants, patterns);
 }
 
-function publisherOf(res: Response): string {
-  const principal = principalOf(res);
+function receiveCovers(granted: GrantView[], patterns: string[]): boolean {
+  return patterns.every((pattern) => granted.some((grant) => grant.receive && patternCovers(grant.topic, pattern)));
+}
+
+function publisherOf(principal: Principal): string {
   if (principal.kind === 'partner') return `partner:${principal.partnerId}:${principal.environment}`;
   return principal.kind === 'key' ? `key:${principal.key.id}` : 'session';
+}
+
+/**
+ * The topics to read: the `topics` parameter, or for a partner key without one, the topics the
+ * partner chose to consume in its portal.
+ */
+async function topicsOf(ctx: AppContext, principal: Principal, topics: string[] | undefined): Promise<string[]> {
+  if (topics) return topics;
+  if (principal.kind === 'partner') {
+    const chosen = await consumeSubscriptionsOf(ctx, principal.partnerId);
+    if (chosen.length > 0) return chosen;
+  }
+  throw badRequest('invalid_request', 'topics: give a comma list of topics or patterns, like app/order/*.');
+}
+
+/**
+ * Whether an open stream's caller may still read: the key still works (not inactivated, expired,
+ * or, for a partner, suspended) and still holds the scope or the receive grants.
+ */
+async function stillAllowed(ctx: AppContext, principal: Principal, patterns: string[]): Promise<boolean> {
+  if (principal.kind === 'partner') {
+    const check = await recheckPartnerKey(ctx, principal.keyId);
+    return check.ok && receiveCovers(check.grants, patterns);
+  }
+  if (principal.kind === 'key') {
+    const check = await ctx.keys.verifyKeyId(principal.key.id);
+    return check.ok && grants(check.key.scopes, 'events:consume');
+  }
+  return false;
+}
+
+function refuseToRead(ctx: AppContext, req: Request, res: Response): Error {
+  return refuse(ctx, req, res, 'insufficient_scope', 'This key may not read those topics.');
 }
 
 export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
   const router = Router();
   // Scope and grants are checked per request below: the same route serves access and partner keys.
   const caller = authenticate(ctx, { partnerKey: true });
+  const heartbeatMs = ctx.config.eventHeartbeatSeconds * 1000;
 
+  // The body limit leaves room for the envelope; the payload's own cap is checked exactly in the service.
   router.post('/', express.json({ limit: ctx.config.eventPayloadMaxBytes + 4096 }), caller, async function publishEventHandler(req, res) {
     const input = parseInput(publishSchema, req.body ?? {});
-    if (!mayPublish(res, input.topic)) throw refuse(ctx, req, res, 'insufficient_scope', `This key may not publish to ${input.topic}.`);
-    const published = await publishEvent(ctx, { topic: input.topic, payload: input.payload, publisher: publisherOf(res) });
+    const principal = principalOf(res);
+    if (!mayPublish(principal, input.topic)) throw refuse(ctx, req, res, 'insufficient_scope', `This key may not publish to ${input.topic}.`);
+    const published = await publishEvent(ctx, { topic: input.topic, payload: input.payload, publisher: publisherOf(principal) });
     hub.poke();
     res.status(201).json({ data: published });
   });
 
   router.get('/', caller, async function pollEventsHandler(req, res) {
     const query = parseInput(pollSchema, req.query);
-    if (!mayConsume(res, query.topics)) throw refuse(ctx, req, res, 'insufficient_scope', 'This key may not read those topics.');
-    const page = await readEvents(ctx, { patterns: query.topics, after: query.after, limit: query.limit });
+    const principal = principalOf(res);
+    const topics = await topicsOf(ctx, principal, query.topics);
+    if (!mayConsume(principal, topics)) throw refuseToRead(ctx, req, res);
+    const page = await readEvents(ctx, { patterns: topics, after: query.after, limit: query.limit });
     res.json({ data: page.data, next: String(page.next) });
   });
 
   /**
-   * Server-Sent Events. Resumes after `Last-Event-ID` (or `?after=`): the backlog first, then live
-   * events, each written once and in order (a per-stream queue; a sequence number at or below the
-   * last one written is skipped), so a reconnect neither skips nor repeats an event.
+   * Server-Sent Events. Resumes after `Last-Event-ID` (or `?after=`), or starts at the present.
+   * Everything written goes through one per-stream queue: first the backlog read from the store,
+   * then live events from the hub; a sequence number at or below the last one written is skipped.
+   * So a reconnect neither skips nor repeats an event, and the order is the log's order.
    */
   router.get('/stream', caller, async function streamEventsHandler(req, res) {
     const query = parseInput(streamSchema, req.query);
     const header = req.get('last-event-id');
-    const resumeAfter = header !== undefined ? parseInput(lastEventIdSchema, header) : query.after;
-    if (!mayConsume(res, query.topics)) throw refuse(ctx, req, res, 'insufficient_scope', 'This key may not read those topics.');
+    const resumeAfter = header !== undefined && header !== '' ? parseInput(lastEventIdSchema, header) : query.after;
+    const principal = principalOf(res);
+    const topics = await topicsOf(ctx, principal, query.topics);
+    if (!mayConsume(principal, topics)) throw refuseToRead(ctx, req, res);
 
     res.status(200).set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.flushHeaders();
     res.write('retry: 2000\n\n');
 
-    let lastWritten = resumeAfter ?? Number.POSITIVE_INFINITY;
-    let queue = Promise.resolve();
+    let closed = false;
+    let lastWritten = Number.POSITIVE_INFINITY;
     const write = (events: EventView[]) => {
       for (const event of events) {
-        if (event.seq <= lastWritten || !query.topics.some((pattern) => topicMatches(pattern, event.topic))) continue;
+        if (closed || event.seq <= lastWritten || !topics.some((pattern) => topicMatches(pattern, event.topic))) continue;
         res.write(`id: ${event.seq}\nevent: ${event.topic}\ndata: ${JSON.stringify(event)}\n\n`);
         lastWritten = event.seq;
       }
     };
-    // Subscribe before reading the backlog, so nothing committed in between is missed.
-    const unsubscribe = hub.subscribe((events) => {
-      queue = queue.then(() => write(events));
+    let queue = Promise.resolve();
+    const enqueue = (step: () => unknown) => {
+      queue = queue
+        .then(async () => {
+          await step();
+        })
+        .catch((error: unknown) => {
+          ctx.logger.warn({ err: error }, 'an event stream failed');
+          close();
+        });
+    };
+    // Subscribe before choosing the starting point: an event committed meanwhile is either in the
+    // backlog read below or dispatched by the hub after this line, so none falls in between.
+    const unsubscribe = hub.subscribe((events) => enqueue(() => write(events)));
+    enqueue(async () => {
+      const start = resumeAfter ?? (await lastSeq(ctx));
+      lastWritten = start;
+      for (let after = start; !closed; ) {
+        const page = await readEvents(ctx, { patterns: topics, after, limit: 500 });
+        write(page.data);
+        if (page.next === after) break;
+        after = page.next;
+      }
     });
-    if (resumeAfter === undefined) {
-      // A fresh stream starts at the present.
-      lastWritten = await lastSeq(ctx);
-    } else {
-      queue = queue.then(async () => {
-        for (let after = resumeAfter; ; ) {
-          const page = await readEvents(ctx, { patterns: query.topics, after, limit: 500 });
-          write(page.data);
-          if (page.next === after) break;
-          after = page.next;
+
+    // Each heartbeat also asks again whether the caller may still read: a suspension, an expired
+    // or inactivated key or a revoked grant ends the stream within one heartbeat.
+    const heartbeat = setInterval(() => {
+      enqueue(async () => {
+        if (closed) return;
+        if (!(await stillAllowed(ctx, principal, topics))) {
+          res.write(': access ended\n\n');
+          close();
+          return;
         }
+        res.write(': keep-alive\n\n');
       });
-    }
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
-    const close = () => {
+    }, heartbeatMs);
+    function close() {
+      if (closed) return;
+      closed = true;
       clearInterval(heartbeat);
       unsubscribe();
       forgetClose();
       res.end();
-    };
+    }
     // The hub ends open streams on shutdown, so the server can finish closing.
     const forgetClose = hub.onClose(close);
-    req.on('close', close);
+    res.on('close', close);
   });
 
   return router;

@@ -16,14 +16,15 @@ const topicsParam = z
   .transform((text) => [...new Set(text.split(',').map((topic) => topic.trim()).filter(Boolean))])
   .pipe(z.array(z.string().regex(TOPIC_PATTERN, 'a topic or pattern like app/order/*')).min(1).max(20));
 
+/** Without `topics`, a partner key reads the topics it chose to consume in the portal. */
 export const pollSchema = z.object({
-  topics: topicsParam,
+  topics: topicsParam.optional(),
   after: cursor.default(0),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
 export const streamSchema = z.object({
-  topics: topicsParam,
+  topics: topicsParam.optional(),
   after: cursor.optional(),
 });
 

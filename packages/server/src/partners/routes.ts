@@ -94,14 +94,15 @@ export function partnerPortalRoutes(ctx: AppContext): Router {
   });
 
   const sessionExpired = () => unauthorized('portal_session_expired', 'Your portal session has ended. Ask the workspace for a new link.');
-  async function partnerOf(req: Request) {
-    const partner = await partnerOfPortalSession(ctx, cookieOf(req, PORTAL_COOKIE));
-    if (!partner) throw sessionExpired();
-    return partner;
+  /** The signed-in partner and the state the portal shows it, or 401 portal_session_expired. */
+  async function sessionOf(req: Request) {
+    const session = await partnerOfPortalSession(ctx, cookieOf(req, PORTAL_COOKIE));
+    if (!session) throw sessionExpired();
+    return { partnerId: session.partner.id, state: () => stateOf(session.partner.id, session.sessionExpiresAt) };
   }
-  async function stateOf(partnerId: string) {
+  async function stateOf(partnerId: string, sessionExpiresAt: string) {
     const row = await ctx.store.db.selectFrom('partners').selectAll().where('id', '=', partnerId).executeTakeFirstOrThrow();
-    return portalState(ctx, row);
+    return portalState(ctx, row, sessionExpiresAt);
   }
 
   router.post('/redeem', async function redeemLinkHandler(req, res) {
@@ -111,39 +112,39 @@ export function partnerPortalRoutes(ctx: AppContext): Router {
     if (!redeemed) throw notFound('link_invalid', 'This link cannot be used. Ask the workspace for a new one.');
     res.cookie(PORTAL_COOKIE, redeemed.sessionToken, { httpOnly: true, sameSite: 'strict', secure, path: PORTAL_PATH, expires: new Date(redeemed.expiresAt) });
     res.set('cache-control', 'no-store');
-    res.json({ data: await stateOf(redeemed.partnerId) });
+    res.json({ data: await stateOf(redeemed.partnerId, redeemed.expiresAt) });
   });
 
   router.get('/', async function portalStateHandler(req, res) {
-    const partner = await partnerOf(req);
-    res.set('cache-control', 'no-store').json({ data: await stateOf(partner.id) });
+    const session = await sessionOf(req);
+    res.set('cache-control', 'no-store').json({ data: await session.state() });
   });
 
   router.patch('/partner', async function updateDetailsHandler(req, res) {
-    const partner = await partnerOf(req);
-    await updatePartnerDetails(ctx, partner.id, parseInput(partnerDetailsSchema, req.body ?? {}));
-    res.json({ data: await stateOf(partner.id) });
+    const session = await sessionOf(req);
+    await updatePartnerDetails(ctx, session.partnerId, parseInput(partnerDetailsSchema, req.body ?? {}));
+    res.json({ data: await session.state() });
   });
 
   router.post('/keys/:environment', async function createKeyHandler(req, res) {
-    const partner = await partnerOf(req);
-    const key = await issuePartnerKey(ctx, partner.id, parseInput(environmentSchema, req.params.environment), null);
+    const session = await sessionOf(req);
+    const key = await issuePartnerKey(ctx, session.partnerId, parseInput(environmentSchema, req.params.environment), null);
     res.set('cache-control', 'no-store');
-    res.status(201).json({ data: { key, state: await stateOf(partner.id) } });
+    res.status(201).json({ data: { key, state: await session.state() } });
   });
 
   router.post('/keys/:environment/rotate', async function rotateKeyHandler(req, res) {
-    const partner = await partnerOf(req);
+    const session = await sessionOf(req);
     const { graceSeconds } = parseInput(rotateKeySchema, req.body ?? {});
-    const key = await issuePartnerKey(ctx, partner.id, parseInput(environmentSchema, req.params.environment), { graceSeconds });
+    const key = await issuePartnerKey(ctx, session.partnerId, parseInput(environmentSchema, req.params.environment), { graceSeconds });
     res.set('cache-control', 'no-store');
-    res.status(201).json({ data: { key, state: await stateOf(partner.id) } });
+    res.status(201).json({ data: { key, state: await session.state() } });
   });
 
   router.put('/subscriptions', async function subscriptionsHandler(req, res) {
-    const partner = await partnerOf(req);
-    await setSubscriptions(ctx, partner.id, parseInput(subscriptionsSchema, req.body ?? {}));
-    res.json({ data: await stateOf(partner.id) });
+    const session = await sessionOf(req);
+    await setSubscriptions(ctx, session.partnerId, parseInput(subscriptionsSchema, req.body ?? {}));
+    res.json({ data: await session.state() });
   });
 
   return router;

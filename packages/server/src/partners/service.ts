@@ -137,8 +137,11 @@ export async function redeemLink(ctx: Deps, code: string): Promise<{ partnerId: 
 
 class SuspendedRedemption extends Error {}
 
-/** The partner behind a portal session cookie, or null when it is unknown, expired or suspended. */
-export async function partnerOfPortalSession(ctx: Deps, token: string | undefined): Promise<PartnersTable | null> {
+/**
+ * The partner behind a portal session cookie and when that session ends, or null when the cookie
+ * is missing, unknown, expired or its partner suspended (the UI then asks for a new link).
+ */
+export async function partnerOfPortalSession(ctx: Deps, token: string | undefined): Promise<{ partner: PartnersTable; sessionExpiresAt: string } | null> {
   if (!token || token.length > 100) return null;
   const row = await ctx.store.db
     .selectFrom('portal_sessions')
@@ -148,8 +151,8 @@ export async function partnerOfPortalSession(ctx: Deps, token: string | undefine
     .where('portal_sessions.token_hash', '=', hmacSha256(ctx.hashingKey, token))
     .executeTakeFirst();
   if (!row || row.session_expires_at <= isoNow() || row.status === 'suspended') return null;
-  const { session_expires_at: _expires, ...partner } = row;
-  return partner;
+  const { session_expires_at: sessionExpiresAt, ...partner } = row;
+  return { partner, sessionExpiresAt };
 }
 
 async function grantsOf(ctx: Deps, partnerId: string): Promise<TopicGrantsTable[]> {
@@ -160,21 +163,29 @@ function activeKeys(rows: PartnerKeysTable[], now = isoNow()): PartnerKeysTable[
   return rows.filter((row) => row.expires_at === null || row.expires_at > now);
 }
 
+/** The host's invitation text, when it put one in the partner's metadata (`metadata.invitation`). */
+function invitationOf(metadata: Record<string, unknown>): string {
+  return typeof metadata.invitation === 'string' ? metadata.invitation.slice(0, 500) : '';
+}
+
 /** What `<partner-onboarding>` shows (docs/partners.md): never a key, only prefixes. */
-export async function portalState(ctx: Deps, partner: PartnersTable, sessionExpiresAt?: string) {
+export async function portalState(ctx: Deps, partner: PartnersTable, sessionExpiresAt: string) {
   const keys = activeKeys(await ctx.store.db.selectFrom('partner_keys').selectAll().where('partner_id', '=', partner.id).orderBy('created_at').execute());
   const grants = await grantsOf(ctx, partner.id);
-  // One row per topic: what the workspace allows in any environment.
-  const byTopic = new Map<string, { topic: string; send: boolean; receive: boolean }>();
+  // One row per topic: what the workspace allows in any environment, and in which environments.
+  const byTopic = new Map<string, { topic: string; send: boolean; receive: boolean; environments: Array<{ environment: string; send: boolean; receive: boolean }> }>();
   for (const grant of grants) {
-    const entry = byTopic.get(grant.pattern) ?? { topic: grant.pattern, send: false, receive: false };
-    byTopic.set(grant.pattern, { topic: grant.pattern, send: entry.send || grant.can_send === 1, receive: entry.receive || grant.can_receive === 1 });
+    const entry = byTopic.get(grant.pattern) ?? { topic: grant.pattern, send: false, receive: false, environments: [] };
+    entry.send ||= grant.can_send === 1;
+    entry.receive ||= grant.can_receive === 1;
+    entry.environments.push({ environment: grant.environment, send: grant.can_send === 1, receive: grant.can_receive === 1 });
+    byTopic.set(grant.pattern, entry);
   }
   const view = toPartnerView(partner);
   return {
     workspace: ctx.config.workspace,
     partner: { id: view.id, appName: view.appName, appDescription: view.appDescription, contact: view.contact, status: view.status },
-    invitation: '',
+    invitation: invitationOf(view.metadata),
     keys: ENVIRONMENTS.flatMap((environment) => {
       const current = keys.filter((key) => key.environment === environment);
       const live = current.find((key) => key.expires_at === null);
@@ -185,7 +196,7 @@ export async function portalState(ctx: Deps, partner: PartnersTable, sessionExpi
     grants: [...byTopic.values()],
     subscriptions: JSON.parse(partner.subscriptions) as { publish: string[]; consume: string[] },
     apiBaseUrl: ctx.config.publicUrl,
-    sessionExpiresAt: sessionExpiresAt ?? null,
+    sessionExpiresAt,
   };
 }
 
@@ -238,34 +249,88 @@ export type PartnerKeyCheck =
   | { ok: true; partnerId: string; keyId: string; keyPrefix: string; environment: PartnerEnvironment; grants: GrantView[] }
   | { ok: false; reason: 'invalid_credentials' | 'key_expired' | 'partner_suspended'; keyId: string | null; keyPrefix: string | null };
 
+/** How often `last_authenticated_at` is written per key: within a minute is precise enough. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
 /** Checks a partner key: format first (no lookup for typos), then the store, expiry and the partner's status. */
 export async function verifyPartnerKey(ctx: Deps, presented: string): Promise<PartnerKeyCheck> {
   if (!isWellFormedSecret(PARTNER_KEY_PREFIX, presented)) return { ok: false, reason: 'invalid_credentials', keyId: null, keyPrefix: null };
-  const row = await ctx.store.db
+  return checkPartnerKey(ctx, { secretHash: hmacSha256(ctx.hashingKey, presented), presentedPrefix: accessKeyPrefix(presented) });
+}
+
+/**
+ * The same checks for a key already accepted, by id: an open event stream asks again now and then,
+ * so a suspension, an ended grace period or a revoked grant also ends streams opened before it.
+ */
+export async function recheckPartnerKey(ctx: Deps, keyId: string): Promise<PartnerKeyCheck> {
+  return checkPartnerKey(ctx, { keyId, presentedPrefix: null });
+}
+
+async function checkPartnerKey(ctx: Deps, by: { secretHash?: string; keyId?: string; presentedPrefix: string | null }): Promise<PartnerKeyCheck> {
+  let select = ctx.store.db
     .selectFrom('partner_keys')
     .innerJoin('partners', 'partners.id', 'partner_keys.partner_id')
-    .select(['partner_keys.id', 'partner_keys.partner_id', 'partner_keys.environment', 'partner_keys.key_prefix', 'partner_keys.expires_at', 'partners.status'])
-    .where('partner_keys.secret_hash', '=', hmacSha256(ctx.hashingKey, presented))
-    .executeTakeFirst();
-  if (!row) return { ok: false, reason: 'invalid_credentials', keyId: null, keyPrefix: accessKeyPrefix(presented) };
-  if (row.expires_at !== null && row.expires_at <= isoNow()) return { ok: false, reason: 'key_expired', keyId: row.id, keyPrefix: row.key_prefix };
+    .select(['partner_keys.id', 'partner_keys.partner_id', 'partner_keys.environment', 'partner_keys.key_prefix', 'partner_keys.expires_at', 'partner_keys.last_authenticated_at', 'partners.status']);
+  select = by.secretHash !== undefined ? select.where('partner_keys.secret_hash', '=', by.secretHash) : select.where('partner_keys.id', '=', by.keyId ?? '');
+  const row = await select.executeTakeFirst();
+  if (!row) return { ok: false, reason: 'invalid_credentials', keyId: null, keyPrefix: by.presentedPrefix };
+  const now = isoNow();
+  if (row.expires_at !== null && row.expires_at <= now) return { ok: false, reason: 'key_expired', keyId: row.id, keyPrefix: row.key_prefix };
   if (row.status === 'suspended') return { ok: false, reason: 'partner_suspended', keyId: row.id, keyPrefix: row.key_prefix };
+  if (by.secretHash !== undefined && (row.last_authenticated_at === null || Date.parse(row.last_authenticated_at) < Date.now() - LAST_USED_RESOLUTION_MS)) {
+    // Conditional, so parallel requests (or instances) write it once and never move it backwards.
+    const stale = new Date(Date.now() - LAST_USED_RESOLUTION_MS).toISOString();
+    await ctx.store.db
+      .updateTable('partner_keys')
+      .set({ last_authenticated_at: now })
+      .where('id', '=', row.id)
+      .where((eb) => eb.or([eb('last_authenticated_at', 'is', null), eb('last_authenticated_at', '<', stale)]))
+      .execute();
+  }
   const grants = (await grantsOf(ctx, row.partner_id)).filter((grant) => grant.environment === '*' || grant.environment === row.environment).map(toGrantView);
   return { ok: true, partnerId: row.partner_id, keyId: row.id, keyPrefix: row.key_prefix, environment: row.environment, grants };
 }
 
+/** What a partner chose to consume in the portal: the default topics of its event stream. */
+export async function consumeSubscriptionsOf(ctx: Deps, partnerId: string): Promise<string[]> {
+  const row = await ctx.store.db.selectFrom('partners').select('subscriptions').where('id', '=', partnerId).executeTakeFirst();
+  return row ? (JSON.parse(row.subscriptions) as { consume: string[] }).consume : [];
+}
+
 // ── operator side ──
 
+/** Rows read per request at most when a tag filter skips rows, so one list call stays bounded. */
+const LIST_SCAN_LIMIT = 1000;
+
+/**
+ * Partners in id order, `limit` per page. Tags live in the metadata JSON (no portable JSON
+ * query across SQLite and PostgreSQL), so a tag filter reads further batches until the page is
+ * full; `next` is the last id read, so the following page starts exactly where this one stopped.
+ */
 export async function listPartners(ctx: Deps, query: { status?: string | undefined; tag?: string | undefined; search?: string | undefined; limit: number; cursor?: string | undefined }): Promise<{ data: PartnerView[]; next: string | null }> {
-  let select = ctx.store.db.selectFrom('partners').selectAll();
-  if (query.status) select = select.where('status', '=', query.status as PartnersTable['status']);
-  if (query.search) select = select.where(containsText(sql.ref('app_name'), query.search));
-  if (query.cursor) select = select.where('id', '>', query.cursor);
-  // Tags live in the metadata JSON: filtered here, so the page may hold fewer than `limit`.
-  const rows = await select.orderBy('id').limit(query.limit + 1).execute();
-  const page = rows.slice(0, query.limit);
-  const data = page.map(toPartnerView).filter((partner) => !query.tag || partner.tags.includes(query.tag));
-  return { data, next: rows.length > query.limit ? page[page.length - 1]!.id : null };
+  const data: PartnerView[] = [];
+  let cursor = query.cursor;
+  let scanned = 0;
+  for (;;) {
+    let select = ctx.store.db.selectFrom('partners').selectAll();
+    if (query.status) select = select.where('status', '=', query.status as PartnersTable['status']);
+    if (query.search) {
+      const search = query.search;
+      select = select.where((eb) => eb.or([containsText(sql.ref('app_name'), search), containsText(sql.ref('app_description'), search), eb('id', '=', search)]));
+    }
+    if (cursor) select = select.where('id', '>', cursor);
+    const batchSize = query.limit - data.length;
+    const rows = await select.orderBy('id').limit(batchSize + 1).execute();
+    scanned += Math.min(rows.length, batchSize);
+    for (const row of rows.slice(0, batchSize)) {
+      const partner = toPartnerView(row);
+      if (!query.tag || partner.tags.includes(query.tag)) data.push(partner);
+      cursor = row.id;
+    }
+    const more = rows.length > batchSize;
+    if (!more) return { data, next: null };
+    if (data.length >= query.limit || scanned >= LIST_SCAN_LIMIT) return { data, next: cursor ?? null };
+  }
 }
 
 export async function getPartner(ctx: Deps, partnerId: string): Promise<PartnerView & { grants: GrantView[]; keys: Array<{ id: string; environment: string; prefix: string; createdAt: string; expiresAt: string | null; lastAuthenticatedAt: string | null }> }> {

@@ -45,12 +45,12 @@ export interface ThirdParty {
  * Starts oidc-provider (PKCE required, refresh tokens rotated) and a stand-in third-party API on
  * loopback. The redirect URI is fixed later by `registerRedirectUri` since Patchbay's port comes second.
  */
-export async function startThirdParty(options: { accessTokenTtlSeconds?: number; redirectUri: string }): Promise<ThirdParty> {
+export async function startThirdParty(options: { accessTokenTtlSeconds?: number; redirectUri: string | string[] }): Promise<ThirdParty> {
   const { server, origin } = await listenOnLoopback();
   const issuer = `${origin}/oidc`;
   const clientId = 'patchbay-test';
   const clientSecret = randomBytes(24).toString('base64url');
-  const provider = await createDemoProvider({ issuer, clientId, clientSecret, redirectUris: [options.redirectUri], accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600 });
+  const provider = await createDemoProvider({ issuer, clientId, clientSecret, redirectUris: [options.redirectUri].flat(), accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600 });
   const tokenRequests = { authorization_code: 0, refresh_token: 0 };
   provider.on('grant.success', (ctx) => {
     const grantType = (ctx.oidc.params?.grant_type ?? '') as keyof typeof tokenRequests;
@@ -119,6 +119,7 @@ export function testConfig(overrides: Partial<Config> & Pick<Config, 'publicUrl'
     partnerLinkTtlDays: 7,
     portalSessionMinutes: 30,
     eventPayloadMaxBytes: 65_536,
+    eventHeartbeatSeconds: 15,
     workspace: { name: 'Acme Logistics', color: '#0f766e', iconUrl: null },
     ...overrides,
   };
