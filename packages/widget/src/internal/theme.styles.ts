@@ -45,6 +45,37 @@ export const themeStyles = css`
     ${dark}
   }
 
+  /* The primary button every component shows; components set --_button-* from their own properties. */
+  .button {
+    display: inline-flex;
+    align-items: center;
+    gap: 0.5em;
+    padding: var(--_button-padding, 0.6em 1.2em);
+    border: 1px solid var(--_button-color, var(--_accent));
+    border-radius: var(--_button-radius, var(--_radius));
+    background: var(--_button-color, var(--_accent));
+    color: var(--_button-text, var(--_on-accent));
+    font: inherit;
+    font-weight: 600;
+    line-height: 1.2;
+    cursor: pointer;
+    transition: filter 120ms ease;
+  }
+
+  .button:hover:not([aria-disabled='true']) {
+    filter: brightness(1.08);
+  }
+
+  .button:focus-visible {
+    outline: var(--_focus-ring);
+    outline-offset: 2px;
+  }
+
+  .button[aria-busy='true'] {
+    cursor: progress;
+    opacity: 0.85;
+  }
+
   .visually-hidden {
     position: absolute;
     width: 1px;

@@ -132,6 +132,7 @@ export class ConnectButton extends PatchbayElement {
     return html`
       <button
         part="base"
+        class="button"
         type="button"
         aria-busy=${busy ? 'true' : 'false'}
         aria-disabled=${busy || status === 'connected' ? 'true' : 'false'}

@@ -5,39 +5,14 @@ export default [
   themeStyles,
   css`
     :host {
-      --_button: var(--patchbay-connect-button-color, var(--_accent));
+      --_button-color: var(--patchbay-connect-button-color, var(--_accent));
       --_button-text: var(--patchbay-connect-button-text-color, var(--_on-accent));
       --_button-radius: var(--patchbay-connect-button-radius, var(--_radius));
-      --_padding: var(--patchbay-connect-button-padding, 0.6em 1.2em);
+      --_button-padding: var(--patchbay-connect-button-padding, 0.6em 1.2em);
       display: inline-flex;
       flex-direction: column;
       align-items: flex-start;
       gap: 0.35em;
-    }
-
-    [part~='base'] {
-      display: inline-flex;
-      align-items: center;
-      gap: 0.5em;
-      padding: var(--_padding);
-      border: 1px solid var(--_button);
-      border-radius: var(--_button-radius);
-      background: var(--_button);
-      color: var(--_button-text);
-      font: inherit;
-      font-weight: 600;
-      line-height: 1.2;
-      cursor: pointer;
-      transition: filter 120ms ease;
-    }
-
-    [part~='base']:hover:not([aria-disabled='true']) {
-      filter: brightness(1.08);
-    }
-
-    [part~='base']:focus-visible {
-      outline: var(--_focus-ring);
-      outline-offset: 2px;
     }
 
     :host([data-status='connected']) [part~='base'] {
@@ -52,11 +27,6 @@ export default [
       background: transparent;
       border-color: var(--_danger);
       color: var(--_danger);
-    }
-
-    [part~='base'][aria-busy='true'] {
-      cursor: progress;
-      opacity: 0.85;
     }
 
     [part~='check'] {

@@ -380,6 +380,7 @@ export class ConnectorPicker extends PatchbayElement {
       <div part="base">
         <button
           part="trigger"
+          class="button"
           type="button"
           aria-haspopup="dialog"
           aria-expanded=${this.open ? 'true' : 'false'}

@@ -7,6 +7,7 @@ export default [
   :host {
     --_panel: var(--patchbay-connector-picker-background, var(--_surface));
     --_panel-radius: var(--patchbay-connector-picker-radius, var(--_panel-radius));
+    --_button-radius: var(--_panel-radius);
     --_active: var(--patchbay-connector-picker-active-background, color-mix(in srgb, var(--_accent) 12%, var(--_panel)));
     display: inline-block;
     color: var(--_text);
@@ -19,27 +20,6 @@ export default [
     gap: 0.35em;
   }
 
-  [part~='trigger'] {
-    display: inline-flex;
-    align-items: center;
-    gap: 0.5em;
-    padding: 0.6em 1.2em;
-    border: 1px solid var(--_accent);
-    border-radius: var(--_panel-radius);
-    background: var(--_accent);
-    color: var(--_on-accent);
-    font: inherit;
-    font-weight: 600;
-    line-height: 1.2;
-    cursor: pointer;
-  }
-
-  [part~='trigger'][aria-busy='true'] {
-    cursor: progress;
-    opacity: 0.85;
-  }
-
-  [part~='trigger']:focus-visible,
   [part~='search']:focus-visible,
   [part~='retry']:focus-visible {
     outline: var(--_focus-ring);
