@@ -21,18 +21,23 @@ function ensureChromium() {
   }
 }
 
-// The server suite runs a second time on PostgreSQL when a database is named for it; each test
-// server gets its own schema there, so runs never collide.
-const postgresUrl = process.env.PATCHBAY_TEST_DATABASE_URL;
+// The server suite runs a second time on PostgreSQL when a database is named for it
+// (PATCHBAY_TEST_DATABASE_URL, or a DATABASE_URL that points at PostgreSQL); each test server gets
+// its own schema there, so runs never collide.
+const isPostgres = (url) => /^postgres(ql)?:\/\//.test(url ?? '');
+const postgresUrl = [process.env.PATCHBAY_TEST_DATABASE_URL, process.env.DATABASE_URL].find(isPostgres);
+const POSTGRES_SKIPPED = 'PostgreSQL half skipped: set PATCHBAY_TEST_DATABASE_URL=postgres://… to run it';
+// The SQLite half and the end-to-end demo must not pick up a DATABASE_URL from the shell.
+const sqliteEnv = { PATCHBAY_TEST_DATABASE_URL: '', DATABASE_URL: '' };
 
 const steps = [
   { name: 'build', command: 'npm', args: ['run', 'build', '--silent'] },
   { name: 'typecheck', command: 'npm', args: ['run', 'typecheck', '--silent'] },
-  { name: 'server (SQLite)', command: 'npm', args: ['run', 'test:server', '--silent'], counts: 'node', env: { PATCHBAY_TEST_DATABASE_URL: '' } },
-  ...(postgresUrl ? [{ name: 'server (PostgreSQL)', command: 'npm', args: ['run', 'test:server', '--silent'], counts: 'node', env: { PATCHBAY_TEST_DATABASE_URL: postgresUrl } }] : []),
+  { name: 'server (SQLite)', command: 'npm', args: ['run', 'test:server', '--silent'], counts: 'node', env: sqliteEnv },
+  ...(postgresUrl ? [{ name: 'server (PostgreSQL)', command: 'npm', args: ['run', 'test:server', '--silent'], counts: 'node', env: { PATCHBAY_TEST_DATABASE_URL: postgresUrl, DATABASE_URL: '' } }] : []),
   { name: 'widget', command: 'npm', args: ['run', 'test:widget', '--silent'], counts: 'wtr' },
   // The demo runs on embedded SQLite, as `npm start` does.
-  { name: 'end-to-end', command: 'npm', args: ['run', 'test:e2e', '--silent'], counts: 'node', env: { PATCHBAY_TEST_DATABASE_URL: '' } },
+  { name: 'end-to-end', command: 'npm', args: ['run', 'test:e2e', '--silent'], counts: 'node', env: sqliteEnv },
 ];
 
 function run(step) {
@@ -61,9 +66,7 @@ function countsOf(kind, output) {
 }
 
 ensureChromium();
-if (!postgresUrl) {
-  console.log('PostgreSQL half skipped: set PATCHBAY_TEST_DATABASE_URL=postgres://user@host:5432/db to run the server suite on PostgreSQL too.');
-}
+if (!postgresUrl) console.log(POSTGRES_SKIPPED);
 let passed = 0;
 let failed = 0;
 const started = Date.now();
@@ -78,9 +81,11 @@ for (const step of steps) {
   }
   if (code !== 0) {
     console.log(`\n${step.name} failed (exit ${code}).`);
+    if (!postgresUrl) console.log(POSTGRES_SKIPPED);
     console.log(`tests: ${passed} passed, ${failed} failed`);
     process.exit(code);
   }
 }
 console.log(`\nAll suites green in ${Math.round((Date.now() - started) / 1000)} s.`);
+if (!postgresUrl) console.log(POSTGRES_SKIPPED);
 console.log(`tests: ${passed} passed, ${failed} failed`);

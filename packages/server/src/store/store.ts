@@ -64,9 +64,32 @@ function openSqliteStore(file: string): Store {
     appendLock: async () => undefined,
     notify: async () => undefined,
     listen: async () => async () => undefined,
-    migrate: () => migrateToLatest(db),
+    migrate: () => migrateSqliteExclusively(database, db),
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Kysely runs SQLite migrations with no transaction and no lock, so two processes migrating one
+ * file at once both apply the same migration ("table … already exists"). Here the whole run is one
+ * BEGIN IMMEDIATE transaction on the store's only connection: a second process waits for the write
+ * lock, then finds the migrations recorded; a migration that fails leaves nothing behind.
+ */
+async function migrateSqliteExclusively(database: SQLite.Database, db: Kysely<Database>): Promise<string[]> {
+  database.pragma('busy_timeout = 60000');
+  try {
+    database.exec('BEGIN IMMEDIATE');
+    try {
+      const applied = await migrateToLatest(db);
+      database.exec('COMMIT');
+      return applied;
+    } catch (error) {
+      if (database.inTransaction) database.exec('ROLLBACK');
+      throw error;
+    }
+  } finally {
+    database.pragma('busy_timeout = 5000');
+  }
 }
 
 async function openPostgresStore(databaseUrl: string, options: StoreOptions): Promise<Store> {
@@ -79,6 +102,11 @@ async function openPostgresStore(databaseUrl: string, options: StoreOptions): Pr
     await setup.connect();
     try {
       await setup.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    } catch (error) {
+      // Two processes creating the schema at once: IF NOT EXISTS can still lose the race on the
+      // catalog's unique index. The schema exists then, which is all that was asked.
+      const exists = await setup.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+      if (exists.rowCount !== 1) throw error;
     } finally {
       await setup.end();
     }

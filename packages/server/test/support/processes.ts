@@ -1,0 +1,160 @@
+/**
+ * Real Patchbay processes for tests that need more than one server, a crash or a signal: each runs
+ * `patchbay start` (from the sources, through tsx) on its own loopback port, against a database
+ * the test names — a SQLite file or a PostgreSQL schema several processes share.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Keyring } from '../../src/crypto/envelope.js';
+import { loadHashingKey } from '../../src/crypto/secrets.js';
+import { parseMasterKeys } from '../../src/config.js';
+import { createAccessKey, type Scope } from '../../src/keys/service.js';
+import { openStore, type Store } from '../../src/store/store.js';
+import { dropTestSchema } from './harness.js';
+
+const ENTRY = fileURLToPath(new URL('./patchbay-cli.ts', import.meta.url));
+const SERVER_DIR = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The PostgreSQL URL for tests, or undefined: then PostgreSQL tests are skipped with this reason. */
+export const POSTGRES_URL = process.env.PATCHBAY_TEST_DATABASE_URL || undefined;
+export const NO_POSTGRES = 'no PostgreSQL configured: set PATCHBAY_TEST_DATABASE_URL=postgres://… to run these tests';
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** The child's environment: this process's, without any Patchbay setting it might have inherited. */
+function baseEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!/^(PATCHBAY_|DATABASE_URL$|PORT$|NODE_TEST_CONTEXT$)/.test(name)) env[name] = value;
+  }
+  return env;
+}
+
+/** One database every process of a test shares: its settings, a store handle for the test's own checks, and cleanup. */
+export interface SharedDatabase {
+  kind: 'sqlite' | 'postgres';
+  /** DATABASE_URL, PATCHBAY_DB_SCHEMA, PATCHBAY_DATA_DIR and the shared PATCHBAY_MASTER_KEY. */
+  env: Record<string, string>;
+  dataDir: string;
+  /** Opens (and migrates) a store on the same database, as an operator's tool would. */
+  open(): Promise<Store>;
+  /** Makes an access key straight in the store, as `patchbay keys create` does. */
+  accessKey(name: string, scopes: Scope[]): Promise<{ key: string; id: string }>;
+  drop(): Promise<void>;
+}
+
+export function sharedDatabase(kind: 'sqlite' | 'postgres'): SharedDatabase {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'patchbay-proc-'));
+  const masterKey = randomBytes(32).toString('base64');
+  const schema = kind === 'postgres' ? `p_${randomBytes(6).toString('hex')}` : null;
+  if (kind === 'postgres' && !POSTGRES_URL) throw new Error(NO_POSTGRES);
+  const databaseUrl = kind === 'postgres' ? POSTGRES_URL! : `sqlite:${path.join(dataDir, 'patchbay.db')}`;
+  const env: Record<string, string> = { DATABASE_URL: databaseUrl, PATCHBAY_DATA_DIR: dataDir, PATCHBAY_MASTER_KEY: masterKey, ...(schema ? { PATCHBAY_DB_SCHEMA: schema } : {}) };
+  const stores: Store[] = [];
+  const open = async () => {
+    const store = await openStore(databaseUrl, { poolSize: 4, ...(schema ? { schema } : {}) });
+    stores.push(store);
+    await store.migrate();
+    return store;
+  };
+  let keyStore: Promise<{ store: Store; hashingKey: Buffer }> | null = null;
+  return {
+    kind,
+    env,
+    dataDir,
+    open,
+    async accessKey(name, scopes) {
+      keyStore ??= open().then(async (store) => ({ store, hashingKey: await loadHashingKey(store, new Keyring(parseMasterKeys(masterKey))) }));
+      const { key, record } = await createAccessKey(await keyStore, { name, scopes, actor: 'cli' });
+      return { key, id: record.id };
+    },
+    async drop() {
+      await Promise.all(stores.map((store) => store.close()));
+      await dropTestSchema({ databaseUrl, dbSchema: schema });
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one `patchbay` CLI command to its end. */
+export async function runCli(args: string[], env: Record<string, string>): Promise<Run> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { cwd: SERVER_DIR, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+export interface ServerProcess {
+  origin: string;
+  port: number;
+  child: ChildProcess;
+  /** Everything the process wrote so far (its logs), for failure messages. */
+  output(): string;
+  /** Resolves with how the process ended. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM, and waits for the exit. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * `patchbay start` as a child process on a loopback port (PATCHBAY_PUBLIC_URL is its own origin);
+ * resolves once /healthz answers.
+ */
+export async function startServerProcess(options: { env: Record<string, string>; port?: number }): Promise<ServerProcess> {
+  const port = options.port ?? (await freePort());
+  const origin = `http://127.0.0.1:${port}`;
+  const env = { ...baseEnv(), PORT: String(port), PATCHBAY_HOST: '127.0.0.1', PATCHBAY_PUBLIC_URL: origin, PATCHBAY_LOG_LEVEL: 'warn', ...options.env };
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'start'], { cwd: SERVER_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  let ended = false;
+  void exited.then(() => (ended = true));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (ended) throw new Error(`patchbay start exited before it listened:\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`patchbay start did not answer /healthz within 60 s:\n${output}`);
+    }
+    try {
+      if ((await fetch(`${origin}/healthz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    origin,
+    port,
+    child,
+    output: () => output,
+    exited,
+    async stop() {
+      if (!ended) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
