@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLogger, createPatchbay } from '../src/index.js';
-import { closeServer, listenOnLoopback, startPatchbay, TEST_POSTGRES_URL, type TestPatchbay } from './support/harness.js';
+import { createAccessKey } from '../src/keys/service.js';
+import { closeServer, dropTestSchema, listenOnLoopback, startPatchbay, TEST_POSTGRES_URL, testConfig, type TestPatchbay } from './support/harness.js';
 import { partnerClient } from './support/partners.js';
 
 interface StreamedEvent {
@@ -10,11 +14,14 @@ interface StreamedEvent {
   data: { seq: number; topic: string; payload: unknown };
 }
 
-/** A Server-Sent Events client over fetch: collects events until closed. */
+/** A Server-Sent Events client over fetch: collects events and comments until closed. */
 async function openStream(url: string, headers: Record<string, string>) {
   const abort = new AbortController();
   const response = await fetch(url, { headers, signal: abort.signal });
   const events: StreamedEvent[] = [];
+  const comments: string[] = [];
+  /** How the stream ended: `server` when the server finished it, `aborted` when this client did. */
+  let ended: 'server' | 'aborted' | null = null;
   const reading = (async () => {
     if (!response.body) return;
     const decoder = new TextDecoder();
@@ -26,17 +33,32 @@ async function openStream(url: string, headers: Record<string, string>) {
         while ((end = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
+          comments.push(...block.split('\n').filter((line) => line.startsWith(':')).map((line) => line.slice(1).trim()));
           const fields = Object.fromEntries(block.split('\n').filter((line) => line && !line.startsWith(':')).map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]));
           if (fields.data) events.push({ id: fields.id!, event: fields.event!, data: JSON.parse(fields.data) as StreamedEvent['data'] });
         }
       }
+      ended = 'server';
     } catch {
-      // aborted
+      ended = 'aborted';
     }
   })();
   return {
     response,
     events,
+    comments,
+    get ended() {
+      return ended;
+    },
+    /** Resolves when the server ends the stream (rejects after the timeout). */
+    async waitForEnd(timeoutMs = 3000) {
+      const deadline = Date.now() + timeoutMs;
+      while (ended === null) {
+        if (Date.now() > deadline) throw new Error('the stream is still open');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return ended;
+    },
     async waitFor(count: number, timeoutMs = 3000) {
       const deadline = Date.now() + timeoutMs;
       while (events.length < count) {
@@ -126,6 +148,60 @@ describe('events: publish, poll and stream with topic permissions', () => {
       assert.equal((await poll(publisherKey, 'topics=app/order/created')).status, 403, 'events:publish does not consume');
       assert.equal((await poll(consumerKey, 'topics=Bad Topic')).status, 400);
     });
+
+    it('gives a reader following the cursor every event exactly once while 30 publishers write concurrently', async () => {
+      const start = ((await (await poll(consumerKey, 'topics=race/*&after=0&limit=500')).json()) as { next: string }).next;
+      const seen: string[] = [];
+      let cursor = start;
+      let publishing = true;
+      // The reader pages through the log while the writes are still committing: a cursor that
+      // moved past an event committed later would lose it for good.
+      const reader = (async () => {
+        for (let round = 0; publishing || round < 2; round += publishing ? 0 : 1) {
+          const page = (await (await poll(consumerKey, `topics=race/*&after=${cursor}&limit=7`)).json()) as { data: Array<{ id: string }>; next: string };
+          seen.push(...page.data.map((event) => event.id));
+          if (page.next === cursor) await new Promise((resolve) => setTimeout(resolve, 5));
+          cursor = page.next;
+        }
+      })();
+      const published = await Promise.all(
+        Array.from({ length: 30 }, async (_, i) => {
+          const answer = await publish(publisherKey, 'race/write', { i });
+          assert.equal(answer.status, 201);
+          return ((await answer.json()) as { data: { id: string } }).data.id;
+        }),
+      );
+      publishing = false;
+      await reader;
+      assert.equal(seen.length, new Set(seen).size, 'no event twice');
+      assert.deepEqual([...seen].sort(), [...published].sort(), 'no event skipped');
+    });
+
+    it('reads the topics a partner chose to consume in the portal when the request names none', async () => {
+      const { key, browser } = await client.onboard([{ pattern: 'chosen/*', receive: true }]);
+      assert.equal((await poll(key, 'after=0')).status, 400, 'nothing chosen yet: topics are required');
+      assert.equal((await browser.call('PUT', '/subscriptions', { publish: [], consume: ['chosen/yes'] })).status, 200);
+      const start = ((await (await poll(key, 'after=0&limit=500')).json()) as { next: string }).next;
+      await publish(publisherKey, 'chosen/yes', { pick: 1 });
+      await publish(publisherKey, 'chosen/no', { pick: 0 });
+      const page = (await (await poll(key, `after=${start}`)).json()) as { data: Array<{ topic: string }> };
+      assert.deepEqual(page.data.map((event) => event.topic), ['chosen/yes']);
+    });
+
+    it('records every partner key authentication as an auth event, success or failure, with its key prefix', async () => {
+      const { key } = await client.onboard([{ pattern: 'audit/*', send: true }]);
+      assert.equal((await publish(key, 'audit/ok')).status, 201);
+      assert.equal((await publish(key, 'other/topic')).status, 403);
+      const forged = `pbp_${'A'.repeat(28)}`;
+      assert.equal((await publish(forged, 'audit/ok')).status, 401);
+      await patchbay.patchbay.ctx.authEvents.flush();
+      const rows = await patchbay.patchbay.ctx.store.db.selectFrom('auth_events').select(['key_prefix', 'outcome', 'reason', 'path']).where('key_prefix', '=', key.slice(0, 10)).orderBy('id').execute();
+      assert.deepEqual(rows.map((row) => [row.outcome, row.reason, row.path]), [['success', null, '/v1/events/'], ['failure', 'insufficient_scope', '/v1/events/']]);
+      const failures = await patchbay.patchbay.ctx.store.db.selectFrom('auth_events').select('reason').where('reason', '=', 'invalid_credentials').where('path', 'like', '/v1/events%').execute();
+      assert.ok(failures.length >= 1, 'the malformed key is an invalid_credentials failure');
+      const lastUsed = await patchbay.patchbay.ctx.store.db.selectFrom('partner_keys').select('last_authenticated_at').where('key_prefix', '=', key.slice(0, 10)).executeTakeFirstOrThrow();
+      assert.ok(lastUsed.last_authenticated_at, 'the key remembers when it was last used');
+    });
   });
 
   describe('streaming (Server-Sent Events)', () => {
@@ -156,6 +232,32 @@ describe('events: publish, poll and stream with topic permissions', () => {
       assert.ok(first.events.every((event) => event.event.startsWith('sse/')));
     });
 
+    it('starts a stream without Last-Event-ID at the present: earlier events are not replayed', async () => {
+      await publish(publisherKey, 'fresh/old', { when: 'before' });
+      const stream = await openStream(`${patchbay.origin}/v1/events/stream?topics=fresh/*`, { authorization: `Bearer ${consumerKey}` });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await publish(publisherKey, 'fresh/new', { when: 'after' });
+      await stream.waitFor(1);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await stream.close();
+      assert.deepEqual(stream.events.map((event) => event.data.payload), [{ when: 'after' }]);
+    });
+
+    it('streams to a partner only the topics matching its pattern, in the environment its key belongs to', async () => {
+      const { key, partnerId } = await client.onboard([{ pattern: 'pattern/*/done', receive: true }], 'stage');
+      await client.grant(partnerId, 'pattern/*/other', { receive: true, environment: 'prod' });
+      const refused = await fetch(`${patchbay.origin}/v1/events/stream?topics=pattern/*/other`, { headers: { authorization: `Bearer ${key}` } });
+      assert.equal(refused.status, 403, 'a prod grant does not reach a stage key');
+      await refused.body?.cancel();
+      const stream = await openStream(`${patchbay.origin}/v1/events/stream?topics=pattern/*/done`, { authorization: `Bearer ${key}` });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (const topic of ['pattern/a/done', 'pattern/a/other', 'pattern/b/done', 'pattern/b/done/extra']) await publish(publisherKey, topic, { topic });
+      await stream.waitFor(2);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await stream.close();
+      assert.deepEqual(stream.events.map((event) => event.data.topic), ['pattern/a/done', 'pattern/b/done']);
+    });
+
     it('refuses a stream outside the caller’s grants with 403 before streaming, and a malformed Last-Event-ID with 400', async () => {
       const { key } = await client.onboard([{ pattern: 'app/order/*', receive: true }]);
       const refused = await fetch(`${patchbay.origin}/v1/events/stream?topics=app/invoice/*`, { headers: { authorization: `Bearer ${key}` } });
@@ -163,6 +265,72 @@ describe('events: publish, poll and stream with topic permissions', () => {
       const malformed = await fetch(`${patchbay.origin}/v1/events/stream?topics=app/order/*`, { headers: { authorization: `Bearer ${key}`, 'last-event-id': 'abc' } });
       assert.equal(malformed.status, 400);
     });
+  });
+});
+
+describe('event streams over time (one-second heartbeat)', () => {
+  let patchbay: TestPatchbay;
+  let client: ReturnType<typeof partnerClient>;
+
+  before(async () => {
+    patchbay = await startPatchbay({ config: { eventHeartbeatSeconds: 1 } });
+    client = partnerClient(patchbay, await patchbay.accessKey(['partners:write']));
+  });
+
+  after(() => patchbay.close());
+
+  const streamOf = (key: string, topics: string) => openStream(`${patchbay.origin}/v1/events/stream?topics=${topics}`, { authorization: `Bearer ${key}` });
+
+  it('writes a keep-alive comment every heartbeat while the stream is idle', async () => {
+    const stream = await streamOf(await patchbay.accessKey(['events:consume']), 'idle/*');
+    await new Promise((resolve) => setTimeout(resolve, 2300));
+    await stream.close();
+    assert.ok(stream.comments.filter((comment) => comment === 'keep-alive').length >= 2, stream.comments.join(','));
+    assert.deepEqual(stream.events, []);
+  });
+
+  it('ends an open partner stream within a heartbeat of the partner’s suspension; reconnecting then fails with partner_suspended', async () => {
+    const { key, partnerId } = await client.onboard([{ pattern: 'suspend/*', receive: true }]);
+    const stream = await streamOf(key, 'suspend/*');
+    assert.equal(stream.response.status, 200);
+    assert.equal((await client.asOperator('POST', `/v1/partners/${partnerId}/suspend`)).status, 200);
+    assert.equal(await stream.waitForEnd(2500), 'server');
+    assert.ok(stream.comments.includes('access ended'));
+    const again = await fetch(`${patchbay.origin}/v1/events/stream?topics=suspend/*`, { headers: { authorization: `Bearer ${key}` } });
+    assert.equal(again.status, 403);
+    assert.equal(((await again.json()) as { error: { code: string } }).error.code, 'partner_suspended');
+  });
+
+  it('ends an open partner stream within a heartbeat of the grant it reads under being revoked', async () => {
+    const { key, partnerId } = await client.onboard([]);
+    const grant = await client.grant(partnerId, 'revoke/*', { receive: true });
+    const stream = await streamOf(key, 'revoke/*');
+    assert.equal(stream.response.status, 200);
+    assert.equal((await client.asOperator('DELETE', `/v1/partners/${partnerId}/grants/${grant.id}`)).status, 204);
+    assert.equal(await stream.waitForEnd(2500), 'server');
+  });
+
+  it('ends open streams cleanly on shutdown, so the HTTP server can finish closing', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'patchbay-test-'));
+    const { server, origin } = await listenOnLoopback();
+    const config = testConfig({ publicUrl: origin, dataDir });
+    const instance = await createPatchbay(config, { logger: createLogger('silent') });
+    server.on('request', instance.app);
+    try {
+      const { key } = await createAccessKey(instance.ctx, { name: 'consumer', scopes: ['events:consume'], tenantId: null });
+      const stream = await openStream(`${origin}/v1/events/stream?topics=shutdown/*`, { authorization: `Bearer ${key}` });
+      assert.equal(stream.response.status, 200);
+      // What the runtime does on SIGTERM: end the streams, then stop accepting and wait for requests.
+      await instance.ctx.events.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      assert.equal(await stream.waitForEnd(1000), 'server');
+      await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the server did not close')), 2000))]);
+    } finally {
+      server.closeAllConnections();
+      await instance.close();
+      await dropTestSchema(config);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

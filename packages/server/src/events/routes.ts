@@ -1,6 +1,6 @@
 import express, { type Request, type Response, Router } from 'express';
 import type { AppContext } from '../context.js';
-import { authenticate, type Principal, principalOf, refuse } from '../http/auth.js';
+import { authenticate, type Principal, principalOf, recordAuthSuccessNow, refuse } from '../http/auth.js';
 import { badRequest } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { grants } from '../keys/scopes.js';
@@ -104,6 +104,7 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
     const principal = principalOf(res);
     const topics = await topicsOf(ctx, principal, query.topics);
     if (!mayConsume(principal, topics)) throw refuseToRead(ctx, req, res);
+    recordAuthSuccessNow(res);
 
     res.status(200).set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.flushHeaders();

@@ -68,6 +68,14 @@ export function refuse(ctx: AppContext, req: Request, res: Response, reason: 'te
   return new HttpError(FAILURES[reason].status, reason, message);
 }
 
+/**
+ * For answers that stay open (event streams): records the attempt's success now, once every
+ * check has passed, rather than when the stream ends hours later (or during shutdown).
+ */
+export function recordAuthSuccessNow(res: Response): void {
+  (res.locals.recordAuthSuccess as (() => void) | undefined)?.();
+}
+
 /** Tenant checks for routes whose tenant is not in the path (the resource names it). */
 export function assertTenantAllowed(ctx: AppContext, req: Request, res: Response, tenantId: string): void {
   const principal = principalOf(res);
@@ -119,10 +127,15 @@ export function authenticate(ctx: AppContext, options: AuthOptions = {}): Reques
 
     // The success is written when the answer is done, so a refusal later in the route (tenant,
     // scope, topic grants) leaves one failure event for the attempt, not a success as well.
-    const recordSuccessOnClose = (keyId: string, keyPrefix: string) =>
-      res.once('close', () => {
-        if (!res.locals.authRefused) ctx.authEvents.record({ ...event, keyId, keyPrefix, outcome: 'success', reason: null });
-      });
+    const recordSuccessOnClose = (keyId: string, keyPrefix: string) => {
+      const recordSuccess = () => {
+        if (res.locals.authRefused || res.locals.authRecorded) return;
+        res.locals.authRecorded = true;
+        ctx.authEvents.record({ ...event, keyId, keyPrefix, outcome: 'success', reason: null });
+      };
+      res.locals.recordAuthSuccess = recordSuccess;
+      res.once('close', recordSuccess);
+    };
 
     if (options.partnerKey && presented.startsWith(PARTNER_KEY_PREFIX)) {
       const partner = await verifyPartnerKey(ctx, presented);
