@@ -41,6 +41,33 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       assert.equal(await partnersCount(), before);
     });
 
+    it('accepts the seed’s exact call and refuses each field outside the allowlist by name, creating nothing', async () => {
+      const seedCall = await fetch(`${patchbay.origin}/api/v1/external/partner`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${operatorKey}` },
+        body: JSON.stringify({ appName: 'Acme Fulfillment', appDescription: 'Consumes order events', metadata: { color: '#336699', icon: 'https://acme.example/icon.png', tags: ['fulfillment'], owner: 'team-ops', sla: '99.9', support: { channel: '#acme' } } }),
+      });
+      assert.equal(seedCall.status, 201);
+      const body = (await seedCall.json()) as { data: Record<string, unknown> };
+      assert.deepEqual(Object.keys(body), ['data']);
+      assert.deepEqual(Object.keys(body.data).sort(), ['id', 'url']);
+      const before = await partnersCount();
+      for (const field of ['id', 'status', 'url', 'tenantId', 'permissions', 'keys']) {
+        const answer = await client.asOperator('POST', '/api/v1/external/partner', { appName: 'X', [field]: 'x' });
+        assert.equal(answer.status, 400, field);
+        const { error } = (await answer.json()) as { error: { code: string; message: string } };
+        assert.match(error.message, new RegExp(field), `the error names ${field}`);
+      }
+      for (const bad of [{ metadata: ['not', 'an', 'object'] }, { appName: 42 }, { appName: 'x'.repeat(101) }]) {
+        assert.equal((await client.asOperator('POST', '/api/v1/external/partner', bad)).status, 400, JSON.stringify(bad).slice(0, 40));
+      }
+      const notJson = await fetch(`${patchbay.origin}/api/v1/external/partner`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${operatorKey}` }, body: '{"appName":' });
+      assert.equal(notJson.status, 400);
+      assert.equal(await partnersCount(), before, 'no partner from any refused call');
+      const links = await patchbay.patchbay.ctx.store.db.selectFrom('partner_links').select('id').execute();
+      assert.equal(links.length, before, 'no stray link either');
+    });
+
     it('needs a key with partners:write (403 insufficient_scope otherwise, 401 without a key)', async () => {
       const other = await patchbay.accessKey(['sessions:write']);
       const refused = await fetch(`${patchbay.origin}/api/v1/external/partner`, { method: 'POST', headers: { authorization: `Bearer ${other}`, 'content-type': 'application/json' }, body: '{}' });
@@ -48,13 +75,19 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       assert.equal((await fetch(`${patchbay.origin}/api/v1/external/partner`, { method: 'POST' })).status, 401);
     });
 
-    it('lets exactly one of 20 concurrent redemptions win; the others get the one failure answer', async () => {
-      const { code } = await client.createPartner();
-      const answers = await Promise.all(Array.from({ length: 20 }, () => client.portal().call('POST', '/redeem', { code })));
-      assert.deepEqual(answers.map((answer) => answer.status).sort(), [200, ...Array(19).fill(404)]);
-      const failures = new Set(await Promise.all(answers.filter((answer) => answer.status === 404).map((answer) => answer.text())));
-      assert.equal(failures.size, 1, 'every loser gets the same body');
-    });
+    for (const contenders of [20, 100]) {
+      it(`lets exactly one of ${contenders} concurrent redemptions win, with one portal session and one audit entry; the others get the one failure answer`, async () => {
+        const { id, code } = await client.createPartner();
+        const answers = await Promise.all(Array.from({ length: contenders }, () => client.portal().call('POST', '/redeem', { code })));
+        assert.deepEqual(answers.map((answer) => answer.status).sort(), [200, ...Array(contenders - 1).fill(404)]);
+        assert.equal(answers.filter((answer) => answer.headers.get('set-cookie')).length, 1, 'one cookie');
+        const failures = new Set(await Promise.all(answers.filter((answer) => answer.status === 404).map((answer) => answer.text())));
+        assert.equal(failures.size, 1, 'every loser gets the same body');
+        const sessions = await patchbay.patchbay.ctx.store.db.selectFrom('portal_sessions').select('id').where('partner_id', '=', id).execute();
+        assert.equal(sessions.length, 1);
+        assert.deepEqual((await auditActions(id)).filter((action) => action === 'partner.link_redeemed'), ['partner.link_redeemed']);
+      });
+    }
 
     it('answers unknown, malformed, used, expired and revoked links identically', async () => {
       const used = await client.createPartner();
@@ -72,6 +105,16 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       assert.match(answers[0]!, /^404 .*link_invalid/);
     });
 
+    it('refuses the link of a suspended partner with the same answer, and leaves it unused', async () => {
+      const partner = await client.createPartner();
+      const unknown = await client.portal().call('POST', '/redeem', { code: `pbl_${'B'.repeat(28)}` });
+      await client.asOperator('POST', `/v1/partners/${partner.id}/suspend`);
+      const refused = await client.portal().call('POST', '/redeem', { code: partner.code });
+      assert.equal(`${refused.status} ${await refused.text()}`, `${unknown.status} ${await unknown.text()}`);
+      const link = await patchbay.patchbay.ctx.store.db.selectFrom('partner_links').select('used_at').where('partner_id', '=', partner.id).executeTakeFirstOrThrow();
+      assert.equal(link.used_at, null);
+    });
+
     it('issues a new link for an existing partner, which works once', async () => {
       const partner = await client.createPartner();
       const issued = await client.asOperator('POST', `/v1/partners/${partner.id}/links`);
@@ -84,6 +127,44 @@ describe('partners: one-time links, the portal, partner keys and the operator si
   });
 
   describe('the portal session', () => {
+    it('sets the cookie Secure when the public URL is https', async () => {
+      const secure = await startPatchbay({ config: { publicUrl: 'https://patchbay.example' } });
+      try {
+        const key = await secure.accessKey(['partners:write']);
+        const created = await fetch(`${secure.origin}/api/v1/external/partner`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{}' });
+        const { data } = (await created.json()) as { data: { url: string } };
+        assert.ok(data.url.startsWith('https://patchbay.example/partner#code=pbl_'), 'the link is on the public URL');
+        const code = new URL(data.url).hash.replace('#code=', '');
+        const answer = await fetch(`${secure.origin}/v1/partner-portal/redeem`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-patchbay-portal': '1', origin: 'https://patchbay.example' }, body: JSON.stringify({ code }) });
+        assert.equal(answer.status, 200);
+        assert.match(answer.headers.get('set-cookie') ?? '', /; Secure/);
+        assert.equal(answer.headers.get('cache-control'), 'no-store');
+      } finally {
+        await secure.close();
+      }
+    });
+
+    it('shows the workspace, the invitation, the grants per environment, the API base URL and when the session ends', async () => {
+      const partner = await client.createPartner({ appName: 'Shipfast', metadata: { invitation: 'Publish shipment updates to Acme.' } });
+      await client.grant(partner.id, 'app/shipment/*', { send: true, environment: 'prod' });
+      await client.grant(partner.id, 'app/shipment/*', { receive: true, environment: 'dev' });
+      const browser = client.portal();
+      const redeemedAt = Date.now();
+      const answer = await browser.call('POST', '/redeem', { code: partner.code });
+      const { data } = (await answer.json()) as { data: Record<string, any> };
+      assert.deepEqual(data.workspace, { name: 'Acme Logistics', color: '#0f766e', iconUrl: null });
+      assert.equal(data.invitation, 'Publish shipment updates to Acme.');
+      assert.equal(data.apiBaseUrl, patchbay.origin);
+      assert.deepEqual(data.partner, { id: partner.id, appName: 'Shipfast', appDescription: '', contact: '', status: 'active' });
+      assert.deepEqual(data.grants, [
+        { topic: 'app/shipment/*', send: true, receive: true, environments: [{ environment: 'dev', send: false, receive: true }, { environment: 'prod', send: true, receive: false }] },
+      ]);
+      const endsIn = Date.parse(data.sessionExpiresAt) - redeemedAt;
+      assert.ok(endsIn > 29 * 60_000 && endsIn <= 30 * 60_000 + 1000, `the session lasts the configured 30 minutes (${endsIn} ms)`);
+      const again = (await (await browser.call('GET', '')).json()) as { data: { sessionExpiresAt: string } };
+      assert.equal(again.data.sessionExpiresAt, data.sessionExpiresAt);
+    });
+
     it('is an httpOnly, SameSite=Strict cookie scoped to the portal path, stored hashed', async () => {
       const { code } = await client.createPartner();
       const answer = await fetch(`${patchbay.origin}/v1/partner-portal/redeem`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-patchbay-portal': '1' }, body: JSON.stringify({ code }) });
@@ -106,6 +187,15 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       const anonymous = await fetch(`${patchbay.origin}/v1/partner-portal`);
       assert.equal(anonymous.status, 401);
       assert.equal(((await anonymous.json()) as { error: { code: string } }).error.code, 'portal_session_expired');
+    });
+
+    it('ends when the partner is suspended: the portal answers portal_session_expired', async () => {
+      const { browser, partnerId } = await client.onboard();
+      await client.asOperator('POST', `/v1/partners/${partnerId}/suspend`);
+      const answer = await browser.call('GET', '');
+      assert.equal(answer.status, 401);
+      assert.equal(((await answer.json()) as { error: { code: string } }).error.code, 'portal_session_expired');
+      assert.equal((await browser.call('POST', '/keys/dev', {})).status, 401);
     });
 
     it('ends when it expires: the partner must ask for a new link', async () => {
@@ -172,6 +262,45 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       assert.equal(again.status, 201);
     });
 
+    it('pages through a search with limit and cursor, each partner once, and fills pages under a tag filter', async () => {
+      const made: string[] = [];
+      for (let i = 0; i < 5; i++) made.push((await client.createPartner({ appName: `Pager ${i}`, appDescription: 'zebra-search', metadata: { tags: i % 2 === 0 ? ['even-page'] : [] } })).id);
+      const walk = async (query: string) => {
+        const seen: string[] = [];
+        let cursor: string | null = '';
+        let pages = 0;
+        while (cursor !== null) {
+          const page = (await (await client.asOperator('GET', `/v1/partners?${query}&limit=2${cursor ? `&cursor=${cursor}` : ''}`)).json()) as { data: Array<{ id: string }>; next: string | null };
+          assert.ok(page.data.length <= 2);
+          seen.push(...page.data.map((partner) => partner.id));
+          cursor = page.next;
+          pages += 1;
+        }
+        return { seen, pages };
+      };
+      const bySearch = await walk('search=zebra-search');
+      assert.deepEqual([...bySearch.seen].sort(), [...made].sort());
+      assert.equal(bySearch.pages, 3);
+      const byTag = await walk('search=zebra-search&tag=even-page');
+      assert.deepEqual([...byTag.seen].sort(), [made[0], made[2], made[4]].sort());
+      assert.equal(byTag.pages, 2, 'the first page is full although a tag filter skips rows');
+      assert.equal((await client.asOperator('GET', '/v1/partners?limit=0')).status, 400);
+      assert.equal((await client.asOperator('GET', '/v1/partners?status=deleted')).status, 400);
+    });
+
+    it('shows one partner with its grants and key prefixes, never a key', async () => {
+      const { partnerId, key } = await client.onboard([{ pattern: 'app/order/*', send: true }]);
+      const answer = await client.asOperator('GET', `/v1/partners/${partnerId}`);
+      const text = await answer.text();
+      assert.equal(answer.status, 200);
+      assert.ok(!text.includes(key));
+      const partner = JSON.parse(text) as { status: string; grants: Array<{ topic: string }>; keys: Array<{ environment: string; prefix: string }> };
+      assert.equal(partner.status, 'active');
+      assert.deepEqual(partner.grants.map((grant) => grant.topic), ['app/order/*']);
+      assert.deepEqual(partner.keys.map((row) => [row.environment, row.prefix]), [['prod', key.slice(0, 10)]]);
+      assert.equal((await client.asOperator('GET', '/v1/partners/ptn_unknown')).status, 404);
+    });
+
     it('lists partners with status, metadata and tags, filtered by status and tag', async () => {
       const tagged = await client.createPartner({ appName: 'Tagged', metadata: { tags: ['gold-tier'] } });
       const list = (await (await client.asOperator('GET', '/v1/partners?tag=gold-tier&status=invited')).json()) as { data: Array<{ id: string; status: string; tags: string[] }> };
@@ -199,11 +328,44 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       assert.deepEqual(await auditActions(partnerId), ['partner.created', 'partner.link_redeemed', 'partner.key_created', 'partner.key_rotated', 'partner.topic_granted', 'partner.suspended']);
     });
 
-    it('keeps partner keys, link codes and portal cookies out of every log line', async () => {
-      const { key, browser } = await client.onboard();
+    it('audits links issued and revoked, details, subscriptions, grant revocations and reinstatement, naming the actor', async () => {
+      const { partnerId, browser } = await client.onboard();
+      const grant = await client.grant(partnerId, 'app/y/*', { receive: true });
+      await browser.call('PATCH', '/partner', { appName: 'Renamed', contact: 'ops@renamed.example' });
+      await browser.call('PUT', '/subscriptions', { publish: [], consume: ['app/y/*'] });
+      await client.asOperator('DELETE', `/v1/partners/${partnerId}/grants/${grant.id}`);
+      await client.asOperator('POST', `/v1/partners/${partnerId}/links`);
+      const revoked = (await (await client.asOperator('POST', `/v1/partners/${partnerId}/links/revoke`)).json()) as { data: { revoked: number } };
+      assert.equal(revoked.data.revoked, 1, 'the unused link is revoked, the used one left as it was');
+      await client.asOperator('POST', `/v1/partners/${partnerId}/suspend`);
+      await client.asOperator('POST', `/v1/partners/${partnerId}/reinstate`);
+      const entries = await patchbay.patchbay.ctx.store.db.selectFrom('audit_entries').select(['action', 'actor']).where('target_id', '=', partnerId).orderBy('id').execute();
+      assert.deepEqual(entries.map((entry) => entry.action).slice(3), ['partner.topic_granted', 'partner.details_changed', 'partner.subscriptions_changed', 'partner.topic_revoked', 'partner.link_issued', 'partner.links_revoked', 'partner.suspended', 'partner.reinstated']);
+      assert.ok(entries.filter((entry) => entry.action.startsWith('partner.details') || entry.action.startsWith('partner.subscriptions')).every((entry) => entry.actor === `partner:${partnerId}`));
+      const operator = await patchbay.patchbay.ctx.store.db.selectFrom('access_keys').select('id').where('key_prefix', '=', operatorKey.slice(0, 10)).executeTakeFirstOrThrow();
+      const operatorActions = ['partner.topic_granted', 'partner.topic_revoked', 'partner.link_issued', 'partner.links_revoked', 'partner.suspended', 'partner.reinstated'];
+      assert.ok(entries.filter((entry) => operatorActions.includes(entry.action)).every((entry) => entry.actor === operator.id), 'operator changes name the operator’s key');
+      assert.ok(!JSON.stringify(entries).includes('pbl_'), 'no link code in the audit trail');
+    });
+
+    it('keeps partner keys, link codes and portal cookies out of every log line and every error', async () => {
+      const partner = await client.createPartner();
+      const browser = client.portal();
+      assert.equal((await browser.call('POST', '/redeem', { code: partner.code })).status, 200);
+      const replay = await browser.call('POST', '/redeem', { code: partner.code });
+      const replayBody = await replay.text();
+      const created = await browser.call('POST', '/keys/dev', {});
+      const { key } = ((await created.json()) as { data: { key: string } }).data;
+      const wrongKey = `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
+      const refused = await fetch(`${patchbay.origin}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${wrongKey}`, 'content-type': 'application/json' }, body: '{"topic":"app/a/b","payload":1}' });
+      const refusedBody = await refused.text();
+      const cookie = browser.cookie.split('=')[1]!;
       const logs = patchbay.logs.text;
-      assert.ok(!logs.includes(key));
-      assert.ok(!logs.includes(browser.cookie.split('=')[1]!));
+      for (const secret of [partner.code, key, cookie, wrongKey]) {
+        assert.ok(!logs.includes(secret), 'not in the logs');
+        assert.ok(!replayBody.includes(secret) && !refusedBody.includes(secret), 'not in an error');
+      }
+      assert.ok(!(await (await browser.call('GET', '')).text()).includes(key), 'not in a later answer');
     });
   });
 });

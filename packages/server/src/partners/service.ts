@@ -156,7 +156,7 @@ export async function partnerOfPortalSession(ctx: Deps, token: string | undefine
 }
 
 async function grantsOf(ctx: Deps, partnerId: string): Promise<TopicGrantsTable[]> {
-  return ctx.store.db.selectFrom('topic_grants').selectAll().where('partner_id', '=', partnerId).orderBy('pattern').execute();
+  return ctx.store.db.selectFrom('topic_grants').selectAll().where('partner_id', '=', partnerId).orderBy('pattern').orderBy('environment').execute();
 }
 
 function activeKeys(rows: PartnerKeysTable[], now = isoNow()): PartnerKeysTable[] {
