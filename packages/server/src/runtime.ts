@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import { Router } from 'express';
 import { createServer } from './app.js';
@@ -128,15 +128,39 @@ export async function listen(patchbay: Patchbay, config: Config): Promise<Server
     const listening = patchbay.app.listen(config.port, config.host, () => resolve(listening));
     listening.once('error', reject);
   });
+  let closing = false;
+  // Once shutting down, each answer (in flight or new) closes its connection: a keep-alive client
+  // must not hold the server open (server.close waits for every connection) after its last answer.
+  const inFlight = new Set<ServerResponse>();
+  server.on('request', (_req, res: ServerResponse) => {
+    if (closing) res.shouldKeepAlive = false;
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
   const shutdown = (signal: string) => {
-    patchbay.ctx.logger.info({ signal }, 'shutting down');
+    const { logger } = patchbay.ctx;
+    logger.info({ signal }, 'shutting down');
+    closing = true;
+    for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
     // Event streams never finish on their own: end them so the server can close.
     void patchbay.ctx.events.close();
     server.close(() => {
-      void patchbay.close().then(() => process.exit(0));
+      patchbay.close().then(
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'could not close the store cleanly');
+          process.exit(1);
+        },
+      );
     });
     server.closeIdleConnections();
-    setTimeout(() => process.exit(1), 10_000).unref();
+    setTimeout(() => {
+      logger.error('requests still in flight after 10 s: exiting anyway');
+      process.exit(1);
+    }, 10_000).unref();
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
