@@ -23,6 +23,7 @@ import { KeyVerifier } from './keys/verifier.js';
 import { FailureLimiter } from './http/rate-limit.js';
 import { createLogger, type Logger } from './logger.js';
 import { locateWidgetBundle } from './pages/widget.js';
+import { pruneEndedPortalSessions } from './partners/service.js';
 import { openStore, type Store, storeOptionsOf } from './store/store.js';
 import { isoNow } from './store/time.js';
 
@@ -98,6 +99,7 @@ export async function createPatchbay(config: Config, options: PatchbayOptions = 
   await resumePendingInstalls(ctx);
   const housekeeping = async () => {
     await pruneAuthEvents(store, config.authEventRetentionDays);
+    await pruneEndedPortalSessions({ store });
     await ctx.failures.prune();
   };
   await housekeeping();

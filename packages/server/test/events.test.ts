@@ -125,6 +125,9 @@ describe('events: publish, poll and stream with topic permissions', () => {
       const big = await publish(publisherKey, 'app/order/created', { blob: 'x'.repeat(2000) });
       assert.equal(big.status, 413);
       assert.equal(await codeOf(big), 'payload_too_large');
+      const huge = await publish(publisherKey, 'app/order/created', { blob: 'x'.repeat(20_000) });
+      assert.equal(huge.status, 413, 'a body past the parser limit is refused before it is read whole');
+      assert.equal(await codeOf(huge), 'payload_too_large');
       assert.equal((await patchbay.patchbay.ctx.store.db.selectFrom('events').select('seq').execute()).length, before);
     });
   });

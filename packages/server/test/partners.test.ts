@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { pruneEndedPortalSessions } from '../src/partners/service.js';
 import { startPatchbay, type TestPatchbay } from './support/harness.js';
 import { partnerClient } from './support/partners.js';
 
@@ -202,6 +203,16 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       const { browser, partnerId } = await client.onboard();
       await patchbay.patchbay.ctx.store.db.updateTable('portal_sessions').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('partner_id', '=', partnerId).execute();
       assert.equal((await browser.call('GET', '')).status, 401);
+    });
+
+    it('is deleted by housekeeping once ended, while live sessions stay', async () => {
+      const ended = await client.onboard();
+      const live = await client.onboard();
+      await patchbay.patchbay.ctx.store.db.updateTable('portal_sessions').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('partner_id', '=', ended.partnerId).execute();
+      assert.ok((await pruneEndedPortalSessions(patchbay.patchbay.ctx)) >= 1);
+      const left = await patchbay.patchbay.ctx.store.db.selectFrom('portal_sessions').select('partner_id').where('partner_id', 'in', [ended.partnerId, live.partnerId]).execute();
+      assert.deepEqual(left.map((row) => row.partner_id), [live.partnerId]);
+      assert.equal((await live.browser.call('GET', '')).status, 200);
     });
 
     it('saves the partner’s details, refusing a malformed contact with 400', async () => {

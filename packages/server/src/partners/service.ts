@@ -375,3 +375,9 @@ export async function revokeGrant(ctx: Deps, partnerId: string, grantId: string,
     await writeAudit(trx, { actor, action: 'partner.topic_revoked', targetType: 'partner', targetId: partnerId, details: { pattern: grant.pattern, environment: grant.environment } });
   });
 }
+
+/** Housekeeping: ended portal sessions are useless (a cookie never outlives its row's expiry). */
+export async function pruneEndedPortalSessions(ctx: Pick<AppContext, 'store'>): Promise<number> {
+  const result = await ctx.store.db.deleteFrom('portal_sessions').where('expires_at', '<', isoNow()).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
