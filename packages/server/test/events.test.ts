@@ -313,7 +313,7 @@ describe('event streams over time (one-second heartbeat)', () => {
     assert.equal(await stream.waitForEnd(2500), 'server');
   });
 
-  it('ends open streams cleanly on shutdown, so the HTTP server can finish closing', async () => {
+  it('ends open streams, and any opened during shutdown, cleanly, so the HTTP server can finish closing', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'patchbay-test-'));
     const { server, origin } = await listenOnLoopback();
     const config = testConfig({ publicUrl: origin, dataDir });
@@ -325,8 +325,10 @@ describe('event streams over time (one-second heartbeat)', () => {
       assert.equal(stream.response.status, 200);
       // What the runtime does on SIGTERM: end the streams, then stop accepting and wait for requests.
       await instance.ctx.events.close();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       assert.equal(await stream.waitForEnd(1000), 'server');
+      const late = await openStream(`${origin}/v1/events/stream?topics=shutdown/*`, { authorization: `Bearer ${key}` });
+      assert.equal(await late.waitForEnd(1000), 'server', 'a stream opened during shutdown ends too');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the server did not close')), 2000))]);
     } finally {
       server.closeAllConnections();

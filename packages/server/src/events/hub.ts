@@ -16,6 +16,7 @@ export class EventHub {
   #reading: Promise<void> | null = null;
   #again = false;
   #stopListening: (() => Promise<void>) | null = null;
+  #closed = false;
 
   constructor(
     private readonly ctx: Pick<AppContext, 'store'>,
@@ -32,8 +33,15 @@ export class EventHub {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Runs `fn` when the hub closes (streams end themselves); returns a function that forgets it. */
+  /**
+   * Runs `fn` when the hub closes (streams end themselves), or at once for a stream that opens
+   * during shutdown; returns a function that forgets it.
+   */
   onClose(fn: () => void): () => void {
+    if (this.#closed) {
+      queueMicrotask(fn);
+      return () => undefined;
+    }
     this.#onClose.add(fn);
     return () => this.#onClose.delete(fn);
   }
@@ -65,6 +73,8 @@ export class EventHub {
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     await this.#stopListening?.();
     for (const fn of [...this.#onClose]) fn();
     this.#listeners.clear();
