@@ -22,6 +22,8 @@ export interface Store {
   /** Calls `onNotify` on each `notify(channel)` from any instance; resolves to a stop function. */
   listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   migrate(): Promise<string[]>;
+  /** SQLite: refresh planner statistics now (also done at open and hourly). PostgreSQL's autovacuum does this itself. */
+  optimize?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,6 +57,19 @@ function openSqliteStore(file: string): Store {
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
+  // Planner statistics: without them SQLite answers a tag search by scanning every install of the
+  // integration (~1 ms per 1 000 installs) instead of starting from the tag index. `optimize`
+  // analyzes only what changed enough; at open (0x10002, bounded work) and then hourly.
+  const optimize = (mask = '') => {
+    try {
+      database.pragma(`optimize${mask}`);
+    } catch {
+      // statistics are an optimisation; a busy database just skips this round
+    }
+  };
+  optimize('=0x10002');
+  const optimizer = setInterval(() => optimize(), 3_600_000);
+  optimizer.unref();
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   return {
     db,
@@ -65,7 +80,13 @@ function openSqliteStore(file: string): Store {
     notify: async () => undefined,
     listen: async () => async () => undefined,
     migrate: () => migrateSqliteExclusively(database, db),
-    close: () => db.destroy(),
+    /** Re-reads planner statistics where the data changed enough (the hourly job, on demand). */
+    optimize: async () => optimize(),
+    close: async () => {
+      clearInterval(optimizer);
+      optimize();
+      await db.destroy();
+    },
   };
 }
 
