@@ -1,0 +1,93 @@
+import type { Meta, StoryObj } from '@storybook/web-components-vite';
+import { html, nothing } from 'lit';
+import { ref } from 'lit/directives/ref.js';
+import '../packages/widget/src/components/connect-button/connect-button.js';
+import type { ConnectButton } from '../packages/widget/src/components/connect-button/connect-button.component.js';
+import { mockSessionToken, type MockOutcome } from './mock-server.js';
+
+interface Args {
+  integration: string;
+  'session-token': string;
+  reauth: boolean;
+  locale: string;
+  theme: 'auto' | 'light' | 'dark';
+  label: string;
+}
+
+/**
+ * Clicks the button for the story (`start()` is the public way to do what a click does), so a
+ * story can show the state the flow reaches. The mock server's pretend popup plays the user.
+ */
+const startOnRender = ref((element) => {
+  if (!element) return;
+  const button = element as ConnectButton;
+  void button.updateComplete.then(() => {
+    if (button.status === 'idle') button.start();
+  });
+});
+
+function render(args: Args, options: { start?: boolean } = {}) {
+  return html`<connect-button
+    integration=${args.integration}
+    session-token=${args['session-token']}
+    ?reauth=${args.reauth}
+    locale=${args.locale || nothing}
+    theme=${args.theme}
+    ${options.start ? startOnRender : nothing}
+    >${args.label || nothing}</connect-button
+  >`;
+}
+
+/** A story whose button is clicked as it renders, with a fresh session that ends with `outcome`. */
+function started(outcome: MockOutcome, delayMs = 700): StoryObj<Args> {
+  return {
+    render: (args) => render({ ...args, 'session-token': mockSessionToken({ outcome, delayMs }) }, { start: true }),
+  };
+}
+
+const meta: Meta<Args> = {
+  title: 'Components/connect-button',
+  component: 'connect-button',
+  args: { integration: 'slack-alerts', 'session-token': mockSessionToken({ outcome: 'authorized' }), reauth: false, locale: '', theme: 'auto', label: '' },
+  argTypes: {
+    theme: { control: 'inline-radio', options: ['auto', 'light', 'dark'] },
+    locale: { control: 'select', options: ['', 'en', 'de', 'fr', 'es', 'ja'] },
+    label: { name: 'label (default slot)', description: 'A custom label for the idle state, in the default slot.', control: 'text', table: { category: 'slots' } },
+  },
+  render: (args) => render(args),
+  parameters: {
+    docs: {
+      description: {
+        component:
+          'Backed by the in-browser mock server (stories/mock-server.ts): clicking runs the whole flow against pretend session endpoints, and a pretend popup signs in after a moment.',
+      },
+    },
+  },
+};
+export default meta;
+
+type Story = StoryObj<Args>;
+
+/** Before the click: the session token is set, nothing has happened. Click it to run the flow. */
+export const Idle: Story = {};
+
+/** Waiting for the user in the popup (the pretend user never finishes here). */
+export const Connecting: Story = started('pending');
+
+/** The user signed in: the widget committed the session, the install is ready, `patchbay-connected` fired. */
+export const Connected: Story = started('authorized', 300);
+
+/** The host knows the tenant's connection must be authorized again (`reauth`): the button says Reconnect. */
+export const NeedsReauth: Story = { name: 'Needs re-auth', args: { reauth: true } };
+
+/** The provider failed the sign-in: the button offers to try again and says why. */
+export const ErrorState: Story = { name: 'Error', ...started('failed', 300) };
+
+/** The user declined at the provider: nothing was connected, the button can be used again. */
+export const Cancelled: Story = started('cancelled', 300);
+
+/** A host's own label in the default slot, shown while idle. */
+export const CustomLabel: Story = { name: 'Custom label', args: { label: 'Connect Slack' } };
+
+/** The texts follow the nearest `lang` or the `locale` property. */
+export const German: Story = { args: { locale: 'de' } };
