@@ -1,53 +1,49 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { defineAuthMethod } from '../src/connectors/auth-methods.js';
+import { decryptCredentials } from '../src/connections/service.js';
 import type { Declarations } from '../src/index.js';
 import { startPatchbay, type TestPatchbay } from './support/harness.js';
-import { customSignature, STAND_IN, startStandInApi, type StandInApi } from './support/stand-in-api.js';
+import { signedRequests, STAND_IN, startStandInApi, type StandInApi } from './support/stand-in-api.js';
 
 const HOST_ORIGIN = 'https://app.example.com';
 
-/** A proprietary scheme as an operator would register it: a client id and a request signature. */
-const signedRequests = defineAuthMethod({
-  fields: [
-    { name: 'clientId', label: 'Client ID', secret: false },
-    { name: 'secret', label: 'Signing secret', secret: true },
-  ],
-  apply(request, credentials) {
-    request.headers.set('x-client', credentials.clientId!);
-    request.headers.set('x-signature', customSignature(credentials.secret!, 'GET', request.url.pathname + request.url.search));
-  },
-});
+/** What the custom method's refresh hands out, and how often it was asked. */
+const vault = { secret: STAND_IN.custom.secret as string, refreshes: 0 };
+
+const FORM_CONNECTORS = ['none', 'basic', 'bearer', 'api-key-header', 'api-key-query', 'custom'];
 
 function declarations(api: StandInApi): Declarations {
-  const connector = (slug: string, name: string, auth: Record<string, unknown>, verify: boolean) => ({
+  const connector = (slug: string, name: string, auth: Record<string, unknown>, verify: string | null, standIn = slug) => ({
     slug,
     name,
     description: `Accepts ${name} only`,
-    baseUrl: `${api.origin}/${slug}`,
+    baseUrl: `${api.origin}/${standIn}`,
     visibility: 'private' as const,
     authMethods: [auth],
-    actions: { me: { method: 'GET' as const, path: '/me', query: {} } },
-    ...(verify ? { verifyAction: 'me' } : {}),
+    actions: { me: { method: 'GET' as const, path: '/me', query: {} }, slow: { method: 'GET' as const, path: '/slow', query: {} } },
+    ...(verify ? { verifyAction: verify } : {}),
   });
+  const connectors = [
+    connector('none', 'No auth', { type: 'none' }, null),
+    connector('basic', 'Basic', { type: 'basic' }, 'me'),
+    connector('bearer', 'Bearer', { type: 'bearer' }, 'me'),
+    connector('api-key-header', 'API key header', { type: 'apiKey', in: 'header', name: 'X-API-Key' }, 'me'),
+    connector('api-key-query', 'API key query', { type: 'apiKey', in: 'query', name: 'api_key' }, null),
+    connector('custom', 'Signed', { type: 'custom', handler: 'signed-requests' }, 'me'),
+    connector('custom-refresh', 'Signed, refreshing', { type: 'custom', handler: 'signed-refreshing' }, 'me', 'custom'),
+    connector('bearer-slow-verify', 'Slow to verify', { type: 'bearer' }, 'slow', 'bearer'),
+  ];
   return {
-    connectors: [
-      connector('none', 'No auth', { type: 'none' }, false),
-      connector('basic', 'Basic', { type: 'basic' }, true),
-      connector('bearer', 'Bearer', { type: 'bearer' }, true),
-      connector('api-key-header', 'API key header', { type: 'apiKey', in: 'header', name: 'X-API-Key' }, true),
-      connector('api-key-query', 'API key query', { type: 'apiKey', in: 'query', name: 'api_key' }, false),
-      connector('custom', 'Signed', { type: 'custom', handler: 'signed-requests' }, true),
-    ] as unknown as Declarations["connectors"],
+    connectors: connectors as unknown as Declarations['connectors'],
     integrations: [
       {
         id: 'every-method',
         name: 'Every method',
         description: '',
-        connectors: ['none', 'basic', 'bearer', 'api-key-header', 'api-key-query', 'custom'],
+        connectors: connectors.map((c) => c.slug),
         allowedOrigins: [HOST_ORIGIN],
         configFields: [],
-        actions: {},
+        actions: Object.fromEntries(FORM_CONNECTORS.map((slug) => [`me-${slug}`, { connector: slug, method: 'GET' as const, path: '/me', forwardBody: false }])),
       },
     ],
   };
@@ -61,7 +57,18 @@ describe('the six auth methods, end to end against a stand-in that accepts only 
 
   before(async () => {
     api = await startStandInApi();
-    patchbay = await startPatchbay({ declarations: declarations(api), authMethods: { 'signed-requests': signedRequests } });
+    patchbay = await startPatchbay({
+      declarations: declarations(api),
+      // Short, so a verify action that hangs ends within the test.
+      config: { upstreamTimeoutMs: 1000 },
+      authMethods: {
+        'signed-requests': signedRequests(),
+        'signed-refreshing': signedRequests(async (values) => {
+          vault.refreshes += 1;
+          return { ...values, secret: vault.secret };
+        }),
+      },
+    });
     accessKey = await patchbay.accessKey();
     base = `${patchbay.origin}/v1/integrations/every-method`;
   });
@@ -71,28 +78,36 @@ describe('the six auth methods, end to end against a stand-in that accepts only 
     await api.close();
   });
 
-  const call = (url: string, init: { method?: string; json?: unknown; form?: Record<string, string> } = {}) =>
+  const call = (url: string, init: { method?: string; json?: unknown } = {}) =>
     fetch(url.startsWith('http') ? url : `${patchbay.origin}${url}`, {
       method: init.method ?? 'GET',
-      headers: {
-        authorization: `Bearer ${accessKey}`,
-        ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      body: init.json !== undefined ? JSON.stringify(init.json) : init.form ? new URLSearchParams(init.form).toString() : undefined,
+      headers: { authorization: `Bearer ${accessKey}`, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: init.json !== undefined ? JSON.stringify(init.json) : undefined,
       redirect: 'manual',
     });
 
   async function openForm(connector: string, tenantId: string, extra: Record<string, string> = {}) {
-    const session = (await (await call(`${base}/session`, { method: 'POST', json: { tenantId, connector, ...extra } })).json()) as { id: string };
+    const created = await call(`${base}/session`, { method: 'POST', json: { tenantId, connector, ...extra } });
+    assert.equal(created.status, 200, await created.clone().text());
+    const session = (await created.json()) as { id: string };
     const start = await fetch(`${base}/session/${session.id}/start?mode=popup&origin=${encodeURIComponent(HOST_ORIGIN)}`, { redirect: 'manual' });
     return { sessionId: session.id, start, page: await start.text() };
   }
 
-  const submit = (sessionId: string, values: Record<string, string>) => fetch(`${base}/session/${sessionId}/credentials`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(values).toString(), redirect: 'manual' });
+  const submit = (sessionId: string, values: Record<string, string>) =>
+    fetch(`${base}/session/${sessionId}/credentials`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(values).toString(), redirect: 'manual' });
 
   async function connections(tenantId: string) {
     return ((await (await call(`/v1/connections?tenantId=${tenantId}`)).json()) as { data: Array<{ id: string; connector: string; label: string | null; status: string }> }).data;
+  }
+
+  async function waitForInstall(targetUrl: string) {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const install = (await (await call(targetUrl)).json()) as { operationState: { status: string } };
+      if (install.operationState.status !== 'pending') return install;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error('install stayed pending');
   }
 
   /** The whole hosted flow for a form method: form, credentials, commit, install; the connection's id. */
@@ -103,14 +118,19 @@ describe('the six auth methods, end to end against a stand-in that accepts only 
     assert.match(page, /<form method="post"/);
     const done = await submit(sessionId, values);
     assert.equal(done.status, 200, `the ${connector} credentials were accepted`);
-    const { targetUrl } = (await (await call(`${base}/session/${sessionId}/commit`, { method: 'POST' })).json()) as { targetUrl: string };
+    assert.match(await done.text(), /data-status="authorized"/);
+    const committed = await call(`${base}/session/${sessionId}/commit`, { method: 'POST' });
+    assert.equal(committed.status, 200);
+    const { targetUrl } = (await committed.json()) as { targetUrl: string };
     assert.match(targetUrl, /\/install\/ins_/);
+    assert.equal((await waitForInstall(targetUrl)).operationState.status, 'success');
     const added = (await connections(tenantId)).filter((connection) => connection.connector === connector && !before.has(connection.id));
     assert.equal(added.length, 1, 'the flow added exactly one connection');
     return added[0]!.id;
   }
 
   const proxyMe = (connectionId: string) => call(`/v1/connections/${connectionId}/proxy/me`);
+  const tenantAction = (tenantId: string, action: string) => call(`${base}/api/tenant/${tenantId}/${action}`, { method: 'POST', json: {} });
 
   const cases: Array<{ connector: string; values: Record<string, string>; fields: string[] }> = [
     { connector: 'none', values: {}, fields: [] },
@@ -122,14 +142,18 @@ describe('the six auth methods, end to end against a stand-in that accepts only 
   ];
 
   for (const { connector, values, fields } of cases) {
-    it(`${connector}: the hosted form asks for exactly [${fields.join(', ')}], the connection is saved, and the proxy reaches the API with those credentials`, async () => {
+    it(`${connector}: the hosted form asks for exactly [${fields.join(', ')}], the connection is saved and installed, and both the proxy and a tenant action reach the API with those credentials`, async () => {
       const { page } = await openForm(connector, `form-${connector}`);
       const asked = [...page.matchAll(/<input[^>]* name="([^"]+)"/g)].map((match) => match[1]);
       assert.deepEqual(asked, fields);
-      const connectionId = await connect(connector, `t-${connector}`, values);
+      const tenantId = `t-${connector}`;
+      const connectionId = await connect(connector, tenantId, values);
       const answer = await proxyMe(connectionId);
       assert.equal(answer.status, 200, 'the stand-in accepted the credentials Patchbay applied');
       assert.deepEqual(await answer.json(), { ok: true, via: connector, path: `/${connector}/me` });
+      const action = await tenantAction(tenantId, `me-${connector}`);
+      assert.equal(action.status, 200);
+      assert.deepEqual(await action.json(), { status: 200, body: { ok: true, via: connector, path: `/${connector}/me` } });
     });
   }
 
@@ -141,25 +165,82 @@ describe('the six auth methods, end to end against a stand-in that accepts only 
     assert.equal(echo.headers.authorization, undefined);
   });
 
-  it('refuses a wrong key on the form with a clear message, checked against the verify action, and saves nothing', async () => {
-    const { sessionId } = await openForm('api-key-header', 't-wrong');
-    const answer = await submit(sessionId, { key: 'not-the-key' });
-    assert.equal(answer.status, 400);
-    assert.match(await answer.text(), /role="alert"[^>]*>API key header did not accept these credentials\./);
-    assert.deepEqual(await connections('t-wrong'), [], 'no connection, not even the verification probe, remains');
-    const session = (await (await call(`${base}/session/${sessionId}`)).json()) as { status: string };
-    assert.equal(session.status, 'started', 'the partner may try again on the same form');
+  it('sends no credentials at all for none: no authorization header, no key', async () => {
+    const connectionId = await connect('none', 't-none-check', {});
+    const echo = (await (await call(`/v1/connections/${connectionId}/proxy/echo`)).json()) as { query: Record<string, string>; headers: Record<string, string> };
+    assert.deepEqual(echo.query, {});
+    assert.equal(echo.headers.authorization, undefined);
+    assert.equal(echo.headers['x-api-key'], undefined);
   });
 
-  it('answers an empty or oversized value with a message on the form, and saves nothing', async () => {
-    const { sessionId } = await openForm('basic', 't-empty');
-    const empty = await submit(sessionId, { username: 'ada', password: '   ' });
-    assert.equal(empty.status, 400);
-    assert.match(await empty.text(), /Password is required\./);
-    const huge = await submit(sessionId, { username: 'ada', password: 'x'.repeat(5000) });
-    assert.equal(huge.status, 400);
-    assert.match(await huge.text(), /Password is too long/);
-    assert.deepEqual(await connections('t-empty'), []);
+  const wrongCredentials: Array<{ connector: string; name: string; values: Record<string, string> }> = [
+    { connector: 'basic', name: 'Basic', values: { username: STAND_IN.basic.username, password: 'not the password' } },
+    { connector: 'bearer', name: 'Bearer', values: { token: 'not-the-token' } },
+    { connector: 'api-key-header', name: 'API key header', values: { key: 'not-the-key' } },
+    { connector: 'custom', name: 'Signed', values: { clientId: STAND_IN.custom.clientId, secret: 'not-the-secret' } },
+  ];
+
+  for (const { connector, name, values } of wrongCredentials) {
+    it(`${connector}: wrong credentials are refused on the form with a clear message from the verify action, and nothing is saved`, async () => {
+      const tenantId = `t-wrong-${connector}`;
+      const { sessionId } = await openForm(connector, tenantId);
+      const answer = await submit(sessionId, values);
+      assert.equal(answer.status, 400);
+      const page = await answer.text();
+      assert.ok(page.includes(`role="alert">${name} did not accept these credentials.`), 'the form says the third party refused them');
+      assert.match(page, /<form method="post"/, 'the form is shown again');
+      assert.deepEqual(await connections(tenantId), [], 'no connection, not even the verification probe, remains');
+      const session = (await (await call(`${base}/session/${sessionId}`)).json()) as { status: string };
+      assert.equal(session.status, 'started', 'the partner may try again on the same form');
+      assert.equal((await call(`${base}/session/${sessionId}/commit`, { method: 'POST' })).status, 409, 'there is nothing to commit');
+    });
+  }
+
+  it('keeps nothing visible while a verify action is running, and shows a timeout on the form when it hangs', async () => {
+    const tenantId = 't-slow-verify';
+    const { sessionId } = await openForm('bearer-slow-verify', tenantId);
+    const pending = submit(sessionId, { token: STAND_IN.bearer });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.deepEqual(await connections(tenantId), [], 'the credentials under test are not a connection, not even for a moment');
+    const answer = await pending;
+    assert.equal(answer.status, 400);
+    assert.match(await answer.text(), /role="alert">The third-party API did not answer in time\./);
+    assert.deepEqual(await connections(tenantId), []);
+  });
+
+  const emptyValues: Array<{ connector: string; values: Record<string, string>; message: string }> = [
+    { connector: 'basic', values: { username: 'ada', password: '   ' }, message: 'Password is required.' },
+    { connector: 'basic', values: { password: 'x' }, message: 'Username is required.' },
+    { connector: 'bearer', values: { token: '' }, message: 'Token is required.' },
+    { connector: 'api-key-query', values: {}, message: 'API key is required.' },
+    { connector: 'custom', values: { clientId: '', secret: 's' }, message: 'Client ID is required.' },
+  ];
+
+  for (const { connector, values, message } of emptyValues) {
+    it(`${connector}: an empty value gets "${message}" on the form (400), and nothing is saved`, async () => {
+      const tenantId = `t-empty-${connector}-${Object.keys(values).length}`;
+      const { sessionId } = await openForm(connector, tenantId);
+      const seenBefore = api.seen.length;
+      const answer = await submit(sessionId, values);
+      assert.equal(answer.status, 400);
+      assert.ok((await answer.text()).includes(`role="alert">${message}`), `the form says ${message}`);
+      assert.equal(api.seen.length, seenBefore, 'nothing was sent to the third party');
+      assert.deepEqual(await connections(tenantId), []);
+    });
+  }
+
+  it('answers an oversized value with a message on the form (400), whether it is over the field limit or over the whole form’s, and saves nothing', async () => {
+    const { sessionId } = await openForm('basic', 't-huge');
+    const overField = await submit(sessionId, { username: 'ada', password: 'x'.repeat(5000) });
+    assert.equal(overField.status, 400);
+    assert.match(await overField.text(), /role="alert">Password is too long \(at most 4096 characters\)\./);
+    const overForm = await submit(sessionId, { username: 'ada', password: 'x'.repeat(40_000) });
+    assert.equal(overForm.status, 400);
+    const page = await overForm.text();
+    assert.match(page, /role="alert">A value is too long \(at most 4096 characters each\)\./);
+    assert.match(page, /<form method="post"/, 'the form is shown again, not a dead end');
+    assert.deepEqual(await connections('t-huge'), []);
+    assert.equal((await submit(sessionId, { ...STAND_IN.basic })).status, 200, 'the same form still works afterwards');
   });
 
   it('never echoes a secret back into the form after an error, but keeps the other values', async () => {
@@ -180,26 +261,78 @@ describe('the six auth methods, end to end against a stand-in that accepts only 
     for (const id of [first, second]) assert.equal((await proxyMe(id)).status, 200);
   });
 
-  it('re-authorizes in place: a session for an existing connection replaces its credentials and keeps its id', async () => {
-    const connectionId = await connect('bearer', 't-reauth', { token: STAND_IN.bearer });
-    const { sessionId } = await openForm('bearer', 't-reauth', { connectionId });
-    assert.equal((await submit(sessionId, { token: STAND_IN.bearer })).status, 200);
-    const mine = await connections('t-reauth');
-    assert.deepEqual(mine.map((connection) => connection.id), [connectionId], 'still one connection, the same one');
-    assert.equal((await proxyMe(connectionId)).status, 200);
+  it('re-authorizes in place: a session for an existing connection replaces its credentials, keeps its id, and a wrong key on the way changes nothing', async () => {
+    const tenantId = 't-reauth';
+    const connectionId = await connect('bearer', tenantId, { token: STAND_IN.bearer }, { label: 'Main' });
+    // A wrong key during re-authorization is refused and leaves the working credentials alone.
+    const wrong = await openForm('bearer', tenantId, { connectionId });
+    assert.equal((await submit(wrong.sessionId, { token: 'not-the-token' })).status, 400);
+    assert.equal((await proxyMe(connectionId)).status, 200, 'the old credentials still work');
+    // The provider revokes the old token; the tenant pastes the new one.
+    const rotated = 'bearer-token-rotated-0042';
+    api.rotate({ bearer: rotated });
+    try {
+      const stale = await proxyMe(connectionId);
+      assert.equal(stale.status, 401, 'the stand-in no longer accepts the old token');
+      await stale.body?.cancel();
+      const { sessionId } = await openForm('bearer', tenantId, { connectionId });
+      assert.equal((await submit(sessionId, { token: rotated })).status, 200);
+      const mine = await connections(tenantId);
+      assert.deepEqual(
+        mine.map((connection) => [connection.id, connection.label, connection.status]),
+        [[connectionId, 'Main', 'active']],
+        'still one connection, the same one, with its label',
+      );
+      assert.equal((await proxyMe(connectionId)).status, 200, 'the new token is the one applied');
+    } finally {
+      api.reset();
+    }
   });
 
-  it('revokes a connection: its state is revoked, the proxy refuses it, and the secret is never in a read', async () => {
-    const connectionId = await connect('basic', 't-revoke', { ...STAND_IN.basic });
+  it('refuses to re-authorize another tenant’s connection (400), and leaves it alone', async () => {
+    const theirs = await connect('bearer', 't-victim', { token: STAND_IN.bearer });
+    const answer = await call(`${base}/session`, { method: 'POST', json: { tenantId: 't-attacker', connector: 'bearer', connectionId: theirs } });
+    assert.equal(answer.status, 400);
+    assert.equal(((await answer.json()) as { error: { code: string } }).error.code, 'connection_not_found');
+    assert.equal((await proxyMe(theirs)).status, 200);
+  });
+
+  it('custom: an upstream 401 calls the method’s refresh once, stores what it returns, and retries', async () => {
+    const connectionId = await connect('custom-refresh', 't-custom-refresh', { ...STAND_IN.custom });
+    const rotated = 'signing-secret-rotated-77';
+    api.rotate({ custom: { clientId: STAND_IN.custom.clientId, secret: rotated } });
+    vault.secret = rotated;
+    const refreshesBefore = vault.refreshes;
+    try {
+      const answer = await proxyMe(connectionId);
+      assert.equal(answer.status, 200, 'the retry with the refreshed secret was accepted');
+      assert.equal(vault.refreshes, refreshesBefore + 1);
+      const row = await patchbay.patchbay.ctx.store.db.selectFrom('connections').selectAll().where('id', '=', connectionId).executeTakeFirstOrThrow();
+      assert.deepEqual(decryptCredentials(patchbay.patchbay.ctx, row), { type: 'custom', handler: 'signed-refreshing', values: { clientId: STAND_IN.custom.clientId, secret: rotated } });
+      assert.equal((await proxyMe(connectionId)).status, 200);
+      assert.equal(vault.refreshes, refreshesBefore + 1, 'the stored secret is used next time, with no second refresh');
+    } finally {
+      api.reset();
+      vault.secret = STAND_IN.custom.secret;
+    }
+  });
+
+  it('revokes a connection: its state is revoked, the proxy and tenant actions refuse it (409), and the secret is never in a read', async () => {
+    const tenantId = 't-revoke';
+    const connectionId = await connect('basic', tenantId, { ...STAND_IN.basic });
     const read = await (await call(`/v1/connections/${connectionId}`)).text();
     assert.ok(!read.includes(STAND_IN.basic.password), 'a read never shows the secret');
     const revoked = await call(`/v1/connections/${connectionId}`, { method: 'DELETE' });
     assert.equal(revoked.status, 200);
     assert.equal(((await revoked.json()) as { status: string }).status, 'revoked');
-    const before = api.seen.length;
+    assert.equal(((await (await call(`/v1/connections/${connectionId}`)).json()) as { status: string }).status, 'revoked');
+    const seenBefore = api.seen.length;
     const refused = await proxyMe(connectionId);
-    assert.ok(refused.status >= 400 && refused.status < 500, `answered ${refused.status}`);
-    assert.equal(((await refused.json()) as { error: { code: string } }).error.code.length > 0, true);
-    assert.equal(api.seen.length, before, 'nothing reached the API');
+    assert.equal(refused.status, 409);
+    assert.deepEqual(await refused.json(), { error: { code: 'connection_revoked', message: 'The connection was revoked.' } });
+    const action = await tenantAction(tenantId, 'me-basic');
+    assert.equal(action.status, 409);
+    assert.equal(((await action.json()) as { error: { code: string } }).error.code, 'connection_revoked');
+    assert.equal(api.seen.length, seenBefore, 'nothing reached the API');
   });
 });

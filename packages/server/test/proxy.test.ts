@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { createConnection } from '../src/connections/service.js';
+import type { Credentials } from '../src/connectors/auth-methods.js';
 import { resolveUnderBase } from '../src/connectors/upstream.js';
 import type { Declarations } from '../src/index.js';
-import { listenOnLoopback, closeServer, startPatchbay, type TestPatchbay } from './support/harness.js';
-import { STAND_IN, startStandInApi, type StandInApi } from './support/stand-in-api.js';
+import { closeServer, listenOnLoopback, startPatchbay, type TestPatchbay } from './support/harness.js';
+import { signedRequests, STAND_IN, startStandInApi, type StandInApi } from './support/stand-in-api.js';
+
+/** Placeholder in the SSRF table for the other loopback host, known only once it listens. */
+const OTHER = '{other}';
 
 describe('the proxy and connector actions', () => {
   let api: StandInApi;
-  let elsewhere: { origin: string; hits: number; close(): Promise<void> };
+  let elsewhere: { origin: string; host: string; hits: number; close(): Promise<void> };
   let patchbay: TestPatchbay;
   let accessKey: string;
   let connectionId: string;
@@ -17,26 +22,36 @@ describe('the proxy and connector actions', () => {
     api = await startStandInApi();
     // Another host the proxy must never reach, whatever the path or the upstream's redirects say.
     const other = await listenOnLoopback();
-    elsewhere = { origin: other.origin, hits: 0, close: () => closeServer(other.server) };
+    elsewhere = { origin: other.origin, host: new URL(other.origin).host, hits: 0, close: () => closeServer(other.server) };
     other.server.on('request', (_req, res) => {
       elsewhere.hits += 1;
       res.end('you should not be here');
     });
-    const declarations: Declarations = {
+    const connector = (slug: string, auth: Record<string, unknown>) => ({
+      slug,
+      name: `${slug} API`,
+      description: '',
+      baseUrl: `${api.origin}/${slug}`,
+      visibility: 'private',
+      authMethods: [auth],
+      actions: {
+        me: { method: 'GET', path: '/me', query: {} },
+        echo: { method: 'GET', path: '/echo', query: { token: STAND_IN.bearer } },
+        missing: { method: 'GET', path: '/not-found', query: {} },
+        stall: { method: 'GET', path: '/stall', query: {} },
+      },
+    });
+    const declarations = {
       connectors: [
-        {
-          slug: 'bearer',
-          name: 'Bearer API',
-          description: '',
-          baseUrl: `${api.origin}/bearer`,
-          visibility: 'private',
-          authMethods: [{ type: 'bearer' }],
-          actions: { me: { method: 'GET', path: '/me', query: {} }, echo: { method: 'GET', path: '/echo', query: { token: STAND_IN.bearer } } },
-        },
+        connector('bearer', { type: 'bearer' }),
+        connector('basic', { type: 'basic' }),
+        connector('api-key-header', { type: 'apiKey', in: 'header', name: 'X-API-Key' }),
+        connector('api-key-query', { type: 'apiKey', in: 'query', name: 'api_key' }),
+        connector('custom', { type: 'custom', handler: 'signed-requests' }),
       ],
       integrations: [],
     } as unknown as Declarations;
-    patchbay = await startPatchbay({ declarations, config: { upstreamTimeoutMs: 300 } });
+    patchbay = await startPatchbay({ declarations, config: { upstreamTimeoutMs: 300 }, authMethods: { 'signed-requests': signedRequests() } });
     accessKey = await patchbay.accessKey(['installs:read', 'installs:write', 'connectors:read', 'connectors:write']);
     connectionId = await createConnection(patchbay.patchbay.ctx, { connector: 'bearer', tenantId: 't1', credentials: { type: 'bearer', token: STAND_IN.bearer } });
   });
@@ -47,13 +62,27 @@ describe('the proxy and connector actions', () => {
     await elsewhere.close();
   });
 
-  const call = (path: string, init: { method?: string; json?: unknown } = {}) =>
+  const call = (path: string, init: { method?: string; json?: unknown; key?: string } = {}) =>
     fetch(`${patchbay.origin}${path}`, {
       method: init.method ?? 'GET',
-      headers: { authorization: `Bearer ${accessKey}`, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: { authorization: `Bearer ${init.key ?? accessKey}`, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}) },
       body: init.json !== undefined ? JSON.stringify(init.json) : undefined,
       redirect: 'manual',
     });
+
+  /** A GET with the request target written exactly as given, bypassing URL normalisation. */
+  function rawGet(target: string): Promise<{ status: number; body: string }> {
+    const url = new URL(patchbay.origin);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, method: 'GET', path: target, headers: { authorization: `Bearer ${accessKey}` } }, (res) => {
+        let body = '';
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
 
   it('forwards a path under the base URL with the credentials applied and the query kept', async () => {
     const answer = await call(`/v1/connections/${connectionId}/proxy/echo?page=2&q=a%20b`);
@@ -64,58 +93,61 @@ describe('the proxy and connector actions', () => {
   });
 
   describe('SSRF: paths that would leave the base URL are refused with 400 before anything is sent', () => {
-    // Sent as raw request targets (fetch would normalise some of them away).
+    // Sent as raw request targets (fetch would normalise some of them away). Malformed escapes are
+    // refused by Express itself while decoding the route (code bad_request), before Patchbay's guard.
+    const MALFORMED = new Set(['%c0%ae%c0%ae/basic/me']);
     const crafted = [
       '../basic/me',
+      'me/../../basic/me',
       '..%2fbasic%2fme',
       '%2e%2e/basic/me',
       '%2E%2E/%2E%2E/admin',
-      '%252e%252e/basic/me',
       '.%2e/basic/me',
-      'me/../../basic/me',
+      '%252e%252e/basic/me',
+      '%25252e%25252e/basic/me',
+      '%25%32%65%25%32%65/basic/me',
+      '%c0%ae%c0%ae/basic/me',
       '..\\basic\\me',
+      '..%5cbasic%5cme',
       '%5c%5cevil.example/x',
+      '%255c%255cevil.example/x',
       '//evil.example/x',
-      'http://evil.example/x',
+      `//${OTHER}/x`,
+      `http://${OTHER}/x`,
+      'HTTPS://evil.example/x',
       'http:%2f%2fevil.example/x',
+      'http:%252f%252fevil.example/x',
       'https:/evil.example',
+      `http://user@${OTHER}/x`,
+      `user:pass@${OTHER}/x`,
+      'javascript:alert(1)',
+      'file:///etc/passwd',
       'me%00.json',
       'me%0d%0aHost:%20evil.example',
-      'javascript:alert(1)',
+      'me%2fx',
     ];
 
-    for (const path of crafted) {
-      it(`refuses ${JSON.stringify(path)}`, async () => {
+    for (const template of crafted) {
+      it(`refuses ${JSON.stringify(template)} with 400 path_not_allowed; neither the API nor another host sees a request`, async () => {
+        const path = template.replaceAll(OTHER, elsewhere.host);
         const seenBefore = api.seen.length;
         const answer = await rawGet(`/v1/connections/${connectionId}/proxy/${path}`);
         assert.equal(answer.status, 400, `answered ${answer.status}: ${answer.body}`);
-        assert.equal((JSON.parse(answer.body) as { error: { code: string } }).error.code, 'path_not_allowed');
-        assert.equal(api.seen.length, seenBefore, 'the stand-in saw nothing');
+        const { error } = JSON.parse(answer.body) as { error: { code: string; message: string } };
+        assert.equal(error.code, MALFORMED.has(template) ? 'bad_request' : 'path_not_allowed');
+        assert.ok(error.message.length > 0, 'the error has a message');
+        assert.deepEqual(api.seen.slice(seenBefore), [], 'the stand-in saw nothing');
         assert.equal(elsewhere.hits, 0);
-      });
-    }
-
-    /** A GET with the request target written exactly as given, bypassing URL normalisation. */
-    async function rawGet(target: string): Promise<{ status: number; body: string }> {
-      const { request } = await import('node:http');
-      const url = new URL(patchbay.origin);
-      return new Promise((resolve, reject) => {
-        const req = request({ host: url.hostname, port: url.port, method: 'GET', path: target, headers: { authorization: `Bearer ${accessKey}` } }, (res) => {
-          let body = '';
-          res.on('data', (chunk) => (body += chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        });
-        req.on('error', reject);
-        req.end();
       });
     }
 
     it('keeps every resolved URL under the base, whatever the input (resolveUnderBase)', () => {
       const base = 'https://api.example.com/v2';
-      for (const path of ['a/b', 'a?x=1', 'deep/er/path?x=%2F', '']) {
+      for (const path of ['a/b', 'a?x=1', 'deep/er/path?x=%2F', '', '/a', 'sheets/abc:batchUpdate', 'files/50%25off', '@evil.example']) {
         const url = resolveUnderBase(base, path);
         assert.equal(url.origin, 'https://api.example.com');
         assert.ok(url.pathname.startsWith('/v2/'), url.pathname);
+        assert.equal(url.username, '');
       }
     });
   });
@@ -132,18 +164,36 @@ describe('the proxy and connector actions', () => {
     assert.deepEqual(((await answer.json()) as { query: Record<string, string> }).query, { next: '/home/x' });
   });
 
+  it('lets through legitimate paths the guard must not mistake for escapes: a colon after the first segment, an encoded percent', async () => {
+    const colon = await rawGet(`/v1/connections/${connectionId}/proxy/echo/sheets/abc:batchUpdate`);
+    assert.equal(colon.status, 200, colon.body);
+    assert.equal((JSON.parse(colon.body) as { path: string }).path, '/bearer/echo/sheets/abc:batchUpdate');
+    const percent = await rawGet(`/v1/connections/${connectionId}/proxy/echo/files/50%25off`);
+    assert.equal(percent.status, 200, percent.body);
+    assert.equal((JSON.parse(percent.body) as { target: string }).target, '/bearer/echo/files/50%25off');
+  });
+
   it('does not follow an upstream redirect to another host: the 302 comes back as it is', async () => {
     const answer = await call(`/v1/connections/${connectionId}/proxy/redirect?to=${encodeURIComponent(`${elsewhere.origin}/steal`)}`);
     assert.equal(answer.status, 302);
+    assert.equal(answer.headers.get('location'), `${elsewhere.origin}/steal`);
     assert.equal(elsewhere.hits, 0, 'the other host was never called');
   });
 
-  it('answers 504 upstream_timeout when the upstream hangs, instead of hanging the request', async () => {
+  it('answers 504 upstream_timeout when the upstream never answers, instead of hanging the request', async () => {
     const started = Date.now();
     const answer = await call(`/v1/connections/${connectionId}/proxy/slow`);
     assert.equal(answer.status, 504);
     assert.equal(((await answer.json()) as { error: { code: string } }).error.code, 'upstream_timeout');
-    assert.ok(Date.now() - started < 5000, 'answered within the configured timeout, not the client’s');
+    assert.ok(Date.now() - started < 3000, 'answered within the configured timeout, not the client’s');
+  });
+
+  it('answers 504 upstream_timeout, not 500, when the upstream sends its headers and then stalls mid-body', async () => {
+    const started = Date.now();
+    const answer = await call(`/v1/connections/${connectionId}/proxy/stall`);
+    assert.equal(answer.status, 504);
+    assert.deepEqual(await answer.json(), { error: { code: 'upstream_timeout', message: 'The third-party API did not answer in time.' } });
+    assert.ok(Date.now() - started < 3000, 'answered within the configured timeout');
   });
 
   it('answers 404 connection_not_found for an unknown connection, and 401 without a key', async () => {
@@ -151,21 +201,95 @@ describe('the proxy and connector actions', () => {
     assert.equal((await fetch(`${patchbay.origin}/v1/connections/${connectionId}/proxy/me`)).status, 401);
   });
 
-  it('tests an action: shows status, headers and body, with every secret masked', async () => {
-    const answer = await call('/v1/connectors/bearer/actions/echo/test', { method: 'POST', json: { connectionId } });
-    assert.equal(answer.status, 200);
-    const text = await answer.text();
-    assert.ok(!text.includes(STAND_IN.bearer), 'the token appears nowhere in the answer');
-    const result = JSON.parse(text) as { status: number; headers: Record<string, string>; body: { headers: Record<string, string>; query: Record<string, string> } };
-    assert.equal(result.status, 200);
-    assert.equal(result.headers['content-type'], 'application/json');
-    assert.equal(result.body.headers.authorization, 'Bearer ••••');
-    assert.equal(result.body.query.token, '••••');
-  });
+  describe('testing an action (POST /v1/connectors/{slug}/actions/{name}/test)', () => {
+    it('shows status, headers and body, with every secret masked', async () => {
+      const answer = await call('/v1/connectors/bearer/actions/echo/test', { method: 'POST', json: { connectionId } });
+      assert.equal(answer.status, 200);
+      const text = await answer.text();
+      assert.ok(!text.includes(STAND_IN.bearer), 'the token appears nowhere in the answer');
+      const result = JSON.parse(text) as { status: number; headers: Record<string, string>; body: { headers: Record<string, string>; query: Record<string, string> } };
+      assert.equal(result.status, 200);
+      assert.equal(result.headers['content-type'], 'application/json');
+      assert.equal(result.body.headers.authorization, 'Bearer ••••');
+      assert.equal(result.body.query.token, '••••');
+    });
 
-  it('refuses to test an action with a connection of another connector, or an unknown action, with 4xx', async () => {
-    assert.equal((await call('/v1/connectors/bearer/actions/nope/test', { method: 'POST', json: { connectionId } })).status, 404);
-    assert.equal((await call('/v1/connectors/bearer/actions/me/test', { method: 'POST', json: { connectionId: 'con_0000000000000000000000' } })).status, 400);
-    assert.equal((await call('/v1/connectors/bearer/actions/me/test', { method: 'POST', json: { connectionId, extra: 1 } })).status, 400);
+    /** Every way a secret could be written in an answer: raw, URL-encoded, form-encoded, JSON-escaped. */
+    const formsOf = (secret: string) => [secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2), JSON.stringify(secret).slice(1, -1)];
+
+    const perMethod: Array<{ connector: string; credentials: Credentials; secrets: string[] }> = [
+      { connector: 'basic', credentials: { type: 'basic', ...STAND_IN.basic }, secrets: [STAND_IN.basic.password, Buffer.from(`${STAND_IN.basic.username}:${STAND_IN.basic.password}`).toString('base64')] },
+      { connector: 'bearer', credentials: { type: 'bearer', token: STAND_IN.bearer }, secrets: [STAND_IN.bearer] },
+      { connector: 'api-key-header', credentials: { type: 'apiKey', key: STAND_IN.apiKey }, secrets: [STAND_IN.apiKey] },
+      { connector: 'api-key-query', credentials: { type: 'apiKey', key: STAND_IN.apiKey }, secrets: [STAND_IN.apiKey] },
+      { connector: 'custom', credentials: { type: 'custom', handler: 'signed-requests', values: { ...STAND_IN.custom } }, secrets: [STAND_IN.custom.secret] },
+    ];
+
+    for (const { connector, credentials, secrets } of perMethod) {
+      it(`${connector}: an upstream echoing the whole request back shows no secret in the test result`, async () => {
+        const id = await createConnection(patchbay.patchbay.ctx, { connector, tenantId: 't-mask', credentials });
+        const answer = await call(`/v1/connectors/${connector}/actions/echo/test`, { method: 'POST', json: { connectionId: id } });
+        assert.equal(answer.status, 200);
+        const text = await answer.text();
+        assert.equal((JSON.parse(text) as { status: number }).status, 200, 'the stand-in accepted the credentials');
+        for (const secret of secrets) for (const form of formsOf(secret)) assert.ok(!text.includes(form), `${JSON.stringify(form)} is in the answer`);
+      });
+    }
+
+    it('masks a secret with characters that need escaping, as the upstream quotes it URL-encoded or JSON-escaped', async () => {
+      const awkward = 'k"ey\\with/+&= spaces';
+      api.rotate({ apiKey: awkward, bearer: awkward });
+      try {
+        const queryKey = await createConnection(patchbay.patchbay.ctx, { connector: 'api-key-query', tenantId: 't-mask', credentials: { type: 'apiKey', key: awkward } });
+        const bearer = await createConnection(patchbay.patchbay.ctx, { connector: 'bearer', tenantId: 't-mask', credentials: { type: 'bearer', token: awkward } });
+        const quoted = await call('/v1/connectors/api-key-query/actions/missing/test', { method: 'POST', json: { connectionId: queryKey } });
+        assert.equal(quoted.status, 200);
+        const quotedText = await quoted.text();
+        const result = JSON.parse(quotedText) as { status: number; body: { error: string } };
+        assert.equal(result.status, 404, 'the upstream’s own answer is shown');
+        assert.match(result.body.error, /^no route for \/api-key-query\/not-found\?api_key=••••$/);
+        const echoed = await call('/v1/connectors/bearer/actions/echo/test', { method: 'POST', json: { connectionId: bearer } });
+        assert.equal(echoed.status, 200);
+        const echoedText = await echoed.text();
+        assert.equal((JSON.parse(echoedText) as { body: { headers: Record<string, string> } }).body.headers.authorization, 'Bearer ••••');
+        for (const text of [quotedText, echoedText]) for (const form of formsOf(awkward)) assert.ok(!text.includes(form), `${JSON.stringify(form)} is in the answer`);
+      } finally {
+        api.reset();
+      }
+    });
+
+    it('answers 504 upstream_timeout when the action’s upstream stalls', async () => {
+      const answer = await call('/v1/connectors/bearer/actions/stall/test', { method: 'POST', json: { connectionId } });
+      assert.equal(answer.status, 504);
+      assert.equal(((await answer.json()) as { error: { code: string } }).error.code, 'upstream_timeout');
+    });
+
+    it('refuses a key restricted to another tenant with 403, before anything is sent upstream', async () => {
+      const otherTenant = await patchbay.accessKey(['connectors:read', 'connectors:write'], { tenantId: 'someone-else' });
+      const seenBefore = api.seen.length;
+      const answer = await call('/v1/connectors/bearer/actions/echo/test', { method: 'POST', json: { connectionId }, key: otherTenant });
+      assert.equal(answer.status, 403);
+      assert.equal(((await answer.json()) as { error: { code: string } }).error.code, 'tenant_forbidden');
+      assert.equal(api.seen.length, seenBefore);
+    });
+
+    it('refuses a connection of another connector, an unknown action or an unknown field with 4xx {error}', async () => {
+      const basic = await createConnection(patchbay.patchbay.ctx, { connector: 'basic', tenantId: 't1', credentials: { type: 'basic', ...STAND_IN.basic } });
+      const cases: Array<[string, unknown, number, string]> = [
+        ['/v1/connectors/bearer/actions/nope/test', { connectionId }, 404, 'action_not_found'],
+        ['/v1/connectors/bearer/actions/me/test', { connectionId: 'con_0000000000000000000000' }, 400, 'connection_not_found'],
+        ['/v1/connectors/bearer/actions/me/test', { connectionId: basic }, 400, 'connection_not_found'],
+        ['/v1/connectors/bearer/actions/me/test', { connectionId, extra: 1 }, 400, 'invalid_request'],
+        ['/v1/connectors/bearer/actions/me/test', {}, 400, 'invalid_request'],
+        ['/v1/connectors/nope/actions/me/test', { connectionId }, 404, 'connector_not_found'],
+      ];
+      for (const [path, json, status, code] of cases) {
+        const answer = await call(path, { method: 'POST', json });
+        assert.equal(answer.status, status, `${path} ${JSON.stringify(json)}`);
+        const { error } = (await answer.json()) as { error: { code: string; message: string } };
+        assert.equal(error.code, code);
+        assert.ok(error.message.length > 0, 'the error has a message');
+      }
+    });
   });
 });

@@ -138,10 +138,15 @@ export class CredentialBroker {
     if (row.status === 'revoked') throw new HttpError(409, 'connection_revoked', 'The connection was revoked.');
     if (row.status !== 'active') throw new HttpError(409, 'connection_needs_reauth', 'The connection must be authorized again.');
     const credentials = decryptCredentials(this.ctx, row);
-    if (credentials.type !== 'oauth2' || (!this.#isDue(row.expires_at) && !options.forceRefresh)) return { credentials, row };
+    // OAuth refreshes ahead of expiry; a custom method that can refresh does so only when the upstream said 401.
+    const due =
+      credentials.type === 'oauth2'
+        ? this.#isDue(row.expires_at) || options.forceRefresh === true
+        : credentials.type === 'custom' && options.forceRefresh === true && this.ctx.customAuthMethods[credentials.handler]?.refresh !== undefined;
+    if (!due) return { credentials, row };
     let pending = this.#inFlight.get(connectionId);
     if (!pending) {
-      pending = this.#refreshUnlessDone(connectionId, credentials.tokens.accessToken).finally(() => this.#inFlight.delete(connectionId));
+      pending = this.#refreshUnlessDone(connectionId, JSON.stringify(credentials)).finally(() => this.#inFlight.delete(connectionId));
       this.#inFlight.set(connectionId, pending);
     }
     return { credentials: await pending, row };
@@ -164,7 +169,8 @@ export class CredentialBroker {
     return row;
   }
 
-  async #refreshUnlessDone(connectionId: string, seenAccessToken: string): Promise<Credentials> {
+  /** `seen` is the credentials the caller found stale (as JSON): anything else stored meanwhile is a winner's work. */
+  async #refreshUnlessDone(connectionId: string, seen: string): Promise<Credentials> {
     const deadline = Date.now() + LEASE_MS * 2;
     while (Date.now() < deadline) {
       const now = Date.now();
@@ -178,12 +184,16 @@ export class CredentialBroker {
       const row = leased ?? (await this.#row(connectionId));
       if (row.status !== 'active') throw new HttpError(409, 'connection_needs_reauth', 'The connection must be authorized again.');
       const current = decryptCredentials(this.ctx, row);
-      if (current.type !== 'oauth2') throw new HttpError(409, 'method_not_supported', 'The connection does not use OAuth 2.0.');
-      if (current.tokens.accessToken !== seenAccessToken) {
+      if (JSON.stringify(current) !== seen) {
         if (leased) await this.#releaseLease(connectionId);
         return current;
       }
-      if (leased) return this.#refresh(row, current.tokens);
+      if (leased) {
+        if (current.type === 'custom') return this.#refreshCustom(row, current);
+        if (current.type === 'oauth2') return this.#refresh(row, current);
+        await this.#releaseLease(connectionId);
+        throw new HttpError(409, 'method_not_supported', 'The connection cannot be refreshed.');
+      }
       await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
     }
     throw new HttpError(503, 'refresh_busy', 'Another server is still refreshing this connection; try again.');
@@ -193,7 +203,40 @@ export class CredentialBroker {
     await this.ctx.store.db.updateTable('connections').set({ refresh_lease_until: null }).where('id', '=', connectionId).execute();
   }
 
-  async #refresh(row: ConnectionsTable, current: TokenSet): Promise<Credentials> {
+  /** A custom method's own refresh (called after an upstream 401); the new values replace the old in one update. */
+  async #refreshCustom(row: ConnectionsTable, current: Extract<Credentials, { type: 'custom' }>): Promise<Credentials> {
+    try {
+      let values: Record<string, string>;
+      try {
+        values = await this.ctx.customAuthMethods[current.handler]!.refresh!(current.values);
+      } catch (error) {
+        throw new HttpError(502, 'refresh_failed', 'The credentials could not be refreshed.', { cause: error });
+      }
+      const credentials: Credentials = { type: 'custom', handler: current.handler, values };
+      await this.#storeRefreshed(row, credentials);
+      return credentials;
+    } catch (error) {
+      await this.#releaseLease(row.id);
+      throw error;
+    }
+  }
+
+  /** Writes refreshed credentials and releases the lease in one update. */
+  async #storeRefreshed(row: ConnectionsTable, credentials: Credentials): Promise<void> {
+    await this.ctx.store.db
+      .updateTable('connections')
+      .set({
+        credentials_ciphertext: this.ctx.keyring.encrypt(JSON.stringify(credentials), credentialsAad(row.id, row.tenant_id)),
+        expires_at: expiryOf(credentials),
+        refresh_lease_until: null,
+        updated_at: isoNow(),
+      })
+      .where('id', '=', row.id)
+      .execute();
+  }
+
+  async #refresh(row: ConnectionsTable, currentCredentials: Extract<Credentials, { type: 'oauth2' }>): Promise<Credentials> {
+    const current = currentCredentials.tokens;
     const connector = this.ctx.catalog.connectors.get(row.connector_id);
     try {
       if (!connector) throw new HttpError(409, 'connector_missing', `Connector ${row.connector_id} is no longer declared.`);
@@ -214,16 +257,7 @@ export class CredentialBroker {
       }
       const credentials: Credentials = { type: 'oauth2', tokens: next };
       // Access and (possibly rotated) refresh token are written together, and the lease released, in one update.
-      await this.ctx.store.db
-        .updateTable('connections')
-        .set({
-          credentials_ciphertext: this.ctx.keyring.encrypt(JSON.stringify(credentials), credentialsAad(row.id, row.tenant_id)),
-          expires_at: expiryOf(credentials),
-          refresh_lease_until: null,
-          updated_at: isoNow(),
-        })
-        .where('id', '=', row.id)
-        .execute();
+      await this.#storeRefreshed(row, credentials);
       return credentials;
     } catch (error) {
       await this.#releaseLease(row.id);

@@ -12,6 +12,8 @@ export type Credentials =
 
 /** A request on its way upstream; auth methods add headers or query parameters to it. */
 export interface UpstreamRequest {
+  /** The HTTP method, for schemes that sign it (it cannot be changed here). */
+  readonly method: string;
   url: URL;
   headers: Headers;
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import type { CredentialBroker } from '../connections/service.js';
 import { decryptCredentials, getConnection } from '../connections/service.js';
-import { authenticate, principalOf } from '../http/auth.js';
+import { assertTenantAllowed, authenticate, principalOf } from '../http/auth.js';
 import { badRequest, notFound } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { secretsOf } from './auth-methods.js';
@@ -12,22 +12,59 @@ import { createConnector } from './service.js';
 import { callUpstream, readBody } from './upstream.js';
 import { fillPath } from '../integrations/service.js';
 
+const listQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(100),
+  cursor: z.string().max(64).optional(),
+});
+
 const testActionSchema = z.strictObject({
   connectionId: z.string().regex(/^con_[0-9A-Za-z]{22}$/),
   input: z.record(z.string(), z.string().max(1000)).default({}),
 });
 
-function mask(text: string, secrets: string[]): string {
-  return secrets.filter((secret) => secret.length >= 4).reduce((out, secret) => out.split(secret).join('••••'), text);
+const MASK = '••••';
+
+/**
+ * Every form a secret can take in an upstream's answer: as sent, URL-encoded (an API key in the
+ * query, echoed back in an error message) and JSON-escaped (in a text body). Longest first, so a
+ * form that contains another is masked whole. Values under 4 characters are left alone: masking
+ * them would scramble ordinary text.
+ */
+function secretForms(secrets: string[]): string[] {
+  const forms = new Set<string>();
+  for (const secret of secrets.filter((candidate) => candidate.length >= 4)) {
+    forms.add(secret);
+    forms.add(encodeURIComponent(secret));
+    forms.add(new URLSearchParams({ s: secret }).toString().slice(2));
+    forms.add(JSON.stringify(secret).slice(1, -1));
+  }
+  return [...forms].sort((a, b) => b.length - a.length);
+}
+
+function maskText(text: string, forms: string[]): string {
+  return forms.reduce((out, form) => out.split(form).join(MASK), text);
+}
+
+/** Masks inside the parsed value (never in its JSON text, where escaping would hide a secret and a cut could break the JSON). */
+function maskValue(value: unknown, forms: string[]): unknown {
+  if (typeof value === 'string') return maskText(value, forms);
+  if (typeof value === 'number') return forms.includes(String(value)) ? MASK : value;
+  if (Array.isArray(value)) return value.map((item) => maskValue(item, forms));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [maskText(key, forms), maskValue(item, forms)]));
+  return value;
 }
 
 export function connectorRoutes(ctx: AppContext, broker: CredentialBroker): Router {
   const router = Router();
   router.use(express.json({ limit: '64kb' }));
 
-  router.get('/', authenticate(ctx, { scope: 'connectors:read' }), async function listConnectorsHandler(_req, res) {
+  router.get('/', authenticate(ctx, { scope: 'connectors:read' }), async function listConnectorsHandler(req, res) {
+    const query = parseInput(listQuerySchema, req.query);
     await ctx.catalog.refresh();
-    res.json({ data: [...ctx.catalog.connectors.values()], next: null });
+    // Ordered by slug, which is also the cursor: stable across instances and across creates.
+    const after = [...ctx.catalog.connectors.values()].filter((connector) => query.cursor === undefined || connector.slug > query.cursor).sort((a, b) => (a.slug < b.slug ? -1 : 1));
+    const page = after.slice(0, query.limit);
+    res.json({ data: page, next: after.length > query.limit ? page[page.length - 1]!.slug : null });
   });
 
   router.post('/', authenticate(ctx, { scope: 'connectors:write' }), async function createConnectorHandler(req, res) {
@@ -51,6 +88,8 @@ export function connectorRoutes(ctx: AppContext, broker: CredentialBroker): Rout
     const input = parseInput(testActionSchema, req.body ?? {});
     const connection = await getConnection(ctx, input.connectionId);
     if (!connection || connection.connector !== connector.slug) throw badRequest('connection_not_found', 'connectionId is not a connection of this connector.');
+    // A key restricted to one tenant tests with that tenant's connections only.
+    assertTenantAllowed(ctx, req, res, connection.tenantId);
     const response = await callUpstream(ctx, broker, ctx.customAuthMethods, {
       connector,
       connectionId: connection.id,
@@ -61,10 +100,9 @@ export function connectorRoutes(ctx: AppContext, broker: CredentialBroker): Rout
       body: action.body === undefined ? undefined : JSON.stringify(action.body),
     });
     const row = await ctx.store.db.selectFrom('connections').selectAll().where('id', '=', connection.id).executeTakeFirstOrThrow();
-    const secrets = secretsOf(decryptCredentials(ctx, row));
-    const headers = Object.fromEntries([...response.headers].map(([name, value]) => [name, mask(value, secrets)]));
-    const body = await readBody(response);
-    res.json({ status: response.status, headers, body: JSON.parse(mask(JSON.stringify(body), secrets)) as unknown });
+    const forms = secretForms(secretsOf(decryptCredentials(ctx, row)));
+    const headers = Object.fromEntries([...response.headers].map(([name, value]) => [name, maskText(value, forms)]));
+    res.json({ status: response.status, headers, body: maskValue(await readBody(response), forms) });
   });
 
   return router;

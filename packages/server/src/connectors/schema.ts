@@ -24,8 +24,12 @@ export const oauth2AuthSchema = z
     message: 'an oauth2 method needs either issuer (OIDC discovery) or both authorizationUrl and tokenUrl',
   });
 
-/** The six ways a connector can authenticate upstream calls. */
-export const authMethodSchema = z.union([
+/**
+ * The six ways a connector can authenticate upstream calls. Discriminated by `type`, so a bad
+ * method is reported by the field that is wrong (`authMethods.0.type`, `authMethods.0.name`)
+ * rather than as "Invalid input" for the whole method.
+ */
+export const authMethodSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('none'), ...methodBase }),
   z.strictObject({ type: z.literal('basic'), ...methodBase }),
   z.strictObject({ type: z.literal('bearer'), ...methodBase }),
@@ -70,6 +74,15 @@ function checkMethods(value: { authMethods: Array<{ type: string; default?: bool
   if (value.verifyAction && !(value.verifyAction in value.actions)) ctx.addIssue({ code: 'custom', path: ['verifyAction'], message: `no action named ${value.verifyAction}` });
 }
 
+/**
+ * Exactly one method is the default once parsed: the one marked, else the first. The hosted flow
+ * and every reader then agree on it without re-deriving it.
+ */
+function markOneDefault<T extends { authMethods: Array<{ default?: boolean | undefined }> }>(value: T): T {
+  const chosen = defaultMethod(value.authMethods);
+  return { ...value, authMethods: value.authMethods.map((method) => ({ ...method, default: method === chosen })) };
+}
+
 /** A connector in the declarations file. `auth` (one method) is accepted as shorthand for `authMethods`. */
 export const connectorDeclarationSchema = z
   .preprocess(
@@ -82,10 +95,14 @@ export const connectorDeclarationSchema = z
     },
     z.strictObject({ slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes'), ...connectorFields }),
   )
-  .superRefine(checkMethods);
+  .superRefine(checkMethods)
+  .transform(markOneDefault);
 
 /** A connector created through the API: the slug is derived from the name. */
-export const createConnectorSchema = z.strictObject({ slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional(), ...connectorFields }).superRefine(checkMethods);
+export const createConnectorSchema = z
+  .strictObject({ slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional(), ...connectorFields })
+  .superRefine(checkMethods)
+  .transform(markOneDefault);
 
 export type ConnectorDeclaration = z.output<typeof connectorDeclarationSchema>;
 export type AuthMethod = z.output<typeof authMethodSchema>;

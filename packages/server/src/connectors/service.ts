@@ -27,8 +27,13 @@ export function uniqueSlug(wanted: string, taken: (slug: string) => boolean): st
 }
 
 export async function createConnector(ctx: AppContext, input: Omit<ConnectorDeclaration, 'slug'> & { slug?: string | undefined }, actor: string): Promise<Connector> {
-  for (const method of input.authMethods) {
+  for (const [index, method] of input.authMethods.entries()) {
     if (method.type === 'custom' && !ctx.customAuthMethods[method.handler]) throw badRequest('invalid_request', `authMethods: no custom auth method "${method.handler}" is registered on this server.`);
+    // `{ "env": NAME }` is resolved when the declarations file is read; over the API it would be
+    // stored as no secret at all, so the operator is told instead of getting a connector that fails later.
+    if (method.type === 'oauth2' && method.clientSecret !== undefined && typeof method.clientSecret !== 'string') {
+      throw badRequest('invalid_request', `authMethods.${index}.clientSecret: send the secret itself; { "env": … } works only in the declarations file.`);
+    }
   }
   let connector: Connector | null = null;
   // The slug is claimed by the insert itself; losing a race to another request means the next suffix.

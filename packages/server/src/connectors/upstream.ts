@@ -1,39 +1,55 @@
 import type { AppContext } from '../context.js';
 import type { CredentialBroker } from '../connections/service.js';
 import { badRequest, HttpError } from '../http/errors.js';
-import { applyCredentials, type CustomAuthMethods } from './auth-methods.js';
+import { applyCredentials, type Credentials, type CustomAuthMethods } from './auth-methods.js';
 import type { Connector, PublicAuthMethod } from './catalog.js';
+
+/** Decodes only `%XX` escapes of ASCII characters; never throws, and shortens the text whenever it changes anything. */
+function decodeAsciiEscapes(text: string): string {
+  return text.replace(/%([0-7][0-9a-f])/gi, (_match, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
 
 /**
  * Resolves a caller-supplied path under the connector's base URL, refusing anything that could
- * leave it: dot segments (plain or percent-encoded), encoded slashes and backslashes, absolute and
- * scheme-relative URLs, control characters. The final URL is checked against the base again.
+ * leave it: dot segments (plain or percent-encoded any number of times), encoded slashes and
+ * backslashes, absolute and scheme-relative URLs, control characters. The final URL is checked
+ * against the base again.
  */
 export function resolveUnderBase(baseUrl: string, rawPath: string): URL {
   const refuse = () => badRequest('path_not_allowed', "The path leaves the connector's base URL.");
   if (/[\u0000-\u001f\u007f\\]/.test(rawPath) || rawPath.startsWith('//')) throw refuse();
-  const [pathPart = '', ...queryParts] = rawPath.split('?');
-  // In the path (the query may carry them as data): encoded slashes and backslashes, encoded
-  // control characters, and double-encoded dots and slashes for upstreams that decode twice.
-  if (/%(2f|5c|[01][0-9a-f]|7f)|%25(2e|2f|5c)/i.test(pathPart)) throw refuse();
-  for (const segment of pathPart.split('/')) {
-    let decoded: string;
+  const [rawPathPart = '', ...queryParts] = rawPath.split('?');
+  // Leading slashes are dropped, so the first segment checked is the one that starts the URL.
+  const pathPart = rawPathPart.replace(/^\/+/, '');
+  pathPart.split('/').forEach((segment, index) => {
     try {
-      decoded = decodeURIComponent(segment);
+      // Malformed escapes (and overlong UTF-8 such as %c0%ae, a dot to some old decoders) are refused.
+      decodeURIComponent(segment);
     } catch {
       throw refuse();
     }
-    if (decoded === '.' || decoded === '..' || /^[a-z][a-z0-9+.-]*:/i.test(decoded)) throw refuse();
-  }
+    // Decoded until it stops changing, because an upstream (or a proxy in front of it) may decode
+    // more than once: `%252e%252e` and `%25252e%25252e` are `..` to someone. Only the path is
+    // checked this way: the query may carry encoded slashes as data.
+    for (let decoded = segment, previous = ''; decoded !== previous; previous = decoded, decoded = decodeAsciiEscapes(decoded)) {
+      if (decoded === '.' || decoded === '..' || /[/\\\u0000-\u001f\u007f]/.test(decoded)) throw refuse();
+      // Only the first segment can turn a relative reference into an absolute URL
+      // (`http:`, `javascript:`); a colon later on is ordinary data (`sheets/abc:batchUpdate`).
+      if (index === 0 && /^[a-z][a-z0-9+.-]*:/i.test(decoded)) throw refuse();
+    }
+  });
   const base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
-  const url = new URL(pathPart.replace(/^\/+/, '') + (queryParts.length ? `?${queryParts.join('?')}` : ''), base);
+  const url = new URL(pathPart + (queryParts.length ? `?${queryParts.join('?')}` : ''), base);
   if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname) || url.username || url.password) throw refuse();
   return url;
 }
 
 export interface UpstreamCall {
   connector: Connector;
-  connectionId: string;
+  /** The stored connection whose credentials are applied (refreshed as needed)… */
+  connectionId?: string;
+  /** …or credentials not stored yet (checking typed-in credentials): used as they are, never refreshed. */
+  credentials?: Credentials;
   method: string;
   /** Path (and optional query) relative to the connector's base URL, as the caller sent it. */
   path: string;
@@ -51,29 +67,39 @@ function methodOf(connector: Connector, credentialsType: string): PublicAuthMeth
   return method;
 }
 
+/** Statuses whose answer has no body, which `new Response` refuses to be given one. */
+const NULL_BODY_STATUSES = new Set([204, 205, 304]);
+
 /**
  * Sends one request upstream with the connection's credentials applied. Redirects are not followed
- * (a redirect to another host is not a way out), the call times out, and an upstream 401 on an
- * OAuth connection triggers one refresh and one retry.
+ * (a redirect to another host is not a way out), and the whole exchange, body included, times out:
+ * an upstream that sends its headers and then stalls must not hang the caller either. An upstream
+ * 401 triggers one refresh and one retry, for OAuth and for custom methods that can refresh.
  */
 export async function callUpstream(ctx: AppContext, broker: CredentialBroker, customs: CustomAuthMethods, call: UpstreamCall): Promise<Response> {
   const send = async (forceRefresh: boolean) => {
-    const { credentials } = await broker.credentials(call.connectionId, { forceRefresh });
+    const credentials = call.credentials ?? (await broker.credentials(call.connectionId!, { forceRefresh })).credentials;
     const url = resolveUnderBase(call.connector.baseUrl, call.path);
     for (const [name, value] of Object.entries(call.query ?? {})) url.searchParams.set(name, value);
     const headers = new Headers(call.headers ?? {});
-    await applyCredentials({ url, headers }, methodOf(call.connector, credentials.type), credentials, customs);
+    await applyCredentials({ method: call.method, url, headers }, methodOf(call.connector, credentials.type), credentials, customs);
     try {
       const response = await fetch(url, { method: call.method, headers, body: call.body, redirect: 'manual', signal: AbortSignal.timeout(ctx.config.upstreamTimeoutMs) });
-      return { response, oauth: credentials.type === 'oauth2' };
+      const body = NULL_BODY_STATUSES.has(response.status) ? null : await response.arrayBuffer();
+      const refreshable = credentials.type === 'oauth2' || (credentials.type === 'custom' && customs[credentials.handler]?.refresh !== undefined);
+      return { response: new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers }), refreshable };
     } catch (error) {
       const timedOut = (error as Error).name === 'TimeoutError';
-      throw new HttpError(timedOut ? 504 : 502, timedOut ? 'upstream_timeout' : 'upstream_unreachable', timedOut ? 'The third-party API did not answer in time.' : 'The third-party API could not be reached.', { cause: error });
+      // Exposed although 5xx: the caller (and a person at the credential form) must learn that the
+      // third party, not Patchbay, failed; the messages are fixed and carry nothing from the request.
+      throw new HttpError(timedOut ? 504 : 502, timedOut ? 'upstream_timeout' : 'upstream_unreachable', timedOut ? 'The third-party API did not answer in time.' : 'The third-party API could not be reached.', {
+        cause: error,
+        expose: true,
+      });
     }
   };
   const first = await send(false);
-  if (first.response.status !== 401 || !first.oauth) return first.response;
-  await first.response.body?.cancel();
+  if (first.response.status !== 401 || !first.refreshable || call.credentials) return first.response;
   return (await send(true)).response;
 }
 

@@ -1,4 +1,5 @@
-import express, { type NextFunction, type Request, type Response, Router } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
+import { MAX_CREDENTIAL_LENGTH } from '../connectors/auth-methods.js';
 import type { AppContext } from '../context.js';
 import type { OAuthClients } from '../connections/oauth.js';
 import type { CredentialBroker } from '../connections/service.js';
@@ -10,6 +11,7 @@ import { callbackQuerySchema, createSessionSchema, sessionIdSchema, startQuerySc
 import {
   commitSession,
   completeAuthorization,
+  credentialForm,
   createSession,
   getSession,
   integrationBaseUrl,
@@ -40,6 +42,25 @@ function pageErrors(handler: (req: Request, res: Response) => Promise<void>) {
       const httpError = toHttpError(error);
       sendErrorPage(res, httpError.status, { code: httpError.code, message: httpError.expose ? httpError.message : 'The sign-in could not be completed.' });
     }
+  };
+}
+
+/**
+ * Reads the credential form. A body over the limits (a pasted file, thousands of fields) is
+ * marked instead of failing, so the person gets the form back with a message, not a dead end.
+ */
+function readCredentialForm(): RequestHandler {
+  const parse = express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 32 });
+  return function readCredentialFormBody(req, res, next) {
+    parse(req, res, (error?: unknown) => {
+      if (error !== undefined && toHttpError(error).status === 413) {
+        res.locals.credentialFormTooLarge = true;
+        req.body = {};
+        next();
+        return;
+      }
+      next(error);
+    });
   };
 }
 
@@ -104,9 +125,14 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
 
   router.post(
     '/session/:sessionId/credentials',
-    express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 32 }),
+    readCredentialForm(),
     pageErrors(async function submitCredentialsHandler(req, res) {
       const sessionId = parseInput(sessionIdSchema, req.params.sessionId);
+      if (res.locals.credentialFormTooLarge === true) {
+        const { connector, method, fields } = await credentialForm(ctx, ctx.customAuthMethods, String(req.params.integrationId), sessionId);
+        sendCredentialsPage(res, { actionUrl: req.originalUrl, connector, method, fields, error: `A value is too long (at most ${MAX_CREDENTIAL_LENGTH} characters each).` });
+        return;
+      }
       const values = Object.fromEntries(Object.entries((req.body ?? {}) as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
       const outcome = await submitCredentials(ctx, broker, ctx.customAuthMethods, String(req.params.integrationId), sessionId, values);
       if ('formError' in outcome) {

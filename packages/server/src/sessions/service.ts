@@ -270,6 +270,19 @@ async function storeConnection(ctx: AppContext, row: SessionRow, connector: stri
   return createConnection(ctx, { connector, tenantId: row.tenant_id, label: row.connection_label, credentials });
 }
 
+/** The form a started session shows (its connector, method and fields); refused once the session has moved on. */
+export async function credentialForm(ctx: AppContext, customs: CustomAuthMethods, integrationId: string, sessionId: string) {
+  const row = await readSession(ctx, integrationId, sessionId);
+  assertNotExpired(row);
+  if (row.status !== 'started' || !row.connector_id || !row.auth_method || row.auth_method === 'oauth2') {
+    throw conflict('session_not_started', 'Open this form from the app again.');
+  }
+  const connector = ctx.catalog.connectors.get(row.connector_id);
+  const method = connector?.authMethods.find((candidate) => candidate.type === row.auth_method);
+  if (!connector || !method) throw notFound('connector_not_found', 'The connector is no longer available.');
+  return { row, connector, method, fields: formFieldsFor(method, customs) ?? [] };
+}
+
 /**
  * The credential form (basic, bearer, API key, custom, none). When the connector declares a verify
  * action, the credentials must pass it before anything is saved.
@@ -283,20 +296,12 @@ export async function submitCredentials(
   values: Record<string, string>,
 ): Promise<CallbackOutcome | { formError: string; connector: Connector; method: PublicAuthMethod; fields: FormField[] }> {
   const integration = requireIntegration(ctx, integrationId);
-  const row = await readSession(ctx, integrationId, sessionId);
-  assertNotExpired(row);
-  if (row.status !== 'started' || !row.connector_id || !row.auth_method || row.auth_method === 'oauth2') {
-    throw conflict('session_not_started', 'Open this form from the app again.');
-  }
-  const connector = ctx.catalog.connectors.get(row.connector_id);
-  const method = connector?.authMethods.find((candidate) => candidate.type === row.auth_method);
-  if (!connector || !method) throw notFound('connector_not_found', 'The connector is no longer available.');
-  const fields = formFieldsFor(method, customs) ?? [];
+  const { row, connector, method, fields } = await credentialForm(ctx, customs, integrationId, sessionId);
   const parsed = credentialsFromForm(method, values, customs);
   if ('error' in parsed) return { formError: parsed.error, connector, method, fields };
 
   if (connector.verifyAction) {
-    const verified = await verifyCredentials(ctx, broker, customs, connector, row.tenant_id, parsed.credentials);
+    const verified = await verifyCredentials(ctx, broker, customs, connector, parsed.credentials);
     if (!verified.ok) return { formError: verified.message, connector, method, fields };
   }
   const connectionId = await storeConnection(ctx, row, connector.slug, parsed.credentials);
@@ -305,22 +310,18 @@ export async function submitCredentials(
 }
 
 /**
- * Runs the connector's verify action with credentials that are not stored yet: they live in a
- * connection row only for the call, and the row is removed whatever the outcome.
+ * Runs the connector's verify action with credentials that are not stored yet. They stay in memory
+ * for the call: nothing is written, so a wrong key never appears as a connection, not even briefly.
  */
-async function verifyCredentials(ctx: AppContext, broker: CredentialBroker, customs: CustomAuthMethods, connector: Connector, tenantId: string, credentials: Credentials): Promise<{ ok: true } | { ok: false; message: string }> {
+async function verifyCredentials(ctx: AppContext, broker: CredentialBroker, customs: CustomAuthMethods, connector: Connector, credentials: Credentials): Promise<{ ok: true } | { ok: false; message: string }> {
   const action = connector.actions[connector.verifyAction!]!;
-  const probeId = await createConnection(ctx, { connector: connector.slug, tenantId, label: 'verification', credentials });
   try {
-    const response = await callUpstream(ctx, broker, customs, { connector, connectionId: probeId, method: action.method, path: action.path, query: action.query });
-    await response.body?.cancel();
+    const response = await callUpstream(ctx, broker, customs, { connector, credentials, method: action.method, path: action.path, query: action.query });
     if (response.status >= 200 && response.status < 300) return { ok: true };
     return { ok: false, message: response.status === 401 || response.status === 403 ? `${connector.name} did not accept these credentials.` : `${connector.name} answered ${response.status}; check the credentials and try again.` };
   } catch (error) {
     if (error instanceof HttpError && error.expose) return { ok: false, message: error.message };
     throw error;
-  } finally {
-    await ctx.store.db.deleteFrom('connections').where('id', '=', probeId).execute();
   }
 }
 
