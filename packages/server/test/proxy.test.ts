@@ -128,13 +128,14 @@ describe('the proxy and connector actions', () => {
     ];
 
     for (const template of crafted) {
-      it(`refuses ${JSON.stringify(template)} with 400 path_not_allowed; neither the API nor another host sees a request`, async () => {
+      const code = MALFORMED.has(template) ? 'bad_request' : 'path_not_allowed';
+      it(`refuses ${JSON.stringify(template)} with 400 ${code}; neither the API nor another host sees a request`, async () => {
         const path = template.replaceAll(OTHER, elsewhere.host);
         const seenBefore = api.seen.length;
         const answer = await rawGet(`/v1/connections/${connectionId}/proxy/${path}`);
         assert.equal(answer.status, 400, `answered ${answer.status}: ${answer.body}`);
         const { error } = JSON.parse(answer.body) as { error: { code: string; message: string } };
-        assert.equal(error.code, MALFORMED.has(template) ? 'bad_request' : 'path_not_allowed');
+        assert.equal(error.code, code);
         assert.ok(error.message.length > 0, 'the error has a message');
         assert.deepEqual(api.seen.slice(seenBefore), [], 'the stand-in saw nothing');
         assert.equal(elsewhere.hits, 0);
