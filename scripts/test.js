@@ -33,6 +33,9 @@ const sqliteEnv = { PATCHBAY_TEST_DATABASE_URL: '', DATABASE_URL: '' };
 const steps = [
   { name: 'build', command: 'npm', args: ['run', 'build', '--silent'] },
   { name: 'typecheck', command: 'npm', args: ['run', 'typecheck', '--silent'] },
+  // custom-elements.json must match the components' JSDoc, and Storybook must build.
+  { name: 'custom-elements manifest', command: 'npm', args: ['run', 'check:manifest', '--silent'] },
+  { name: 'storybook build', command: 'npm', args: ['run', 'build:storybook', '--silent'] },
   { name: 'server (SQLite)', command: 'npm', args: ['run', 'test:server', '--silent'], counts: 'node', env: sqliteEnv },
   ...(postgresUrl ? [{ name: 'server (PostgreSQL)', command: 'npm', args: ['run', 'test:server', '--silent'], counts: 'node', env: { PATCHBAY_TEST_DATABASE_URL: postgresUrl, DATABASE_URL: '' } }] : []),
   { name: 'widget', command: 'npm', args: ['run', 'test:widget', '--silent'], counts: 'wtr' },
