@@ -139,6 +139,19 @@ describe('two server processes on one PostgreSQL database', POSTGRES_URL ? {} : 
     assert.deepEqual(tags, [{ tag_key: 'fusebit.tenantId', tag_value: 'idempotent-tenant' }, { tag_key: 'plan', tag_value: 'pro' }], 'the tags were written once');
   });
 
+  it('a partner link redeemed concurrently on A and B has exactly one winner, and every loser gets the same answer', async () => {
+    const created = await call(a, '/api/v1/external/partner', { body: { appName: 'Shipfast' }, auth: adminKey });
+    assert.equal(created.status, 201);
+    const { data } = (await created.json()) as { data: { url: string } };
+    const code = new URL(data.url).hash.replace('#code=', '');
+    const redeem = (server: ServerProcess) =>
+      fetch(`${server.origin}/v1/partner-portal/redeem`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-patchbay-portal': '1' }, body: JSON.stringify({ code }) });
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => redeem(i % 2 === 0 ? a : b)));
+    assert.deepEqual(answers.map((answer) => answer.status).sort(), [200, ...Array(19).fill(404)]);
+    const losers = new Set(await Promise.all(answers.filter((answer) => answer.status === 404).map((answer) => answer.text())));
+    assert.equal(losers.size, 1);
+  });
+
   it('50 concurrent proxy calls split over A and B on an expired token make exactly one token request at the provider', async () => {
     await installTenant('burst-tenant');
     assert.equal((await call(a, `${INTEGRATION}/api/tenant/burst-tenant/test`, { body: {} })).status, 200);
