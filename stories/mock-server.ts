@@ -10,6 +10,8 @@
  * the picker's catalog, as in the loopback stand-in: `empty`, `broken`, `loading` or any other.
  */
 
+import type { SessionConnector } from '../packages/widget/src/internal/api-client.js';
+
 /** How the pretend popup ends: the user signs in, declines at the provider, the provider fails, or nothing yet. */
 export type MockOutcome = 'authorized' | 'cancelled' | 'failed' | 'pending';
 
@@ -21,16 +23,8 @@ interface MockSession {
   installId: string | null;
 }
 
-export interface MockConnector {
-  slug: string;
-  name: string;
-  description: string;
-  domain: string | null;
-  iconUrl: string | null;
-  methods: string[];
-  state: 'not_connected' | 'connected' | 'needs_reauth';
-  connections: { id: string; label: string | null; status: 'active' | 'needs_reauth' }[];
-}
+/** The catalog entries the picker reads, in the widget's own type. */
+export type MockConnector = SessionConnector;
 
 /** Integrations with a special catalog; any other name answers the full one. */
 export const CATALOG = { empty: 'empty', broken: 'broken', loading: 'loading', full: 'apps-for-acme' } as const;
