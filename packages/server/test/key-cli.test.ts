@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../src/store/store.js';
 import { JWT_PATTERN, waitFor } from './support/keys.js';
+import { type Run, runToEnd } from './support/processes.js';
 
 const SERVER_DIR = fileURLToPath(new URL('..', import.meta.url));
 const REPO_DIR = path.resolve(SERVER_DIR, '../..');
@@ -35,21 +36,9 @@ function newestSourceMtime(dir: string): number {
   return newest;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the built CLI as a child process, the way an operator would. */
-async function patchbayCli(args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout, stderr };
+function patchbayCli(args: string[]): Promise<Run> {
+  return runToEnd(spawn(process.execPath, [BIN, ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /** Rows of `keys list` by id: id, name, prefix, state, scopes, tenant, ip, expires, last used. */

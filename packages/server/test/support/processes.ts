@@ -3,7 +3,8 @@
  * `patchbay start` (from the sources, through tsx) on its own loopback port, against a database
  * the test names — a SQLite file or a PostgreSQL schema several processes share.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -95,8 +96,12 @@ export interface Run {
 }
 
 /** Runs one `patchbay` CLI command to its end. */
-export async function runCli(args: string[], env: Record<string, string>): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { cwd: SERVER_DIR, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function runCli(args: string[], env: Record<string, string>): Promise<Run> {
+  return runToEnd(spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { cwd: SERVER_DIR, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** Waits for a child process to end, with everything it printed. */
+export async function runToEnd(child: ChildProcessByStdio<null, Readable, Readable>): Promise<Run> {
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
