@@ -8,7 +8,9 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { generateAccessKey } from '../src/crypto/access-key.js';
 import { HttpError } from '../src/http/errors.js';
+import { AuthEventRecorder, type AuthEventInput } from '../src/keys/auth-events.js';
 import { createAccessKey, findAccessKeyByName, recordAuthEvent, verifyAccessKey } from '../src/keys/service.js';
+import { KeyVerifier } from '../src/keys/verifier.js';
 import { openStore, type Store } from '../src/store/store.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -210,6 +212,45 @@ describe('access key service', () => {
     });
   });
 
+  describe('the key verifier of the auth middleware', () => {
+    it('answers invalid_credentials for malformed keys without touching the store, cache or not', async () => {
+      const { store: probe, touches } = untouchableStore();
+      const verifier = new KeyVerifier(probe, hashingKey, 60_000);
+      await fc.assert(
+        fc.asyncProperty(malformedKeys, async (presented) => {
+          assert.deepEqual(await verifier.verifyKey(presented), { ok: false, reason: 'invalid_credentials', keyId: null, keyPrefix: null });
+        }),
+        { numRuns: 300 },
+      );
+      assert.equal(touches(), 0, 'no malformed key reached the store');
+    });
+
+    it('serves a key from its cache within the window, and refuses it at once when it is forgotten after a change', async () => {
+      const { key, record } = await createAccessKey(deps(), { name: 'cached-then-inactivated', scopes: ['installs:read'] });
+      const verifier = new KeyVerifier(store, hashingKey, 60_000);
+      assert.equal(verifier.cachedVerdict(key), undefined, 'a key not yet verified is not answered from the cache');
+      assert.deepEqual(await verifier.verifyKey(key), { ok: true, key: record });
+      assert.deepEqual(verifier.cachedVerdict(key), { ok: true, key: record });
+      assert.equal(verifier.cachedVerdict(`${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`), undefined, 'a typo of a cached key is not answered from the cache');
+      await store.db.updateTable('access_keys').set({ inactive_at: new Date().toISOString() }).where('id', '=', record.id).execute();
+      // Another instance's change shows once the window ends; this instance forgets the key at once.
+      assert.equal((await verifier.verifyKey(key)).ok, true, 'within the window the cached key still passes');
+      verifier.forget(record.id);
+      assert.equal(verifier.cachedVerdict(key), undefined, 'a forgotten key is looked up again');
+      const inactive = { ok: false, reason: 'key_inactive', keyId: record.id, keyPrefix: record.keyPrefix };
+      assert.deepEqual(await verifier.verifyKey(key), inactive);
+      assert.deepEqual(await verifier.verifyKeyId(record.id), inactive);
+    });
+
+    it('answers key_expired from the cache once the expiry passes', async () => {
+      const { key, record } = await createAccessKey(deps(), { name: 'expires-while-cached', scopes: ['installs:read'], expiresAt: new Date(Date.now() + 300).toISOString() });
+      const verifier = new KeyVerifier(store, hashingKey, 60_000);
+      assert.equal((await verifier.verifyKey(key)).ok, true);
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      assert.deepEqual(await verifier.verifyKey(key), { ok: false, reason: 'key_expired', keyId: record.id, keyPrefix: record.keyPrefix });
+    });
+  });
+
   describe('auth events', () => {
     it('records every attempt, however many arrive in a row', async () => {
       for (let i = 0; i < 64; i++) {
@@ -268,6 +309,66 @@ describe('access key service', () => {
         assert.ok(!JSON.stringify(event).includes(key.slice(10)), 'no event holds a key');
         assert.ok(!JSON.stringify(event).includes(stranger.slice(10)), 'no event holds a presented key');
       }
+    });
+
+    const burstEvent = (i: number): AuthEventInput => ({ keyId: `key_burst${i % 3}`, keyPrefix: 'pbk_burst0', clientIp: i % 2 ? '203.0.113.9' : null, method: i % 2 ? 'POST' : 'GET', path: `/v1/recorder/${i}`, outcome: i % 5 ? 'success' : 'failure', reason: i % 5 ? null : 'key_inactive' });
+
+    it('the recorder writes every event of a burst larger than a batch once, as given, in order', async () => {
+      const errors: unknown[] = [];
+      const recorder = new AuthEventRecorder(store, (error) => errors.push(error));
+      const count = 1_237; // several batches, each whole chunks of rows plus a remainder
+      const startedAt = Date.now();
+      for (let i = 0; i < count; i++) recorder.record(burstEvent(i));
+      await recorder.flush();
+      assert.deepEqual(errors, []);
+      const rows = await store.db.selectFrom('auth_events').selectAll().where('path', 'like', '/v1/recorder/%').orderBy('id').execute();
+      assert.equal(rows.length, count, 'one row per event');
+      rows.forEach((row, i) => {
+        const event = burstEvent(i);
+        assert.deepEqual(
+          { key_id: row.key_id, key_prefix: row.key_prefix, client_ip: row.client_ip, method: row.method, path: row.path, outcome: row.outcome, reason: row.reason },
+          { key_id: event.keyId, key_prefix: event.keyPrefix, client_ip: event.clientIp, method: event.method, path: event.path, outcome: event.outcome, reason: event.reason },
+          'ids sort in the order the events were recorded',
+        );
+        assert.match(row.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'at is an ISO-8601 UTC instant, as everywhere in the store');
+        assert.ok(Date.parse(row.at) >= startedAt && Date.parse(row.at) <= Date.now());
+      });
+    });
+
+    it('the recorder keeps a batch whose write failed and writes it with the next flush, once', async () => {
+      let failuresLeft = 1;
+      const flaky: Store = {
+        ...store,
+        appendRows: (table, columns, rows) => (failuresLeft-- > 0 ? Promise.reject(new Error('disk full')) : store.appendRows(table, columns, rows)),
+      };
+      const errors: unknown[] = [];
+      const recorder = new AuthEventRecorder(flaky, (error) => errors.push(error));
+      for (let i = 0; i < 40; i++) recorder.record({ ...burstEvent(i), path: `/v1/flaky/${i}` });
+      await recorder.flush();
+      assert.equal(errors.length, 1, 'the failure is reported');
+      const countRows = async () => (await store.db.selectFrom('auth_events').select('id').where('path', 'like', '/v1/flaky/%').execute()).length;
+      assert.equal(await countRows(), 0);
+      await recorder.flush();
+      assert.equal(await countRows(), 40, 'every event, once');
+    });
+
+    it('keeps events appended while a transaction is open across an await when that transaction rolls back', async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const rolledBack = store.db.transaction().execute(async (trx) => {
+        await trx.insertInto('rate_limits').values({ bucket: 'rollback-probe', window_start: new Date().toISOString(), hits: 1 }).execute();
+        await gate;
+        throw new Error('rolled back');
+      });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const recorder = new AuthEventRecorder(store, (error) => assert.fail(String(error)));
+      recorder.record({ ...burstEvent(0), path: '/v1/beside-a-transaction' });
+      const flushed = recorder.flush();
+      release();
+      await assert.rejects(rolledBack, /rolled back/);
+      await flushed;
+      assert.equal((await store.db.selectFrom('rate_limits').select('bucket').where('bucket', '=', 'rollback-probe').execute()).length, 0, 'the transaction did roll back');
+      assert.equal((await store.db.selectFrom('auth_events').select('id').where('path', '=', '/v1/beside-a-transaction').execute()).length, 1, 'the event is kept');
     });
   });
 });

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { AppContext } from '../context.js';
+import type { AuthEventInput, AuthEventRecorder } from '../keys/auth-events.js';
 import { isAddressAllowed } from '../keys/ip.js';
 import { grants, type Scope } from '../keys/scopes.js';
 import type { AccessKeyRecord, AuthFailureReason, VerifyResult } from '../keys/service.js';
@@ -68,12 +69,31 @@ export function refuse(ctx: AppContext, req: Request, res: Response, reason: 'te
   return new HttpError(FAILURES[reason].status, reason, message);
 }
 
+/** An access key's success, recorded when the answer is done (see `authenticate`). */
+interface PendingSuccess {
+  recorder: AuthEventRecorder;
+  event: AuthEventInput;
+}
+
+/** Records the attempt's pending success once, unless the route refused the attempt meanwhile. */
+function recordPendingSuccess(res: Response): void {
+  const pending = res.locals.pendingAuthSuccess as PendingSuccess | undefined;
+  if (!pending) return;
+  res.locals.pendingAuthSuccess = undefined;
+  if (!res.locals.authRefused) pending.recorder.record(pending.event);
+}
+
+/** The answer's `close` listener: one function for every request, not a closure per request. */
+function recordPendingSuccessOnClose(this: Response): void {
+  recordPendingSuccess(this);
+}
+
 /**
  * For answers that stay open (event streams): records the attempt's success now, once every
  * check has passed, rather than when the stream ends hours later (or during shutdown).
  */
 export function recordAuthSuccessNow(res: Response): void {
-  (res.locals.recordAuthSuccess as (() => void) | undefined)?.();
+  recordPendingSuccess(res);
 }
 
 /** Tenant checks for routes whose tenant is not in the path (the resource names it). */
@@ -83,64 +103,68 @@ export function assertTenantAllowed(ctx: AppContext, req: Request, res: Response
   throw refuse(ctx, req, res, 'tenant_forbidden');
 }
 
+/** The auth event of this attempt; `authenticate` has not called `next()` yet, so `baseUrl` is its route's. */
+function attemptEvent(req: Request, clientIp: string | null, keyId: string | null, keyPrefix: string | null, outcome: AuthEventInput['outcome'], reason: AuthEventInput['reason']): AuthEventInput {
+  return { keyId, keyPrefix, clientIp, method: req.method, path: req.baseUrl + req.path, outcome, reason };
+}
+
+/** Records the failed attempt and throws the answer for it. */
+async function failAttempt(ctx: AppContext, req: Request, res: Response, clientIp: string | null, reason: AuthFailureReason, keyId: string | null, keyPrefix: string | null): Promise<never> {
+  // Only unknown credentials count as guesses: a retrying client with an inactive or expired
+  // key must not lock its whole address out.
+  if (reason === 'invalid_credentials' && clientIp) {
+    const limited = await ctx.failures.recordFailure(clientIp);
+    // Over the limit already (perhaps counted by another instance): answer as rate limited.
+    if (limited.over) {
+      ctx.authEvents.record(attemptEvent(req, clientIp, keyId, keyPrefix, 'failure', 'rate_limited'));
+      res.set('retry-after', String(limited.retryAfterSeconds));
+      throw new HttpError(429, 'rate_limited', FAILURES.rate_limited.message);
+    }
+  }
+  ctx.authEvents.record(attemptEvent(req, clientIp, keyId, keyPrefix, 'failure', reason));
+  throw new HttpError(FAILURES[reason].status, reason, FAILURES[reason].message);
+}
+
+/**
+ * The success is written when the answer is done, so a refusal later in the route (tenant, scope,
+ * topic grants) leaves one failure event for the attempt, not a success as well.
+ */
+function recordSuccessWhenAnswered(ctx: AppContext, req: Request, res: Response, clientIp: string | null, keyId: string, keyPrefix: string): void {
+  res.locals.pendingAuthSuccess = { recorder: ctx.authEvents, event: attemptEvent(req, clientIp, keyId, keyPrefix, 'success', null) } satisfies PendingSuccess;
+  res.on('close', recordPendingSuccessOnClose);
+}
+
 /**
  * Authenticates the caller and records one auth event per attempt, success or failure. Accepts an
  * access key, a short-lived token made from one, or (where allowed) a session token.
  */
 export function authenticate(ctx: AppContext, options: AuthOptions = {}): RequestHandler {
+  // Runs before every keyed route: per request it makes the event and the principal, and no
+  // closures (the helpers above take what they need).
   return async function authenticateRequest(req, res, next) {
     const clientIp = req.ip ?? null;
-    const event = { clientIp, method: req.method, path: req.baseUrl + req.path };
-    const fail = async (reason: AuthFailureReason, keyId: string | null, keyPrefix: string | null): Promise<never> => {
-      // Only unknown credentials count as guesses: a retrying client with an inactive or expired
-      // key must not lock its whole address out.
-      if (reason === 'invalid_credentials' && clientIp) {
-        const limited = await ctx.failures.recordFailure(clientIp);
-        // Over the limit already (perhaps counted by another instance): answer as rate limited.
-        if (limited.over) {
-          ctx.authEvents.record({ ...event, keyId, keyPrefix, outcome: 'failure', reason: 'rate_limited' });
-          res.set('retry-after', String(limited.retryAfterSeconds));
-          throw new HttpError(429, 'rate_limited', FAILURES.rate_limited.message);
-        }
-      }
-      ctx.authEvents.record({ ...event, keyId, keyPrefix, outcome: 'failure', reason });
-      throw new HttpError(FAILURES[reason].status, reason, FAILURES[reason].message);
-    };
-
     const retryAfter = clientIp ? ctx.failures.retryAfter(clientIp) : null;
     if (retryAfter !== null) {
-      ctx.authEvents.record({ ...event, keyId: null, keyPrefix: null, outcome: 'failure', reason: 'rate_limited' });
+      ctx.authEvents.record(attemptEvent(req, clientIp, null, null, 'failure', 'rate_limited'));
       res.set('retry-after', String(retryAfter));
       throw new HttpError(429, 'rate_limited', FAILURES.rate_limited.message);
     }
 
     const presented = bearerOf(req);
-    if (!presented) return fail('invalid_credentials', null, null);
+    if (!presented) return failAttempt(ctx, req, res, clientIp, 'invalid_credentials', null, null);
 
     if (options.sessionToken && presented.startsWith('ses_')) {
       const session = await verifySessionToken(ctx, presented);
-      if (!session) return fail('invalid_credentials', null, null);
-      ctx.authEvents.record({ ...event, keyId: session.sessionId, keyPrefix: 'ses_', outcome: 'success', reason: null });
+      if (!session) return failAttempt(ctx, req, res, clientIp, 'invalid_credentials', null, null);
+      ctx.authEvents.record(attemptEvent(req, clientIp, session.sessionId, 'ses_', 'success', null));
       res.locals.principal = { kind: 'session', ...session } satisfies Principal;
       return next();
     }
 
-    // The success is written when the answer is done, so a refusal later in the route (tenant,
-    // scope, topic grants) leaves one failure event for the attempt, not a success as well.
-    const recordSuccessOnClose = (keyId: string, keyPrefix: string) => {
-      const recordSuccess = () => {
-        if (res.locals.authRefused || res.locals.authRecorded) return;
-        res.locals.authRecorded = true;
-        ctx.authEvents.record({ ...event, keyId, keyPrefix, outcome: 'success', reason: null });
-      };
-      res.locals.recordAuthSuccess = recordSuccess;
-      res.once('close', recordSuccess);
-    };
-
     if (options.partnerKey && presented.startsWith(PARTNER_KEY_PREFIX)) {
       const partner = await verifyPartnerKey(ctx, presented);
-      if (!partner.ok) return fail(partner.reason, partner.keyId, partner.keyPrefix);
-      recordSuccessOnClose(partner.keyId, partner.keyPrefix);
+      if (!partner.ok) return failAttempt(ctx, req, res, clientIp, partner.reason, partner.keyId, partner.keyPrefix);
+      recordSuccessWhenAnswered(ctx, req, res, clientIp, partner.keyId, partner.keyPrefix);
       res.locals.principal = { kind: 'partner', partnerId: partner.partnerId, keyId: partner.keyId, keyPrefix: partner.keyPrefix, environment: partner.environment, grants: partner.grants } satisfies Principal;
       return next();
     }
@@ -151,27 +175,28 @@ export function authenticate(ctx: AppContext, options: AuthOptions = {}): Reques
     let result: VerifyResult;
     if (presented.startsWith(TOKEN_PREFIX)) {
       const claims = await ctx.tokenSigner.verify(presented);
-      if (!claims) return fail('invalid_credentials', null, null);
+      if (!claims) return failAttempt(ctx, req, res, clientIp, 'invalid_credentials', null, null);
       result = await ctx.keys.verifyKeyId(claims.keyId);
-      if (!result.ok) return fail(result.reason, result.keyId, result.keyPrefix);
+      if (!result.ok) return failAttempt(ctx, req, res, clientIp, result.reason, result.keyId, result.keyPrefix);
       const keyScopes = result.key.scopes;
       // A token never holds more than its key holds now.
       scopes = claims.scopes.filter((scope) => grants(keyScopes, scope));
       tokenTenant = claims.tenantId;
       via = 'token';
     } else {
-      result = await ctx.keys.verifyKey(presented);
-      if (!result.ok) return fail(result.reason, result.keyId, result.keyPrefix);
+      // A key seen within the cache window needs no await: the route runs in this same tick.
+      result = ctx.keys.cachedVerdict(presented) ?? (await ctx.keys.verifyKey(presented));
+      if (!result.ok) return failAttempt(ctx, req, res, clientIp, result.reason, result.keyId, result.keyPrefix);
       scopes = result.key.scopes;
     }
     const { key } = result;
-    if (key.ipAllowlist && !isAddressAllowed(clientIp, key.ipAllowlist)) return fail('ip_restricted', key.id, key.keyPrefix);
-    if (options.scope && !grants(scopes, options.scope)) return fail('insufficient_scope', key.id, key.keyPrefix);
+    if (key.ipAllowlist && !isAddressAllowed(clientIp, key.ipAllowlist)) return failAttempt(ctx, req, res, clientIp, 'ip_restricted', key.id, key.keyPrefix);
+    if (options.scope && !grants(scopes, options.scope)) return failAttempt(ctx, req, res, clientIp, 'insufficient_scope', key.id, key.keyPrefix);
     const tenantRestriction = key.tenantId ?? tokenTenant;
     const tenantId = req.params.tenantId;
-    if (tenantRestriction !== null && typeof tenantId === 'string' && tenantId !== tenantRestriction) return fail('tenant_forbidden', key.id, key.keyPrefix);
+    if (tenantRestriction !== null && typeof tenantId === 'string' && tenantId !== tenantRestriction) return failAttempt(ctx, req, res, clientIp, 'tenant_forbidden', key.id, key.keyPrefix);
 
-    recordSuccessOnClose(key.id, key.keyPrefix);
+    recordSuccessWhenAnswered(ctx, req, res, clientIp, key.id, key.keyPrefix);
     ctx.keys.touch(key.id)?.catch((error: unknown) => ctx.logger.warn({ err: error }, 'could not record key use'));
     res.locals.principal = { kind: 'key', key: tokenTenant && !key.tenantId ? { ...key, tenantId: tokenTenant } : key, scopes, via } satisfies Principal;
     next();

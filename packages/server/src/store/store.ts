@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Kysely, PostgresDialect, sql, SqliteDialect, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql, SqliteDialect, type Transaction } from 'kysely';
 import SQLite from 'better-sqlite3';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrations.js';
@@ -21,6 +21,13 @@ export interface Store {
   notify(trx: Transaction<Database>, channel: string): Promise<void>;
   /** Calls `onNotify` on each `notify(channel)` from any instance; resolves to a stop function. */
   listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  /**
+   * Appends rows, given as values in `columns` order, all or none. For the append-only logs written
+   * on every request (auth events): the statements are fixed text, prepared once on SQLite (Kysely
+   * builds, compiles and SQLite re-prepares a many-row insert on each call, which cost more than
+   * the insert itself), one parameterized multi-row INSERT per round trip on PostgreSQL.
+   */
+  appendRows<T extends keyof Database & string, const C extends readonly (keyof Database[T] & string)[]>(table: T, columns: C, rows: readonly RowValues<Database[T], C>[]): Promise<void>;
   migrate(): Promise<string[]>;
   /** SQLite: refresh planner statistics now (also done at open and hourly). PostgreSQL's autovacuum does this itself. */
   optimize?(): Promise<void>;
@@ -28,6 +35,19 @@ export interface Store {
 }
 
 export class UnsupportedDatabaseError extends Error {}
+
+/** One row for `appendRows`: the values of `C`'s columns, in that order. */
+export type RowValues<Row, C extends readonly (keyof Row)[]> = { -readonly [I in keyof C]: Row[C[I]] };
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** `INSERT INTO "table" ("a", "b") VALUES ` for `appendRows`; the names come from code, checked all the same. */
+function insertPrefix(table: string, columns: readonly string[]): string {
+  for (const name of [table, ...columns]) if (!IDENTIFIER.test(name)) throw new UnsupportedDatabaseError(`Invalid identifier "${name}".`);
+  return `INSERT INTO "${table}" (${columns.map((column) => `"${column}"`).join(', ')}) VALUES `;
+}
+
+const placeholders = (count: number) => `(${Array.from({ length: count }, () => '?').join(', ')})`;
 
 /** The store settings from a Config (kept here so every caller opens the store the same way). */
 export function storeOptionsOf(config: { dbPoolSize: number; dbStatementTimeoutMs: number; dbSchema: string | null }): StoreOptions {
@@ -48,6 +68,9 @@ export async function openStore(databaseUrl: string, options: StoreOptions = {})
   if (/^postgres(ql)?:\/\//.test(databaseUrl)) return openPostgresStore(databaseUrl, options);
   throw new UnsupportedDatabaseError(`Unsupported DATABASE_URL scheme in "${databaseUrl.split(':')[0]}:"; use sqlite:<file>.`);
 }
+
+/** Rows per many-row INSERT on SQLite (9 columns × 32 = 288 parameters). */
+const SQLITE_APPEND_CHUNK = 32;
 
 function openSqliteStore(file: string): Store {
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -71,9 +94,36 @@ function openSqliteStore(file: string): Store {
   const optimizer = setInterval(() => optimize(), 3_600_000);
   optimizer.unref();
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const appenders = new Map<string, (rows: readonly (readonly unknown[])[]) => void>();
+  const appenderFor = (table: string, columns: readonly string[]) => {
+    const shape = `${table}(${columns.join(',')})`;
+    let append = appenders.get(shape);
+    if (!append) {
+      // Whole chunks through one many-row statement, the rest one row at a time: two statements
+      // prepared once serve every batch size, inside one transaction.
+      const prefix = insertPrefix(table, columns);
+      const row = placeholders(columns.length);
+      const chunk = database.prepare(prefix + Array.from({ length: SQLITE_APPEND_CHUNK }, () => row).join(', '));
+      const single = database.prepare(prefix + row);
+      append = database.transaction((rows: readonly (readonly unknown[])[]) => {
+        let next = 0;
+        for (; next + SQLITE_APPEND_CHUNK <= rows.length; next += SQLITE_APPEND_CHUNK) chunk.run(rows.slice(next, next + SQLITE_APPEND_CHUNK).flat());
+        for (; next < rows.length; next++) single.run(rows[next]);
+      });
+      appenders.set(shape, append);
+    }
+    return append;
+  };
   return {
     db,
     dialect: 'sqlite',
+    async appendRows(table, columns, rows) {
+      if (rows.length === 0) return;
+      const append = appenderFor(table, columns);
+      // Through Kysely's one connection: its lock keeps this out of a Kysely transaction that is
+      // open across an await (the rows would otherwise join it, and go if it rolled back).
+      await db.connection().execute(async () => append(rows));
+    },
     // One SQLite file has one writer at a time, and this process's Kysely connection runs one
     // transaction at a time: appends are already ordered, and there is no other instance to wake.
     appendLock: async () => undefined,
@@ -150,6 +200,27 @@ async function openPostgresStore(databaseUrl: string, options: StoreOptions): Pr
   return {
     db,
     dialect: 'postgres',
+    async appendRows(table, columns, rows) {
+      if (rows.length === 0) return;
+      const prefix = insertPrefix(table, columns);
+      // PostgreSQL takes at most 65 535 parameters per statement; more rows than that go in several
+      // statements of one transaction.
+      const perStatement = Math.floor(65_535 / columns.length);
+      const statements: CompiledQuery[] = [];
+      for (let start = 0; start < rows.length; start += perStatement) {
+        const slice = rows.slice(start, start + perStatement);
+        let parameter = 0;
+        const values = slice.map(() => `(${columns.map(() => `$${++parameter}`).join(', ')})`).join(', ');
+        statements.push(CompiledQuery.raw(prefix + values, slice.flat()));
+      }
+      if (statements.length === 1) {
+        await db.executeQuery(statements[0]!);
+        return;
+      }
+      await db.transaction().execute(async (trx) => {
+        for (const statement of statements) await trx.executeQuery(statement);
+      });
+    },
     async appendLock(trx, name) {
       await sql`SELECT pg_advisory_xact_lock(hashtext(${name}))`.execute(trx);
     },
