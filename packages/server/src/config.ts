@@ -51,6 +51,11 @@ export interface Config {
   eventHeartbeatSeconds: number;
   /** The workspace partners see on their onboarding page. */
   workspace: { name: string; color: string | null; iconUrl: string | null };
+  /**
+   * Host sites allowed to embed `<partner-onboarding link=…>`. A redemption from one of them gets a
+   * portal session token the component holds in memory instead of the server's SameSite cookie.
+   */
+  partnerEmbedOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -104,7 +109,22 @@ const settingsSchema = z.object({
   workspaceName: z.string().min(1).max(100).default('Patchbay'),
   workspaceColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #0f766e').optional(),
   workspaceIconUrl: z.url({ protocol: /^https?$/ }).optional(),
+  partnerEmbedOrigins: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .pipe(z.array(z.string().refine(isExactOrigin, 'an origin like https://app.example.com (scheme, host and port only)'))),
 });
+
+/** `https://app.example.com` or `http://localhost:3000`: what a browser sends as `Origin`, nothing more. */
+function isExactOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
 
 export type Environment = Record<string, string | undefined>;
 
@@ -149,6 +169,7 @@ export function loadConfig(argv: string[], env: Environment): Config {
     workspaceName: pickString(env.PATCHBAY_WORKSPACE_NAME),
     workspaceColor: pickString(env.PATCHBAY_WORKSPACE_COLOR),
     workspaceIconUrl: pickString(env.PATCHBAY_WORKSPACE_ICON_URL),
+    partnerEmbedOrigins: pickString(env.PATCHBAY_PARTNER_EMBED_ORIGINS),
   });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || 'setting'}: ${issue.message}`);
@@ -207,6 +228,8 @@ export function loadConfig(argv: string[], env: Environment): Config {
     eventPayloadMaxBytes: settings.eventPayloadMaxBytes,
     eventHeartbeatSeconds: settings.eventHeartbeatSeconds,
     workspace: { name: settings.workspaceName, color: settings.workspaceColor ?? null, iconUrl: settings.workspaceIconUrl ?? null },
+    // The server's own origin uses the cookie; listing it here would hand its pages a readable token.
+    partnerEmbedOrigins: settings.partnerEmbedOrigins.filter((origin) => origin !== new URL(publicUrl).origin),
   });
 }
 

@@ -203,6 +203,15 @@ describe('configuration', () => {
       }
     });
 
+    it('reads partner embed origins as exact origins, dropping the server’s own (its pages use the cookie)', () => {
+      const config = loadConfig([], production({ PATCHBAY_PUBLIC_URL: 'https://pb.example.com', PATCHBAY_PARTNER_EMBED_ORIGINS: 'https://app.example.com, http://localhost:3000,https://pb.example.com' }));
+      assert.deepEqual(config.partnerEmbedOrigins, ['https://app.example.com', 'http://localhost:3000']);
+      assert.deepEqual(loadConfig([], production()).partnerEmbedOrigins, [], 'no host site may embed unless listed');
+      for (const bad of ['https://app.example.com/onboarding', 'app.example.com', 'https://app.example.com/', '*']) {
+        refuses(() => loadConfig([], production({ PATCHBAY_PARTNER_EMBED_ORIGINS: bad })), /partnerEmbedOrigins/);
+      }
+    });
+
     it('returns a frozen configuration', () => {
       const config = loadConfig([], production());
       assert.equal(Object.isFrozen(config), true);

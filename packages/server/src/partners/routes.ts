@@ -1,3 +1,4 @@
+import cors from 'cors';
 import express, { type Request, Router } from 'express';
 import type { AppContext } from '../context.js';
 import { actorOf, authenticate } from '../http/auth.js';
@@ -76,27 +77,52 @@ function cookieOf(req: Request, name: string): string | undefined {
   return undefined;
 }
 
+/** The portal session token an embedding host's component sends, or undefined. */
+function bearerOf(req: Request): string | undefined {
+  const match = /^Bearer (\S+)$/.exec(req.get('authorization') ?? '');
+  return match?.[1];
+}
+
 /**
- * The partner's own routes, behind the portal session cookie: httpOnly (no script reads it),
- * SameSite=Strict and path-scoped, Secure on https. Writes also need the `X-Patchbay-Portal`
- * header, which a cross-site form cannot send, and a same-origin `Origin` when the browser sends one.
+ * The partner's own routes. On the server's own site the portal session is a cookie: httpOnly (no
+ * script reads it), SameSite=Strict and path-scoped, Secure on https. A host site listed in
+ * `partnerEmbedOrigins` cannot get that cookie sent, so a redemption from there answers with the
+ * session token instead, which the component holds in memory and sends as a bearer token.
+ *
+ * Writes need the `X-Patchbay-Portal` header, which a cross-site form cannot send. A request with
+ * an `Origin` other than the server's must come from an embed origin and carry the token: the
+ * cookie only ever works from the server's own origin.
  */
 export function partnerPortalRoutes(ctx: AppContext): Router {
   const router = Router();
   const secure = ctx.config.publicUrl.startsWith('https:');
   const serverOrigin = new URL(ctx.config.publicUrl).origin;
+  const embedOrigins = new Set(ctx.config.partnerEmbedOrigins);
+  router.use(
+    cors({
+      origin: (origin, callback) => callback(null, origin !== undefined && embedOrigins.has(origin)),
+      methods: ['GET', 'POST', 'PATCH', 'PUT'],
+      allowedHeaders: ['authorization', 'content-type', 'x-patchbay-portal'],
+      maxAge: 600,
+    }),
+  );
   router.use(express.json({ limit: '16kb' }));
-  router.use(function portalCsrfCheck(req, _res, next) {
-    if (req.method === 'GET' || req.method === 'HEAD') return next();
+  router.use(function portalOriginCheck(req, _res, next) {
     const origin = req.get('origin');
-    if (req.get('x-patchbay-portal') !== '1' || (origin && origin !== serverOrigin)) throw forbidden('csrf_check_failed', 'This request did not come from the partner portal.');
+    const fromEmbed = origin !== undefined && origin !== serverOrigin;
+    const writes = req.method !== 'GET' && req.method !== 'HEAD';
+    if (writes && req.get('x-patchbay-portal') !== '1') throw csrfFailed();
+    if (fromEmbed && (!embedOrigins.has(origin) || (req.path !== '/redeem' && bearerOf(req) === undefined))) throw csrfFailed();
     next();
   });
+  const csrfFailed = () => forbidden('csrf_check_failed', 'This request did not come from the partner portal.');
 
   const sessionExpired = () => unauthorized('portal_session_expired', 'Your portal session has ended. Ask the workspace for a new link.');
   /** The signed-in partner and the state the portal shows it, or 401 portal_session_expired. */
   async function sessionOf(req: Request) {
-    const session = await partnerOfPortalSession(ctx, cookieOf(req, PORTAL_COOKIE));
+    // A bearer token, when sent, is the only credential looked at: a stale one is not rescued by a cookie.
+    const bearer = bearerOf(req);
+    const session = await partnerOfPortalSession(ctx, bearer ?? cookieOf(req, PORTAL_COOKIE));
     if (!session) throw sessionExpired();
     return { partnerId: session.partner.id, state: () => stateOf(session.partner.id, session.sessionExpiresAt) };
   }
@@ -110,11 +136,16 @@ export function partnerPortalRoutes(ctx: AppContext): Router {
     const redeemed = await redeemLink(ctx, code);
     // One answer for unknown, expired, used and revoked links.
     if (!redeemed) throw notFound('link_invalid', 'This link cannot be used. Ask the workspace for a new one.');
-    res.cookie(PORTAL_COOKIE, redeemed.sessionToken, { httpOnly: true, sameSite: 'strict', secure, path: PORTAL_PATH, expires: new Date(redeemed.expiresAt) });
     res.set('cache-control', 'no-store');
-    res.json({ data: await stateOf(redeemed.partnerId, redeemed.expiresAt) });
+    const state = await stateOf(redeemed.partnerId, redeemed.expiresAt);
+    const origin = req.get('origin');
+    if (origin !== undefined && embedOrigins.has(origin)) {
+      res.json({ data: state, session: { token: redeemed.sessionToken, expiresAt: redeemed.expiresAt } });
+      return;
+    }
+    res.cookie(PORTAL_COOKIE, redeemed.sessionToken, { httpOnly: true, sameSite: 'strict', secure, path: PORTAL_PATH, expires: new Date(redeemed.expiresAt) });
+    res.json({ data: state });
   });
-
   router.get('/', async function portalStateHandler(req, res) {
     const session = await sessionOf(req);
     res.set('cache-control', 'no-store').json({ data: await session.state() });

@@ -121,6 +121,7 @@ export function testConfig(overrides: Partial<Config> & Pick<Config, 'publicUrl'
     eventPayloadMaxBytes: 65_536,
     eventHeartbeatSeconds: 15,
     workspace: { name: 'Acme Logistics', color: '#0f766e', iconUrl: null },
+    partnerEmbedOrigins: [],
     ...overrides,
   };
 }

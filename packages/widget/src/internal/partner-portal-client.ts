@@ -35,54 +35,68 @@ export interface PortalState {
 }
 
 /**
- * Talks to the portal endpoints with the portal session cookie (httpOnly: this code never sees
- * it). Every write carries a custom header, which a cross-site form cannot send (CSRF).
+ * Talks to the portal endpoints. On the server's own site the session is an httpOnly cookie this
+ * code never sees. Embedded on a host's site (an origin the server lists), the redemption answers
+ * with a session token instead, kept in this object only — never in storage — and sent as a bearer
+ * token. Every write carries a custom header, which a cross-site form cannot send (CSRF).
  */
 export class PartnerPortalClient {
   readonly base: string;
+  #sessionToken: string | null = null;
 
   constructor(server: string) {
     this.base = `${server.replace(/\/+$/, '')}/v1/partner-portal`;
   }
 
-  redeem(code: string): Promise<PortalState> {
-    return this.#request('POST', '/redeem', { code });
+  async redeem(code: string): Promise<PortalState> {
+    const answer = await this.#request<PortalState>('POST', '/redeem', { code });
+    this.#sessionToken = answer.session?.token ?? null;
+    return answer.data;
   }
 
   state(): Promise<PortalState> {
-    return this.#request('GET', '');
+    return this.#data('GET', '');
   }
 
   saveDetails(details: { appName: string; appDescription: string; contact: string }): Promise<PortalState> {
-    return this.#request('PATCH', '/partner', details);
+    return this.#data('PATCH', '/partner', details);
   }
 
   createKey(environment: PartnerEnvironment): Promise<{ key: string; state: PortalState }> {
-    return this.#request('POST', `/keys/${environment}`, {});
+    return this.#data('POST', `/keys/${environment}`, {});
   }
 
   rotateKey(environment: PartnerEnvironment, graceSeconds: number): Promise<{ key: string; state: PortalState }> {
-    return this.#request('POST', `/keys/${environment}/rotate`, { graceSeconds });
+    return this.#data('POST', `/keys/${environment}/rotate`, { graceSeconds });
   }
 
   saveSubscriptions(subscriptions: { publish: string[]; consume: string[] }): Promise<PortalState> {
-    return this.#request('PUT', '/subscriptions', subscriptions);
+    return this.#data('PUT', '/subscriptions', subscriptions);
   }
 
-  async #request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async #data<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return (await this.#request<T>(method, path, body)).data;
+  }
+
+  async #request<T>(method: string, path: string, body?: unknown): Promise<{ data: T; session?: { token: string } }> {
     let response: Response;
     try {
       response = await fetch(`${this.base}${path}`, {
         method,
-        credentials: 'include',
-        headers: { 'x-patchbay-portal': '1', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        // The cookie goes only to the server's own origin; cross-origin, the token does the job.
+        credentials: 'same-origin',
+        headers: {
+          'x-patchbay-portal': '1',
+          ...(this.#sessionToken ? { authorization: `Bearer ${this.#sessionToken}` } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch {
       throw new PatchbayApiError(0, 'network_error', 'The Patchbay server could not be reached.');
     }
-    const answer = (await response.json().catch(() => null)) as { data?: T; error?: { code: string; message: string } } | null;
-    if (!response.ok) throw new PatchbayApiError(response.status, answer?.error?.code ?? 'http_error', answer?.error?.message ?? `The server answered ${response.status}.`);
-    return answer?.data as T;
+    const answer = (await response.json().catch(() => null)) as { data: T; session?: { token: string }; error?: { code: string; message: string } } | null;
+    if (!response.ok || !answer) throw new PatchbayApiError(response.status, answer?.error?.code ?? 'http_error', answer?.error?.message ?? `The server answered ${response.status}.`);
+    return answer;
   }
 }
