@@ -1,10 +1,10 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AppContext } from '../context.js';
 import type { AuthEventInput, AuthEventRecorder } from '../keys/auth-events.js';
 import { isAddressAllowed } from '../keys/ip.js';
 import { grants, type Scope } from '../keys/scopes.js';
 import type { AccessKeyRecord, AuthFailureReason, VerifyResult } from '../keys/service.js';
-import { TOKEN_PREFIX } from '../keys/tokens.js';
+import { TOKEN_PREFIX, type TokenClaims } from '../keys/tokens.js';
 import { PARTNER_KEY_PREFIX } from '../crypto/access-key.js';
 import { type GrantView, verifyPartnerKey } from '../partners/service.js';
 import type { PartnerEnvironment } from '../partners/schema.js';
@@ -139,9 +139,10 @@ function recordSuccessWhenAnswered(ctx: AppContext, req: Request, res: Response,
  * access key, a short-lived token made from one, or (where allowed) a session token.
  */
 export function authenticate(ctx: AppContext, options: AuthOptions = {}): RequestHandler {
-  // Runs before every keyed route: per request it makes the event and the principal, and no
-  // closures (the helpers above take what they need).
-  return async function authenticateRequest(req, res, next) {
+  // Runs before every keyed route. The common case, an access key seen within the cache window,
+  // is decided without a promise, so the route runs in the same tick; everything else takes the
+  // asynchronous path below.
+  return function authenticateRequest(req, res, next) {
     const clientIp = req.ip ?? null;
     const retryAfter = clientIp ? ctx.failures.retryAfter(clientIp) : null;
     if (retryAfter !== null) {
@@ -149,56 +150,56 @@ export function authenticate(ctx: AppContext, options: AuthOptions = {}): Reques
       res.set('retry-after', String(retryAfter));
       throw new HttpError(429, 'rate_limited', FAILURES.rate_limited.message);
     }
-
     const presented = bearerOf(req);
     if (!presented) return failAttempt(ctx, req, res, clientIp, 'invalid_credentials', null, null);
-
-    if (options.sessionToken && presented.startsWith('ses_')) {
-      const session = await verifySessionToken(ctx, presented);
-      if (!session) return failAttempt(ctx, req, res, clientIp, 'invalid_credentials', null, null);
-      ctx.authEvents.record(attemptEvent(req, clientIp, session.sessionId, 'ses_', 'success', null));
-      res.locals.principal = { kind: 'session', ...session } satisfies Principal;
-      return next();
-    }
-
-    if (options.partnerKey && presented.startsWith(PARTNER_KEY_PREFIX)) {
-      const partner = await verifyPartnerKey(ctx, presented);
-      if (!partner.ok) return failAttempt(ctx, req, res, clientIp, partner.reason, partner.keyId, partner.keyPrefix);
-      recordSuccessWhenAnswered(ctx, req, res, clientIp, partner.keyId, partner.keyPrefix);
-      res.locals.principal = { kind: 'partner', partnerId: partner.partnerId, keyId: partner.keyId, keyPrefix: partner.keyPrefix, environment: partner.environment, grants: partner.grants } satisfies Principal;
-      return next();
-    }
-
-    let scopes: Scope[];
-    let tokenTenant: string | null = null;
-    let via: 'key' | 'token' = 'key';
-    let result: VerifyResult;
-    if (presented.startsWith(TOKEN_PREFIX)) {
-      const claims = await ctx.tokenSigner.verify(presented);
-      if (!claims) return failAttempt(ctx, req, res, clientIp, 'invalid_credentials', null, null);
-      result = await ctx.keys.verifyKeyId(claims.keyId);
-      if (!result.ok) return failAttempt(ctx, req, res, clientIp, result.reason, result.keyId, result.keyPrefix);
-      const keyScopes = result.key.scopes;
-      // A token never holds more than its key holds now.
-      scopes = claims.scopes.filter((scope) => grants(keyScopes, scope));
-      tokenTenant = claims.tenantId;
-      via = 'token';
-    } else {
-      // A key seen within the cache window needs no await: the route runs in this same tick.
-      result = ctx.keys.cachedVerdict(presented) ?? (await ctx.keys.verifyKey(presented));
-      if (!result.ok) return failAttempt(ctx, req, res, clientIp, result.reason, result.keyId, result.keyPrefix);
-      scopes = result.key.scopes;
-    }
-    const { key } = result;
-    if (key.ipAllowlist && !isAddressAllowed(clientIp, key.ipAllowlist)) return failAttempt(ctx, req, res, clientIp, 'ip_restricted', key.id, key.keyPrefix);
-    if (options.scope && !grants(scopes, options.scope)) return failAttempt(ctx, req, res, clientIp, 'insufficient_scope', key.id, key.keyPrefix);
-    const tenantRestriction = key.tenantId ?? tokenTenant;
-    const tenantId = req.params.tenantId;
-    if (tenantRestriction !== null && typeof tenantId === 'string' && tenantId !== tenantRestriction) return failAttempt(ctx, req, res, clientIp, 'tenant_forbidden', key.id, key.keyPrefix);
-
-    recordSuccessWhenAnswered(ctx, req, res, clientIp, key.id, key.keyPrefix);
-    ctx.keys.touch(key.id)?.catch((error: unknown) => ctx.logger.warn({ err: error }, 'could not record key use'));
-    res.locals.principal = { kind: 'key', key: tokenTenant && !key.tenantId ? { ...key, tenantId: tokenTenant } : key, scopes, via } satisfies Principal;
-    next();
+    // Only found, well-formed access keys are cached: tokens and other credentials never match.
+    const cached = ctx.keys.cachedVerdict(presented);
+    if (cached) return admitKey(ctx, options, req, res, next, clientIp, cached, null);
+    return authenticateUncached(ctx, options, req, res, next, clientIp, presented);
   };
+}
+
+async function authenticateUncached(ctx: AppContext, options: AuthOptions, req: Request, res: Response, next: NextFunction, clientIp: string | null, presented: string): Promise<void> {
+  if (options.sessionToken && presented.startsWith('ses_')) {
+    const session = await verifySessionToken(ctx, presented);
+    if (!session) return failAttempt(ctx, req, res, clientIp, 'invalid_credentials', null, null);
+    ctx.authEvents.record(attemptEvent(req, clientIp, session.sessionId, 'ses_', 'success', null));
+    res.locals.principal = { kind: 'session', ...session } satisfies Principal;
+    return next();
+  }
+
+  if (options.partnerKey && presented.startsWith(PARTNER_KEY_PREFIX)) {
+    const partner = await verifyPartnerKey(ctx, presented);
+    if (!partner.ok) return failAttempt(ctx, req, res, clientIp, partner.reason, partner.keyId, partner.keyPrefix);
+    recordSuccessWhenAnswered(ctx, req, res, clientIp, partner.keyId, partner.keyPrefix);
+    res.locals.principal = { kind: 'partner', partnerId: partner.partnerId, keyId: partner.keyId, keyPrefix: partner.keyPrefix, environment: partner.environment, grants: partner.grants } satisfies Principal;
+    return next();
+  }
+
+  if (!presented.startsWith(TOKEN_PREFIX)) return admitKey(ctx, options, req, res, next, clientIp, await ctx.keys.verifyKey(presented), null);
+  const claims = await ctx.tokenSigner.verify(presented);
+  if (!claims) return failAttempt(ctx, req, res, clientIp, 'invalid_credentials', null, null);
+  return admitKey(ctx, options, req, res, next, clientIp, await ctx.keys.verifyKeyId(claims.keyId), claims);
+}
+
+/**
+ * The checks after the key is known (state, IP, scope, tenant), then the principal. Synchronous
+ * when the key passes; a failure answers through `failAttempt`'s promise.
+ */
+function admitKey(ctx: AppContext, options: AuthOptions, req: Request, res: Response, next: NextFunction, clientIp: string | null, result: VerifyResult, token: TokenClaims | null): Promise<never> | void {
+  if (!result.ok) return failAttempt(ctx, req, res, clientIp, result.reason, result.keyId, result.keyPrefix);
+  const { key } = result;
+  // A token never holds more than its key holds now.
+  const scopes = token ? token.scopes.filter((scope) => grants(key.scopes, scope)) : key.scopes;
+  const tokenTenant = token?.tenantId ?? null;
+  if (key.ipAllowlist && !isAddressAllowed(clientIp, key.ipAllowlist)) return failAttempt(ctx, req, res, clientIp, 'ip_restricted', key.id, key.keyPrefix);
+  if (options.scope && !grants(scopes, options.scope)) return failAttempt(ctx, req, res, clientIp, 'insufficient_scope', key.id, key.keyPrefix);
+  const tenantRestriction = key.tenantId ?? tokenTenant;
+  const tenantId = req.params.tenantId;
+  if (tenantRestriction !== null && typeof tenantId === 'string' && tenantId !== tenantRestriction) return failAttempt(ctx, req, res, clientIp, 'tenant_forbidden', key.id, key.keyPrefix);
+
+  recordSuccessWhenAnswered(ctx, req, res, clientIp, key.id, key.keyPrefix);
+  ctx.keys.touch(key.id)?.catch((error: unknown) => ctx.logger.warn({ err: error }, 'could not record key use'));
+  res.locals.principal = { kind: 'key', key: tokenTenant && !key.tenantId ? { ...key, tenantId: tokenTenant } : key, scopes, via: token ? 'token' : 'key' } satisfies Principal;
+  next();
 }

@@ -14,9 +14,16 @@ const SIGNING_KEY_NAME = 'jwt-signing-key';
 const AUDIENCE = 'patchbay';
 export const TOKEN_PREFIX = 'eyJ';
 
+/** What a valid token says: the key it was made from, its scopes (a subset) and tenant. */
+export interface TokenClaims {
+  keyId: string;
+  scopes: Scope[];
+  tenantId: string | null;
+}
+
 export interface TokenSigner {
   sign(input: { keyId: string; scopes: Scope[]; tenantId: string | null; ttlSeconds: number }): Promise<{ token: string; expiresAt: string }>;
-  verify(token: string): Promise<{ keyId: string; scopes: Scope[]; tenantId: string | null } | null>;
+  verify(token: string): Promise<TokenClaims | null>;
 }
 
 export async function loadTokenSigner(store: Store, keyring: Keyring, issuer: string): Promise<TokenSigner> {
