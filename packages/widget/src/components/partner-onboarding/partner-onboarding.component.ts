@@ -38,8 +38,12 @@ export function linkCodeOf(url: string): string | null {
  * event topics to publish and consume, and see how to call the API.
  *
  * On the embedded URL (`{server}/partner#code=pbl_…`) it reads the code from the address bar and
- * removes it at once; a host page can pass the URL in `link` instead. After redemption a short-lived
- * portal session (an httpOnly cookie) lets the partner come back to rotate keys or change topics.
+ * removes it at once; after redemption a short-lived portal session (an httpOnly cookie) lets the
+ * partner come back to rotate keys or change topics.
+ *
+ * A host can embed it on its own site and pass a link in `link` instead; the server must list that
+ * site in `PATCHBAY_PARTNER_EMBED_ORIGINS`. There the session is a token held in memory only, so a
+ * reload needs a new link: issue a fresh one per visit.
  *
  * @event patchbay-onboarding-step - The partner moved to a step: `{ step }`.
  * @event patchbay-error - Redeeming or saving failed: `{ code, message }`.
@@ -81,7 +85,7 @@ export class PartnerOnboarding extends PatchbayElement {
   /** The Patchbay server's origin; defaults to this page's origin. */
   @property() server = '';
 
-  /** The partner link (`…/partner#code=pbl_…`) when a host embeds the component; else the address bar's. */
+  /** The partner link (`…/partner#code=pbl_…`) when a host embeds the component (one per visit); else the address bar's. */
   @property() link = '';
 
   override connectedCallback(): void {
