@@ -15,7 +15,7 @@ const preview: Preview = {
   decorators: [withActions],
   parameters: {
     // The widget's events show in the Actions panel as the host page would receive them.
-    actions: { handles: ['patchbay-connected', 'patchbay-cancel', 'patchbay-error', 'patchbay-step', 'patchbay-request-connect'] },
+    actions: { handles: ['patchbay-connected', 'patchbay-cancel', 'patchbay-error', 'patchbay-step', 'patchbay-request-connect', 'patchbay-onboarding-step'] },
     controls: { expanded: true },
   },
   tags: ['autodocs'],
