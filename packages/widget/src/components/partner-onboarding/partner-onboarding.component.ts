@@ -4,6 +4,7 @@ import type { TranslationKey } from '../../i18n/index.js';
 import { PatchbayApiError } from '../../internal/api-client.js';
 import { LocaleController } from '../../internal/locale-controller.js';
 import { PartnerPortalClient, type PartnerEnvironment, type PortalState } from '../../internal/partner-portal-client.js';
+import { readableTextOn } from '../../internal/contrast.js';
 import { PatchbayElement } from '../../internal/patchbay-element.js';
 import styles from './partner-onboarding.styles.js';
 import '../../events/patchbay-error.js';
@@ -21,6 +22,9 @@ const GRACE_CHOICES: Array<{ seconds: number; label: TranslationKey }> = [
   { seconds: 86_400, label: 'onboarding.keys.grace.day' },
   { seconds: 604_800, label: 'onboarding.keys.grace.week' },
 ];
+
+/** How long a copy button says "Copied" before it offers to copy again. */
+const COPIED_FOR_MS = 2000;
 
 /** A link code: `pbl_` and base62, as the server issues them. */
 const LINK_CODE = /^pbl_[0-9A-Za-z]{20,64}$/;
@@ -64,6 +68,7 @@ export function linkCodeOf(url: string): string | null {
  *
  * @cssproperty --patchbay-onboarding-width - The card's greatest width.
  * @cssproperty --patchbay-onboarding-accent - The accent colour; defaults to the workspace's colour, then --patchbay-color-primary.
+ * @cssproperty --patchbay-onboarding-on-accent - Text on the accent colour; defaults to white or near-black, whichever reads better on the workspace's colour.
  */
 export class PartnerOnboarding extends PatchbayElement {
   static override styles = styles;
@@ -71,6 +76,9 @@ export class PartnerOnboarding extends PatchbayElement {
   readonly i18n = new LocaleController(this);
   #client: PartnerPortalClient | null = null;
   #code: string | null | undefined;
+  /** Set by the partner's own moves: the next screen's heading takes the focus (not on page load). */
+  #focusHeading = false;
+  #copiedTimer: ReturnType<typeof setTimeout> | undefined;
 
   @query('[part~="heading"]') private heading!: HTMLElement | null;
 
@@ -90,13 +98,25 @@ export class PartnerOnboarding extends PatchbayElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    void this.#begin();
+    // Once per element: moved elsewhere in the page, it keeps its session (a link redeems once).
+    if (!this.#client) void this.#begin();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    clearTimeout(this.#copiedTimer);
   }
 
   override updated(changed: Map<PropertyKey, unknown>): void {
-    if (changed.has('screen') && changed.get('screen') !== undefined) this.heading?.focus();
+    if (changed.has('screen') && this.#focusHeading && this.heading) {
+      this.#focusHeading = false;
+      this.heading.focus();
+    }
     const color = this.portal?.workspace.color;
-    if (color) this.style.setProperty('--_workspace-color', color);
+    if (color) {
+      this.style.setProperty('--_workspace-color', color);
+      this.style.setProperty('--_workspace-on-color', readableTextOn(color));
+    }
   }
 
   /** The current step, or null before redemption and on the error screens. */
@@ -104,7 +124,8 @@ export class PartnerOnboarding extends PatchbayElement {
     return (STEPS as readonly string[]).includes(this.screen) ? (this.screen as OnboardingStep) : null;
   }
 
-  async #begin(): Promise<void> {
+  /** Redeems the link, or resumes the portal session; `retry` when the partner asked for it. */
+  async #begin(retry = false): Promise<void> {
     this.#client = new PartnerPortalClient(this.server || (this.link ? new URL(this.link).origin : window.location.origin));
     // Kept for a retry after a network failure: the code is gone from the address bar by then.
     const code = (this.#code ??= this.#takeCode());
@@ -112,8 +133,9 @@ export class PartnerOnboarding extends PatchbayElement {
     this.error = null;
     try {
       this.portal = code ? await this.#client.redeem(code) : await this.#client.state();
-      this.#go('welcome');
+      this.#go('welcome', retry);
     } catch (error) {
+      this.#focusHeading = retry;
       this.#failBegin(error, Boolean(code));
     }
   }
@@ -147,7 +169,9 @@ export class PartnerOnboarding extends PatchbayElement {
     this.emit('patchbay-error', this.error);
   }
 
-  #go(screen: OnboardingStep): void {
+  /** Moves to a step; the partner's own moves put the focus on its heading, the first load does not. */
+  #go(screen: OnboardingStep, focus = true): void {
+    this.#focusHeading = focus;
     this.error = null;
     if (screen !== 'keys') this.revealed = new Map();
     this.screen = screen;
@@ -189,6 +213,8 @@ export class PartnerOnboarding extends PatchbayElement {
     try {
       await navigator.clipboard.writeText(text);
       this.copied = what;
+      clearTimeout(this.#copiedTimer);
+      this.#copiedTimer = setTimeout(() => (this.copied = null), COPIED_FOR_MS);
     } catch {
       // No clipboard access (permissions, insecure context): select the text for a manual copy.
       const field = what === 'snippet' ? this.renderRoot.querySelector('[part~="snippet"]') : this.renderRoot.querySelector<HTMLInputElement>(`[data-environment="${what}"] [part~="key"]`);
@@ -335,7 +361,7 @@ export class PartnerOnboarding extends PatchbayElement {
       case 'session-expired':
         return html`${this.#heading('onboarding.sessionExpired.title')}<p part="message">${this.#text('onboarding.sessionExpired.body')}</p>`;
       case 'error':
-        return html`${this.#heading('onboarding.failed.title')}<button part="primary" type="button" @click=${() => void this.#begin()}>${this.#text('onboarding.retry')}</button>`;
+        return html`${this.#heading('onboarding.failed.title')}<button part="primary" type="button" @click=${() => void this.#begin(true)}>${this.#text('onboarding.retry')}</button>`;
     }
     if (!portal) return nothing;
     const views: Record<OnboardingStep, (portal: PortalState) => TemplateResult> = {

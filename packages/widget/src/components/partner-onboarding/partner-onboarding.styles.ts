@@ -6,6 +6,8 @@ export default [
   css`
     :host {
       --_brand: var(--patchbay-onboarding-accent, var(--_workspace-color, var(--_accent)));
+      /* The component sets --_workspace-on-color from the workspace's colour (see readableTextOn). */
+      --_on-brand: var(--patchbay-onboarding-on-accent, var(--_workspace-on-color, var(--_on-accent)));
       display: block;
       color: var(--_text);
     }
@@ -41,7 +43,7 @@ export default [
       display: grid;
       place-items: center;
       background: var(--_brand);
-      color: var(--_on-accent);
+      color: var(--_on-brand);
     }
 
     [part~='steps'] {
@@ -118,7 +120,7 @@ export default [
     [part~='primary'] {
       border-color: var(--_brand);
       background: var(--_brand);
-      color: var(--_on-accent);
+      color: var(--_on-brand);
       font-weight: 600;
     }
 

@@ -2,12 +2,18 @@ import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import type { PartnerOnboarding } from './partner-onboarding.component.js';
 import { linkCodeOf } from './partner-onboarding.component.js';
 import './partner-onboarding.js';
+import { contrastRatio } from '../../internal/contrast.js';
+
+/** `rgb(r, g, b)` from getComputedStyle as `#rrggbb`. */
+const hexOf = (rgb: string) => `#${rgb.match(/\d+/g)!.slice(0, 3).map((n) => Number(n).toString(16).padStart(2, '0')).join('')}`;
 
 let counter = 0;
 /** A code the stand-in redeems once (`pbl_good…`), fresh per test. */
 const goodCode = () => `pbl_good${Date.now().toString(36)}${(counter += 1)}`.padEnd(30, 'x');
 
 const part = <T extends HTMLElement = HTMLElement>(el: PartnerOnboarding, name: string) => el.shadowRoot!.querySelector<T>(`[part~="${name}"]`);
+/** The part name of the focused element inside the component (a string: a failing assertion prints it). */
+const focusedPart = (el: PartnerOnboarding) => el.shadowRoot!.activeElement?.getAttribute('part') ?? null;
 const heading = (el: PartnerOnboarding) => part(el, 'heading')?.textContent?.trim();
 const button = (el: PartnerOnboarding, text: string) => [...el.shadowRoot!.querySelectorAll<HTMLButtonElement>('button')].find((b) => b.textContent!.trim() === text)!;
 const portalOf = async () => (await (await fetch('/__portal/current')).json()) as { calls: string[]; lastGrace: number; subscriptions: { publish: string[]; consume: string[] } };
@@ -100,7 +106,7 @@ describe('<partner-onboarding>', () => {
       button(el, 'Get started').click();
       await waitUntil(() => el.step === 'details');
       await el.updateComplete;
-      expect(el.shadowRoot!.activeElement).to.equal(part(el, 'heading'));
+      expect(focusedPart(el)).to.equal('heading');
       expect(part(el, 'steps')!.querySelector('[aria-current="step"]')!.textContent).to.equal('Your app');
       const appName = el.shadowRoot!.querySelector<HTMLInputElement>('#appName')!;
       expect(appName.value).to.equal('Shipfast', 'prefilled from the link');
@@ -193,6 +199,38 @@ describe('<partner-onboarding>', () => {
       expect((await portalOf()).subscriptions).to.deep.equal({ publish: ['app/shipment/created'], consume: ['app/order/*'] });
       const snippet = part(el, 'snippet')!.textContent!;
       expect(snippet).to.contain('http://localhost:4400/v1/events').and.to.contain('app/shipment/created').and.to.contain('$PATCHBAY_PARTNER_KEY');
+    });
+  });
+
+  describe('as a guest on a host page', () => {
+    it('leaves the focus where the page has it on load, and moves it to the heading only when the partner moves on', async () => {
+      const el = await onboarding(`${location.origin}/partner#code=${goodCode()}`);
+      await el.updateComplete;
+      expect(focusedPart(el)).to.equal(null, 'loading the portal does not pull the focus (or scroll the host page)');
+      button(el, 'Get started').click();
+      await waitUntil(() => el.step === 'details');
+      await el.updateComplete;
+      expect(focusedPart(el)).to.equal('heading');
+    });
+
+    it('keeps its portal when the host moves it elsewhere in the page, without redeeming the used link again', async () => {
+      const el = await onboarding(`${location.origin}/partner#code=${goodCode()}`);
+      const elsewhere = document.createElement('div');
+      document.body.append(elsewhere);
+      elsewhere.append(el);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(el.step).to.equal('welcome');
+      expect(heading(el)).to.equal('Acme Logistics invites you');
+      elsewhere.remove();
+    });
+
+    it('puts legible text on the workspace colour in the dark scheme too (WCAG AA, 4.5:1)', async () => {
+      const el = await fixture<PartnerOnboarding>(html`<partner-onboarding theme="dark" link=${`${location.origin}/partner#code=${goodCode()}`} server=${location.origin}></partner-onboarding>`);
+      await waitUntil(() => el.step === 'welcome');
+      await el.updateComplete;
+      const monogram = getComputedStyle(el.shadowRoot!.querySelector('.monogram')!);
+      expect(monogram.backgroundColor).to.equal('rgb(15, 118, 110)', 'the workspace colour (#0f766e)');
+      expect(contrastRatio(hexOf(monogram.color), hexOf(monogram.backgroundColor))).to.be.at.least(4.5);
     });
   });
 
