@@ -111,7 +111,7 @@ export async function createPatchbay(config: Config, options: PatchbayOptions = 
     async close() {
       clearInterval(timer);
       await ctx.events.close();
-      await ctx.authEvents.flush();
+      await ctx.authEvents.close();
       await store.close();
     },
   };

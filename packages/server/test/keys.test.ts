@@ -352,6 +352,18 @@ describe('access key service', () => {
       assert.equal(await countRows(), 40, 'every event, once');
     });
 
+    it('the recorder, once closed for shutdown, tries a failed batch once and schedules no retry against the closing store', async () => {
+      let attempts = 0;
+      const closing: Store = { ...store, appendRows: () => (attempts++, Promise.reject(new Error('store closed'))) };
+      const errors: unknown[] = [];
+      const recorder = new AuthEventRecorder(closing, (error) => errors.push(error));
+      recorder.record({ ...burstEvent(0), path: '/v1/closing' });
+      await recorder.close();
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      assert.equal(attempts, 1, 'one attempt, no retry a second later');
+      assert.equal(errors.length, 1, 'the failure is reported once');
+    });
+
     it('keeps events appended while a transaction is open across an await when that transaction rolls back', async () => {
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));

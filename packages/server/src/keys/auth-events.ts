@@ -54,6 +54,7 @@ export class AuthEventRecorder {
   #buffer: AuthEventValues[] = [];
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> = Promise.resolve();
+  #closed = false;
 
   constructor(
     private readonly store: Store,
@@ -81,12 +82,19 @@ export class AuthEventRecorder {
         } catch (error) {
           this.#buffer.unshift(...batch);
           this.onError(error);
-          this.#timer ??= setTimeout(() => void this.flush(), 1000);
+          // Retried a second later, unless the server is shutting down (the store is going away).
+          if (!this.#closed) this.#timer ??= setTimeout(() => void this.flush(), 1000);
           return;
         }
       }
     });
     return this.#flushing;
+  }
+
+  /** Writes what is buffered, once, and schedules no more retries: for shutdown, before the store closes. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.flush();
   }
 }
 
