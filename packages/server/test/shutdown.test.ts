@@ -71,7 +71,9 @@ function cleanShutdown(kind: 'sqlite' | 'postgres') {
     server.child.kill('SIGTERM');
 
     // New connections are refused while the request is still in flight (a plain TCP connect, so
-    // no pooled keep-alive connection stands in for a new one).
+    // no pooled keep-alive connection stands in for a new one). A connect that lands in the
+    // listen backlog just as the listener closes is reset (ECONNRESET) rather than refused; that
+    // is the closing moment itself, so the loop tries again until the port refuses outright.
     let refused: string | null = null;
     for (let attempt = 0; attempt < 200 && !refused; attempt++) {
       refused = await new Promise<string | null>((resolve) => {
@@ -80,7 +82,7 @@ function cleanShutdown(kind: 'sqlite' | 'postgres') {
           socket.destroy();
           setTimeout(() => resolve(null), 25);
         });
-        socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+        socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNRESET' ? null : (error.code ?? 'error')));
       });
     }
     assert.equal(refused, 'ECONNREFUSED', 'the server stopped accepting new connections after SIGTERM');
