@@ -33,6 +33,8 @@ const sqliteEnv = { PATCHBAY_TEST_DATABASE_URL: '', DATABASE_URL: '' };
 const steps = [
   { name: 'build', command: 'npm', args: ['run', 'build', '--silent'] },
   { name: 'typecheck', command: 'npm', args: ['run', 'typecheck', '--silent'] },
+  // ESLint (typescript-eslint, lit, lit-a11y, wc) and Prettier, with zero warnings allowed.
+  { name: 'lint', command: 'npm', args: ['run', 'lint', '--silent'] },
   // custom-elements.json must match the components' JSDoc, and Storybook must build.
   { name: 'custom-elements manifest', command: 'npm', args: ['run', 'check:manifest', '--silent'] },
   { name: 'storybook build', command: 'npm', args: ['run', 'build:storybook', '--silent'] },

@@ -296,7 +296,7 @@ const covers = (pattern: string, topic: string) => {
 };
 
 /** zod's email pattern, which the server's `contact` check uses. */
-const EMAIL = /^(?:[A-Za-z0-9_'+\-]+\.)*[A-Za-z0-9_'+\-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$/;
+const EMAIL = /^(?:[A-Za-z0-9_'+-]+\.)*[A-Za-z0-9_'+-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9][A-Za-z0-9-]*\.)+[A-Za-z]{2,}$/;
 
 /** The server's checks of `PATCH /partner` (partnerDetailsSchema in schema.ts), with its messages. */
 function detailsProblem(body: Record<string, unknown>): string | null {
@@ -322,7 +322,7 @@ async function answerPortal(server: PortalServer, path: string, init: RequestIni
   const method = (init?.method ?? 'GET').toUpperCase();
   const headers = new Headers(init?.headers);
   if (method !== 'GET' && method !== 'HEAD' && headers.get('x-patchbay-portal') !== '1') return json(403, errorBody('csrf_check_failed', 'This request did not come from the partner portal.'));
-  let body: Record<string, unknown> = {};
+  let body: Record<string, unknown>;
   try {
     body = typeof init?.body === 'string' && init.body ? (JSON.parse(init.body) as Record<string, unknown>) : {};
   } catch {

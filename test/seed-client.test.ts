@@ -79,7 +79,7 @@ describe('the Fusebit seed client', () => {
     for (let n = 0; n < 10; n++) {
       result = await superagent.get(targetUrl).set('Authorization', `Bearer ${accessKey}`);
       install = result.body;
-      if (install.operationState.status != 'pending') {
+      if (install.operationState.status !== 'pending') {
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, 1000));

@@ -152,7 +152,7 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       const browser = client.portal();
       const redeemedAt = Date.now();
       const answer = await browser.call('POST', '/redeem', { code: partner.code });
-      const { data } = (await answer.json()) as { data: Record<string, any> };
+      const { data } = (await answer.json()) as { data: { workspace: unknown; invitation: string; apiBaseUrl: string; partner: unknown; grants: unknown; sessionExpiresAt: string } };
       assert.deepEqual(data.workspace, { name: 'Acme Logistics', color: '#0f766e', iconUrl: null });
       assert.equal(data.invitation, 'Publish shipment updates to Acme.');
       assert.equal(data.apiBaseUrl, patchbay.origin);

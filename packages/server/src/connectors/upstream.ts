@@ -17,6 +17,7 @@ function decodeAsciiEscapes(text: string): string {
  */
 export function resolveUnderBase(baseUrl: string, rawPath: string): URL {
   const refuse = () => badRequest('path_not_allowed', "The path leaves the connector's base URL.");
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused here
   if (/[\u0000-\u001f\u007f\\]/.test(rawPath) || rawPath.startsWith('//')) throw refuse();
   const [rawPathPart = '', ...queryParts] = rawPath.split('?');
   // Leading slashes are dropped, so the first segment checked is the one that starts the URL.
@@ -32,6 +33,7 @@ export function resolveUnderBase(baseUrl: string, rawPath: string): URL {
     // more than once: `%252e%252e` and `%25252e%25252e` are `..` to someone. Only the path is
     // checked this way: the query may carry encoded slashes as data.
     for (let decoded = segment, previous = ''; decoded !== previous; previous = decoded, decoded = decodeAsciiEscapes(decoded)) {
+      // eslint-disable-next-line no-control-regex -- as above: a decoded control character is refused
       if (decoded === '.' || decoded === '..' || /[/\\\u0000-\u001f\u007f]/.test(decoded)) throw refuse();
       // Only the first segment can turn a relative reference into an absolute URL
       // (`http:`, `javascript:`); a colon later on is ordinary data (`sheets/abc:batchUpdate`).

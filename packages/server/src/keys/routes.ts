@@ -1,4 +1,4 @@
-import express, { type Response, Router } from 'express';
+import express, { Router } from 'express';
 import type { AppContext } from '../context.js';
 import { listAudit } from '../audit/service.js';
 import { actorOf, authenticate, principalOf, refuse } from '../http/auth.js';

@@ -231,7 +231,7 @@ class InCodeMigrations implements MigrationProvider {
   }
 }
 
-export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise<string[]> {
+export async function migrateToLatest<Database>(db: Kysely<Database>, schema?: string): Promise<string[]> {
   // With a schema, the migration tables live in it too (Kysely would otherwise look them up in public).
   const migrator = new Migrator({ db, provider: new InCodeMigrations(), ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();

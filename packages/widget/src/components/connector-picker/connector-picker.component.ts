@@ -317,6 +317,9 @@ export class ConnectorPicker extends PatchbayElement {
     return html`<span part="status" role="status" aria-live="polite" data-status=${status}>${texts[status]}</span>`;
   }
 
+  // The listbox follows the combobox pattern: keys go to the search field, which moves the active
+  // option (aria-activedescendant), so an option itself only needs a click handler.
+  /* eslint-disable lit-a11y/click-events-have-key-events */
   #renderOption(connector: SessionConnector) {
     const choice = choiceFor(connector);
     const active = connector.slug === this.#activeSlug();
@@ -344,6 +347,7 @@ export class ConnectorPicker extends PatchbayElement {
       </li>
     `;
   }
+  /* eslint-enable lit-a11y/click-events-have-key-events */
 
   #renderCatalog() {
     return this.catalog.render({
