@@ -18,7 +18,9 @@ const config: StorybookConfig = {
       // standard decorators are left untransformed by Vite 8 and fail in Chromium.
       tsconfig: fileURLToPath(new URL('../packages/widget/tsconfig.json', import.meta.url)),
       // One pre-bundle for every Lit entry point (Storybook's renderer uses directive-helpers), so `npm run storybook` loads one copy of Lit.
-      optimizeDeps: { include: ['lit', 'lit/decorators.js', 'lit/directives/ref.js', 'lit/directive-helpers.js', '@lit/task', 'nanostores', '@floating-ui/dom'] },
+      optimizeDeps: {
+        include: ['lit', 'lit/decorators.js', 'lit/directives/ref.js', 'lit/directive-helpers.js', '@lit/task', 'nanostores', '@floating-ui/dom'],
+      },
     });
   },
 };

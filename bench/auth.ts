@@ -66,7 +66,9 @@ try {
     const rps = median(runs.map((r) => r.rps));
     const p99 = median(runs.map((r) => r.p99));
     const cpu = median(runs.map((r) => r.cpuMicrosPerRequest));
-    console.log(`${name.padEnd(30)} ${rps.toFixed(0).padStart(7)} req/s   p99 ${String(p99).padStart(3)} ms   server CPU ${cpu.toFixed(0).padStart(4)} µs/request`);
+    console.log(
+      `${name.padEnd(30)} ${rps.toFixed(0).padStart(7)} req/s   p99 ${String(p99).padStart(3)} ms   server CPU ${cpu.toFixed(0).padStart(4)} µs/request`,
+    );
     return { rps, cpu };
   };
   console.log(`bench:auth — ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s, loopback, SQLite, Node ${process.version}`);
@@ -74,7 +76,9 @@ try {
   const b = summary('(b) same route, access key', rounds.keyed);
   const ratio = b.rps / a.rps;
   console.log(`ratio (b)/(a), requests per second: ${ratio.toFixed(3)}  (target ≥ 0.85: ${ratio >= 0.85 ? 'met' : 'NOT met'})`);
-  console.log(`ratio (a)/(b), server CPU per request: ${(a.cpu / b.cpu).toFixed(3)}  (authentication costs ${(b.cpu - a.cpu).toFixed(0)} µs of CPU per request)`);
+  console.log(
+    `ratio (a)/(b), server CPU per request: ${(a.cpu / b.cpu).toFixed(3)}  (authentication costs ${(b.cpu - a.cpu).toFixed(0)} µs of CPU per request)`,
+  );
 } finally {
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));

@@ -45,12 +45,20 @@ const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length 
 const ms = (value: number) => `${value.toFixed(3)} ms`;
 
 /** Inserts rows in batches sized to stay under both databases' bound-parameter limits. */
-async function insertBatches(store: Store, table: 'access_keys' | 'installs' | 'install_tags' | 'sessions', total: number, row: (index: number) => Record<string, unknown>): Promise<void> {
+async function insertBatches(
+  store: Store,
+  table: 'access_keys' | 'installs' | 'install_tags' | 'sessions',
+  total: number,
+  row: (index: number) => Record<string, unknown>,
+): Promise<void> {
   const columns = Object.keys(row(0)).length;
   const batch = Math.floor((store.dialect === 'sqlite' ? 30_000 : 60_000) / columns);
   for (let start = 0; start < total; start += batch) {
     const rows = Array.from({ length: Math.min(batch, total - start) }, (_, i) => row(start + i));
-    await store.db.insertInto(table).values(rows as never).execute();
+    await store.db
+      .insertInto(table)
+      .values(rows as never)
+      .execute();
   }
 }
 
@@ -124,7 +132,8 @@ async function benchSearch(store: Store, ctx: AppContext) {
     return { install_id: `ins_${String(i).padStart(22, '0')}`, tag_key, tag_value };
   });
   // What the server's statistics job does: PostgreSQL's ANALYZE (autovacuum), SQLite's hourly PRAGMA optimize.
-  if (store.dialect === 'postgres') await store.db.executeQuery({ sql: 'ANALYZE installs; ANALYZE install_tags', parameters: [], query: { kind: 'RawNode' } } as never);
+  if (store.dialect === 'postgres')
+    await store.db.executeQuery({ sql: 'ANALYZE installs; ANALYZE install_tags', parameters: [], query: { kind: 'RawNode' } } as never);
   else await store.optimize?.();
   const time = async (tag: () => [string, string], expect: (count: number) => boolean) => {
     const samples: number[] = [];
@@ -138,15 +147,33 @@ async function benchSearch(store: Store, ctx: AppContext) {
     samples.sort((a, b) => a - b);
     return quantile(samples, 0.5);
   };
-  const tenant = await time(() => ['fusebit.tenantId', `tenant-${Math.floor(Math.random() * INSTALLS)}`], (count) => count === 1);
-  const plan = await time(() => ['plan', plans[Math.floor(Math.random() * 3)]!], (count) => count === 20);
+  const tenant = await time(
+    () => ['fusebit.tenantId', `tenant-${Math.floor(Math.random() * INSTALLS)}`],
+    (count) => count === 1,
+  );
+  const plan = await time(
+    () => ['plan', plans[Math.floor(Math.random() * 3)]!],
+    (count) => count === 20,
+  );
   return { tenant, plan };
 }
 
 async function benchCommits(store: Store, ctx: AppContext) {
   await store.db
     .insertInto('connections')
-    .values({ id: 'con_bench', connector_id: 'plain', tenant_id: 'bench', label: null, auth_method: 'none', status: 'active', credentials_ciphertext: 'x', expires_at: null, refresh_lease_until: null, created_at: NOW, updated_at: NOW } as never)
+    .values({
+      id: 'con_bench',
+      connector_id: 'plain',
+      tenant_id: 'bench',
+      label: null,
+      auth_method: 'none',
+      status: 'active',
+      credentials_ciphertext: 'x',
+      expires_at: null,
+      refresh_lease_until: null,
+      created_at: NOW,
+      updated_at: NOW,
+    } as never)
     .execute();
   await insertBatches(store, 'sessions', COMMITS, (i) => ({
     id: `ses_bench_${i}`,
@@ -175,7 +202,14 @@ async function benchCommits(store: Store, ctx: AppContext) {
     Array.from({ length: COMMIT_CONCURRENCY }, async () => {
       while (next < COMMITS) {
         const i = next++;
-        await createInstallForSession(ctx, { sessionId: `ses_bench_${i}`, integrationId: 'bench-sync', tenantId: `commit-tenant-${i}`, tags: { 'fusebit.tenantId': `commit-tenant-${i}`, plan: 'pro' }, connectionIds: ['con_bench'], config: {} });
+        await createInstallForSession(ctx, {
+          sessionId: `ses_bench_${i}`,
+          integrationId: 'bench-sync',
+          tenantId: `commit-tenant-${i}`,
+          tags: { 'fusebit.tenantId': `commit-tenant-${i}`, plan: 'pro' },
+          connectionIds: ['con_bench'],
+          config: {},
+        });
       }
     }),
   );
@@ -201,16 +235,24 @@ async function run(name: string, open: () => Promise<{ store: Store; cleanup: ()
     const ratio = keys.big.p50 / keys.small.p50;
     console.log(`\n${name}`);
     console.log(`  key verification, ${SMALL_KEYS.toLocaleString('en')} keys:      p50 ${ms(keys.small.p50)}  p99 ${ms(keys.small.p99)}`);
-    console.log(`  key verification, ${BIG_KEYS.toLocaleString('en')} keys:  p50 ${ms(keys.big.p50)}  p99 ${ms(keys.big.p99)}  (p50 ${ratio.toFixed(2)}× the small one; target ≤ 1.2×: ${ratio <= 1.2 ? 'met' : 'MISSED'}; filled in ${keys.fillSeconds.toFixed(1)} s)`);
-    console.log(`  install search by tag, ${INSTALLS.toLocaleString('en')} installs: p50 ${ms(search.tenant)} (tenant tag, 1 match), ${ms(search.plan)} (plan tag, first 20 of ~${Math.round(INSTALLS / 3).toLocaleString('en')})`);
-    console.log(`  session commits: ${Math.round(commits).toLocaleString('en')} per second (${COMMIT_CONCURRENCY} concurrent callers, ${COMMITS.toLocaleString('en')} commits)`);
+    console.log(
+      `  key verification, ${BIG_KEYS.toLocaleString('en')} keys:  p50 ${ms(keys.big.p50)}  p99 ${ms(keys.big.p99)}  (p50 ${ratio.toFixed(2)}× the small one; target ≤ 1.2×: ${ratio <= 1.2 ? 'met' : 'MISSED'}; filled in ${keys.fillSeconds.toFixed(1)} s)`,
+    );
+    console.log(
+      `  install search by tag, ${INSTALLS.toLocaleString('en')} installs: p50 ${ms(search.tenant)} (tenant tag, 1 match), ${ms(search.plan)} (plan tag, first 20 of ~${Math.round(INSTALLS / 3).toLocaleString('en')})`,
+    );
+    console.log(
+      `  session commits: ${Math.round(commits).toLocaleString('en')} per second (${COMMIT_CONCURRENCY} concurrent callers, ${COMMITS.toLocaleString('en')} commits)`,
+    );
   } finally {
     await store.close();
     await cleanup();
   }
 }
 
-console.log(`bench:store — ${BIG_KEYS.toLocaleString('en')} keys, ${INSTALLS.toLocaleString('en')} installs, ${LOOKUPS} lookups per figure (uncached verification)`);
+console.log(
+  `bench:store — ${BIG_KEYS.toLocaleString('en')} keys, ${INSTALLS.toLocaleString('en')} installs, ${LOOKUPS} lookups per figure (uncached verification)`,
+);
 await run('SQLite (embedded file, WAL)', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'patchbay-bench-store-'));
   return { store: await openStore(`sqlite:${path.join(dir, 'bench.db')}`), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };

@@ -28,7 +28,15 @@ export interface BenchServer {
 export async function startBenchServer(extraEnv: Record<string, string> = {}): Promise<BenchServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'patchbay-bench-'));
   const port = await freePort();
-  const env = { ...process.env, PATCHBAY_MASTER_KEY: randomBytes(32).toString('base64'), PATCHBAY_DATA_DIR: dataDir, PORT: String(port), PATCHBAY_HOST: '127.0.0.1', PATCHBAY_LOG_LEVEL: 'warn', ...extraEnv };
+  const env = {
+    ...process.env,
+    PATCHBAY_MASTER_KEY: randomBytes(32).toString('base64'),
+    PATCHBAY_DATA_DIR: dataDir,
+    PORT: String(port),
+    PATCHBAY_HOST: '127.0.0.1',
+    PATCHBAY_LOG_LEVEL: 'warn',
+    ...extraEnv,
+  };
   const run = (args: string[]) => {
     const result = spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`patchbay ${args.join(' ')} failed: ${result.stderr}`);

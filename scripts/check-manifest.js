@@ -35,7 +35,11 @@ try {
     console.log('check:manifest: packages/widget/custom-elements.json is up to date.');
     process.exit(0);
   }
-  console.error(committed === null ? 'check:manifest: packages/widget/custom-elements.json is missing.' : 'check:manifest: packages/widget/custom-elements.json is stale: the components changed since it was generated.');
+  console.error(
+    committed === null
+      ? 'check:manifest: packages/widget/custom-elements.json is missing.'
+      : 'check:manifest: packages/widget/custom-elements.json is stale: the components changed since it was generated.',
+  );
   for (const line of differences(committed, fresh)) console.error(`  ${line}`);
   console.error('Regenerate and commit it:\n  npm run manifest -w @patchbay/widget && git add packages/widget/custom-elements.json');
   process.exit(1);

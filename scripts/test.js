@@ -15,7 +15,10 @@ function ensureChromium() {
   }
   console.log('Installing Debian’s chromium (needed by the component and end-to-end tests)…');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', 'chromium']]) {
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', 'chromium'],
+  ]) {
     const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
     if (result.status !== 0) process.exit(result.status ?? 1);
   }
@@ -39,7 +42,17 @@ const steps = [
   { name: 'custom-elements manifest', command: 'npm', args: ['run', 'check:manifest', '--silent'] },
   { name: 'storybook build', command: 'npm', args: ['run', 'build:storybook', '--silent'] },
   { name: 'server (SQLite)', command: 'npm', args: ['run', 'test:server', '--silent'], counts: 'node', env: sqliteEnv },
-  ...(postgresUrl ? [{ name: 'server (PostgreSQL)', command: 'npm', args: ['run', 'test:server', '--silent'], counts: 'node', env: { PATCHBAY_TEST_DATABASE_URL: postgresUrl, DATABASE_URL: '' } }] : []),
+  ...(postgresUrl
+    ? [
+        {
+          name: 'server (PostgreSQL)',
+          command: 'npm',
+          args: ['run', 'test:server', '--silent'],
+          counts: 'node',
+          env: { PATCHBAY_TEST_DATABASE_URL: postgresUrl, DATABASE_URL: '' },
+        },
+      ]
+    : []),
   { name: 'widget', command: 'npm', args: ['run', 'test:widget', '--silent'], counts: 'wtr' },
   // The demo runs on embedded SQLite, as `npm start` does.
   { name: 'end-to-end', command: 'npm', args: ['run', 'test:e2e', '--silent'], counts: 'node', env: sqliteEnv },

@@ -52,7 +52,12 @@ const meta: Meta<Args> = {
   argTypes: {
     theme: { control: 'inline-radio', options: ['auto', 'light', 'dark'] },
     locale: { control: 'select', options: ['', 'en', 'de', 'fr', 'es', 'ja'] },
-    label: { name: 'label (default slot)', description: 'A custom label for the idle state, in the default slot.', control: 'text', table: { category: 'slots' } },
+    label: {
+      name: 'label (default slot)',
+      description: 'A custom label for the idle state, in the default slot.',
+      control: 'text',
+      table: { category: 'slots' },
+    },
   },
   render: (args) => render(args),
   parameters: {

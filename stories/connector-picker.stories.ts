@@ -15,7 +15,14 @@ interface Args {
 const meta: Meta<Args> = {
   title: 'Components/connector-picker',
   component: 'connector-picker',
-  args: { integration: CATALOG.full, 'session-token': mockSessionToken({ outcome: 'authorized' }), open: false, placement: 'bottom-start', locale: '', theme: 'auto' },
+  args: {
+    integration: CATALOG.full,
+    'session-token': mockSessionToken({ outcome: 'authorized' }),
+    open: false,
+    placement: 'bottom-start',
+    locale: '',
+    theme: 'auto',
+  },
   argTypes: {
     integration: {
       description: 'The integration id. In these stories it also steers the mock catalog: `empty`, `broken`, `loading`, or any other name for the full one.',

@@ -36,8 +36,22 @@ export const CATALOG = { empty: 'empty', broken: 'broken', loading: 'loading', f
 /** One connector per state the picker shows: Connect, + Add connection (Connected), Reconnect (Needs re-auth). */
 export const mockCatalog: MockConnector[] = [
   { slug: 'slack', name: 'Slack', description: 'Messages and channels', domain: 'slack.com', state: 'not_connected', connections: [] },
-  { slug: 'github', name: 'GitHub', description: 'Repositories and issues', domain: 'github.com', state: 'connected', connections: [{ id: 'con_GitHubWorkAccount00000', label: 'Work', status: 'active' }] },
-  { slug: 'salesforce', name: 'Salesforce', description: 'Accounts, leads and opportunities', domain: 'salesforce.com', state: 'needs_reauth', connections: [{ id: 'con_SalesforceOld000000000', label: null, status: 'needs_reauth' }] },
+  {
+    slug: 'github',
+    name: 'GitHub',
+    description: 'Repositories and issues',
+    domain: 'github.com',
+    state: 'connected',
+    connections: [{ id: 'con_GitHubWorkAccount00000', label: 'Work', status: 'active' }],
+  },
+  {
+    slug: 'salesforce',
+    name: 'Salesforce',
+    description: 'Accounts, leads and opportunities',
+    domain: 'salesforce.com',
+    state: 'needs_reauth',
+    connections: [{ id: 'con_SalesforceOld000000000', label: null, status: 'needs_reauth' }],
+  },
   { slug: 'cafe-pos', name: 'Café POS', description: 'Point of sale for cafés', domain: 'cafe-pos.example', state: 'not_connected', connections: [] },
   { slug: 'hubspot', name: 'HubSpot', description: 'Contacts and deals', domain: 'hubspot.com', state: 'not_connected', connections: [] },
   { slug: 'notion', name: 'Notion', description: 'Pages and databases', domain: 'notion.so', state: 'not_connected', connections: [] },
@@ -81,12 +95,21 @@ async function answer(url: URL, init: RequestInit | undefined): Promise<Response
   const method = (init?.method ?? 'GET').toUpperCase();
   const authorization = new Headers(init?.headers).get('authorization') ?? '';
   const install = INSTALL_PATH.exec(url.pathname);
-  if (install) return json(200, { id: install[2], integrationId: install[1], tenantId: 'tenant-1', tags: {}, operationState: { status: 'success' }, createdAt: new Date().toISOString() });
+  if (install)
+    return json(200, {
+      id: install[2],
+      integrationId: install[1],
+      tenantId: 'tenant-1',
+      tags: {},
+      operationState: { status: 'success' },
+      createdAt: new Date().toISOString(),
+    });
   const match = SESSION_PATH.exec(url.pathname);
   if (!match) return null;
   const [, integration = '', id = '', tail] = match;
   const session = sessions.get(id);
-  if (!session || !authorization.startsWith(`Bearer ${id}_secret_`)) return json(401, errorBody('invalid_credentials', 'The credentials are missing or not valid.'));
+  if (!session || !authorization.startsWith(`Bearer ${id}_secret_`))
+    return json(401, errorBody('invalid_credentials', 'The credentials are missing or not valid.'));
   await wait(120, init?.signal);
   if (tail === '/connectors') {
     if (integration === CATALOG.loading) await wait(Infinity, init?.signal);
@@ -94,7 +117,8 @@ async function answer(url: URL, init: RequestInit | undefined): Promise<Response
     return json(200, { data: integration === CATALOG.empty ? [] : mockCatalog, next: null });
   }
   if (tail === '/commit' && method === 'POST') {
-    if (session.status !== 'authorized' && session.status !== 'committed') return json(409, errorBody('session_not_authorized', 'The session is not authorized yet.'));
+    if (session.status !== 'authorized' && session.status !== 'committed')
+      return json(409, errorBody('session_not_authorized', 'The session is not authorized yet.'));
     session.status = 'committed';
     session.installId ??= `ins_${id.slice(4)}`;
     return json(200, { targetUrl: `${url.origin}/v1/integrations/${integration}/install/${session.installId}` });
@@ -106,7 +130,12 @@ async function answer(url: URL, init: RequestInit | undefined): Promise<Response
     status: session.status,
     installId: session.installId,
     expiresAt: new Date(Date.now() + 30 * 60_000).toISOString(),
-    error: session.status === 'failed' ? { code: 'provider_error', message: 'The provider said no.' } : session.status === 'cancelled' ? { code: 'access_denied', message: 'The sign-in was cancelled.' } : null,
+    error:
+      session.status === 'failed'
+        ? { code: 'provider_error', message: 'The provider said no.' }
+        : session.status === 'cancelled'
+          ? { code: 'access_denied', message: 'The sign-in was cancelled.' }
+          : null,
   });
 }
 
@@ -234,12 +263,23 @@ export function mockPartnerPortal(options: MockPortalOptions = {}): MockPartnerP
   const id = `srv_${randomBase62(12)}`;
   const server: PortalServer = {
     workspace: { name: 'Acme Logistics', color: '#0f766e', iconUrl: null, ...options.workspace },
-    partner: { id: `ptn_${randomBase62(22)}`, appName: 'Shipfast', appDescription: 'Shipping labels for online shops', contact: '', status: options.signedIn ? 'active' : 'invited', ...options.partner },
+    partner: {
+      id: `ptn_${randomBase62(22)}`,
+      appName: 'Shipfast',
+      appDescription: 'Shipping labels for online shops',
+      contact: '',
+      status: options.signedIn ? 'active' : 'invited',
+      ...options.partner,
+    },
     invitation: options.invitation ?? 'Publish your shipment updates to Acme Logistics and receive its new orders.',
     keys: new Map(
       (options.keys ?? []).map(({ environment, previousValidForHours }) => [
         environment,
-        { prefix: mockSecret('pbp_').slice(0, 10), createdAt: isoIn(-14 * 86_400), previousExpiresAt: previousValidForHours ? isoIn(previousValidForHours * 3600) : null },
+        {
+          prefix: mockSecret('pbp_').slice(0, 10),
+          createdAt: isoIn(-14 * 86_400),
+          previousExpiresAt: previousValidForHours ? isoIn(previousValidForHours * 3600) : null,
+        },
       ]),
     ),
     grants: options.grants ?? mockGrants,
@@ -278,7 +318,9 @@ function portalStateOf(server: PortalServer, sessionExpiresAt: string) {
     invitation: server.invitation,
     keys: (['dev', 'stage', 'prod'] as const).flatMap((environment) => {
       const key = server.keys.get(environment);
-      return key ? [{ environment, ...key, previousExpiresAt: key.previousExpiresAt && key.previousExpiresAt > new Date().toISOString() ? key.previousExpiresAt : null }] : [];
+      return key
+        ? [{ environment, ...key, previousExpiresAt: key.previousExpiresAt && key.previousExpiresAt > new Date().toISOString() ? key.previousExpiresAt : null }]
+        : [];
     }),
     grants: server.grants,
     subscriptions: server.subscriptions,
@@ -305,7 +347,8 @@ function detailsProblem(body: Record<string, unknown>): string | null {
   if (typeof body.appName !== 'string') return 'appName: Invalid input: expected string, received undefined';
   if (body.appName.trim().length < 1) return 'appName: Too small: expected string to have >=1 characters';
   if (body.appName.trim().length > 100) return 'appName: Too big: expected string to have <=100 characters';
-  if (typeof body.appDescription === 'string' && body.appDescription.trim().length > 500) return 'appDescription: Too big: expected string to have <=500 characters';
+  if (typeof body.appDescription === 'string' && body.appDescription.trim().length > 500)
+    return 'appDescription: Too big: expected string to have <=500 characters';
   if (typeof body.contact !== 'string') return 'contact: Invalid input: expected string, received undefined';
   if (!EMAIL.test(body.contact)) return 'contact: Invalid email address';
   if (body.contact.length > 254) return 'contact: Too big: expected string to have <=254 characters';
@@ -321,7 +364,8 @@ async function answerPortal(server: PortalServer, path: string, init: RequestIni
   await wait(server.latencyMs, init?.signal);
   const method = (init?.method ?? 'GET').toUpperCase();
   const headers = new Headers(init?.headers);
-  if (method !== 'GET' && method !== 'HEAD' && headers.get('x-patchbay-portal') !== '1') return json(403, errorBody('csrf_check_failed', 'This request did not come from the partner portal.'));
+  if (method !== 'GET' && method !== 'HEAD' && headers.get('x-patchbay-portal') !== '1')
+    return json(403, errorBody('csrf_check_failed', 'This request did not come from the partner portal.'));
   let body: Record<string, unknown>;
   try {
     body = typeof init?.body === 'string' && init.body ? (JSON.parse(init.body) as Record<string, unknown>) : {};
@@ -331,9 +375,11 @@ async function answerPortal(server: PortalServer, path: string, init: RequestIni
   const noStore = { 'cache-control': 'no-store' };
 
   if (path === '/redeem' && method === 'POST') {
-    if (typeof body.code !== 'string' || body.code.length < 1 || body.code.length > 64) return invalid('code: Invalid input: expected string, received undefined');
+    if (typeof body.code !== 'string' || body.code.length < 1 || body.code.length > 64)
+      return invalid('code: Invalid input: expected string, received undefined');
     // One answer for unknown, expired, used and revoked links.
-    if (server.links.get(body.code) !== 'unused' || server.partner.status === 'suspended') return json(404, errorBody('link_invalid', 'This link cannot be used. Ask the workspace for a new one.'));
+    if (server.links.get(body.code) !== 'unused' || server.partner.status === 'suspended')
+      return json(404, errorBody('link_invalid', 'This link cannot be used. Ask the workspace for a new one.'));
     server.links.set(body.code, 'used');
     if (server.partner.status === 'invited') server.partner = { ...server.partner, status: 'active' };
     const token = openSession(server);
@@ -343,8 +389,21 @@ async function answerPortal(server: PortalServer, path: string, init: RequestIni
     return json(200, { data: portalStateOf(server, expiresAt) }, noStore);
   }
 
-  const route = path === '' || path === '/' ? 'state' : path === '/partner' ? 'partner' : path === '/subscriptions' ? 'subscriptions' : /^\/keys\/[^/]+(\/rotate)?$/.test(path) ? 'keys' : null;
-  const known = (route === 'state' && method === 'GET') || (route === 'partner' && method === 'PATCH') || (route === 'keys' && method === 'POST') || (route === 'subscriptions' && method === 'PUT');
+  const route =
+    path === '' || path === '/'
+      ? 'state'
+      : path === '/partner'
+        ? 'partner'
+        : path === '/subscriptions'
+          ? 'subscriptions'
+          : /^\/keys\/[^/]+(\/rotate)?$/.test(path)
+            ? 'keys'
+            : null;
+  const known =
+    (route === 'state' && method === 'GET') ||
+    (route === 'partner' && method === 'PATCH') ||
+    (route === 'keys' && method === 'POST') ||
+    (route === 'subscriptions' && method === 'PUT');
   if (!known) return json(404, errorBody('route_not_found', 'No such route.'));
 
   // A bearer token, when sent, is the only credential looked at; else the cookie.
@@ -359,19 +418,29 @@ async function answerPortal(server: PortalServer, path: string, init: RequestIni
   if (route === 'partner') {
     const problem = detailsProblem(body);
     if (problem) return invalid(problem);
-    server.partner = { ...server.partner, appName: String(body.appName).trim(), appDescription: String(body.appDescription ?? '').trim(), contact: String(body.contact) };
+    server.partner = {
+      ...server.partner,
+      appName: String(body.appName).trim(),
+      appDescription: String(body.appDescription ?? '').trim(),
+      contact: String(body.contact),
+    };
     return json(200, { data: state() });
   }
   if (route === 'keys') {
     const [, environment = '', rotate] = /^\/keys\/([^/]+)(\/rotate)?$/.exec(path)!;
     if (environment !== 'dev' && environment !== 'stage' && environment !== 'prod') return invalid('Invalid option: expected one of "dev"|"stage"|"prod"');
     const graceSeconds = body.graceSeconds ?? 86_400;
-    if (rotate && (typeof graceSeconds !== 'number' || !Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 604_800)) return invalid('graceSeconds: Too big: expected number to be <=604800');
+    if (rotate && (typeof graceSeconds !== 'number' || !Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > 604_800))
+      return invalid('graceSeconds: Too big: expected number to be <=604800');
     const current = server.keys.get(environment);
     if (!rotate && current) return json(409, errorBody('key_exists', `There is a ${environment} key already; rotate it instead.`));
     if (rotate && !current) return json(409, errorBody('no_key', `There is no ${environment} key to rotate yet.`));
     const key = mockSecret('pbp_');
-    server.keys.set(environment, { prefix: key.slice(0, 10), createdAt: new Date().toISOString(), previousExpiresAt: rotate ? isoIn(graceSeconds as number) : null });
+    server.keys.set(environment, {
+      prefix: key.slice(0, 10),
+      createdAt: new Date().toISOString(),
+      previousExpiresAt: rotate ? isoIn(graceSeconds as number) : null,
+    });
     return json(201, { data: { key, state: state() } }, noStore);
   }
   const subscriptions = { publish: body.publish, consume: body.consume };

@@ -33,7 +33,10 @@ describe('<connect-button> on a host page of another origin', () => {
       },
     });
     host.server.on('request', (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html', 'content-security-policy': `default-src 'self'; script-src ${patchbay.origin}; connect-src ${patchbay.origin}; style-src 'self'` });
+      res.writeHead(200, {
+        'content-type': 'text/html',
+        'content-security-policy': `default-src 'self'; script-src ${patchbay.origin}; connect-src ${patchbay.origin}; style-src 'self'`,
+      });
       res.end(`<!doctype html><html lang="en"><title>Host</title>
 <script type="module" src="${patchbay.origin}/widget/patchbay.js"></script>
 <main><connect-button integration="acme-sync" server="${patchbay.origin}" session-token="${sessionToken}"></connect-button></main></html>`);
@@ -61,7 +64,12 @@ describe('<connect-button> on a host page of another origin', () => {
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     await page.goto(host.origin);
-    const connected = page.evaluate(() => new Promise<{ tenantId: string; installId: string }>((resolve) => document.addEventListener('patchbay-connected', (e) => resolve((e as CustomEvent).detail))));
+    const connected = page.evaluate(
+      () =>
+        new Promise<{ tenantId: string; installId: string }>((resolve) =>
+          document.addEventListener('patchbay-connected', (e) => resolve((e as CustomEvent).detail)),
+        ),
+    );
     const button = page.locator('connect-button').locator('[part~="base"]');
     const [popup] = await Promise.all([page.waitForEvent('popup'), button.click()]);
     await signInAndConsent(popup);

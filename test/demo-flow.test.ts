@@ -41,7 +41,8 @@ describe('the demo page, end to end', () => {
   }
 
   const connectButton = (page: Page) => page.locator('connect-button').locator('[part~="base"]');
-  const events = (page: Page) => page.evaluate(() => (window as unknown as { patchbayEvents: Array<{ type: string; detail: Record<string, unknown> }> }).patchbayEvents);
+  const events = (page: Page) =>
+    page.evaluate(() => (window as unknown as { patchbayEvents: Array<{ type: string; detail: Record<string, unknown> }> }).patchbayEvents);
 
   it('connects in a popup, shows Connected, and the host calls the third-party API for the tenant', async () => {
     const page = await openDemo();
@@ -78,7 +79,9 @@ describe('the demo page, end to end', () => {
     const [popup] = await Promise.all([page.waitForEvent('popup'), connectButton(page).click()]);
     await cancelAtProvider(popup);
     await popup.waitForEvent('close');
-    await page.waitForFunction(() => (window as unknown as { patchbayEvents: Array<{ type: string }> }).patchbayEvents.some((e) => e.type === 'patchbay-cancel'));
+    await page.waitForFunction(() =>
+      (window as unknown as { patchbayEvents: Array<{ type: string }> }).patchbayEvents.some((e) => e.type === 'patchbay-cancel'),
+    );
     const cancel = (await events(page)).find((event) => event.type === 'patchbay-cancel');
     assert.equal(cancel?.detail.reason, 'access_denied');
     assert.equal((await events(page)).filter((event) => event.type === 'patchbay-error').length, 0, 'a cancel is not an error');
@@ -90,7 +93,11 @@ describe('the demo page, end to end', () => {
     const [popup] = await Promise.all([page.waitForEvent('popup'), connectButton(page).click()]);
     await popup.locator('input[name="login"]').waitFor();
     await popup.close();
-    await page.waitForFunction(() => (window as unknown as { patchbayEvents: Array<{ type: string }> }).patchbayEvents.some((e) => e.type === 'patchbay-cancel'), undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => (window as unknown as { patchbayEvents: Array<{ type: string }> }).patchbayEvents.some((e) => e.type === 'patchbay-cancel'),
+      undefined,
+      { timeout: 10_000 },
+    );
     const cancel = (await events(page)).find((event) => event.type === 'patchbay-cancel');
     assert.equal(cancel?.detail.reason, 'popup_closed');
     assert.equal(await connectButton(page).isEnabled(), true, 'the button can be used again');

@@ -61,7 +61,11 @@ describe('partner onboarding, end to end', () => {
     await onboarding.getByRole('heading', { name: 'You are all set' }).waitFor();
     assert.match((await onboarding.locator('[part~="snippet"]').textContent()) ?? '', new RegExp(`${patchbay.origin}/v1/events`));
 
-    const published = await fetch(`${patchbay.origin}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ topic: 'app/shipment/created', payload: { id: 's-1' } }) });
+    const published = await fetch(`${patchbay.origin}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ topic: 'app/shipment/created', payload: { id: 's-1' } }),
+    });
     assert.equal(published.status, 201, 'the key the partner was shown works');
 
     // Coming back within the session: the portal remembers the partner, and the key is not shown again.
@@ -103,7 +107,10 @@ describe('<partner-onboarding> embedded on a host page of another site', () => {
     listed = await startPatchbay({ config: { partnerEmbedOrigins: [hostOrigin] } });
     unlisted = await startPatchbay();
     host.server.on('request', (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html', 'content-security-policy': `default-src 'self'; script-src ${embed.server}; connect-src ${embed.server}; style-src 'self'` });
+      res.writeHead(200, {
+        'content-type': 'text/html',
+        'content-security-policy': `default-src 'self'; script-src ${embed.server}; connect-src ${embed.server}; style-src 'self'`,
+      });
       res.end(`<!doctype html><html lang="en"><title>Host</title>
 <script type="module" src="${embed.server}/widget/patchbay.js"></script>
 <main><partner-onboarding link="${embed.link}"></partner-onboarding></main></html>`);
@@ -140,7 +147,8 @@ describe('<partner-onboarding> embedded on a host page of another site', () => {
     const portalCalls: Array<{ path: string; authorization: string | undefined }> = [];
     page.on('request', (request) => {
       const { origin, pathname } = new URL(request.url());
-      if (origin === listed.origin && pathname.startsWith('/v1/partner-portal/') && request.method() !== 'OPTIONS') portalCalls.push({ path: pathname, authorization: request.headers().authorization });
+      if (origin === listed.origin && pathname.startsWith('/v1/partner-portal/') && request.method() !== 'OPTIONS')
+        portalCalls.push({ path: pathname, authorization: request.headers().authorization });
     });
     await page.goto(hostOrigin);
     const onboarding = page.locator('partner-onboarding');
@@ -157,7 +165,11 @@ describe('<partner-onboarding> embedded on a host page of another site', () => {
     const key = await keyField.inputValue();
     assert.match(key, /^pbp_[0-9A-Za-z]{28}$/);
 
-    const published = await fetch(`${listed.origin}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ topic: 'app/shipment/created', payload: { id: 's-1' } }) });
+    const published = await fetch(`${listed.origin}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ topic: 'app/shipment/created', payload: { id: 's-1' } }),
+    });
     assert.equal(published.status, 201, 'the key the partner was shown works');
 
     assert.deepEqual(

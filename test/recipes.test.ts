@@ -5,7 +5,15 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { closeServer, listenOnLoopback, oauthDeclarations, startPatchbay, startThirdParty, type TestPatchbay, type ThirdParty } from '../packages/server/test/support/harness.js';
+import {
+  closeServer,
+  listenOnLoopback,
+  oauthDeclarations,
+  startPatchbay,
+  startThirdParty,
+  type TestPatchbay,
+  type ThirdParty,
+} from '../packages/server/test/support/harness.js';
 import { launchChromium } from './support/browser.js';
 import { signInAndConsent } from './support/provider-pages.js';
 

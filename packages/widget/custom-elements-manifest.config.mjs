@@ -21,7 +21,11 @@ function patchbayDefineCalls() {
       const className = callee.expression.text;
       moduleDoc.exports = [
         ...(moduleDoc.exports ?? []),
-        { kind: 'custom-element-definition', name: tagArgument.text, declaration: { name: className, module: moduleOf(ts, node.getSourceFile(), className, moduleDoc.path) } },
+        {
+          kind: 'custom-element-definition',
+          name: tagArgument.text,
+          declaration: { name: className, module: moduleOf(ts, node.getSourceFile(), className, moduleDoc.path) },
+        },
       ];
     },
   };

@@ -32,8 +32,13 @@ function bundleManifest(): Plugin {
       const eagerGzipBytes = [...eager].reduce((sum, fileName) => sum + gzip(fileName), 0);
       const lazy = [...chunks.keys()].filter((fileName) => !eager.has(fileName)).map((fileName) => ({ file: fileName, gzipBytes: gzip(fileName) }));
       const totalGzipBytes = eagerGzipBytes + lazy.reduce((sum, chunk) => sum + chunk.gzipBytes, 0);
-      writeFileSync(`${options.dir}/manifest.json`, `${JSON.stringify({ file: 'patchbay.js', version, integrity, gzipBytes: gzip('patchbay.js'), eagerGzipBytes, totalGzipBytes, lazy }, null, 2)}\n`);
-      console.log(`\npatchbay.js v${version}: ${eagerGzipBytes} bytes gzip loaded by a script tag (${eager.size} files), ${totalGzipBytes} bytes gzip with every lazy chunk`);
+      writeFileSync(
+        `${options.dir}/manifest.json`,
+        `${JSON.stringify({ file: 'patchbay.js', version, integrity, gzipBytes: gzip('patchbay.js'), eagerGzipBytes, totalGzipBytes, lazy }, null, 2)}\n`,
+      );
+      console.log(
+        `\npatchbay.js v${version}: ${eagerGzipBytes} bytes gzip loaded by a script tag (${eager.size} files), ${totalGzipBytes} bytes gzip with every lazy chunk`,
+      );
       for (const chunk of lazy) console.log(`  lazy ${chunk.file}: ${chunk.gzipBytes} bytes gzip`);
       console.log(`integrity: ${integrity}\n`);
     },
@@ -52,7 +57,14 @@ export default defineConfig(({ mode }) => {
       sourcemap: true,
       minify: standalone,
       lib: {
-        entry: (standalone ? { patchbay: 'src/index.ts' } : { index: 'src/index.ts', 'connect-button': 'src/components/connect-button/connect-button.ts', 'connector-picker': 'src/components/connector-picker/connector-picker.ts', 'partner-onboarding': 'src/components/partner-onboarding/partner-onboarding.ts' }) as Record<string, string>,
+        entry: (standalone
+          ? { patchbay: 'src/index.ts' }
+          : {
+              index: 'src/index.ts',
+              'connect-button': 'src/components/connect-button/connect-button.ts',
+              'connector-picker': 'src/components/connector-picker/connector-picker.ts',
+              'partner-onboarding': 'src/components/partner-onboarding/partner-onboarding.ts',
+            }) as Record<string, string>,
         formats: ['es'] as const,
       },
       rolldownOptions: {

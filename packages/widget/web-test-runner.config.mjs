@@ -4,7 +4,17 @@ import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { fileURLToPath } from 'node:url';
 import { portalStandIn } from './test-support/portal-stand-in.mjs';
 
-const flags = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const flags = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /**
  * A loopback stand-in for the three session endpoints the component calls (docs/flow.md), so the
@@ -17,8 +27,22 @@ const SESSION_PATH = /^\/v1\/integrations\/([^/]+)\/session\/(ses_[0-9A-Za-z]{22
 /** The picker's catalog: one connector per state, and enough of them to search and scroll. */
 const catalog = [
   { slug: 'slack', name: 'Slack', description: 'Messages and channels', domain: 'slack.com', state: 'not_connected', connections: [] },
-  { slug: 'github', name: 'GitHub', description: 'Repositories and issues', domain: 'github.com', state: 'connected', connections: [{ id: 'con_GitHubWorkAccount00000', label: 'Work', status: 'active' }] },
-  { slug: 'salesforce', name: 'Salesforce', description: 'Accounts, leads and opportunities', domain: 'salesforce.com', state: 'needs_reauth', connections: [{ id: 'con_SalesforceOld000000000', label: null, status: 'needs_reauth' }] },
+  {
+    slug: 'github',
+    name: 'GitHub',
+    description: 'Repositories and issues',
+    domain: 'github.com',
+    state: 'connected',
+    connections: [{ id: 'con_GitHubWorkAccount00000', label: 'Work', status: 'active' }],
+  },
+  {
+    slug: 'salesforce',
+    name: 'Salesforce',
+    description: 'Accounts, leads and opportunities',
+    domain: 'salesforce.com',
+    state: 'needs_reauth',
+    connections: [{ id: 'con_SalesforceOld000000000', label: null, status: 'needs_reauth' }],
+  },
   { slug: 'cafe-pos', name: 'Café POS', description: 'Point of sale for cafés', domain: 'cafe-pos.example', state: 'not_connected', connections: [] },
   { slug: 'hubspot', name: 'HubSpot', description: 'Contacts and deals', domain: 'hubspot.com', state: 'not_connected', connections: [] },
   { slug: 'notion', name: 'Notion', description: 'Pages and databases', domain: 'notion.so', state: 'not_connected', connections: [] },
@@ -72,8 +96,18 @@ async function standIn(ctx, next) {
     }
     state.reads += 1;
     ctx.body = {
-      id, integrationId: integration, tenantId: 'tenant-1', status: state.status, installId: state.installId, expiresAt: new Date(Date.now() + 60000).toISOString(),
-      error: state.status === 'failed' ? { code: 'provider_error', message: 'The provider said no.' } : state.status === 'cancelled' ? { code: 'access_denied', message: 'The sign-in was cancelled.' } : null,
+      id,
+      integrationId: integration,
+      tenantId: 'tenant-1',
+      status: state.status,
+      installId: state.installId,
+      expiresAt: new Date(Date.now() + 60000).toISOString(),
+      error:
+        state.status === 'failed'
+          ? { code: 'provider_error', message: 'The provider said no.' }
+          : state.status === 'cancelled'
+            ? { code: 'access_denied', message: 'The sign-in was cancelled.' }
+            : null,
     };
     return;
   }
@@ -88,7 +122,8 @@ async function standIn(ctx, next) {
 export default {
   middleware: [standIn, portalStandIn],
   // nanostores reads process.env.NODE_ENV, which bundlers replace; the test page has no bundler.
-  testRunnerHtml: (testFramework) => `<html><head><script>window.process = { env: { NODE_ENV: 'development' } };</script></head><body><script type="module" src="${testFramework}"></script></body></html>`,
+  testRunnerHtml: (testFramework) =>
+    `<html><head><script>window.process = { env: { NODE_ENV: 'development' } };</script></head><body><script type="module" src="${testFramework}"></script></body></html>`,
   files: ['src/**/*.test.ts'],
   nodeResolve: true,
   concurrency: 1,

@@ -34,7 +34,9 @@ export function App() {
         integration="acme-sync"
         server={session.server}
         sessionToken={session.token}
-        onpatchbay-connected={(event: PatchbayConnectedEvent) => setMessage(`Connected: install ${event.detail.installId} for tenant ${event.detail.tenantId}.`)}
+        onpatchbay-connected={(event: PatchbayConnectedEvent) =>
+          setMessage(`Connected: install ${event.detail.installId} for tenant ${event.detail.tenantId}.`)
+        }
         onpatchbay-cancel={() => setMessage('Cancelled. Nothing was connected.')}
         onpatchbay-error={(event: CustomEvent<{ message: string }>) => setMessage(`Could not connect: ${event.detail.message}`)}
       />

@@ -1,5 +1,13 @@
 // Types for the Patchbay elements in JSX: which properties and events React may pass to them.
-import type { ConnectButton, ConnectorPicker, PatchbayCancelEvent, PatchbayConnectedEvent, PatchbayErrorEvent, PatchbayRequestConnectEvent, PatchbayStepEvent } from '@patchbay/widget';
+import type {
+  ConnectButton,
+  ConnectorPicker,
+  PatchbayCancelEvent,
+  PatchbayConnectedEvent,
+  PatchbayErrorEvent,
+  PatchbayRequestConnectEvent,
+  PatchbayStepEvent,
+} from '@patchbay/widget';
 import type { DetailedHTMLProps, HTMLAttributes } from 'react';
 
 type ElementProps<E extends HTMLElement, Props extends keyof E> = DetailedHTMLProps<HTMLAttributes<E>, E> &

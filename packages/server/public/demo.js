@@ -7,7 +7,11 @@ const picker = document.getElementById('picker');
 const pickerStatus = document.getElementById('picker-status');
 
 async function newSessionToken(integration) {
-  const response = await fetch('/demo/host/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ integration }) });
+  const response = await fetch('/demo/host/session', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ integration }),
+  });
   const body = await response.json();
   if (!response.ok) throw new Error(body.error?.message ?? 'Could not start a session');
   // Kept for page mode: after the full-page redirect the element resumes the same session.

@@ -95,8 +95,15 @@ async function migrate(argv: string[]): Promise<number> {
 }
 
 /** Opens the store with the same settings as `start`, for the operator's commands. */
-async function withStore<T>(flags: { dev?: boolean | undefined; 'data-dir'?: string | undefined; 'database-url'?: string | undefined }, work: (deps: { store: Store; hashingKey: Buffer }) => Promise<T>): Promise<T> {
-  const configArgs = [...(flags.dev ? ['--dev'] : []), ...(flags['data-dir'] ? ['--data-dir', flags['data-dir']] : []), ...(flags['database-url'] ? ['--database-url', flags['database-url']] : [])];
+async function withStore<T>(
+  flags: { dev?: boolean | undefined; 'data-dir'?: string | undefined; 'database-url'?: string | undefined },
+  work: (deps: { store: Store; hashingKey: Buffer }) => Promise<T>,
+): Promise<T> {
+  const configArgs = [
+    ...(flags.dev ? ['--dev'] : []),
+    ...(flags['data-dir'] ? ['--data-dir', flags['data-dir']] : []),
+    ...(flags['database-url'] ? ['--database-url', flags['database-url']] : []),
+  ];
   const config = loadConfig(configArgs, process.env);
   const store = await openStore(config.databaseUrl, storeOptionsOf(config));
   try {
@@ -122,7 +129,17 @@ function fail(message: string): number {
 function printKey(record: AccessKeyRecord) {
   const state = record.active ? (record.expiresAt && Date.parse(record.expiresAt) <= Date.now() ? 'expired' : 'active') : 'inactive';
   out(
-    [record.id, record.name, `${record.keyPrefix}…`, state, record.scopes.join(','), record.tenantId ?? '-', record.ipAllowlist?.join(',') ?? '-', record.expiresAt ?? '-', record.lastAuthenticatedAt ?? 'never'].join('\t'),
+    [
+      record.id,
+      record.name,
+      `${record.keyPrefix}…`,
+      state,
+      record.scopes.join(','),
+      record.tenantId ?? '-',
+      record.ipAllowlist?.join(',') ?? '-',
+      record.expiresAt ?? '-',
+      record.lastAuthenticatedAt ?? 'never',
+    ].join('\t'),
   );
 }
 
@@ -144,7 +161,15 @@ async function keys(argv: string[]): Promise<number> {
     case 'create': {
       const { values } = parseArgs({
         args: rest,
-        options: { name: { type: 'string' }, description: { type: 'string' }, scope: { type: 'string', multiple: true }, tenant: { type: 'string' }, ip: { type: 'string', multiple: true }, expires: { type: 'string' }, ...storeFlags },
+        options: {
+          name: { type: 'string' },
+          description: { type: 'string' },
+          scope: { type: 'string', multiple: true },
+          tenant: { type: 'string' },
+          ip: { type: 'string', multiple: true },
+          expires: { type: 'string' },
+          ...storeFlags,
+        },
         strict: true,
       });
       const input = parseWith(createKeySchema, {
@@ -167,7 +192,11 @@ async function keys(argv: string[]): Promise<number> {
       });
     }
     case 'list': {
-      const { values } = parseArgs({ args: rest, options: { search: { type: 'string' }, inactive: { type: 'boolean' }, limit: { type: 'string' }, ...storeFlags }, strict: true });
+      const { values } = parseArgs({
+        args: rest,
+        options: { search: { type: 'string' }, inactive: { type: 'boolean' }, limit: { type: 'string' }, ...storeFlags },
+        strict: true,
+      });
       const limit = parseWith(z.coerce.number().int().min(1).max(100), values.limit ?? '100');
       if (typeof limit === 'string') return fail(`--limit: ${limit}`);
       return withStore(values, async (deps) => {
@@ -210,15 +239,31 @@ async function keys(argv: string[]): Promise<number> {
 async function authEvents(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { key: { type: 'string' }, outcome: { type: 'string' }, reason: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, limit: { type: 'string' }, ...storeFlags },
+    options: {
+      key: { type: 'string' },
+      outcome: { type: 'string' },
+      reason: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      limit: { type: 'string' },
+      ...storeFlags,
+    },
     strict: true,
   });
-  const query = parseWith(listAuthEventsSchema, { keyId: values.key, outcome: values.outcome, reason: values.reason, from: values.from, to: values.to, limit: values.limit ?? '50' });
+  const query = parseWith(listAuthEventsSchema, {
+    keyId: values.key,
+    outcome: values.outcome,
+    reason: values.reason,
+    from: values.from,
+    to: values.to,
+    limit: values.limit ?? '50',
+  });
   if (typeof query === 'string') return fail(query);
   return withStore(values, async ({ store }) => {
     const page = await listAuthEvents(store, query);
     out(['at', 'outcome', 'reason', 'key', 'ip', 'method', 'path'].join('\t'));
-    for (const event of page.data) out([event.at, event.outcome, event.reason ?? '-', event.keyPrefix ?? event.keyId ?? '-', event.clientIp ?? '-', event.method, event.path].join('\t'));
+    for (const event of page.data)
+      out([event.at, event.outcome, event.reason ?? '-', event.keyPrefix ?? event.keyId ?? '-', event.clientIp ?? '-', event.method, event.path].join('\t'));
     return 0;
   });
 }

@@ -101,18 +101,34 @@ const settingsSchema = z.object({
   accessTokenTtlSeconds: z.coerce.number().int().min(60).max(86_400).default(900),
   dbPoolSize: z.coerce.number().int().min(1).max(200).default(10),
   dbStatementTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(15_000),
-  dbSchema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lowercase letters, digits and _').optional(),
+  dbSchema: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lowercase letters, digits and _')
+    .optional(),
   partnerLinkTtlDays: z.coerce.number().int().min(1).max(90).default(7),
-  portalSessionMinutes: z.coerce.number().int().min(5).max(24 * 60).default(30),
+  portalSessionMinutes: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(24 * 60)
+    .default(30),
   eventPayloadMaxBytes: z.coerce.number().int().min(256).max(1_048_576).default(65_536),
   eventHeartbeatSeconds: z.coerce.number().int().min(1).max(300).default(15),
   workspaceName: z.string().min(1).max(100).default('Patchbay'),
-  workspaceColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #0f766e').optional(),
+  workspaceColor: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #0f766e')
+    .optional(),
   workspaceIconUrl: z.url({ protocol: /^https?$/ }).optional(),
   partnerEmbedOrigins: z
     .string()
     .default('')
-    .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().refine(isExactOrigin, 'an origin like https://app.example.com (scheme, host and port only)'))),
 });
 
@@ -242,7 +258,10 @@ function isLoopbackHost(host: string): boolean {
  * (the first encrypts, all decrypt) while a rotation is under way.
  */
 export function parseMasterKeys(text: string): MasterKey[] {
-  const entries = text.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   const keys = entries.map((entry, index) => {
     const colon = entry.indexOf(':');
     const id = colon > 0 ? entry.slice(0, colon) : `k${index + 1}`;

@@ -24,7 +24,11 @@ export const declarationsSchema = z
       }
       for (const [name, action] of Object.entries(integration.actions)) {
         if (!integration.connectors.includes(action.connector)) {
-          ctx.addIssue({ code: 'custom', path: ['integrations', index, 'actions', name, 'connector'], message: `action uses connector ${action.connector}, which the integration does not list` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['integrations', index, 'actions', name, 'connector'],
+            message: `action uses connector ${action.connector}, which the integration does not list`,
+          });
         }
       }
     }
@@ -52,7 +56,7 @@ export function readDeclarationsFile(file: string): Declarations {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
     // JSON.parse quotes the text around a syntax error, which may be a secret: never repeat it.
-    const reason = error instanceof SyntaxError ? 'it is not valid JSON' : (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    const reason = error instanceof SyntaxError ? 'it is not valid JSON' : ((error as NodeJS.ErrnoException).code ?? 'unreadable');
     throw new DeclarationsError(`Cannot read ${file}: ${reason}.`);
   }
   return parseDeclarations(raw, file);

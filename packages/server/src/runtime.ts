@@ -47,7 +47,10 @@ export interface PatchbayOptions {
 export async function createPatchbay(config: Config, options: PatchbayOptions = {}): Promise<Patchbay> {
   const logger = options.logger ?? createLogger(config.logLevel);
   if (config.generatedMasterKeyPath) {
-    logger.warn({ path: config.generatedMasterKeyPath }, 'DEV MODE: generated a master key on disk. Anyone with this file can read stored credentials. Never use dev mode in production.');
+    logger.warn(
+      { path: config.generatedMasterKeyPath },
+      'DEV MODE: generated a master key on disk. Anyone with this file can read stored credentials. Never use dev mode in production.',
+    );
   }
   const store = options.store ?? (await openStore(config.databaseUrl, storeOptionsOf(config)));
   await store.migrate();
@@ -56,7 +59,8 @@ export async function createPatchbay(config: Config, options: PatchbayOptions = 
 
   const runDemo = config.dev && !options.declarations && !config.declarations;
   const demoClientSecret = randomBytes(24).toString('base64url');
-  const declarations = options.declarations ?? config.declarations ?? (runDemo ? demoDeclarations(config.publicUrl, demoClientSecret) : { connectors: [], integrations: [] });
+  const declarations =
+    options.declarations ?? config.declarations ?? (runDemo ? demoDeclarations(config.publicUrl, demoClientSecret) : { connectors: [], integrations: [] });
   const catalog = await loadCatalog(store, keyring, declarations);
   const ctx: AppContext = {
     config,
@@ -120,7 +124,11 @@ export async function createPatchbay(config: Config, options: PatchbayOptions = 
 /** The demo host's access key lives only in memory; earlier ones are inactivated, never deleted. */
 async function createDemoHostKey(store: Store, ctx: AppContext): Promise<string> {
   await store.db.updateTable('access_keys').set({ inactive_at: isoNow() }).where('name', 'like', 'demo-host-%').where('inactive_at', 'is', null).execute();
-  const { key } = await createAccessKey(ctx, { name: `demo-host-${randomBytes(4).toString('hex')}`, scopes: ['sessions:write', 'installs:read', 'installs:write'], actor: 'demo' });
+  const { key } = await createAccessKey(ctx, {
+    name: `demo-host-${randomBytes(4).toString('hex')}`,
+    scopes: ['sessions:write', 'installs:read', 'installs:write'],
+    actor: 'demo',
+  });
   return key;
 }
 

@@ -52,7 +52,10 @@ function modelIsWellFormed(candidate: string): boolean {
 
 const modelKeys = fc.uint8Array({ minLength: 16, maxLength: 16 }).map(modelKey);
 /** Keys from the real generator and from the model, so both must satisfy every property. */
-const validKeys = fc.oneof(modelKeys, fc.constant(null).map(() => generateAccessKey()));
+const validKeys = fc.oneof(
+  modelKeys,
+  fc.constant(null).map(() => generateAccessKey()),
+);
 const OTHER_CHARS = `${BASE62}_-. `;
 
 describe('access keys', () => {
@@ -167,20 +170,48 @@ describe('access keys', () => {
   describe('the format check never throws', () => {
     it('answers false for any value that is not a string', () => {
       fc.assert(
-        fc.property(fc.anything({ withBigInt: true, withBoxedValues: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withNullPrototype: true }), (value) => {
-          fc.pre(typeof value !== 'string');
-          assert.equal(isWellFormedAccessKey(value), false);
-        }),
+        fc.property(
+          fc.anything({
+            withBigInt: true,
+            withBoxedValues: true,
+            withMap: true,
+            withSet: true,
+            withTypedArray: true,
+            withSparseArray: true,
+            withNullPrototype: true,
+          }),
+          (value) => {
+            fc.pre(typeof value !== 'string');
+            assert.equal(isWellFormedAccessKey(value), false);
+          },
+        ),
         { numRuns: 500 },
       );
     });
 
     it('answers false for hostile objects: boxed keys, throwing coercions and revoking proxies', () => {
       const key = generateAccessKey();
-      const throwing = { toString: () => { throw new Error('toString'); }, [Symbol.toPrimitive]: () => { throw new Error('toPrimitive'); } };
+      const throwing = {
+        toString: () => {
+          throw new Error('toString');
+        },
+        [Symbol.toPrimitive]: () => {
+          throw new Error('toPrimitive');
+        },
+      };
       const { proxy, revoke } = Proxy.revocable({}, {});
       revoke();
-      const trap = new Proxy({}, { get: () => { throw new Error('get'); }, getPrototypeOf: () => { throw new Error('proto'); } });
+      const trap = new Proxy(
+        {},
+        {
+          get: () => {
+            throw new Error('get');
+          },
+          getPrototypeOf: () => {
+            throw new Error('proto');
+          },
+        },
+      );
       for (const value of [new String(key), [key], { key }, throwing, proxy, trap, Symbol(key), undefined, null]) {
         assert.equal(isWellFormedAccessKey(value), false);
       }

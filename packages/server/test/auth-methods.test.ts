@@ -43,7 +43,9 @@ function declarations(api: StandInApi): Declarations {
         connectors: connectors.map((c) => c.slug),
         allowedOrigins: [HOST_ORIGIN],
         configFields: [],
-        actions: Object.fromEntries(FORM_CONNECTORS.map((slug) => [`me-${slug}`, { connector: slug, method: 'GET' as const, path: '/me', forwardBody: false }])),
+        actions: Object.fromEntries(
+          FORM_CONNECTORS.map((slug) => [`me-${slug}`, { connector: slug, method: 'GET' as const, path: '/me', forwardBody: false }]),
+        ),
       },
     ],
   };
@@ -95,10 +97,19 @@ describe('the six auth methods, end to end against a stand-in that accepts only 
   }
 
   const submit = (sessionId: string, values: Record<string, string>) =>
-    fetch(`${base}/session/${sessionId}/credentials`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(values).toString(), redirect: 'manual' });
+    fetch(`${base}/session/${sessionId}/credentials`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(values).toString(),
+      redirect: 'manual',
+    });
 
   async function connections(tenantId: string) {
-    return ((await (await call(`/v1/connections?tenantId=${tenantId}`)).json()) as { data: Array<{ id: string; connector: string; label: string | null; status: string }> }).data;
+    return (
+      (await (await call(`/v1/connections?tenantId=${tenantId}`)).json()) as {
+        data: Array<{ id: string; connector: string; label: string | null; status: string }>;
+      }
+    ).data;
   }
 
   async function waitForInstall(targetUrl: string) {
@@ -159,7 +170,10 @@ describe('the six auth methods, end to end against a stand-in that accepts only 
 
   it('applies the API key as the named query parameter for apiKey in: query, and never as a header', async () => {
     const connectionId = await connect('api-key-query', 't-query-check', { key: STAND_IN.apiKey });
-    const echo = (await (await call(`/v1/connections/${connectionId}/proxy/echo?page=2`)).json()) as { query: Record<string, string>; headers: Record<string, string> };
+    const echo = (await (await call(`/v1/connections/${connectionId}/proxy/echo?page=2`)).json()) as {
+      query: Record<string, string>;
+      headers: Record<string, string>;
+    };
     assert.deepEqual(echo.query, { page: '2', api_key: STAND_IN.apiKey });
     assert.equal(echo.headers['x-api-key'], undefined);
     assert.equal(echo.headers.authorization, undefined);
@@ -167,7 +181,10 @@ describe('the six auth methods, end to end against a stand-in that accepts only 
 
   it('sends no credentials at all for none: no authorization header, no key', async () => {
     const connectionId = await connect('none', 't-none-check', {});
-    const echo = (await (await call(`/v1/connections/${connectionId}/proxy/echo`)).json()) as { query: Record<string, string>; headers: Record<string, string> };
+    const echo = (await (await call(`/v1/connections/${connectionId}/proxy/echo`)).json()) as {
+      query: Record<string, string>;
+      headers: Record<string, string>;
+    };
     assert.deepEqual(echo.query, {});
     assert.equal(echo.headers.authorization, undefined);
     assert.equal(echo.headers['x-api-key'], undefined);
@@ -308,7 +325,11 @@ describe('the six auth methods, end to end against a stand-in that accepts only 
       assert.equal(answer.status, 200, 'the retry with the refreshed secret was accepted');
       assert.equal(vault.refreshes, refreshesBefore + 1);
       const row = await patchbay.patchbay.ctx.store.db.selectFrom('connections').selectAll().where('id', '=', connectionId).executeTakeFirstOrThrow();
-      assert.deepEqual(decryptCredentials(patchbay.patchbay.ctx, row), { type: 'custom', handler: 'signed-refreshing', values: { clientId: STAND_IN.custom.clientId, secret: rotated } });
+      assert.deepEqual(decryptCredentials(patchbay.patchbay.ctx, row), {
+        type: 'custom',
+        handler: 'signed-refreshing',
+        values: { clientId: STAND_IN.custom.clientId, secret: rotated },
+      });
       assert.equal((await proxyMe(connectionId)).status, 200);
       assert.equal(vault.refreshes, refreshesBefore + 1, 'the stored secret is used next time, with no second refresh');
     } finally {

@@ -34,7 +34,10 @@ describe('the configuration step of the hosted flow', () => {
   it('asks for the fields after sign-in, refuses a missing required field, and stores the config on the install', async () => {
     const base = `${patchbay.origin}/v1/integrations/acme-sync`;
     const headers = { authorization: `Bearer ${accessKey}`, 'content-type': 'application/json' };
-    const session = (await (await fetch(`${base}/session`, { method: 'POST', headers, body: JSON.stringify({ tenantId: 'cfg' }) })).json()) as { id: string; startUrl: string };
+    const session = (await (await fetch(`${base}/session`, { method: 'POST', headers, body: JSON.stringify({ tenantId: 'cfg' }) })).json()) as {
+      id: string;
+      startUrl: string;
+    };
     const start = await fetch(`${session.startUrl}?mode=popup&origin=${encodeURIComponent(HOST_ORIGIN)}`, { redirect: 'manual' });
     const { callbackUrl } = await loginAtProvider(start.headers.get('location')!, `${patchbay.origin}/oauth/callback`);
     const form = await fetch(callbackUrl);

@@ -97,13 +97,24 @@ describe('configuration', () => {
       const dataDir = scratch();
       const key = randomBytes(32);
       const config = loadConfig(['--dev', '--data-dir', dataDir], { PATCHBAY_MASTER_KEY: key.toString('base64') });
-      assert.deepEqual(config.masterKeys.map((k) => k.key), [key]);
+      assert.deepEqual(
+        config.masterKeys.map((k) => k.key),
+        [key],
+      );
       assert.equal(config.generatedMasterKeyPath, null);
       assert.equal(existsSync(path.join(dataDir, 'master.key')), false);
     });
 
     it('rejects a master key that is not 32 bytes of base64, without repeating it', () => {
-      for (const bad of [base64Key(16), base64Key(31), base64Key(33), base64Key(64), 'not-a-key', `main:${base64Key(24)}`, `main:${base64Key(32)},old:${base64Key(12)}`]) {
+      for (const bad of [
+        base64Key(16),
+        base64Key(31),
+        base64Key(33),
+        base64Key(64),
+        'not-a-key',
+        `main:${base64Key(24)}`,
+        `main:${base64Key(32)},old:${base64Key(12)}`,
+      ]) {
         refuses(() => loadConfig([], production({ PATCHBAY_MASTER_KEY: bad })), /PATCHBAY_MASTER_KEY/, [bad.replace(/^[a-z]+:/, '').slice(0, 12)]);
       }
     });
@@ -158,7 +169,22 @@ describe('configuration', () => {
       const flagFile = writeJson(declarations({ connectors: [], integrations: [] }));
       const envFile = writeJson({ nonsense: true });
       const config = loadConfig(
-        ['--port', '5001', '--host', '127.0.0.5', '--public-url', 'https://flag.example.com', '--data-dir', flagDir, '--database-url', 'sqlite:/tmp/flag.db', '--log-level', 'debug', '--config', flagFile],
+        [
+          '--port',
+          '5001',
+          '--host',
+          '127.0.0.5',
+          '--public-url',
+          'https://flag.example.com',
+          '--data-dir',
+          flagDir,
+          '--database-url',
+          'sqlite:/tmp/flag.db',
+          '--log-level',
+          'debug',
+          '--config',
+          flagFile,
+        ],
         production({
           PORT: '6001',
           PATCHBAY_HOST: '10.0.0.6',
@@ -180,7 +206,16 @@ describe('configuration', () => {
 
     it('reads the environment when no flag is given', () => {
       const dataDir = scratch();
-      const config = loadConfig([], production({ PORT: '6001', PATCHBAY_HOST: '10.0.0.6', PATCHBAY_PUBLIC_URL: 'https://env.example.com', PATCHBAY_DATA_DIR: dataDir, PATCHBAY_LOG_LEVEL: 'warn' }));
+      const config = loadConfig(
+        [],
+        production({
+          PORT: '6001',
+          PATCHBAY_HOST: '10.0.0.6',
+          PATCHBAY_PUBLIC_URL: 'https://env.example.com',
+          PATCHBAY_DATA_DIR: dataDir,
+          PATCHBAY_LOG_LEVEL: 'warn',
+        }),
+      );
       assert.equal(config.port, 6001);
       assert.equal(config.host, '10.0.0.6');
       assert.equal(config.publicUrl, 'https://env.example.com');
@@ -204,7 +239,13 @@ describe('configuration', () => {
     });
 
     it('reads partner embed origins as exact origins, dropping the server’s own (its pages use the cookie)', () => {
-      const config = loadConfig([], production({ PATCHBAY_PUBLIC_URL: 'https://pb.example.com', PATCHBAY_PARTNER_EMBED_ORIGINS: 'https://app.example.com, http://localhost:3000,https://pb.example.com' }));
+      const config = loadConfig(
+        [],
+        production({
+          PATCHBAY_PUBLIC_URL: 'https://pb.example.com',
+          PATCHBAY_PARTNER_EMBED_ORIGINS: 'https://app.example.com, http://localhost:3000,https://pb.example.com',
+        }),
+      );
       assert.deepEqual(config.partnerEmbedOrigins, ['https://app.example.com', 'http://localhost:3000']);
       assert.deepEqual(loadConfig([], production()).partnerEmbedOrigins, [], 'no host site may embed unless listed');
       for (const bad of ['https://app.example.com/onboarding', 'app.example.com', 'https://app.example.com/', '*']) {
@@ -242,7 +283,9 @@ describe('configuration', () => {
     });
 
     it('refuses an integration that references an unknown connector', () => {
-      const file = writeJson(declarations({ integrations: [{ id: 'ghost-sync', name: 'Ghost', connectors: ['ghost'], allowedOrigins: ['https://app.example.com'] }] }));
+      const file = writeJson(
+        declarations({ integrations: [{ id: 'ghost-sync', name: 'Ghost', connectors: ['ghost'], allowedOrigins: ['https://app.example.com'] }] }),
+      );
       refuses(() => loadConfig(['--config', file], production({ ACME_CLIENT_SECRET: 's' })), /unknown connector ghost/);
     });
 
@@ -261,7 +304,13 @@ describe('configuration', () => {
         slug: 'acme',
         name: 'Acme',
         baseUrl: 'not a url',
-        auth: { type: 'oauth2', authorizationUrl: 'https://acme.test/authorize', tokenUrl: 'https://acme.test/token', clientId: 'patchbay', clientSecret: secret },
+        auth: {
+          type: 'oauth2',
+          authorizationUrl: 'https://acme.test/authorize',
+          tokenUrl: 'https://acme.test/token',
+          clientId: 'patchbay',
+          clientSecret: secret,
+        },
       };
       const file = writeJson(declarations({ connectors: [connector] }));
       refuses(() => loadConfig(['--config', file], production()), /baseUrl/, [secret]);

@@ -44,7 +44,16 @@ describe('connectors over HTTP (/v1/connectors)', () => {
     iconUrl: 'https://cdn.example.com/salesforce.svg',
     baseUrl: 'https://example.my.salesforce.com/services/data/v60.0',
     authMethods: [
-      { type: 'oauth2', default: true, authorizationUrl: 'https://login.salesforce.com/services/oauth2/authorize', tokenUrl: 'https://login.salesforce.com/services/oauth2/token', clientId: 'abc', clientSecret: 'super-secret-client-value', scopes: ['api', 'refresh_token'], authorizeParams: { prompt: 'consent' } },
+      {
+        type: 'oauth2',
+        default: true,
+        authorizationUrl: 'https://login.salesforce.com/services/oauth2/authorize',
+        tokenUrl: 'https://login.salesforce.com/services/oauth2/token',
+        clientId: 'abc',
+        clientSecret: 'super-secret-client-value',
+        scopes: ['api', 'refresh_token'],
+        authorizeParams: { prompt: 'consent' },
+      },
       { type: 'bearer' },
     ],
     actions: { accounts: { method: 'GET', path: '/sobjects/Account', query: { limit: '{limit}' } } },
@@ -53,7 +62,7 @@ describe('connectors over HTTP (/v1/connectors)', () => {
 
   async function all(): Promise<ConnectorView[]> {
     const out: ConnectorView[] = [];
-    for (let cursor: string | null = ''; cursor !== null; ) {
+    for (let cursor: string | null = ''; cursor !== null;) {
       const page = (await (await call(`?limit=100${cursor ? `&cursor=${cursor}` : ''}`)).json()) as { data: ConnectorView[]; next: string | null };
       out.push(...page.data);
       cursor = page.next;
@@ -75,7 +84,10 @@ describe('connectors over HTTP (/v1/connectors)', () => {
     const connector = JSON.parse(text) as ConnectorView;
     assert.equal(connector.slug, 'salesforce-sandbox');
     assert.equal(connector.visibility, 'shared');
-    assert.deepEqual(connector.authMethods.map((method) => method.type), ['oauth2', 'bearer']);
+    assert.deepEqual(
+      connector.authMethods.map((method) => method.type),
+      ['oauth2', 'bearer'],
+    );
     assert.equal(connector.authMethods[0]!.hasClientSecret, true);
     const read = await call('/salesforce-sandbox', { key: reader });
     assert.equal(read.status, 200);
@@ -85,7 +97,20 @@ describe('connectors over HTTP (/v1/connectors)', () => {
   });
 
   it('stores the client secret encrypted: the connectors table holds no plaintext copy of it', async () => {
-    await create(salesforce({ name: 'Secret keeper', authMethods: [{ type: 'oauth2', tokenUrl: 'https://id.example.com/t', authorizationUrl: 'https://id.example.com/a', clientId: 'c', clientSecret: 'plaintext-never-stored-1234' }] }));
+    await create(
+      salesforce({
+        name: 'Secret keeper',
+        authMethods: [
+          {
+            type: 'oauth2',
+            tokenUrl: 'https://id.example.com/t',
+            authorizationUrl: 'https://id.example.com/a',
+            clientId: 'c',
+            clientSecret: 'plaintext-never-stored-1234',
+          },
+        ],
+      }),
+    );
     const rows = await patchbay.patchbay.ctx.store.db.selectFrom('connectors').selectAll().where('slug', '=', 'secret-keeper').execute();
     assert.equal(rows.length, 1);
     assert.ok(!JSON.stringify(rows).includes('plaintext-never-stored-1234'), 'the row holds no plaintext secret');
@@ -99,7 +124,10 @@ describe('connectors over HTTP (/v1/connectors)', () => {
 
   it('gives a clashing name the next free suffix (-2, -3), never an error, even for concurrent creates', async () => {
     const answers = await Promise.all([1, 2, 3].map(() => call('', { method: 'POST', json: salesforce({ name: 'Zendesk' }) })));
-    assert.deepEqual(answers.map((answer) => answer.status), [201, 201, 201]);
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      [201, 201, 201],
+    );
     const slugs = await Promise.all(answers.map(async (answer) => ((await answer.json()) as { slug: string }).slug));
     assert.deepEqual(slugs.sort(), ['zendesk', 'zendesk-2', 'zendesk-3']);
   });
@@ -111,23 +139,60 @@ describe('connectors over HTTP (/v1/connectors)', () => {
 
   it('marks exactly one auth method as the default: the one marked, else the first', async () => {
     const unmarked = await create(salesforce({ name: 'Unmarked', authMethods: [{ type: 'bearer' }, { type: 'basic' }, { type: 'apiKey', name: 'X-Key' }] }));
-    assert.deepEqual(unmarked.authMethods.map((method) => [method.type, method.default]), [['bearer', true], ['basic', false], ['apiKey', false]]);
+    assert.deepEqual(
+      unmarked.authMethods.map((method) => [method.type, method.default]),
+      [
+        ['bearer', true],
+        ['basic', false],
+        ['apiKey', false],
+      ],
+    );
     const marked = await create(salesforce({ name: 'Marked', authMethods: [{ type: 'bearer' }, { type: 'basic', default: true }] }));
-    assert.deepEqual(marked.authMethods.map((method) => [method.type, method.default]), [['bearer', false], ['basic', true]]);
+    assert.deepEqual(
+      marked.authMethods.map((method) => [method.type, method.default]),
+      [
+        ['bearer', false],
+        ['basic', true],
+      ],
+    );
     const read = (await (await call('/marked', { key: reader })).json()) as ConnectorView;
-    assert.deepEqual(read.authMethods.filter((method) => method.default).map((method) => method.type), ['basic']);
+    assert.deepEqual(
+      read.authMethods.filter((method) => method.default).map((method) => method.type),
+      ['basic'],
+    );
   });
 
   const badInputs: Array<[string, Record<string, unknown>, RegExp]> = [
     ['an unknown auth method', { authMethods: [{ type: 'kerberos' }] }, /^authMethods\.0\.type: /],
     ['an apiKey method without its header name', { authMethods: [{ type: 'apiKey', in: 'header' }] }, /^authMethods\.0\.name: /],
-    ['an apiKey method sent somewhere other than a header or the query', { authMethods: [{ type: 'apiKey', in: 'body', name: 'key' }] }, /^authMethods\.0\.in: /],
+    [
+      'an apiKey method sent somewhere other than a header or the query',
+      { authMethods: [{ type: 'apiKey', in: 'body', name: 'key' }] },
+      /^authMethods\.0\.in: /,
+    ],
     ['an oauth2 method without client id', { authMethods: [{ type: 'oauth2', issuer: 'https://id.example.com' }] }, /^authMethods\.0\.clientId: /],
-    ['an oauth2 method with neither issuer nor endpoints', { authMethods: [{ type: 'oauth2', clientId: 'x' }] }, /^authMethods\.0: .*issuer.*authorizationUrl.*tokenUrl/],
-    ['an oauth2 client secret given as an environment reference', { authMethods: [{ type: 'oauth2', issuer: 'https://id.example.com', clientId: 'x', clientSecret: { env: 'HOME' } }] }, /^authMethods\.0\.clientSecret: /],
+    [
+      'an oauth2 method with neither issuer nor endpoints',
+      { authMethods: [{ type: 'oauth2', clientId: 'x' }] },
+      /^authMethods\.0: .*issuer.*authorizationUrl.*tokenUrl/,
+    ],
+    [
+      'an oauth2 client secret given as an environment reference',
+      { authMethods: [{ type: 'oauth2', issuer: 'https://id.example.com', clientId: 'x', clientSecret: { env: 'HOME' } }] },
+      /^authMethods\.0\.clientSecret: /,
+    ],
     ['a field another method has (basic with a header name)', { authMethods: [{ type: 'basic', name: 'X-Key' }] }, /Unknown field: name/],
     ['a custom method without its handler', { authMethods: [{ type: 'custom' }] }, /^authMethods\.0\.handler: /],
-    ['two default methods', { authMethods: [{ type: 'bearer', default: true }, { type: 'basic', default: true }] }, /^authMethods: at most one method is the default/],
+    [
+      'two default methods',
+      {
+        authMethods: [
+          { type: 'bearer', default: true },
+          { type: 'basic', default: true },
+        ],
+      },
+      /^authMethods: at most one method is the default/,
+    ],
     ['the same method twice', { authMethods: [{ type: 'bearer' }, { type: 'bearer' }] }, /^authMethods: each method type at most once/],
     ['no auth method at all', { authMethods: [] }, /^authMethods: /],
     ['a custom handler this server does not have', { authMethods: [{ type: 'custom', handler: 'nope' }] }, /no custom auth method "nope"/],
@@ -154,8 +219,16 @@ describe('connectors over HTTP (/v1/connectors)', () => {
   }
 
   it('answers malformed JSON, an array or a non-JSON body with 400, not 500', async () => {
-    for (const [type, body] of [['application/json', '{"name":'], ['application/json', '[]'], ['text/plain', 'name=x']] as const) {
-      const answer = await fetch(`${patchbay.origin}/v1/connectors`, { method: 'POST', headers: { authorization: `Bearer ${writer}`, 'content-type': type }, body });
+    for (const [type, body] of [
+      ['application/json', '{"name":'],
+      ['application/json', '[]'],
+      ['text/plain', 'name=x'],
+    ] as const) {
+      const answer = await fetch(`${patchbay.origin}/v1/connectors`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${writer}`, 'content-type': type },
+        body,
+      });
       assert.equal(answer.status, 400, `${type} ${body}`);
       const { error } = (await answer.json()) as { error: { code: string; message: string } };
       assert.ok(error.code && error.message, 'the error has a code and a message');
@@ -207,7 +280,11 @@ describe('connectors over HTTP (/v1/connectors)', () => {
         authMethods: [{ type: 'apiKey', in: 'header', name: 'X-API-Key' }],
         actions: { echo: { method: 'GET', path: '/echo/{item}', query: { debug: STAND_IN.apiKey } } },
       });
-      connectionId = await createConnection(patchbay.patchbay.ctx, { connector: 'stand-in-api-key', tenantId: 't1', credentials: { type: 'apiKey', key: STAND_IN.apiKey } });
+      connectionId = await createConnection(patchbay.patchbay.ctx, {
+        connector: 'stand-in-api-key',
+        tenantId: 't1',
+        credentials: { type: 'apiKey', key: STAND_IN.apiKey },
+      });
     });
 
     it('shows the upstream status, headers and body, with the API key masked wherever it appears', async () => {
@@ -215,7 +292,11 @@ describe('connectors over HTTP (/v1/connectors)', () => {
       assert.equal(answer.status, 200);
       const text = await answer.text();
       assert.ok(!text.includes(STAND_IN.apiKey), 'the key appears nowhere in the answer');
-      const result = JSON.parse(text) as { status: number; headers: Record<string, string>; body: { path: string; headers: Record<string, string>; query: Record<string, string> } };
+      const result = JSON.parse(text) as {
+        status: number;
+        headers: Record<string, string>;
+        body: { path: string; headers: Record<string, string>; query: Record<string, string> };
+      };
       assert.equal(result.status, 200);
       assert.equal(result.headers['content-type'], 'application/json');
       assert.equal(result.body.path, '/api-key-header/echo/a%20b', 'the input filled the path, URL-encoded');

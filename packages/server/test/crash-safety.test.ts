@@ -12,17 +12,31 @@ const WORKERS = 8;
 
 /** One connector with no credentials: a session is authorized by one form post, so many are cheap to prepare. */
 const declarations = {
-  connectors: [{ slug: 'plain', name: 'Plain', description: 'No auth', baseUrl: 'http://127.0.0.1:9/plain', visibility: 'private', authMethods: [{ type: 'none' }], actions: {} }],
-  integrations: [{ id: 'crash-sync', name: 'Crash sync', description: '', connectors: ['plain'], allowedOrigins: [HOST_ORIGIN], configFields: [], actions: {} }],
+  connectors: [
+    {
+      slug: 'plain',
+      name: 'Plain',
+      description: 'No auth',
+      baseUrl: 'http://127.0.0.1:9/plain',
+      visibility: 'private',
+      authMethods: [{ type: 'none' }],
+      actions: {},
+    },
+  ],
+  integrations: [
+    { id: 'crash-sync', name: 'Crash sync', description: '', connectors: ['plain'], allowedOrigins: [HOST_ORIGIN], configFields: [], actions: {} },
+  ],
 };
 
 const tagsOf = (index: number) => ({ 'fusebit.tenantId': `tenant-${index}`, batch: 'crash', index: String(index), region: index % 2 ? 'eu' : 'us' });
 
 async function pool<T>(items: T[], workers: number, work: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items];
-  await Promise.all(Array.from({ length: workers }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
-  }));
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+    }),
+  );
 }
 
 function crashSafety(kind: 'sqlite' | 'postgres') {
@@ -42,22 +56,34 @@ function crashSafety(kind: 'sqlite' | 'postgres') {
     servers.push(first);
     const { key } = await database.accessKey('host-backend', ['sessions:write', 'installs:read', 'installs:write']);
     const call = (server: ServerProcess, route: string, body?: unknown) =>
-      fetch(`${server.origin}${route}`, { method: body === undefined ? 'GET' : 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      fetch(`${server.origin}${route}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
 
     // Authorized sessions, ready to commit.
     const sessions: Array<{ index: number; id: string }> = [];
-    await pool(Array.from({ length: SESSIONS }, (_, index) => index), 6, async (index) => {
-      const created = await call(first, `${INTEGRATION}/session`, { tenantId: `tenant-${index}`, connector: 'plain', tags: tagsOf(index) });
-      assert.equal(created.status, 200);
-      const { id } = (await created.json()) as { id: string };
-      const start = await fetch(`${first.origin}${INTEGRATION}/session/${id}/start?mode=popup&origin=${encodeURIComponent(HOST_ORIGIN)}`);
-      assert.equal(start.status, 200, 'the start page is the (empty) credentials form');
-      await start.body?.cancel();
-      const submitted = await fetch(`${first.origin}${INTEGRATION}/session/${id}/credentials`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
-      assert.equal(submitted.status, 200);
-      await submitted.body?.cancel();
-      sessions.push({ index, id });
-    });
+    await pool(
+      Array.from({ length: SESSIONS }, (_, index) => index),
+      6,
+      async (index) => {
+        const created = await call(first, `${INTEGRATION}/session`, { tenantId: `tenant-${index}`, connector: 'plain', tags: tagsOf(index) });
+        assert.equal(created.status, 200);
+        const { id } = (await created.json()) as { id: string };
+        const start = await fetch(`${first.origin}${INTEGRATION}/session/${id}/start?mode=popup&origin=${encodeURIComponent(HOST_ORIGIN)}`);
+        assert.equal(start.status, 200, 'the start page is the (empty) credentials form');
+        await start.body?.cancel();
+        const submitted = await fetch(`${first.origin}${INTEGRATION}/session/${id}/credentials`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: '',
+        });
+        assert.equal(submitted.status, 200);
+        await submitted.body?.cancel();
+        sessions.push({ index, id });
+      },
+    );
 
     // Commit them under load and kill -9 the server part-way.
     const answered = new Map<string, string>();
@@ -91,7 +117,8 @@ function crashSafety(kind: 'sqlite' | 'postgres') {
     // Every answered commit survived.
     const installs = await store.db.selectFrom('installs').selectAll().execute();
     const bySession = new Map(installs.map((install) => [install.session_id, install]));
-    for (const [sessionId, installId] of answered) assert.equal(bySession.get(sessionId)?.id, installId, `the commit of ${sessionId} was answered 2xx but its install is missing`);
+    for (const [sessionId, installId] of answered)
+      assert.equal(bySession.get(sessionId)?.id, installId, `the commit of ${sessionId} was answered 2xx but its install is missing`);
 
     // No install, tag set or session link is half-written.
     const tags = await store.db.selectFrom('install_tags').selectAll().execute();
@@ -103,17 +130,26 @@ function crashSafety(kind: 'sqlite' | 'postgres') {
       assert.deepEqual([session?.status, session?.install_id], ['committed', install.id], `the session of install ${install.id} points at it`);
     }
     for (const session of sessionRows.filter((row) => row.install_id !== null || row.status === 'committed')) {
-      assert.ok(installs.some((install) => install.id === session.install_id), `session ${session.id} is committed to an install that exists`);
+      assert.ok(
+        installs.some((install) => install.id === session.install_id),
+        `session ${session.id} is committed to an install that exists`,
+      );
     }
-    assert.ok(tags.every((tag) => installs.some((install) => install.id === tag.install_id)), 'no tag row without its install');
+    assert.ok(
+      tags.every((tag) => installs.some((install) => install.id === tag.install_id)),
+      'no tag row without its install',
+    );
 
     // The restarted server serves them, and every session (cut off or not) commits to exactly one install.
-    const recommits = await Promise.all(sessions.map(async ({ id }) => {
-      const commit = await call(second, `${INTEGRATION}/session/${id}/commit`, {});
-      assert.equal(commit.status, 200, `session ${id} commits after the restart`);
-      return [id, ((await commit.json()) as { targetUrl: string }).targetUrl.split('/').at(-1)!] as const;
-    }));
-    for (const [id, installId] of recommits) if (answered.has(id)) assert.equal(installId, answered.get(id), 'a committed session answers its first install again');
+    const recommits = await Promise.all(
+      sessions.map(async ({ id }) => {
+        const commit = await call(second, `${INTEGRATION}/session/${id}/commit`, {});
+        assert.equal(commit.status, 200, `session ${id} commits after the restart`);
+        return [id, ((await commit.json()) as { targetUrl: string }).targetUrl.split('/').at(-1)!] as const;
+      }),
+    );
+    for (const [id, installId] of recommits)
+      if (answered.has(id)) assert.equal(installId, answered.get(id), 'a committed session answers its first install again');
     const finalInstalls = await store.db.selectFrom('installs').select(['id', 'session_id']).execute();
     assert.equal(finalInstalls.length, SESSIONS, 'one install per session');
     assert.equal(new Set(finalInstalls.map((install) => install.session_id)).size, SESSIONS);

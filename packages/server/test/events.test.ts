@@ -33,8 +33,18 @@ async function openStream(url: string, headers: Record<string, string>) {
         while ((end = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          comments.push(...block.split('\n').filter((line) => line.startsWith(':')).map((line) => line.slice(1).trim()));
-          const fields = Object.fromEntries(block.split('\n').filter((line) => line && !line.startsWith(':')).map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]));
+          comments.push(
+            ...block
+              .split('\n')
+              .filter((line) => line.startsWith(':'))
+              .map((line) => line.slice(1).trim()),
+          );
+          const fields = Object.fromEntries(
+            block
+              .split('\n')
+              .filter((line) => line && !line.startsWith(':'))
+              .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]),
+          );
           if (fields.data) events.push({ id: fields.id!, event: fields.event!, data: JSON.parse(fields.data) as StreamedEvent['data'] });
         }
       }
@@ -89,7 +99,11 @@ describe('events: publish, poll and stream with topic permissions', () => {
   after(() => patchbay.close());
 
   const publish = (key: string, topic: string, payload: unknown = { n: 1 }) =>
-    fetch(`${patchbay.origin}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ topic, payload }) });
+    fetch(`${patchbay.origin}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ topic, payload }),
+    });
   const poll = (key: string, query: string) => fetch(`${patchbay.origin}/v1/events?${query}`, { headers: { authorization: `Bearer ${key}` } });
   const codeOf = async (answer: Response) => ((await answer.json()) as { error: { code: string } }).error.code;
 
@@ -103,7 +117,10 @@ describe('events: publish, poll and stream with topic permissions', () => {
     });
 
     it('lets a partner key publish only to topics its environment was granted to send', async () => {
-      const { key } = await client.onboard([{ pattern: 'app/shipment/*', send: true }, { pattern: 'app/order/*', receive: true }]);
+      const { key } = await client.onboard([
+        { pattern: 'app/shipment/*', send: true },
+        { pattern: 'app/order/*', receive: true },
+      ]);
       assert.equal((await publish(key, 'app/shipment/created')).status, 201);
       const refused = await publish(key, 'app/order/created');
       assert.equal(refused.status, 403);
@@ -137,7 +154,10 @@ describe('events: publish, poll and stream with topic permissions', () => {
       const start = ((await (await poll(consumerKey, 'topics=poll/a/*&after=0&limit=500')).json()) as { next: string }).next;
       for (const topic of ['poll/a/one', 'poll/b/two', 'poll/a/three']) await publish(publisherKey, topic, { topic });
       const page = (await (await poll(consumerKey, `topics=poll/a/*&after=${start}`)).json()) as { data: Array<{ topic: string; seq: number }>; next: string };
-      assert.deepEqual(page.data.map((event) => event.topic), ['poll/a/one', 'poll/a/three']);
+      assert.deepEqual(
+        page.data.map((event) => event.topic),
+        ['poll/a/one', 'poll/a/three'],
+      );
       const next = (await (await poll(consumerKey, `topics=poll/a/*&after=${page.next}`)).json()) as { data: unknown[] };
       assert.deepEqual(next.data, []);
     });
@@ -188,7 +208,10 @@ describe('events: publish, poll and stream with topic permissions', () => {
       await publish(publisherKey, 'chosen/yes', { pick: 1 });
       await publish(publisherKey, 'chosen/no', { pick: 0 });
       const page = (await (await poll(key, `after=${start}`)).json()) as { data: Array<{ topic: string }> };
-      assert.deepEqual(page.data.map((event) => event.topic), ['chosen/yes']);
+      assert.deepEqual(
+        page.data.map((event) => event.topic),
+        ['chosen/yes'],
+      );
     });
 
     it('records every partner key authentication as an auth event, success or failure, with its key prefix', async () => {
@@ -198,11 +221,31 @@ describe('events: publish, poll and stream with topic permissions', () => {
       const forged = `pbp_${'A'.repeat(28)}`;
       assert.equal((await publish(forged, 'audit/ok')).status, 401);
       await patchbay.patchbay.ctx.authEvents.flush();
-      const rows = await patchbay.patchbay.ctx.store.db.selectFrom('auth_events').select(['key_prefix', 'outcome', 'reason', 'path']).where('key_prefix', '=', key.slice(0, 10)).orderBy('id').execute();
-      assert.deepEqual(rows.map((row) => [row.outcome, row.reason, row.path]), [['success', null, '/v1/events/'], ['failure', 'insufficient_scope', '/v1/events/']]);
-      const failures = await patchbay.patchbay.ctx.store.db.selectFrom('auth_events').select('reason').where('reason', '=', 'invalid_credentials').where('path', 'like', '/v1/events%').execute();
+      const rows = await patchbay.patchbay.ctx.store.db
+        .selectFrom('auth_events')
+        .select(['key_prefix', 'outcome', 'reason', 'path'])
+        .where('key_prefix', '=', key.slice(0, 10))
+        .orderBy('id')
+        .execute();
+      assert.deepEqual(
+        rows.map((row) => [row.outcome, row.reason, row.path]),
+        [
+          ['success', null, '/v1/events/'],
+          ['failure', 'insufficient_scope', '/v1/events/'],
+        ],
+      );
+      const failures = await patchbay.patchbay.ctx.store.db
+        .selectFrom('auth_events')
+        .select('reason')
+        .where('reason', '=', 'invalid_credentials')
+        .where('path', 'like', '/v1/events%')
+        .execute();
       assert.ok(failures.length >= 1, 'the malformed key is an invalid_credentials failure');
-      const lastUsed = await patchbay.patchbay.ctx.store.db.selectFrom('partner_keys').select('last_authenticated_at').where('key_prefix', '=', key.slice(0, 10)).executeTakeFirstOrThrow();
+      const lastUsed = await patchbay.patchbay.ctx.store.db
+        .selectFrom('partner_keys')
+        .select('last_authenticated_at')
+        .where('key_prefix', '=', key.slice(0, 10))
+        .executeTakeFirstOrThrow();
       assert.ok(lastUsed.last_authenticated_at, 'the key remembers when it was last used');
     });
   });
@@ -229,9 +272,17 @@ describe('events: publish, poll and stream with topic permissions', () => {
 
       const seen = [...first.events, ...second.events].map((event) => (event.data.payload as { i: number }).i);
       assert.deepEqual(seen.slice(0, 6), [1, 2, 3, 4, 5, 6], 'in order across the reconnect');
-      assert.deepEqual([...seen].sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9], 'each event exactly once');
+      assert.deepEqual(
+        [...seen].sort((a, b) => a - b),
+        [1, 2, 3, 4, 5, 6, 7, 8, 9],
+        'each event exactly once',
+      );
       const seqs = [...first.events, ...second.events].map((event) => Number(event.id));
-      assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'ids increase');
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((a, b) => a - b),
+        'ids increase',
+      );
       assert.ok(first.events.every((event) => event.event.startsWith('sse/')));
     });
 
@@ -243,7 +294,10 @@ describe('events: publish, poll and stream with topic permissions', () => {
       await stream.waitFor(1);
       await new Promise((resolve) => setTimeout(resolve, 100));
       await stream.close();
-      assert.deepEqual(stream.events.map((event) => event.data.payload), [{ when: 'after' }]);
+      assert.deepEqual(
+        stream.events.map((event) => event.data.payload),
+        [{ when: 'after' }],
+      );
     });
 
     it('streams to a partner only the topics matching its pattern, in the environment its key belongs to', async () => {
@@ -258,14 +312,19 @@ describe('events: publish, poll and stream with topic permissions', () => {
       await stream.waitFor(2);
       await new Promise((resolve) => setTimeout(resolve, 100));
       await stream.close();
-      assert.deepEqual(stream.events.map((event) => event.data.topic), ['pattern/a/done', 'pattern/b/done']);
+      assert.deepEqual(
+        stream.events.map((event) => event.data.topic),
+        ['pattern/a/done', 'pattern/b/done'],
+      );
     });
 
     it('refuses a stream outside the caller’s grants with 403 before streaming, and a malformed Last-Event-ID with 400', async () => {
       const { key } = await client.onboard([{ pattern: 'app/order/*', receive: true }]);
       const refused = await fetch(`${patchbay.origin}/v1/events/stream?topics=app/invoice/*`, { headers: { authorization: `Bearer ${key}` } });
       assert.equal(refused.status, 403);
-      const malformed = await fetch(`${patchbay.origin}/v1/events/stream?topics=app/order/*`, { headers: { authorization: `Bearer ${key}`, 'last-event-id': 'abc' } });
+      const malformed = await fetch(`${patchbay.origin}/v1/events/stream?topics=app/order/*`, {
+        headers: { authorization: `Bearer ${key}`, 'last-event-id': 'abc' },
+      });
       assert.equal(malformed.status, 400);
     });
   });
@@ -339,28 +398,36 @@ describe('event streams over time (one-second heartbeat)', () => {
   });
 });
 
-describe('events across two instances on one PostgreSQL', { skip: TEST_POSTGRES_URL ? false : 'set PATCHBAY_TEST_DATABASE_URL to a PostgreSQL database to run it' }, () => {
-  it('delivers an event published on instance A to a stream on instance B within a second', async () => {
-    const a = await startPatchbay();
-    // Instance B: the same database and schema, its own process state (hub, caches, listener).
-    const b = await listenOnLoopback();
-    const patchbayB = await createPatchbay({ ...a.config, publicUrl: b.origin }, { logger: createLogger('silent') });
-    b.server.on('request', patchbayB.app);
-    try {
-      const publisher = await a.accessKey(['events:publish', 'events:consume']);
-      const stream = await openStream(`${b.origin}/v1/events/stream?topics=cross/instance/*`, { authorization: `Bearer ${publisher}` });
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const sentAt = Date.now();
-      const published = await fetch(`${a.origin}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${publisher}`, 'content-type': 'application/json' }, body: JSON.stringify({ topic: 'cross/instance/hello', payload: { from: 'A' } }) });
-      assert.equal(published.status, 201);
-      await stream.waitFor(1, 1000);
-      assert.ok(Date.now() - sentAt < 1000);
-      assert.deepEqual(stream.events[0]!.data.payload, { from: 'A' });
-      await stream.close();
-    } finally {
-      await closeServer(b.server);
-      await patchbayB.close();
-      await a.close();
-    }
-  });
-});
+describe(
+  'events across two instances on one PostgreSQL',
+  { skip: TEST_POSTGRES_URL ? false : 'set PATCHBAY_TEST_DATABASE_URL to a PostgreSQL database to run it' },
+  () => {
+    it('delivers an event published on instance A to a stream on instance B within a second', async () => {
+      const a = await startPatchbay();
+      // Instance B: the same database and schema, its own process state (hub, caches, listener).
+      const b = await listenOnLoopback();
+      const patchbayB = await createPatchbay({ ...a.config, publicUrl: b.origin }, { logger: createLogger('silent') });
+      b.server.on('request', patchbayB.app);
+      try {
+        const publisher = await a.accessKey(['events:publish', 'events:consume']);
+        const stream = await openStream(`${b.origin}/v1/events/stream?topics=cross/instance/*`, { authorization: `Bearer ${publisher}` });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const sentAt = Date.now();
+        const published = await fetch(`${a.origin}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${publisher}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ topic: 'cross/instance/hello', payload: { from: 'A' } }),
+        });
+        assert.equal(published.status, 201);
+        await stream.waitFor(1, 1000);
+        assert.ok(Date.now() - sentAt < 1000);
+        assert.deepEqual(stream.events[0]!.data.payload, { from: 'A' });
+        await stream.close();
+      } finally {
+        await closeServer(b.server);
+        await patchbayB.close();
+        await a.close();
+      }
+    });
+  },
+);

@@ -45,7 +45,12 @@ function patchbayCli(args: string[]): Promise<Run> {
 function listRows(stdout: string): Map<string, string[]> {
   const lines = stdout.trim().split('\n');
   assert.deepEqual(lines[0]?.split('\t'), ['id', 'name', 'prefix', 'state', 'scopes', 'tenant', 'ip', 'expires', 'last used'], 'the header row');
-  return new Map(lines.slice(1).map((line) => line.split('\t')).map((cells) => [cells[0]!, cells]));
+  return new Map(
+    lines
+      .slice(1)
+      .map((line) => line.split('\t'))
+      .map((cells) => [cells[0]!, cells]),
+  );
 }
 
 describe('the patchbay keys CLI', () => {
@@ -84,7 +89,10 @@ describe('the patchbay keys CLI', () => {
 
   const whoami = async (key: string) => {
     const response = await fetch(`${origin}/v1/whoami`, { headers: { authorization: `Bearer ${key}` } });
-    return { status: response.status, body: (await response.json()) as { keyId?: string; scopes?: string[]; tenantId?: string | null; error?: { code: string } } };
+    return {
+      status: response.status,
+      body: (await response.json()) as { keyId?: string; scopes?: string[]; tenantId?: string | null; error?: { code: string } },
+    };
   };
 
   /**
@@ -151,7 +159,10 @@ describe('the patchbay keys CLI', () => {
       const rows = listRows((await cli(['keys', 'list'])).stdout);
       const row = rows.get(id);
       assert.ok(row, 'listed');
-      assert.deepEqual([row[1], row[2], row[3], row[4], row[5], row[6], row[8]], ['CLI-Reader', `${key.slice(0, 10)}…`, 'active', 'installs:read', 't', '10.0.0.0/8', 'never']);
+      assert.deepEqual(
+        [row[1], row[2], row[3], row[4], row[5], row[6], row[8]],
+        ['CLI-Reader', `${key.slice(0, 10)}…`, 'active', 'installs:read', 't', '10.0.0.0/8', 'never'],
+      );
 
       const refused = await whoami(key);
       assert.deepEqual([refused.status, refused.body.error?.code], [403, 'ip_restricted'], 'the running server applies the stored allowlist');
@@ -226,7 +237,12 @@ describe('the patchbay keys CLI', () => {
         const entries = await db.db.selectFrom('audit_entries').select(['action', 'actor']).where('target_id', '=', id).orderBy('id').execute();
         assert.deepEqual(
           entries.map((entry) => [entry.action, entry.actor]),
-          [['key.created', 'cli'], ['key.inactivated', 'cli'], ['key.reactivated', 'cli'], ['key.rolled', 'cli']],
+          [
+            ['key.created', 'cli'],
+            ['key.inactivated', 'cli'],
+            ['key.reactivated', 'cli'],
+            ['key.rolled', 'cli'],
+          ],
         );
       } finally {
         await db.close();
@@ -263,7 +279,13 @@ describe('the patchbay keys CLI', () => {
 
       const expired = await cli(['auth-events', '--reason', 'key_expired']);
       assert.equal(expired.code, 0, expired.stderr);
-      assert.ok(expired.stdout.trim().split('\n').slice(1).every((line) => line.split('\t')[2] === 'key_expired'));
+      assert.ok(
+        expired.stdout
+          .trim()
+          .split('\n')
+          .slice(1)
+          .every((line) => line.split('\t')[2] === 'key_expired'),
+      );
 
       const bad = await cli(['auth-events', '--reason', 'made_up']);
       assert.equal(bad.code, 2);

@@ -77,7 +77,11 @@ describe('short-lived access tokens (POST /v1/tokens)', () => {
     const who = response.json as WhoAmI;
     assert.deepEqual([who.keyId, who.via, who.scopes], [record.id, 'token', hostScopes]);
     assertOneEvent(events, { outcome: 'success', reason: null, key_id: record.id, key_prefix: record.keyPrefix, path: '/v1/whoami' });
-    assert.equal((await api('/v1/integrations/demo/session', { method: 'POST', auth: token, body: { tenantId: 'token-tenant' } })).status, 200, 'the same middleware accepts it on API routes');
+    assert.equal(
+      (await api('/v1/integrations/demo/session', { method: 'POST', auth: token, body: { tenantId: 'token-tenant' } })).status,
+      200,
+      'the same middleware accepts it on API routes',
+    );
   });
 
   it('honours a chosen lifetime within bounds and refuses one outside them', async () => {
@@ -106,10 +110,17 @@ describe('short-lived access tokens (POST /v1/tokens)', () => {
     assert.deepEqual(((await api('/v1/whoami', { auth: answer.token })).json as WhoAmI).scopes, ['installs:read']);
     assert.equal((await api('/v1/integrations/demo/install', { auth: answer.token })).status, 200, 'a read route works');
 
-    const { response, events } = await withEvents(patchbay, () => api('/v1/integrations/demo/session', { method: 'POST', auth: answer.token, body: { tenantId: 't' } }));
+    const { response, events } = await withEvents(patchbay, () =>
+      api('/v1/integrations/demo/session', { method: 'POST', auth: answer.token, body: { tenantId: 't' } }),
+    );
     assertError(response, 403, 'insufficient_scope');
     assertOneEvent(events, { outcome: 'failure', reason: 'insufficient_scope', key_id: record.id, key_prefix: record.keyPrefix });
-    assertError(await api('/v1/integrations/demo/api/tenant/t/test', { method: 'POST', auth: answer.token, body: {} }), 403, 'insufficient_scope', 'tenant action');
+    assertError(
+      await api('/v1/integrations/demo/api/tenant/t/test', { method: 'POST', auth: answer.token, body: {} }),
+      403,
+      'insufficient_scope',
+      'tenant action',
+    );
   });
 
   it('never holds more than its key holds now: narrowing the key’s scopes narrows its tokens', async () => {
@@ -204,7 +215,12 @@ describe('short-lived access tokens (POST /v1/tokens)', () => {
     const response = await api('/v1/tokens', { method: 'POST', auth: token, body: {} });
     assertError(response, 403, 'insufficient_scope');
     assert.ok(!response.text.includes('eyJ'), 'no token in the answer');
-    assertError(await api('/v1/tokens', { method: 'POST', auth: token, body: { scopes: ['installs:read'] } }), 403, 'insufficient_scope', 'not even a narrower one');
+    assertError(
+      await api('/v1/tokens', { method: 'POST', auth: token, body: { scopes: ['installs:read'] } }),
+      403,
+      'insufficient_scope',
+      'not even a narrower one',
+    );
   });
 
   it('records a refused exchange as an insufficient_scope failure event, not as a success', async () => {

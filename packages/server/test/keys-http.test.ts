@@ -75,7 +75,15 @@ describe('access keys over HTTP', () => {
       it('answers a request without an Authorization header with 401 invalid_credentials and records it without a key', async () => {
         const { response, events } = await withEvents(patchbay, () => api('/v1/whoami', { auth: null }));
         assertError(response, 401, 'invalid_credentials');
-        assertOneEvent(events, { outcome: 'failure', reason: 'invalid_credentials', key_id: null, key_prefix: null, client_ip: '127.0.0.1', method: 'GET', path: '/v1/whoami' });
+        assertOneEvent(events, {
+          outcome: 'failure',
+          reason: 'invalid_credentials',
+          key_id: null,
+          key_prefix: null,
+          client_ip: '127.0.0.1',
+          method: 'GET',
+          path: '/v1/whoami',
+        });
       });
 
       it('answers a malformed key, a non-Bearer scheme and a well-formed unknown key with the same body: no oracle on existence', async () => {
@@ -96,7 +104,11 @@ describe('access keys over HTTP', () => {
 
         assertOneEvent(malformed.events, { outcome: 'failure', reason: 'invalid_credentials', key_id: null, key_prefix: null }, 'malformed key');
         assertOneEvent(wrongScheme.events, { outcome: 'failure', reason: 'invalid_credentials', key_id: null, key_prefix: null }, 'wrong scheme');
-        assertOneEvent(notStored.events, { outcome: 'failure', reason: 'invalid_credentials', key_id: null, key_prefix: unknown.slice(0, 10) }, 'unknown key: only its public prefix');
+        assertOneEvent(
+          notStored.events,
+          { outcome: 'failure', reason: 'invalid_credentials', key_id: null, key_prefix: unknown.slice(0, 10) },
+          'unknown key: only its public prefix',
+        );
         assert.equal((await api('/v1/whoami', { auth: real })).status, 200, 'the untouched key still works');
       });
     });
@@ -118,9 +130,18 @@ describe('access keys over HTTP', () => {
     });
 
     it('answers a key whose expiry has passed with 401 key_expired', async () => {
-      const { key, record } = await createKeyOverHttp(api, admin, { name: 'expired-reason', scopes: ['installs:read'], expiresAt: new Date(Date.now() + 3_600_000).toISOString() }, watch);
+      const { key, record } = await createKeyOverHttp(
+        api,
+        admin,
+        { name: 'expired-reason', scopes: ['installs:read'], expiresAt: new Date(Date.now() + 3_600_000).toISOString() },
+        watch,
+      );
       // Another instance (or time) moved the expiry into the past; this key was never cached here.
-      await patchbay.patchbay.ctx.store.db.updateTable('access_keys').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', record.id).execute();
+      await patchbay.patchbay.ctx.store.db
+        .updateTable('access_keys')
+        .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+        .where('id', '=', record.id)
+        .execute();
 
       const { response, events } = await withEvents(patchbay, () => api('/v1/whoami', { auth: key }));
       assertError(response, 401, 'key_expired');
@@ -138,7 +159,14 @@ describe('access keys over HTTP', () => {
       const { key, record } = await createKeyOverHttp(api, admin, { name: 'scope-reason', scopes: ['installs:read'] }, watch);
       const session = await withEvents(patchbay, () => api('/v1/integrations/demo/session', { method: 'POST', auth: key, body: { tenantId: 'scope-tenant' } }));
       assertError(session.response, 403, 'insufficient_scope');
-      assertOneEvent(session.events, { outcome: 'failure', reason: 'insufficient_scope', key_id: record.id, key_prefix: record.keyPrefix, method: 'POST', path: '/v1/integrations/demo/session' });
+      assertOneEvent(session.events, {
+        outcome: 'failure',
+        reason: 'insufficient_scope',
+        key_id: record.id,
+        key_prefix: record.keyPrefix,
+        method: 'POST',
+        path: '/v1/integrations/demo/session',
+      });
 
       const keys = await withEvents(patchbay, () => api('/v1/keys', { auth: key }));
       assertError(keys.response, 403, 'insufficient_scope');
@@ -153,8 +181,18 @@ describe('access keys over HTTP', () => {
       let hostKey: string;
 
       before(async () => {
-        ({ key: tenantKey, record: tenantRecord } = await createKeyOverHttp(api, admin, { name: 'tenant-a-key', scopes: ['sessions:write', 'installs:read', 'installs:write'], tenantId: 'tenant-a' }, watch));
-        ({ key: hostKey } = await createKeyOverHttp(api, admin, { name: 'all-tenants-key', scopes: ['sessions:write', 'installs:read', 'installs:write'] }, watch));
+        ({ key: tenantKey, record: tenantRecord } = await createKeyOverHttp(
+          api,
+          admin,
+          { name: 'tenant-a-key', scopes: ['sessions:write', 'installs:read', 'installs:write'], tenantId: 'tenant-a' },
+          watch,
+        ));
+        ({ key: hostKey } = await createKeyOverHttp(
+          api,
+          admin,
+          { name: 'all-tenants-key', scopes: ['sessions:write', 'installs:read', 'installs:write'] },
+          watch,
+        ));
       });
 
       async function sessionFor(tenantId: string): Promise<{ id: string; token: string }> {
@@ -169,7 +207,14 @@ describe('access keys over HTTP', () => {
         const path = '/v1/integrations/demo/api/tenant/tenant-b/test';
         const { response, events } = await withEvents(patchbay, () => api(path, { method: 'POST', auth: tenantKey, body: {} }));
         assertError(response, 403, 'tenant_forbidden');
-        assertOneEvent(events, { outcome: 'failure', reason: 'tenant_forbidden', key_id: tenantRecord.id, key_prefix: tenantRecord.keyPrefix, method: 'POST', path });
+        assertOneEvent(events, {
+          outcome: 'failure',
+          reason: 'tenant_forbidden',
+          key_id: tenantRecord.id,
+          key_prefix: tenantRecord.keyPrefix,
+          method: 'POST',
+          path,
+        });
 
         const own = await api('/v1/integrations/demo/api/tenant/tenant-a/test', { method: 'POST', auth: tenantKey, body: {} });
         assert.ok(own.status !== 401 && own.status !== 403, `the key's own tenant passes authentication (got ${own.status} ${own.text})`);
@@ -181,7 +226,10 @@ describe('access keys over HTTP', () => {
           assertError(response, 403, 'tenant_forbidden', JSON.stringify(body));
           const failures = events.filter((event) => event.outcome === 'failure');
           assert.equal(failures.length, 1, `one failure event: ${JSON.stringify(events)}`);
-          assert.deepEqual([failures[0]!.reason, failures[0]!.key_id, failures[0]!.key_prefix, failures[0]!.path], ['tenant_forbidden', tenantRecord.id, tenantRecord.keyPrefix, '/v1/integrations/demo/session']);
+          assert.deepEqual(
+            [failures[0]!.reason, failures[0]!.key_id, failures[0]!.key_prefix, failures[0]!.path],
+            ['tenant_forbidden', tenantRecord.id, tenantRecord.keyPrefix, '/v1/integrations/demo/session'],
+          );
         }
         const written = await patchbay.patchbay.ctx.store.db.selectFrom('sessions').select('id').where('tenant_id', '=', 'tenant-b').execute();
         assert.equal(written.length, 0, 'no session was created for tenant-b');
@@ -192,16 +240,23 @@ describe('access keys over HTTP', () => {
       });
 
       it('records a session refused for another tenant as one failure event, not also as a success', async () => {
-        const { response, events } = await withEvents(patchbay, () => api('/v1/integrations/demo/session', { method: 'POST', auth: tenantKey, body: { tenantId: 'tenant-b' } }));
+        const { response, events } = await withEvents(patchbay, () =>
+          api('/v1/integrations/demo/session', { method: 'POST', auth: tenantKey, body: { tenantId: 'tenant-b' } }),
+        );
         assertError(response, 403, 'tenant_forbidden');
         assertOneEvent(events, { outcome: 'failure', reason: 'tenant_forbidden', key_id: tenantRecord.id });
       });
 
       it('refuses to commit another tenant’s session', async () => {
         const other = await sessionFor('tenant-b');
-        const { response, events } = await withEvents(patchbay, () => api(`/v1/integrations/demo/session/${other.id}/commit`, { method: 'POST', auth: tenantKey }));
+        const { response, events } = await withEvents(patchbay, () =>
+          api(`/v1/integrations/demo/session/${other.id}/commit`, { method: 'POST', auth: tenantKey }),
+        );
         assertError(response, 403, 'tenant_forbidden');
-        assert.ok(events.some((event) => event.reason === 'tenant_forbidden' && event.key_id === tenantRecord.id), JSON.stringify(events));
+        assert.ok(
+          events.some((event) => event.reason === 'tenant_forbidden' && event.key_id === tenantRecord.id),
+          JSON.stringify(events),
+        );
       });
 
       it('refuses to read another tenant’s session (a tenant key acts for one tenant only)', async () => {
@@ -247,7 +302,10 @@ describe('access keys over HTTP', () => {
       const { response, events } = await withEvents(patchbay, () => api('/v1/whoami', { auth: generateAccessKey(), headers: from(address) }));
       assertError(response, 429, 'rate_limited');
       const retryAfter = Number(response.headers.get('retry-after'));
-      assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= WINDOW_SECONDS, `Retry-After is whole seconds within the window: ${response.headers.get('retry-after')}`);
+      assert.ok(
+        Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= WINDOW_SECONDS,
+        `Retry-After is whole seconds within the window: ${response.headers.get('retry-after')}`,
+      );
       assertOneEvent(events, { outcome: 'failure', reason: 'rate_limited', client_ip: address, key_id: null });
 
       const windowMs = WINDOW_SECONDS * 1000;
@@ -284,7 +342,12 @@ describe('access keys over HTTP', () => {
         listener.on('request', second.app);
         await awayFromWindowEdge(WINDOW_SECONDS);
         for (let attempt = 1; attempt <= 3; attempt++) {
-          assertError(await api('/v1/whoami', { auth: generateAccessKey(), headers: from(address) }), 401, 'invalid_credentials', `first instance, attempt ${attempt}`);
+          assertError(
+            await api('/v1/whoami', { auth: generateAccessKey(), headers: from(address) }),
+            401,
+            'invalid_credentials',
+            `first instance, attempt ${attempt}`,
+          );
         }
         assertError(await api('/v1/whoami', { auth: generateAccessKey(), headers: from(address) }), 429, 'rate_limited', 'the first instance blocks');
         const onSecond = await api('/v1/whoami', { auth: generateAccessKey(), headers: from(address), origin: loopback.origin });
@@ -358,7 +421,8 @@ describe('access keys over HTTP', () => {
         await patchbay.close();
       });
 
-      const keyWith = async (name: string, ipAllowlist: string[]) => (await createKeyOverHttp(api, admin, { name, scopes: ['installs:read'], ipAllowlist }, watch)).key;
+      const keyWith = async (name: string, ipAllowlist: string[]) =>
+        (await createKeyOverHttp(api, admin, { name, scopes: ['installs:read'], ipAllowlist }, watch)).key;
 
       it('allows an IPv4 client inside an IPv4 CIDR range and refuses one outside', async () => {
         assert.equal((await api('/v1/whoami', { auth: await keyWith('v4-inside', ['127.0.0.0/8']) })).status, 200);
@@ -376,7 +440,11 @@ describe('access keys over HTTP', () => {
         const { response, events } = await withEvents(patchbay, () => api('/v1/whoami', { auth: key, origin }));
         assert.equal(response.status, 200, response.text);
         assertOneEvent(events, { outcome: 'success', client_ip: '::ffff:127.0.0.1' }, 'the socket reported the mapped form');
-        assert.equal((await api('/v1/whoami', { auth: await keyWith('mapped-range', ['::ffff:127.0.0.0/104']), origin })).status, 200, 'a mapped range matches too');
+        assert.equal(
+          (await api('/v1/whoami', { auth: await keyWith('mapped-range', ['::ffff:127.0.0.0/104']), origin })).status,
+          200,
+          'a mapped range matches too',
+        );
         assertError(await api('/v1/whoami', { auth: await keyWith('mapped-outside', ['::ffff:10.0.0.0/104', '10.0.0.0/8']), origin }), 403, 'ip_restricted');
       });
 
@@ -403,7 +471,11 @@ describe('access keys over HTTP', () => {
       });
 
       it('refuses an allowlist entry in shorthand notation ("10/8") instead of storing a range that means something else', async () => {
-        const response = await api('/v1/keys', { method: 'POST', auth: admin, body: { name: 'shorthand-range', scopes: ['installs:read'], ipAllowlist: ['10/8'] } });
+        const response = await api('/v1/keys', {
+          method: 'POST',
+          auth: admin,
+          body: { name: 'shorthand-range', scopes: ['installs:read'], ipAllowlist: ['10/8'] },
+        });
         assertError(response, 400, 'invalid_request');
       });
     });
@@ -426,7 +498,8 @@ describe('access keys over HTTP', () => {
         await patchbay.close();
       });
 
-      const keyWith = async (name: string, ipAllowlist: string[]) => (await createKeyOverHttp(api, admin, { name, scopes: ['installs:read'], ipAllowlist }, watch)).key;
+      const keyWith = async (name: string, ipAllowlist: string[]) =>
+        (await createKeyOverHttp(api, admin, { name, scopes: ['installs:read'], ipAllowlist }, watch)).key;
       const via = (forwardedFor: string) => ({ 'x-forwarded-for': forwardedFor });
 
       it('uses the forwarded IPv4 address, not the proxy’s own', async () => {
@@ -434,7 +507,11 @@ describe('access keys over HTTP', () => {
         const { response, events } = await withEvents(patchbay, () => api('/v1/whoami', { auth: key, headers: via('203.0.113.7') }));
         assert.equal(response.status, 200, response.text);
         assertOneEvent(events, { outcome: 'success', client_ip: '203.0.113.7' });
-        assertError(await api('/v1/whoami', { auth: await keyWith('proxied-loopback-only', ['127.0.0.0/8']), headers: via('203.0.113.7') }), 403, 'ip_restricted');
+        assertError(
+          await api('/v1/whoami', { auth: await keyWith('proxied-loopback-only', ['127.0.0.0/8']), headers: via('203.0.113.7') }),
+          403,
+          'ip_restricted',
+        );
       });
 
       it('matches a forwarded IPv6 address against IPv6 ranges', async () => {
@@ -486,7 +563,13 @@ describe('access keys over HTTP', () => {
       const response = await api('/v1/keys', {
         method: 'POST',
         auth: admin,
-        body: { name: 'SAP-Production-OrderSync', description: 'order sync', scopes: ['installs:write', 'installs:read'], tenantId: 'acme', ipAllowlist: ['127.0.0.0/8'] },
+        body: {
+          name: 'SAP-Production-OrderSync',
+          description: 'order sync',
+          scopes: ['installs:write', 'installs:read'],
+          tenantId: 'acme',
+          ipAllowlist: ['127.0.0.0/8'],
+        },
       });
       assert.equal(response.status, 201, response.text);
       const created = response.json as KeyView & { key: string };
@@ -494,14 +577,37 @@ describe('access keys over HTTP', () => {
       assert.match(created.key, /^pbk_[0-9A-Za-z]{28}$/);
       assert.equal(created.keyPrefix, created.key.slice(0, 10));
       assert.deepEqual(
-        { name: created.name, description: created.description, scopes: created.scopes, tenantId: created.tenantId, ipAllowlist: created.ipAllowlist, active: created.active, expiresAt: created.expiresAt, lastAuthenticatedAt: created.lastAuthenticatedAt },
-        { name: 'SAP-Production-OrderSync', description: 'order sync', scopes: ['installs:read', 'installs:write'], tenantId: 'acme', ipAllowlist: ['127.0.0.0/8'], active: true, expiresAt: null, lastAuthenticatedAt: null },
+        {
+          name: created.name,
+          description: created.description,
+          scopes: created.scopes,
+          tenantId: created.tenantId,
+          ipAllowlist: created.ipAllowlist,
+          active: created.active,
+          expiresAt: created.expiresAt,
+          lastAuthenticatedAt: created.lastAuthenticatedAt,
+        },
+        {
+          name: 'SAP-Production-OrderSync',
+          description: 'order sync',
+          scopes: ['installs:read', 'installs:write'],
+          tenantId: 'acme',
+          ipAllowlist: ['127.0.0.0/8'],
+          active: true,
+          expiresAt: null,
+          lastAuthenticatedAt: null,
+        },
       );
       const hash = await secretHashOf(created.id);
       assert.ok(!response.text.includes(hash), 'not even the create answer holds the hash');
       assert.equal((await api('/v1/whoami', { auth: created.key })).status, 200, 'the key works');
 
-      const later = [await api(`/v1/keys/${created.id}`, { auth: admin }), await api('/v1/keys?limit=100', { auth: admin }), await api(`/v1/keys?search=${created.keyPrefix}`, { auth: admin }), await api(`/v1/audit?targetId=${created.id}`, { auth: admin })];
+      const later = [
+        await api(`/v1/keys/${created.id}`, { auth: admin }),
+        await api('/v1/keys?limit=100', { auth: admin }),
+        await api(`/v1/keys?search=${created.keyPrefix}`, { auth: admin }),
+        await api(`/v1/audit?targetId=${created.id}`, { auth: admin }),
+      ];
       for (const answer of later) {
         assert.equal(answer.status, 200, answer.text);
         assert.ok(!answer.text.includes(created.key.slice(10)), 'no later answer holds the key');
@@ -511,7 +617,10 @@ describe('access keys over HTTP', () => {
       }
       const read = later[0]!.json as KeyView;
       assert.equal(read.id, created.id);
-      assert.ok((later[2]!.json as { data: KeyView[] }).data.some((key) => key.id === created.id), 'found by its prefix');
+      assert.ok(
+        (later[2]!.json as { data: KeyView[] }).data.some((key) => key.id === created.id),
+        'found by its prefix',
+      );
     });
 
     it('answers a duplicate name with 409 name_taken and keeps one key', async () => {
@@ -596,7 +705,8 @@ describe('access keys over HTTP', () => {
 
     it('searches for % and _ as ordinary characters: a name with an underscore is found, a lone % finds nothing', async () => {
       await createKeyOverHttp(api, admin, { name: 'Order_Sync_Job', scopes: ['installs:read'] }, watch);
-      const names = async (search: string) => ((await api(`/v1/keys?search=${encodeURIComponent(search)}`, { auth: admin })).json as { data: KeyView[] }).data.map((key) => key.name);
+      const names = async (search: string) =>
+        ((await api(`/v1/keys?search=${encodeURIComponent(search)}`, { auth: admin })).json as { data: KeyView[] }).data.map((key) => key.name);
       assert.deepEqual(await names('Order_Sync'), ['Order_Sync_Job'], 'the underscore in the search is part of the name');
       assert.deepEqual(await names('%'), [], 'no key name holds a %');
     });
@@ -604,7 +714,11 @@ describe('access keys over HTTP', () => {
     it('changes scopes and restrictions with PATCH, takes effect at once, and audits before/after with the acting key', async () => {
       const { key, record } = await createKeyOverHttp(api, admin, { name: 'Patched', scopes: ['installs:read', 'installs:write'] }, watch);
       assert.equal((await api('/v1/whoami', { auth: key })).status, 200, 'works (and is cached) before the change');
-      const patched = await api(`/v1/keys/${record.id}`, { method: 'PATCH', auth: admin, body: { scopes: ['installs:read'], tenantId: 'tenant-p', ipAllowlist: ['10.0.0.0/8'], description: 'narrowed' } });
+      const patched = await api(`/v1/keys/${record.id}`, {
+        method: 'PATCH',
+        auth: admin,
+        body: { scopes: ['installs:read'], tenantId: 'tenant-p', ipAllowlist: ['10.0.0.0/8'], description: 'narrowed' },
+      });
       assert.equal(patched.status, 200, patched.text);
       const after = patched.json as KeyView;
       assert.deepEqual([after.scopes, after.tenantId, after.ipAllowlist, after.description], [['installs:read'], 'tenant-p', ['10.0.0.0/8'], 'narrowed']);
@@ -623,7 +737,12 @@ describe('access keys over HTTP', () => {
       assert.equal((cleared.json as KeyView).ipAllowlist, null);
       assert.equal((await api('/v1/whoami', { auth: key })).status, 200, 'clearing the allowlist applies at once');
 
-      assertError(await api(`/v1/keys/${record.id}`, { method: 'PATCH', auth: admin, body: { name: 'renamed' } }), 400, 'invalid_request', 'the name is not changeable');
+      assertError(
+        await api(`/v1/keys/${record.id}`, { method: 'PATCH', auth: admin, body: { name: 'renamed' } }),
+        400,
+        'invalid_request',
+        'the name is not changeable',
+      );
       assertError(await api(`/v1/keys/${record.id}`, { method: 'PATCH', auth: admin, body: {} }), 400, 'invalid_request', 'an empty change');
     });
 
@@ -639,7 +758,13 @@ describe('access keys over HTTP', () => {
       assertError(await api(`/v1/keys/${record.id}`, { method: 'DELETE', auth: admin }), 404, 'route_not_found');
       assert.equal((await api(`/v1/keys/${record.id}`, { auth: admin })).status, 200, 'the key still exists');
 
-      for (const [method, path] of [['GET', ''], ['PATCH', ''], ['POST', '/inactivate'], ['POST', '/reactivate'], ['POST', '/roll']] as const) {
+      for (const [method, path] of [
+        ['GET', ''],
+        ['PATCH', ''],
+        ['POST', '/inactivate'],
+        ['POST', '/reactivate'],
+        ['POST', '/roll'],
+      ] as const) {
         const body = method === 'PATCH' ? { description: 'x' } : method === 'POST' ? {} : undefined;
         assertError(await api(`/v1/keys/key_DoesNotExist0000000000${path}`, { method, auth: admin, body }), 404, 'key_not_found', `${method} ${path}`);
       }
@@ -657,40 +782,70 @@ describe('access keys over HTTP', () => {
 
       const audit = await api(`/v1/audit?targetType=access_key&targetId=${record.id}`, { auth: admin });
       const entries = (audit.json as { data: Array<{ actor: string; action: string; details: Record<string, unknown> }> }).data;
-      assert.deepEqual(entries.map((entry) => entry.action), ['key.rolled', 'key.reactivated', 'key.inactivated', 'key.updated', 'key.created']);
-      assert.ok(entries.every((entry) => entry.actor === adminId), JSON.stringify(entries.map((entry) => entry.actor)));
+      assert.deepEqual(
+        entries.map((entry) => entry.action),
+        ['key.rolled', 'key.reactivated', 'key.inactivated', 'key.updated', 'key.created'],
+      );
+      assert.ok(
+        entries.every((entry) => entry.actor === adminId),
+        JSON.stringify(entries.map((entry) => entry.actor)),
+      );
       assert.equal(entries[0]!.details.newKeyId, successor.id);
 
-      const successorAudit = ((await api(`/v1/audit?targetId=${successor.id}`, { auth: admin })).json as { data: Array<{ actor: string; action: string; details: Record<string, unknown> }> }).data;
-      assert.deepEqual(successorAudit.map((entry) => [entry.action, entry.actor, entry.details.rolledFrom]), [['key.created', adminId, record.id]]);
+      const successorAudit = (
+        (await api(`/v1/audit?targetId=${successor.id}`, { auth: admin })).json as {
+          data: Array<{ actor: string; action: string; details: Record<string, unknown> }>;
+        }
+      ).data;
+      assert.deepEqual(
+        successorAudit.map((entry) => [entry.action, entry.actor, entry.details.rolledFrom]),
+        [['key.created', adminId, record.id]],
+      );
 
       const byActor = ((await api(`/v1/audit?actor=${adminId}&limit=100`, { auth: admin })).json as { data: Array<{ targetId: string }> }).data;
-      assert.ok(byActor.some((entry) => entry.targetId === record.id), 'filtered by actor');
+      assert.ok(
+        byActor.some((entry) => entry.targetId === record.id),
+        'filtered by actor',
+      );
     });
 
     it('lists auth events filtered by key, outcome and reason, paginated', async () => {
       const { key, record } = await createKeyOverHttp(api, admin, { name: 'Event-Source', scopes: ['installs:read'] }, watch);
       for (let n = 0; n < 3; n++) assert.equal((await api('/v1/whoami', { auth: key })).status, 200);
       await api('/v1/keys', { auth: key });
-      type EventPage = { data: Array<{ keyId: string; keyPrefix: string; outcome: string; reason: string | null; path: string; clientIp: string }>; next: string | null };
+      type EventPage = {
+        data: Array<{ keyId: string; keyPrefix: string; outcome: string; reason: string | null; path: string; clientIp: string }>;
+        next: string | null;
+      };
       const successes = (await api(`/v1/auth-events?keyId=${record.id}&outcome=success`, { auth: admin })).json as EventPage;
       assert.equal(successes.data.length, 3);
-      assert.ok(successes.data.every((event) => event.keyId === record.id && event.reason === null && event.path === '/v1/whoami' && event.clientIp === '127.0.0.1'));
+      assert.ok(
+        successes.data.every((event) => event.keyId === record.id && event.reason === null && event.path === '/v1/whoami' && event.clientIp === '127.0.0.1'),
+      );
       const refused = (await api(`/v1/auth-events?keyId=${record.id}&reason=insufficient_scope`, { auth: admin })).json as EventPage;
-      assert.deepEqual(refused.data.map((event) => [event.outcome, event.reason, event.keyPrefix, event.path]), [['failure', 'insufficient_scope', record.keyPrefix, '/v1/keys']]);
+      assert.deepEqual(
+        refused.data.map((event) => [event.outcome, event.reason, event.keyPrefix, event.path]),
+        [['failure', 'insufficient_scope', record.keyPrefix, '/v1/keys']],
+      );
       const first = (await api(`/v1/auth-events?keyId=${record.id}&limit=2`, { auth: admin })).json as EventPage;
       assert.equal(first.data.length, 2);
       assert.ok(first.next);
       const second = (await api(`/v1/auth-events?keyId=${record.id}&limit=2&cursor=${first.next}`, { auth: admin })).json as EventPage;
       assert.equal(second.data.length, 2);
       assert.equal(second.next, null);
-      const future = (await api(`/v1/auth-events?keyId=${record.id}&from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`, { auth: admin })).json as EventPage;
+      const future = (await api(`/v1/auth-events?keyId=${record.id}&from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`, { auth: admin }))
+        .json as EventPage;
       assert.deepEqual(future.data, [], 'the time range filters');
       assertError(await api('/v1/auth-events?reason=made_up', { auth: admin }), 400, 'invalid_request');
     });
 
     describe('rollover', () => {
-      const restricted = { scopes: ['installs:read', 'sessions:write'], tenantId: 'roll-tenant', ipAllowlist: ['127.0.0.0/8', '10.0.0.0/8'], description: 'rolled key' };
+      const restricted = {
+        scopes: ['installs:read', 'sessions:write'],
+        tenantId: 'roll-tenant',
+        ipAllowlist: ['127.0.0.0/8', '10.0.0.0/8'],
+        description: 'rolled key',
+      };
 
       it('makes a -r2 key with the same scopes and restrictions; old and new both work during the grace period', async () => {
         const { key: oldKey, record: old } = await createKeyOverHttp(api, admin, { name: 'Rolling', ...restricted }, watch);
@@ -707,7 +862,10 @@ describe('access keys over HTTP', () => {
           ['Rolling-r2', old.scopes, old.tenantId, old.ipAllowlist, old.description, old.id, true],
         );
         const graceEnds = Date.parse(rolled.previous.expiresAt ?? '');
-        assert.ok(graceEnds >= startedAt + 3_600_000 - 1000 && graceEnds <= finishedAt + 3_600_000, `the old key ends with the grace period: ${rolled.previous.expiresAt}`);
+        assert.ok(
+          graceEnds >= startedAt + 3_600_000 - 1000 && graceEnds <= finishedAt + 3_600_000,
+          `the old key ends with the grace period: ${rolled.previous.expiresAt}`,
+        );
 
         const oldWho = await api('/v1/whoami', { auth: oldKey });
         const newWho = await api('/v1/whoami', { auth: rolled.key });
@@ -753,10 +911,18 @@ describe('access keys over HTTP', () => {
       it('refuses a grace period beyond 7 days, negative or fractional with 400, and changes nothing', async () => {
         const { key, record } = await createKeyOverHttp(api, admin, { name: 'Not-Rolled', scopes: ['installs:read'] }, watch);
         for (const gracePeriodSeconds of [604_801, -1, 1.5, '60']) {
-          assertError(await api(`/v1/keys/${record.id}/roll`, { method: 'POST', auth: admin, body: { gracePeriodSeconds } }), 400, 'invalid_request', String(gracePeriodSeconds));
+          assertError(
+            await api(`/v1/keys/${record.id}/roll`, { method: 'POST', auth: admin, body: { gracePeriodSeconds } }),
+            400,
+            'invalid_request',
+            String(gracePeriodSeconds),
+          );
         }
         assert.equal(((await api(`/v1/keys/${record.id}`, { auth: admin })).json as KeyView).expiresAt, null, 'the key keeps no expiry');
-        assert.equal(await patchbay.patchbay.ctx.store.db.selectFrom('access_keys').select('id').where('name', '=', 'Not-Rolled-r2').executeTakeFirst(), undefined);
+        assert.equal(
+          await patchbay.patchbay.ctx.store.db.selectFrom('access_keys').select('id').where('name', '=', 'Not-Rolled-r2').executeTakeFirst(),
+          undefined,
+        );
         assert.equal((await api('/v1/whoami', { auth: key })).status, 200);
         const week = await api(`/v1/keys/${record.id}/roll`, { method: 'POST', auth: admin, body: { gracePeriodSeconds: 604_800 } });
         assert.equal(week.status, 201, 'exactly 7 days is allowed');
@@ -764,8 +930,17 @@ describe('access keys over HTTP', () => {
       });
 
       it('never hands out a rolled key that is already expired: rolling an expired key is refused or yields a working key', async () => {
-        const { record } = await createKeyOverHttp(api, admin, { name: 'Expired-Then-Rolled', scopes: ['installs:read'], expiresAt: new Date(Date.now() + 3_600_000).toISOString() }, watch);
-        await patchbay.patchbay.ctx.store.db.updateTable('access_keys').set({ expires_at: new Date(Date.now() - 60_000).toISOString() }).where('id', '=', record.id).execute();
+        const { record } = await createKeyOverHttp(
+          api,
+          admin,
+          { name: 'Expired-Then-Rolled', scopes: ['installs:read'], expiresAt: new Date(Date.now() + 3_600_000).toISOString() },
+          watch,
+        );
+        await patchbay.patchbay.ctx.store.db
+          .updateTable('access_keys')
+          .set({ expires_at: new Date(Date.now() - 60_000).toISOString() })
+          .where('id', '=', record.id)
+          .execute();
         const response = await api(`/v1/keys/${record.id}/roll`, { method: 'POST', auth: admin, body: { gracePeriodSeconds: 3600 } });
         if (response.status === 201) {
           const rolled = response.json as KeyView & { key: string };
@@ -809,7 +984,10 @@ describe('access keys over HTTP', () => {
       const startedAt = Date.now();
       const answers = await Promise.all(Array.from({ length: 50 }, () => api('/v1/whoami', { auth: key })));
       const finishedAt = Date.now();
-      assert.deepEqual(answers.map((answer) => answer.status), Array(50).fill(200));
+      assert.deepEqual(
+        answers.map((answer) => answer.status),
+        Array(50).fill(200),
+      );
 
       const lastAuthenticatedAt = await waitFor('last_authenticated_at to be written', async () => {
         const row = await db.selectFrom('access_keys').select('last_authenticated_at').where('id', '=', keyId).executeTakeFirstOrThrow();
@@ -834,7 +1012,11 @@ describe('access keys over HTTP', () => {
 
       const admin = await patchbay.accessKey(['admin'], { name: 'busy-admin' });
       watch.addKey(admin, 'busy-admin');
-      assert.equal(((await api(`/v1/keys/${keyId}`, { auth: admin })).json as KeyView).lastAuthenticatedAt, lastAuthenticatedAt, 'the API shows the same value');
+      assert.equal(
+        ((await api(`/v1/keys/${keyId}`, { auth: admin })).json as KeyView).lastAuthenticatedAt,
+        lastAuthenticatedAt,
+        'the API shows the same value',
+      );
     });
   });
 

@@ -33,7 +33,11 @@ function untouchableStore(): { store: Store; touches: () => number } {
 /** Keys that fail the format check: typos of real keys and arbitrary text. */
 const malformedKeys = fc.oneof(
   fc
-    .tuple(fc.constant(null).map(() => generateAccessKey()), fc.nat({ max: 31 }), fc.constantFrom(...BASE62, '_', ' '))
+    .tuple(
+      fc.constant(null).map(() => generateAccessKey()),
+      fc.nat({ max: 31 }),
+      fc.constantFrom(...BASE62, '_', ' '),
+    )
     .filter(([key, position, char]) => key[position] !== char)
     .map(([key, position, char]) => key.slice(0, position) + char + key.slice(position + 1)),
   fc.constant(null).map(() => generateAccessKey().slice(0, 31)),
@@ -206,7 +210,11 @@ describe('access key service', () => {
     });
 
     it('answers key_expired for a key whose expiry has passed in real time', async () => {
-      const { key } = await createAccessKey(deps(), { name: 'expired-yesterday', scopes: ['admin'], expiresAt: new Date(Date.now() - 86_400_000).toISOString() });
+      const { key } = await createAccessKey(deps(), {
+        name: 'expired-yesterday',
+        scopes: ['admin'],
+        expiresAt: new Date(Date.now() - 86_400_000).toISOString(),
+      });
       const verdict = await verifyAccessKey(deps(), key);
       assert.equal(!verdict.ok && verdict.reason, 'key_expired');
     });
@@ -231,7 +239,11 @@ describe('access key service', () => {
       assert.equal(verifier.cachedVerdict(key), undefined, 'a key not yet verified is not answered from the cache');
       assert.deepEqual(await verifier.verifyKey(key), { ok: true, key: record });
       assert.deepEqual(verifier.cachedVerdict(key), { ok: true, key: record });
-      assert.equal(verifier.cachedVerdict(`${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`), undefined, 'a typo of a cached key is not answered from the cache');
+      assert.equal(
+        verifier.cachedVerdict(`${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`),
+        undefined,
+        'a typo of a cached key is not answered from the cache',
+      );
       await store.db.updateTable('access_keys').set({ inactive_at: new Date().toISOString() }).where('id', '=', record.id).execute();
       // Another instance's change shows once the window ends; this instance forgets the key at once.
       assert.equal((await verifier.verifyKey(key)).ok, true, 'within the window the cached key still passes');
@@ -243,7 +255,11 @@ describe('access key service', () => {
     });
 
     it('answers key_expired from the cache once the expiry passes', async () => {
-      const { key, record } = await createAccessKey(deps(), { name: 'expires-while-cached', scopes: ['installs:read'], expiresAt: new Date(Date.now() + 300).toISOString() });
+      const { key, record } = await createAccessKey(deps(), {
+        name: 'expires-while-cached',
+        scopes: ['installs:read'],
+        expiresAt: new Date(Date.now() + 300).toISOString(),
+      });
       const verifier = new KeyVerifier(store, hashingKey, 60_000);
       assert.equal((await verifier.verifyKey(key)).ok, true);
       await new Promise((resolve) => setTimeout(resolve, 350));
@@ -254,7 +270,15 @@ describe('access key service', () => {
   describe('auth events', () => {
     it('records every attempt, however many arrive in a row', async () => {
       for (let i = 0; i < 64; i++) {
-        await recordAuthEvent(deps(), { keyId: null, keyPrefix: null, clientIp: '198.51.100.1', method: 'GET', path: `/v1/burst/${i}`, outcome: 'failure', reason: 'invalid_credentials' });
+        await recordAuthEvent(deps(), {
+          keyId: null,
+          keyPrefix: null,
+          clientIp: '198.51.100.1',
+          method: 'GET',
+          path: `/v1/burst/${i}`,
+          outcome: 'failure',
+          reason: 'invalid_credentials',
+        });
       }
       const rows = await store.db.selectFrom('auth_events').select(['id', 'reason']).where('path', 'like', '/v1/burst/%').execute();
       assert.equal(rows.length, 64);
@@ -282,27 +306,51 @@ describe('access key service', () => {
           reason: verdict.ok ? null : verdict.reason,
         });
       }
-      await recordAuthEvent(deps(), { keyId: record.id, keyPrefix: record.keyPrefix, clientIp: null, method: 'GET', path: '/v1/audit/scope', outcome: 'failure', reason: 'insufficient_scope' });
+      await recordAuthEvent(deps(), {
+        keyId: record.id,
+        keyPrefix: record.keyPrefix,
+        clientIp: null,
+        method: 'GET',
+        path: '/v1/audit/scope',
+        outcome: 'failure',
+        reason: 'insufficient_scope',
+      });
 
       const events = await store.db.selectFrom('auth_events').selectAll().where('path', 'like', '/v1/audit/%').execute();
       const byPath = new Map(events.map((event) => [event.path, event]));
       assert.equal(events.length, 4);
-      assert.deepEqual(
-        pick(byPath.get('/v1/audit/ok')),
-        { key_id: record.id, key_prefix: key.slice(0, 10), client_ip: '203.0.113.7', method: 'POST', outcome: 'success', reason: null },
-      );
-      assert.deepEqual(
-        pick(byPath.get('/v1/audit/unknown')),
-        { key_id: null, key_prefix: stranger.slice(0, 10), client_ip: '203.0.113.7', method: 'POST', outcome: 'failure', reason: 'invalid_credentials' },
-      );
-      assert.deepEqual(
-        pick(byPath.get('/v1/audit/malformed')),
-        { key_id: null, key_prefix: null, client_ip: '203.0.113.7', method: 'POST', outcome: 'failure', reason: 'invalid_credentials' },
-      );
-      assert.deepEqual(
-        pick(byPath.get('/v1/audit/scope')),
-        { key_id: record.id, key_prefix: record.keyPrefix, client_ip: null, method: 'GET', outcome: 'failure', reason: 'insufficient_scope' },
-      );
+      assert.deepEqual(pick(byPath.get('/v1/audit/ok')), {
+        key_id: record.id,
+        key_prefix: key.slice(0, 10),
+        client_ip: '203.0.113.7',
+        method: 'POST',
+        outcome: 'success',
+        reason: null,
+      });
+      assert.deepEqual(pick(byPath.get('/v1/audit/unknown')), {
+        key_id: null,
+        key_prefix: stranger.slice(0, 10),
+        client_ip: '203.0.113.7',
+        method: 'POST',
+        outcome: 'failure',
+        reason: 'invalid_credentials',
+      });
+      assert.deepEqual(pick(byPath.get('/v1/audit/malformed')), {
+        key_id: null,
+        key_prefix: null,
+        client_ip: '203.0.113.7',
+        method: 'POST',
+        outcome: 'failure',
+        reason: 'invalid_credentials',
+      });
+      assert.deepEqual(pick(byPath.get('/v1/audit/scope')), {
+        key_id: record.id,
+        key_prefix: record.keyPrefix,
+        client_ip: null,
+        method: 'GET',
+        outcome: 'failure',
+        reason: 'insufficient_scope',
+      });
       for (const event of events) {
         assert.match(event.id, /^aev_/);
         assert.ok(!Number.isNaN(Date.parse(event.at)), 'each event is timestamped');
@@ -311,7 +359,15 @@ describe('access key service', () => {
       }
     });
 
-    const burstEvent = (i: number): AuthEventInput => ({ keyId: `key_burst${i % 3}`, keyPrefix: 'pbk_burst0', clientIp: i % 2 ? '203.0.113.9' : null, method: i % 2 ? 'POST' : 'GET', path: `/v1/recorder/${i}`, outcome: i % 5 ? 'success' : 'failure', reason: i % 5 ? null : 'key_inactive' });
+    const burstEvent = (i: number): AuthEventInput => ({
+      keyId: `key_burst${i % 3}`,
+      keyPrefix: 'pbk_burst0',
+      clientIp: i % 2 ? '203.0.113.9' : null,
+      method: i % 2 ? 'POST' : 'GET',
+      path: `/v1/recorder/${i}`,
+      outcome: i % 5 ? 'success' : 'failure',
+      reason: i % 5 ? null : 'key_inactive',
+    });
 
     it('the recorder writes every event of a burst larger than a batch once, as given, in order', async () => {
       const errors: unknown[] = [];
@@ -326,8 +382,24 @@ describe('access key service', () => {
       rows.forEach((row, i) => {
         const event = burstEvent(i);
         assert.deepEqual(
-          { key_id: row.key_id, key_prefix: row.key_prefix, client_ip: row.client_ip, method: row.method, path: row.path, outcome: row.outcome, reason: row.reason },
-          { key_id: event.keyId, key_prefix: event.keyPrefix, client_ip: event.clientIp, method: event.method, path: event.path, outcome: event.outcome, reason: event.reason },
+          {
+            key_id: row.key_id,
+            key_prefix: row.key_prefix,
+            client_ip: row.client_ip,
+            method: row.method,
+            path: row.path,
+            outcome: row.outcome,
+            reason: row.reason,
+          },
+          {
+            key_id: event.keyId,
+            key_prefix: event.keyPrefix,
+            client_ip: event.clientIp,
+            method: event.method,
+            path: event.path,
+            outcome: event.outcome,
+            reason: event.reason,
+          },
           'ids sort in the order the events were recorded',
         );
         assert.match(row.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'at is an ISO-8601 UTC instant, as everywhere in the store');
@@ -379,13 +451,23 @@ describe('access key service', () => {
       release();
       await assert.rejects(rolledBack, /rolled back/);
       await flushed;
-      assert.equal((await store.db.selectFrom('rate_limits').select('bucket').where('bucket', '=', 'rollback-probe').execute()).length, 0, 'the transaction did roll back');
-      assert.equal((await store.db.selectFrom('auth_events').select('id').where('path', '=', '/v1/beside-a-transaction').execute()).length, 1, 'the event is kept');
+      assert.equal(
+        (await store.db.selectFrom('rate_limits').select('bucket').where('bucket', '=', 'rollback-probe').execute()).length,
+        0,
+        'the transaction did roll back',
+      );
+      assert.equal(
+        (await store.db.selectFrom('auth_events').select('id').where('path', '=', '/v1/beside-a-transaction').execute()).length,
+        1,
+        'the event is kept',
+      );
     });
   });
 });
 
-function pick(event: { key_id: string | null; key_prefix: string | null; client_ip: string | null; method: string; outcome: string; reason: string | null } | undefined) {
+function pick(
+  event: { key_id: string | null; key_prefix: string | null; client_ip: string | null; method: string; outcome: string; reason: string | null } | undefined,
+) {
   assert.ok(event, 'the event was recorded');
   const { key_id, key_prefix, client_ip, method, outcome, reason } = event;
   return { key_id, key_prefix, client_ip, method, outcome, reason };

@@ -66,7 +66,9 @@ describe('two server processes on one PostgreSQL database', POSTGRES_URL ? {} : 
   const errorCode = async (answer: Response) => ((await answer.json()) as { error: { code: string } }).error.code;
 
   async function newSession(server: ServerProcess, tenantId: string) {
-    const answer = await call(server, `${INTEGRATION}/session`, { body: { redirectUrl: `${HOST_ORIGIN}/settings`, tags: { 'fusebit.tenantId': tenantId, plan: 'pro' } } });
+    const answer = await call(server, `${INTEGRATION}/session`, {
+      body: { redirectUrl: `${HOST_ORIGIN}/settings`, tags: { 'fusebit.tenantId': tenantId, plan: 'pro' } },
+    });
     assert.equal(answer.status, 200);
     return (await answer.json()) as { id: string; token: string; startUrl: string };
   }
@@ -120,7 +122,11 @@ describe('two server processes on one PostgreSQL database', POSTGRES_URL ? {} : 
     assert.equal(install.operationState.status, 'success');
     assert.equal(install.tenantId, 'cross-tenant');
     const found = (await (await call(a, `${INTEGRATION}/install?tag=fusebit.tenantId=cross-tenant`)).json()) as { data: Array<{ id: string }> };
-    assert.deepEqual(found.data.map((item) => item.id), [install.id], 'A finds the install B wrote by its tag');
+    assert.deepEqual(
+      found.data.map((item) => item.id),
+      [install.id],
+      'A finds the install B wrote by its tag',
+    );
     const action = await call(a, `${INTEGRATION}/api/tenant/cross-tenant/test`, { body: {} });
     assert.equal(action.status, 200, 'A calls the tenant’s API with the connection B stored');
     assert.equal(((await action.json()) as { status: number }).status, 200);
@@ -129,14 +135,36 @@ describe('two server processes on one PostgreSQL database', POSTGRES_URL ? {} : 
   it('commits of one session on A and B at once all answer the same install, and exactly one install exists', async () => {
     const session = await newSession(b, 'idempotent-tenant');
     await authorizeOn(a, session);
-    const commits = await Promise.all(Array.from({ length: 8 }, (_, i) => call(i % 2 ? b : a, `${INTEGRATION}/session/${session.id}/commit`, { method: 'POST', auth: session.token })));
-    assert.deepEqual(commits.map((commit) => commit.status), Array(8).fill(200));
-    const installIds = await Promise.all(commits.map(async (commit) => new URL(((await commit.json()) as { targetUrl: string }).targetUrl).pathname.split('/').at(-1)));
+    const commits = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => call(i % 2 ? b : a, `${INTEGRATION}/session/${session.id}/commit`, { method: 'POST', auth: session.token })),
+    );
+    assert.deepEqual(
+      commits.map((commit) => commit.status),
+      Array(8).fill(200),
+    );
+    const installIds = await Promise.all(
+      commits.map(async (commit) => new URL(((await commit.json()) as { targetUrl: string }).targetUrl).pathname.split('/').at(-1)),
+    );
     assert.equal(new Set(installIds).size, 1, `every commit answered one install, got ${[...new Set(installIds)].join(', ')}`);
     const rows = await store.db.selectFrom('installs').select('id').where('session_id', '=', session.id).execute();
-    assert.deepEqual(rows.map((row) => row.id), [installIds[0]]);
-    const tags = await store.db.selectFrom('install_tags').select(['tag_key', 'tag_value']).where('install_id', '=', installIds[0]!).orderBy('tag_key').execute();
-    assert.deepEqual(tags, [{ tag_key: 'fusebit.tenantId', tag_value: 'idempotent-tenant' }, { tag_key: 'plan', tag_value: 'pro' }], 'the tags were written once');
+    assert.deepEqual(
+      rows.map((row) => row.id),
+      [installIds[0]],
+    );
+    const tags = await store.db
+      .selectFrom('install_tags')
+      .select(['tag_key', 'tag_value'])
+      .where('install_id', '=', installIds[0]!)
+      .orderBy('tag_key')
+      .execute();
+    assert.deepEqual(
+      tags,
+      [
+        { tag_key: 'fusebit.tenantId', tag_value: 'idempotent-tenant' },
+        { tag_key: 'plan', tag_value: 'pro' },
+      ],
+      'the tags were written once',
+    );
   });
 
   it('a partner link redeemed concurrently on A and B has exactly one winner, and every loser gets the same answer', async () => {
@@ -145,7 +173,11 @@ describe('two server processes on one PostgreSQL database', POSTGRES_URL ? {} : 
     const { data } = (await created.json()) as { data: { url: string } };
     const code = new URL(data.url).hash.replace('#code=', '');
     const redeem = (server: ServerProcess) =>
-      fetch(`${server.origin}/v1/partner-portal/redeem`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-patchbay-portal': '1' }, body: JSON.stringify({ code }) });
+      fetch(`${server.origin}/v1/partner-portal/redeem`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-patchbay-portal': '1' },
+        body: JSON.stringify({ code }),
+      });
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => redeem(i % 2 === 0 ? a : b)));
     assert.deepEqual(answers.map((answer) => answer.status).sort(), [200, ...Array(19).fill(404)]);
     const losers = new Set(await Promise.all(answers.filter((answer) => answer.status === 404).map((answer) => answer.text())));
@@ -160,7 +192,10 @@ describe('two server processes on one PostgreSQL database', POSTGRES_URL ? {} : 
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => call(i % 2 ? b : a, `${INTEGRATION}/api/tenant/burst-tenant/test`, { body: {} })));
     assert.deepEqual([...new Set(answers.map((answer) => answer.status))], [200]);
     const bodies = (await Promise.all(answers.map((answer) => answer.json()))) as Array<{ status: number }>;
-    assert.ok(bodies.every((body) => body.status === 200), 'the provider’s API accepted every call');
+    assert.ok(
+      bodies.every((body) => body.status === 200),
+      'the provider’s API accepted every call',
+    );
     assert.equal(thirdParty.tokenRequests.refresh_token - refreshesBefore, 1, 'one refresh for the whole burst on both instances');
   });
 

@@ -19,11 +19,17 @@ describe('partners: one-time links, the portal, partner keys and the operator si
 
   const partnersCount = async () => (await patchbay.patchbay.ctx.store.db.selectFrom('partners').select('id').execute()).length;
   const auditActions = async (partnerId: string) =>
-    (await patchbay.patchbay.ctx.store.db.selectFrom('audit_entries').select('action').where('target_id', '=', partnerId).orderBy('id').execute()).map((row) => row.action);
+    (await patchbay.patchbay.ctx.store.db.selectFrom('audit_entries').select('action').where('target_id', '=', partnerId).orderBy('id').execute()).map(
+      (row) => row.action,
+    );
 
   describe('the link', () => {
     it('answers {data: {id, url}} with the one-time code in the URL fragment, stored only as a hash', async () => {
-      const { id, url, code } = await client.createPartner({ appName: 'Shipfast', appDescription: 'Labels', metadata: { color: '#ff0000', tags: ['logistics'], owner: 'ops@acme.example', sla: 'gold' } });
+      const { id, url, code } = await client.createPartner({
+        appName: 'Shipfast',
+        appDescription: 'Labels',
+        metadata: { color: '#ff0000', tags: ['logistics'], owner: 'ops@acme.example', sla: 'gold' },
+      });
       assert.match(id, /^ptn_[0-9A-Za-z]{22}$/);
       assert.equal(new URL(url).pathname, '/partner');
       assert.match(code, /^pbl_[0-9A-Za-z]{28}$/);
@@ -46,7 +52,18 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       const seedCall = await fetch(`${patchbay.origin}/api/v1/external/partner`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${operatorKey}` },
-        body: JSON.stringify({ appName: 'Acme Fulfillment', appDescription: 'Consumes order events', metadata: { color: '#336699', icon: 'https://acme.example/icon.png', tags: ['fulfillment'], owner: 'team-ops', sla: '99.9', support: { channel: '#acme' } } }),
+        body: JSON.stringify({
+          appName: 'Acme Fulfillment',
+          appDescription: 'Consumes order events',
+          metadata: {
+            color: '#336699',
+            icon: 'https://acme.example/icon.png',
+            tags: ['fulfillment'],
+            owner: 'team-ops',
+            sla: '99.9',
+            support: { channel: '#acme' },
+          },
+        }),
       });
       assert.equal(seedCall.status, 201);
       const body = (await seedCall.json()) as { data: Record<string, unknown> };
@@ -62,7 +79,11 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       for (const bad of [{ metadata: ['not', 'an', 'object'] }, { appName: 42 }, { appName: 'x'.repeat(101) }]) {
         assert.equal((await client.asOperator('POST', '/api/v1/external/partner', bad)).status, 400, JSON.stringify(bad).slice(0, 40));
       }
-      const notJson = await fetch(`${patchbay.origin}/api/v1/external/partner`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${operatorKey}` }, body: '{"appName":' });
+      const notJson = await fetch(`${patchbay.origin}/api/v1/external/partner`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${operatorKey}` },
+        body: '{"appName":',
+      });
       assert.equal(notJson.status, 400);
       assert.equal(await partnersCount(), before, 'no partner from any refused call');
       const links = await patchbay.patchbay.ctx.store.db.selectFrom('partner_links').select('id').execute();
@@ -71,7 +92,11 @@ describe('partners: one-time links, the portal, partner keys and the operator si
 
     it('needs a key with partners:write (403 insufficient_scope otherwise, 401 without a key)', async () => {
       const other = await patchbay.accessKey(['sessions:write']);
-      const refused = await fetch(`${patchbay.origin}/api/v1/external/partner`, { method: 'POST', headers: { authorization: `Bearer ${other}`, 'content-type': 'application/json' }, body: '{}' });
+      const refused = await fetch(`${patchbay.origin}/api/v1/external/partner`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${other}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
       assert.equal(refused.status, 403);
       assert.equal((await fetch(`${patchbay.origin}/api/v1/external/partner`, { method: 'POST' })).status, 401);
     });
@@ -86,7 +111,10 @@ describe('partners: one-time links, the portal, partner keys and the operator si
         assert.equal(failures.size, 1, 'every loser gets the same body');
         const sessions = await patchbay.patchbay.ctx.store.db.selectFrom('portal_sessions').select('id').where('partner_id', '=', id).execute();
         assert.equal(sessions.length, 1);
-        assert.deepEqual((await auditActions(id)).filter((action) => action === 'partner.link_redeemed'), ['partner.link_redeemed']);
+        assert.deepEqual(
+          (await auditActions(id)).filter((action) => action === 'partner.link_redeemed'),
+          ['partner.link_redeemed'],
+        );
       });
     }
 
@@ -96,12 +124,18 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       const revoked = await client.createPartner();
       await client.asOperator('POST', `/v1/partners/${revoked.id}/links/revoke`);
       const expired = await client.createPartner();
-      await patchbay.patchbay.ctx.store.db.updateTable('partner_links').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('partner_id', '=', expired.id).execute();
+      await patchbay.patchbay.ctx.store.db
+        .updateTable('partner_links')
+        .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+        .where('partner_id', '=', expired.id)
+        .execute();
       const codes = [used.code, revoked.code, expired.code, `pbl_${'A'.repeat(28)}`, 'pbl_short', `${used.code.slice(0, -1)}x`];
-      const answers = await Promise.all(codes.map(async (code) => {
-        const answer = await client.portal().call('POST', '/redeem', { code });
-        return `${answer.status} ${await answer.text()}`;
-      }));
+      const answers = await Promise.all(
+        codes.map(async (code) => {
+          const answer = await client.portal().call('POST', '/redeem', { code });
+          return `${answer.status} ${await answer.text()}`;
+        }),
+      );
       assert.equal(new Set(answers).size, 1, answers.join('\n'));
       assert.match(answers[0]!, /^404 .*link_invalid/);
     });
@@ -112,7 +146,11 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       await client.asOperator('POST', `/v1/partners/${partner.id}/suspend`);
       const refused = await client.portal().call('POST', '/redeem', { code: partner.code });
       assert.equal(`${refused.status} ${await refused.text()}`, `${unknown.status} ${await unknown.text()}`);
-      const link = await patchbay.patchbay.ctx.store.db.selectFrom('partner_links').select('used_at').where('partner_id', '=', partner.id).executeTakeFirstOrThrow();
+      const link = await patchbay.patchbay.ctx.store.db
+        .selectFrom('partner_links')
+        .select('used_at')
+        .where('partner_id', '=', partner.id)
+        .executeTakeFirstOrThrow();
       assert.equal(link.used_at, null);
     });
 
@@ -132,11 +170,19 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       const secure = await startPatchbay({ config: { publicUrl: 'https://patchbay.example' } });
       try {
         const key = await secure.accessKey(['partners:write']);
-        const created = await fetch(`${secure.origin}/api/v1/external/partner`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{}' });
+        const created = await fetch(`${secure.origin}/api/v1/external/partner`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: '{}',
+        });
         const { data } = (await created.json()) as { data: { url: string } };
         assert.ok(data.url.startsWith('https://patchbay.example/partner#code=pbl_'), 'the link is on the public URL');
         const code = new URL(data.url).hash.replace('#code=', '');
-        const answer = await fetch(`${secure.origin}/v1/partner-portal/redeem`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-patchbay-portal': '1', origin: 'https://patchbay.example' }, body: JSON.stringify({ code }) });
+        const answer = await fetch(`${secure.origin}/v1/partner-portal/redeem`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-patchbay-portal': '1', origin: 'https://patchbay.example' },
+          body: JSON.stringify({ code }),
+        });
         assert.equal(answer.status, 200);
         assert.match(answer.headers.get('set-cookie') ?? '', /; Secure/);
         assert.equal(answer.headers.get('cache-control'), 'no-store');
@@ -152,13 +198,23 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       const browser = client.portal();
       const redeemedAt = Date.now();
       const answer = await browser.call('POST', '/redeem', { code: partner.code });
-      const { data } = (await answer.json()) as { data: { workspace: unknown; invitation: string; apiBaseUrl: string; partner: unknown; grants: unknown; sessionExpiresAt: string } };
+      const { data } = (await answer.json()) as {
+        data: { workspace: unknown; invitation: string; apiBaseUrl: string; partner: unknown; grants: unknown; sessionExpiresAt: string };
+      };
       assert.deepEqual(data.workspace, { name: 'Acme Logistics', color: '#0f766e', iconUrl: null });
       assert.equal(data.invitation, 'Publish shipment updates to Acme.');
       assert.equal(data.apiBaseUrl, patchbay.origin);
       assert.deepEqual(data.partner, { id: partner.id, appName: 'Shipfast', appDescription: '', contact: '', status: 'active' });
       assert.deepEqual(data.grants, [
-        { topic: 'app/shipment/*', send: true, receive: true, environments: [{ environment: 'dev', send: false, receive: true }, { environment: 'prod', send: true, receive: false }] },
+        {
+          topic: 'app/shipment/*',
+          send: true,
+          receive: true,
+          environments: [
+            { environment: 'dev', send: false, receive: true },
+            { environment: 'prod', send: true, receive: false },
+          ],
+        },
       ]);
       const endsIn = Date.parse(data.sessionExpiresAt) - redeemedAt;
       assert.ok(endsIn > 29 * 60_000 && endsIn <= 30 * 60_000 + 1000, `the session lasts the configured 30 minutes (${endsIn} ms)`);
@@ -168,7 +224,11 @@ describe('partners: one-time links, the portal, partner keys and the operator si
 
     it('is an httpOnly, SameSite=Strict cookie scoped to the portal path, stored hashed', async () => {
       const { code } = await client.createPartner();
-      const answer = await fetch(`${patchbay.origin}/v1/partner-portal/redeem`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-patchbay-portal': '1' }, body: JSON.stringify({ code }) });
+      const answer = await fetch(`${patchbay.origin}/v1/partner-portal/redeem`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-patchbay-portal': '1' },
+        body: JSON.stringify({ code }),
+      });
       const cookie = answer.headers.get('set-cookie') ?? '';
       assert.match(cookie, /^patchbay_portal=[A-Za-z0-9_-]{43};/);
       assert.match(cookie, /HttpOnly/);
@@ -181,9 +241,17 @@ describe('partners: one-time links, the portal, partner keys and the operator si
 
     it('refuses writes without the portal header or from another origin (CSRF), and reads without a session', async () => {
       const { browser } = await client.onboard();
-      const noHeader = await fetch(`${patchbay.origin}/v1/partner-portal/keys/dev`, { method: 'POST', headers: { cookie: browser.cookie, 'content-type': 'application/json' }, body: '{}' });
+      const noHeader = await fetch(`${patchbay.origin}/v1/partner-portal/keys/dev`, {
+        method: 'POST',
+        headers: { cookie: browser.cookie, 'content-type': 'application/json' },
+        body: '{}',
+      });
       assert.equal(noHeader.status, 403);
-      const foreign = await fetch(`${patchbay.origin}/v1/partner-portal/keys/dev`, { method: 'POST', headers: { cookie: browser.cookie, 'content-type': 'application/json', 'x-patchbay-portal': '1', origin: 'https://evil.example' }, body: '{}' });
+      const foreign = await fetch(`${patchbay.origin}/v1/partner-portal/keys/dev`, {
+        method: 'POST',
+        headers: { cookie: browser.cookie, 'content-type': 'application/json', 'x-patchbay-portal': '1', origin: 'https://evil.example' },
+        body: '{}',
+      });
       assert.equal(foreign.status, 403);
       const anonymous = await fetch(`${patchbay.origin}/v1/partner-portal`);
       assert.equal(anonymous.status, 401);
@@ -201,17 +269,32 @@ describe('partners: one-time links, the portal, partner keys and the operator si
 
     it('ends when it expires: the partner must ask for a new link', async () => {
       const { browser, partnerId } = await client.onboard();
-      await patchbay.patchbay.ctx.store.db.updateTable('portal_sessions').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('partner_id', '=', partnerId).execute();
+      await patchbay.patchbay.ctx.store.db
+        .updateTable('portal_sessions')
+        .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+        .where('partner_id', '=', partnerId)
+        .execute();
       assert.equal((await browser.call('GET', '')).status, 401);
     });
 
     it('is deleted by housekeeping once ended, while live sessions stay', async () => {
       const ended = await client.onboard();
       const live = await client.onboard();
-      await patchbay.patchbay.ctx.store.db.updateTable('portal_sessions').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('partner_id', '=', ended.partnerId).execute();
+      await patchbay.patchbay.ctx.store.db
+        .updateTable('portal_sessions')
+        .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+        .where('partner_id', '=', ended.partnerId)
+        .execute();
       assert.ok((await pruneEndedPortalSessions(patchbay.patchbay.ctx)) >= 1);
-      const left = await patchbay.patchbay.ctx.store.db.selectFrom('portal_sessions').select('partner_id').where('partner_id', 'in', [ended.partnerId, live.partnerId]).execute();
-      assert.deepEqual(left.map((row) => row.partner_id), [live.partnerId]);
+      const left = await patchbay.patchbay.ctx.store.db
+        .selectFrom('portal_sessions')
+        .select('partner_id')
+        .where('partner_id', 'in', [ended.partnerId, live.partnerId])
+        .execute();
+      assert.deepEqual(
+        left.map((row) => row.partner_id),
+        [live.partnerId],
+      );
       assert.equal((await live.browser.call('GET', '')).status, 200);
     });
 
@@ -276,7 +359,10 @@ describe('partners: one-time links, the portal, partner keys and the operator si
 
     it('answers the CORS preflight for the host, with the portal header allowed, and for no other origin', async () => {
       const preflight = (origin: string) =>
-        fetch(`${embedding.origin}/v1/partner-portal/keys/dev`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-patchbay-portal' } });
+        fetch(`${embedding.origin}/v1/partner-portal/keys/dev`, {
+          method: 'OPTIONS',
+          headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-patchbay-portal' },
+        });
       const allowed = await preflight(host);
       assert.equal(allowed.headers.get('access-control-allow-origin'), host);
       assert.match(allowed.headers.get('access-control-allow-headers') ?? '', /x-patchbay-portal/);
@@ -307,14 +393,22 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       assert.equal(((await stale.json()) as { error: { code: string } }).error.code, 'portal_session_expired');
       const partner = await embedClient.createPartner();
       const { session } = await redeemFromHost(partner.code);
-      await embedding.patchbay.ctx.store.db.updateTable('portal_sessions').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('partner_id', '=', partner.id).execute();
+      await embedding.patchbay.ctx.store.db
+        .updateTable('portal_sessions')
+        .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+        .where('partner_id', '=', partner.id)
+        .execute();
       assert.equal((await fromHost('', { token: session.token })).status, 401);
     });
 
     it('still needs the portal header on writes that carry the token', async () => {
       const partner = await embedClient.createPartner();
       const { session } = await redeemFromHost(partner.code);
-      const noHeader = await fetch(`${embedding.origin}/v1/partner-portal/keys/dev`, { method: 'POST', headers: { origin: host, authorization: `Bearer ${session.token}`, 'content-type': 'application/json' }, body: '{}' });
+      const noHeader = await fetch(`${embedding.origin}/v1/partner-portal/keys/dev`, {
+        method: 'POST',
+        headers: { origin: host, authorization: `Bearer ${session.token}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
       assert.equal(noHeader.status, 403);
     });
   });
@@ -338,7 +432,12 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       assert.equal(rotated.status, 201);
       const { data } = (await rotated.json()) as { data: { key: string; state: { keys: Array<{ previousExpiresAt: string | null }> } } };
       assert.ok(data.state.keys[0]!.previousExpiresAt, 'the state says until when the old key works');
-      const publish = (key: string) => fetch(`${patchbay.origin}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ topic: 'app/order/created', payload: { id: 1 } }) });
+      const publish = (key: string) =>
+        fetch(`${patchbay.origin}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ topic: 'app/order/created', payload: { id: 1 } }),
+        });
       assert.equal((await publish(oldKey)).status, 201);
       assert.equal((await publish(data.key)).status, 201);
       const now = await browser.call('POST', '/keys/prod/rotate', { graceSeconds: 0 });
@@ -355,7 +454,11 @@ describe('partners: one-time links, the portal, partner keys and the operator si
     it('suspends a partner: its keys fail with partner_suspended, recorded as an auth event; reinstating brings them back', async () => {
       const { partnerId, key } = await client.onboard([{ pattern: 'app/order/*', send: true }]);
       assert.equal(((await (await client.asOperator('POST', `/v1/partners/${partnerId}/suspend`)).json()) as { status: string }).status, 'suspended');
-      const refused = await fetch(`${patchbay.origin}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ topic: 'app/order/created', payload: {} }) });
+      const refused = await fetch(`${patchbay.origin}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ topic: 'app/order/created', payload: {} }),
+      });
       assert.equal(refused.status, 403);
       assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'partner_suspended');
       await patchbay.patchbay.ctx.authEvents.flush();
@@ -363,19 +466,29 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       assert.equal(events.length, 1);
       assert.equal(events[0]!.key_prefix, key.slice(0, 10));
       assert.equal((await client.asOperator('POST', `/v1/partners/${partnerId}/reinstate`)).status, 200);
-      const again = await fetch(`${patchbay.origin}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ topic: 'app/order/created', payload: {} }) });
+      const again = await fetch(`${patchbay.origin}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ topic: 'app/order/created', payload: {} }),
+      });
       assert.equal(again.status, 201);
     });
 
     it('pages through a search with limit and cursor, each partner once, and fills pages under a tag filter', async () => {
       const made: string[] = [];
-      for (let i = 0; i < 5; i++) made.push((await client.createPartner({ appName: `Pager ${i}`, appDescription: 'zebra-search', metadata: { tags: i % 2 === 0 ? ['even-page'] : [] } })).id);
+      for (let i = 0; i < 5; i++)
+        made.push(
+          (await client.createPartner({ appName: `Pager ${i}`, appDescription: 'zebra-search', metadata: { tags: i % 2 === 0 ? ['even-page'] : [] } })).id,
+        );
       const walk = async (query: string) => {
         const seen: string[] = [];
         let cursor: string | null = '';
         let pages = 0;
         while (cursor !== null) {
-          const page = (await (await client.asOperator('GET', `/v1/partners?${query}&limit=2${cursor ? `&cursor=${cursor}` : ''}`)).json()) as { data: Array<{ id: string }>; next: string | null };
+          const page = (await (await client.asOperator('GET', `/v1/partners?${query}&limit=2${cursor ? `&cursor=${cursor}` : ''}`)).json()) as {
+            data: Array<{ id: string }>;
+            next: string | null;
+          };
           assert.ok(page.data.length <= 2);
           seen.push(...page.data.map((partner) => partner.id));
           cursor = page.next;
@@ -401,15 +514,26 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       assert.ok(!text.includes(key));
       const partner = JSON.parse(text) as { status: string; grants: Array<{ topic: string }>; keys: Array<{ environment: string; prefix: string }> };
       assert.equal(partner.status, 'active');
-      assert.deepEqual(partner.grants.map((grant) => grant.topic), ['app/order/*']);
-      assert.deepEqual(partner.keys.map((row) => [row.environment, row.prefix]), [['prod', key.slice(0, 10)]]);
+      assert.deepEqual(
+        partner.grants.map((grant) => grant.topic),
+        ['app/order/*'],
+      );
+      assert.deepEqual(
+        partner.keys.map((row) => [row.environment, row.prefix]),
+        [['prod', key.slice(0, 10)]],
+      );
       assert.equal((await client.asOperator('GET', '/v1/partners/ptn_unknown')).status, 404);
     });
 
     it('lists partners with status, metadata and tags, filtered by status and tag', async () => {
       const tagged = await client.createPartner({ appName: 'Tagged', metadata: { tags: ['gold-tier'] } });
-      const list = (await (await client.asOperator('GET', '/v1/partners?tag=gold-tier&status=invited')).json()) as { data: Array<{ id: string; status: string; tags: string[] }> };
-      assert.deepEqual(list.data.map((partner) => partner.id), [tagged.id]);
+      const list = (await (await client.asOperator('GET', '/v1/partners?tag=gold-tier&status=invited')).json()) as {
+        data: Array<{ id: string; status: string; tags: string[] }>;
+      };
+      assert.deepEqual(
+        list.data.map((partner) => partner.id),
+        [tagged.id],
+      );
       assert.deepEqual(list.data[0]!.tags, ['gold-tier']);
     });
 
@@ -430,7 +554,14 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       await browser.call('POST', '/keys/prod/rotate', { graceSeconds: 0 });
       await client.grant(partnerId, 'app/x/*', { send: true });
       await client.asOperator('POST', `/v1/partners/${partnerId}/suspend`);
-      assert.deepEqual(await auditActions(partnerId), ['partner.created', 'partner.link_redeemed', 'partner.key_created', 'partner.key_rotated', 'partner.topic_granted', 'partner.suspended']);
+      assert.deepEqual(await auditActions(partnerId), [
+        'partner.created',
+        'partner.link_redeemed',
+        'partner.key_created',
+        'partner.key_rotated',
+        'partner.topic_granted',
+        'partner.suspended',
+      ]);
     });
 
     it('audits links issued and revoked, details, subscriptions, grant revocations and reinstatement, naming the actor', async () => {
@@ -444,12 +575,44 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       assert.equal(revoked.data.revoked, 1, 'the unused link is revoked, the used one left as it was');
       await client.asOperator('POST', `/v1/partners/${partnerId}/suspend`);
       await client.asOperator('POST', `/v1/partners/${partnerId}/reinstate`);
-      const entries = await patchbay.patchbay.ctx.store.db.selectFrom('audit_entries').select(['action', 'actor']).where('target_id', '=', partnerId).orderBy('id').execute();
-      assert.deepEqual(entries.map((entry) => entry.action).slice(3), ['partner.topic_granted', 'partner.details_changed', 'partner.subscriptions_changed', 'partner.topic_revoked', 'partner.link_issued', 'partner.links_revoked', 'partner.suspended', 'partner.reinstated']);
-      assert.ok(entries.filter((entry) => entry.action.startsWith('partner.details') || entry.action.startsWith('partner.subscriptions')).every((entry) => entry.actor === `partner:${partnerId}`));
-      const operator = await patchbay.patchbay.ctx.store.db.selectFrom('access_keys').select('id').where('key_prefix', '=', operatorKey.slice(0, 10)).executeTakeFirstOrThrow();
-      const operatorActions = ['partner.topic_granted', 'partner.topic_revoked', 'partner.link_issued', 'partner.links_revoked', 'partner.suspended', 'partner.reinstated'];
-      assert.ok(entries.filter((entry) => operatorActions.includes(entry.action)).every((entry) => entry.actor === operator.id), 'operator changes name the operator’s key');
+      const entries = await patchbay.patchbay.ctx.store.db
+        .selectFrom('audit_entries')
+        .select(['action', 'actor'])
+        .where('target_id', '=', partnerId)
+        .orderBy('id')
+        .execute();
+      assert.deepEqual(entries.map((entry) => entry.action).slice(3), [
+        'partner.topic_granted',
+        'partner.details_changed',
+        'partner.subscriptions_changed',
+        'partner.topic_revoked',
+        'partner.link_issued',
+        'partner.links_revoked',
+        'partner.suspended',
+        'partner.reinstated',
+      ]);
+      assert.ok(
+        entries
+          .filter((entry) => entry.action.startsWith('partner.details') || entry.action.startsWith('partner.subscriptions'))
+          .every((entry) => entry.actor === `partner:${partnerId}`),
+      );
+      const operator = await patchbay.patchbay.ctx.store.db
+        .selectFrom('access_keys')
+        .select('id')
+        .where('key_prefix', '=', operatorKey.slice(0, 10))
+        .executeTakeFirstOrThrow();
+      const operatorActions = [
+        'partner.topic_granted',
+        'partner.topic_revoked',
+        'partner.link_issued',
+        'partner.links_revoked',
+        'partner.suspended',
+        'partner.reinstated',
+      ];
+      assert.ok(
+        entries.filter((entry) => operatorActions.includes(entry.action)).every((entry) => entry.actor === operator.id),
+        'operator changes name the operator’s key',
+      );
       assert.ok(!JSON.stringify(entries).includes('pbl_'), 'no link code in the audit trail');
     });
 
@@ -462,7 +625,11 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       const created = await browser.call('POST', '/keys/dev', {});
       const { key } = ((await created.json()) as { data: { key: string } }).data;
       const wrongKey = `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
-      const refused = await fetch(`${patchbay.origin}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${wrongKey}`, 'content-type': 'application/json' }, body: '{"topic":"app/a/b","payload":1}' });
+      const refused = await fetch(`${patchbay.origin}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${wrongKey}`, 'content-type': 'application/json' },
+        body: '{"topic":"app/a/b","payload":1}',
+      });
       const refusedBody = await refused.text();
       const cookie = browser.cookie.split('=')[1]!;
       const logs = patchbay.logs.text;

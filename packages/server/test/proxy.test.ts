@@ -53,7 +53,11 @@ describe('the proxy and connector actions', () => {
     } as unknown as Declarations;
     patchbay = await startPatchbay({ declarations, config: { upstreamTimeoutMs: 300 }, authMethods: { 'signed-requests': signedRequests() } });
     accessKey = await patchbay.accessKey(['installs:read', 'installs:write', 'connectors:read', 'connectors:write']);
-    connectionId = await createConnection(patchbay.patchbay.ctx, { connector: 'bearer', tenantId: 't1', credentials: { type: 'bearer', token: STAND_IN.bearer } });
+    connectionId = await createConnection(patchbay.patchbay.ctx, {
+      connector: 'bearer',
+      tenantId: 't1',
+      credentials: { type: 'bearer', token: STAND_IN.bearer },
+    });
   });
 
   after(async () => {
@@ -208,7 +212,11 @@ describe('the proxy and connector actions', () => {
       assert.equal(answer.status, 200);
       const text = await answer.text();
       assert.ok(!text.includes(STAND_IN.bearer), 'the token appears nowhere in the answer');
-      const result = JSON.parse(text) as { status: number; headers: Record<string, string>; body: { headers: Record<string, string>; query: Record<string, string> } };
+      const result = JSON.parse(text) as {
+        status: number;
+        headers: Record<string, string>;
+        body: { headers: Record<string, string>; query: Record<string, string> };
+      };
       assert.equal(result.status, 200);
       assert.equal(result.headers['content-type'], 'application/json');
       assert.equal(result.body.headers.authorization, 'Bearer ••••');
@@ -216,10 +224,19 @@ describe('the proxy and connector actions', () => {
     });
 
     /** Every way a secret could be written in an answer: raw, URL-encoded, form-encoded, JSON-escaped. */
-    const formsOf = (secret: string) => [secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2), JSON.stringify(secret).slice(1, -1)];
+    const formsOf = (secret: string) => [
+      secret,
+      encodeURIComponent(secret),
+      new URLSearchParams({ s: secret }).toString().slice(2),
+      JSON.stringify(secret).slice(1, -1),
+    ];
 
     const perMethod: Array<{ connector: string; credentials: Credentials; secrets: string[] }> = [
-      { connector: 'basic', credentials: { type: 'basic', ...STAND_IN.basic }, secrets: [STAND_IN.basic.password, Buffer.from(`${STAND_IN.basic.username}:${STAND_IN.basic.password}`).toString('base64')] },
+      {
+        connector: 'basic',
+        credentials: { type: 'basic', ...STAND_IN.basic },
+        secrets: [STAND_IN.basic.password, Buffer.from(`${STAND_IN.basic.username}:${STAND_IN.basic.password}`).toString('base64')],
+      },
       { connector: 'bearer', credentials: { type: 'bearer', token: STAND_IN.bearer }, secrets: [STAND_IN.bearer] },
       { connector: 'api-key-header', credentials: { type: 'apiKey', key: STAND_IN.apiKey }, secrets: [STAND_IN.apiKey] },
       { connector: 'api-key-query', credentials: { type: 'apiKey', key: STAND_IN.apiKey }, secrets: [STAND_IN.apiKey] },
@@ -241,8 +258,16 @@ describe('the proxy and connector actions', () => {
       const awkward = 'k"ey\\with/+&= spaces';
       api.rotate({ apiKey: awkward, bearer: awkward });
       try {
-        const queryKey = await createConnection(patchbay.patchbay.ctx, { connector: 'api-key-query', tenantId: 't-mask', credentials: { type: 'apiKey', key: awkward } });
-        const bearer = await createConnection(patchbay.patchbay.ctx, { connector: 'bearer', tenantId: 't-mask', credentials: { type: 'bearer', token: awkward } });
+        const queryKey = await createConnection(patchbay.patchbay.ctx, {
+          connector: 'api-key-query',
+          tenantId: 't-mask',
+          credentials: { type: 'apiKey', key: awkward },
+        });
+        const bearer = await createConnection(patchbay.patchbay.ctx, {
+          connector: 'bearer',
+          tenantId: 't-mask',
+          credentials: { type: 'bearer', token: awkward },
+        });
         const quoted = await call('/v1/connectors/api-key-query/actions/missing/test', { method: 'POST', json: { connectionId: queryKey } });
         assert.equal(quoted.status, 200);
         const quotedText = await quoted.text();
@@ -253,7 +278,8 @@ describe('the proxy and connector actions', () => {
         assert.equal(echoed.status, 200);
         const echoedText = await echoed.text();
         assert.equal((JSON.parse(echoedText) as { body: { headers: Record<string, string> } }).body.headers.authorization, 'Bearer ••••');
-        for (const text of [quotedText, echoedText]) for (const form of formsOf(awkward)) assert.ok(!text.includes(form), `${JSON.stringify(form)} is in the answer`);
+        for (const text of [quotedText, echoedText])
+          for (const form of formsOf(awkward)) assert.ok(!text.includes(form), `${JSON.stringify(form)} is in the answer`);
       } finally {
         api.reset();
       }

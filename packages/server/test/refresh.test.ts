@@ -65,7 +65,10 @@ describe('token refresh', () => {
     const answers = await Promise.all(Array.from({ length: 50 }, () => post('/api/tenant/burst/test')));
     assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
     const bodies = (await Promise.all(answers.map((a) => a.json()))) as Array<{ status: number }>;
-    assert.ok(bodies.every((b) => b.status === 200), 'upstream accepted every call');
+    assert.ok(
+      bodies.every((b) => b.status === 200),
+      'upstream accepted every call',
+    );
     assert.equal(thirdParty.tokenRequests.refresh_token - before, 1, 'exactly one refresh for the burst');
   });
 

@@ -89,7 +89,10 @@ describe('sessions, OAuth and installs', () => {
 
       const commits = await Promise.all([1, 2, 3].map(() => api(`/session/${flow.id}/commit`, { method: 'POST', auth: flow.token })));
       const targets = await Promise.all(commits.map(async (response) => ((await response.json()) as { targetUrl: string }).targetUrl));
-      assert.deepEqual(commits.map((r) => r.status), [200, 200, 200]);
+      assert.deepEqual(
+        commits.map((r) => r.status),
+        [200, 200, 200],
+      );
       assert.equal(new Set(targets).size, 1, 'three concurrent commits answer one targetUrl');
       const again = (await (await api(`/session/${flow.id}/commit`, { method: 'POST' })).json()) as { targetUrl: string };
       assert.equal(again.targetUrl, targets[0], 'a later commit with the access key answers the same targetUrl');
@@ -97,7 +100,10 @@ describe('sessions, OAuth and installs', () => {
       const install = await waitForInstall(targets[0]!, flow.token);
       assert.equal(install.operationState.status, 'success');
       const found = (await (await api('/install?tag=fusebit.tenantId=user2')).json()) as { data: Array<{ id: string }>; next: string | null };
-      assert.ok(found.data.some((item) => item.id === install.id), 'the install is found by its tenant tag');
+      assert.ok(
+        found.data.some((item) => item.id === install.id),
+        'the install is found by its tenant tag',
+      );
       const count = await patchbay.patchbay.ctx.store.db.selectFrom('installs').select('id').where('session_id', '=', flow.id).execute();
       assert.equal(count.length, 1, 'exactly one install exists for the session');
 
@@ -204,7 +210,11 @@ describe('sessions, OAuth and installs', () => {
 
     it('answers 410 session_expired for an expired session', async () => {
       const flow = await newSession('expired-tenant');
-      await patchbay.patchbay.ctx.store.db.updateTable('sessions').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', flow.id).execute();
+      await patchbay.patchbay.ctx.store.db
+        .updateTable('sessions')
+        .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+        .where('id', '=', flow.id)
+        .execute();
       const response = await fetch(`${flow.startUrl}?mode=popup&origin=${encodeURIComponent(HOST_ORIGIN)}`, { redirect: 'manual' });
       assert.equal(response.status, 410);
       assert.match(await response.text(), /session_expired/);
@@ -241,7 +251,11 @@ describe('sessions, OAuth and installs', () => {
       const { targetUrl } = (await (await api(`/session/${flow.id}/commit`, { method: 'POST', auth: flow.token })).json()) as { targetUrl: string };
       const install = await waitForInstall(targetUrl);
       const callback = new URL(callbackUrl);
-      const connection = await patchbay.patchbay.ctx.store.db.selectFrom('connections').selectAll().where('tenant_id', '=', 'secret-tenant').executeTakeFirstOrThrow();
+      const connection = await patchbay.patchbay.ctx.store.db
+        .selectFrom('connections')
+        .selectAll()
+        .where('tenant_id', '=', 'secret-tenant')
+        .executeTakeFirstOrThrow();
       const credentials = decryptCredentials(patchbay.patchbay.ctx, connection);
       assert.equal(credentials.type, 'oauth2');
       const { tokens } = credentials as Extract<typeof credentials, { type: 'oauth2' }>;
@@ -253,7 +267,15 @@ describe('sessions, OAuth and installs', () => {
         await (await api(`${patchbay.origin}/v1/integrations`)).text(),
         await (await api(`/session/${flow.id}`, { auth: flow.token })).text(),
       ].join('\n');
-      const secrets = [accessKey, flow.token, callback.searchParams.get('code')!, callback.searchParams.get('state')!, thirdParty.clientSecret, tokens.accessToken, tokens.refreshToken];
+      const secrets = [
+        accessKey,
+        flow.token,
+        callback.searchParams.get('code')!,
+        callback.searchParams.get('state')!,
+        thirdParty.clientSecret,
+        tokens.accessToken,
+        tokens.refreshToken,
+      ];
       for (const secret of secrets) {
         assert.ok(!patchbay.logs.text.includes(secret), `a secret (${secret.slice(0, 6)}…) appears in the logs`);
         assert.ok(!answers.includes(secret), `a secret (${secret.slice(0, 6)}…) appears in an answer`);

@@ -45,8 +45,20 @@ function cleanShutdown(kind: 'sqlite' | 'postgres') {
     writeFileSync(
       configFile,
       JSON.stringify({
-        connectors: [{ slug: 'slow', name: 'Slow', description: 'Answers when released', baseUrl: `${api.origin}/slow`, visibility: 'private', authMethods: [{ type: 'none' }], actions: {} }],
-        integrations: [{ id: 'slow-sync', name: 'Slow sync', description: '', connectors: ['slow'], allowedOrigins: [HOST_ORIGIN], configFields: [], actions: {} }],
+        connectors: [
+          {
+            slug: 'slow',
+            name: 'Slow',
+            description: 'Answers when released',
+            baseUrl: `${api.origin}/slow`,
+            visibility: 'private',
+            authMethods: [{ type: 'none' }],
+            actions: {},
+          },
+        ],
+        integrations: [
+          { id: 'slow-sync', name: 'Slow sync', description: '', connectors: ['slow'], allowedOrigins: [HOST_ORIGIN], configFields: [], actions: {} },
+        ],
       }),
     );
     server = await startServerProcess({ env: { ...database.env, PATCHBAY_CONFIG: configFile, PATCHBAY_LOG_LEVEL: 'info' } });
@@ -55,9 +67,20 @@ function cleanShutdown(kind: 'sqlite' | 'postgres') {
     const origin = server.origin;
 
     // A connection to proxy through: one session authorized by the (empty) credentials form.
-    const { id } = (await (await fetch(`${origin}${INTEGRATION}/session`, { method: 'POST', headers, body: JSON.stringify({ tenantId: 'slow-tenant', connector: 'slow' }) })).json()) as { id: string };
+    const { id } = (await (
+      await fetch(`${origin}${INTEGRATION}/session`, { method: 'POST', headers, body: JSON.stringify({ tenantId: 'slow-tenant', connector: 'slow' }) })
+    ).json()) as { id: string };
     await (await fetch(`${origin}${INTEGRATION}/session/${id}/start?mode=popup&origin=${encodeURIComponent(HOST_ORIGIN)}`)).text();
-    assert.equal((await fetch(`${origin}${INTEGRATION}/session/${id}/credentials`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' })).status, 200);
+    assert.equal(
+      (
+        await fetch(`${origin}${INTEGRATION}/session/${id}/credentials`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: '',
+        })
+      ).status,
+      200,
+    );
     const { data } = (await (await fetch(`${origin}/v1/connections?tenantId=slow-tenant`, { headers })).json()) as { data: Array<{ id: string }> };
     assert.equal(data.length, 1);
 
@@ -97,7 +120,10 @@ function cleanShutdown(kind: 'sqlite' | 'postgres') {
     const exit = await server.exited;
     assert.deepEqual(exit, { code: 0, signal: null }, `the process exits 0:\n${server.output()}`);
     const log = server.output();
-    assert.ok(log.indexOf('"shutting down"') >= 0 && log.indexOf('"shutting down"') < log.indexOf('"stopped"'), `the log says it shut down, then stopped after closing the store:\n${log}`);
+    assert.ok(
+      log.indexOf('"shutting down"') >= 0 && log.indexOf('"shutting down"') < log.indexOf('"stopped"'),
+      `the log says it shut down, then stopped after closing the store:\n${log}`,
+    );
   });
 }
 

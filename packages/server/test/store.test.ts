@@ -25,7 +25,11 @@ async function open(file: string): Promise<Store> {
 }
 
 async function schemaOf(store: Store): Promise<Array<{ type: string; name: string; sql: string | null }>> {
-  const result = await sql<{ type: string; name: string; sql: string | null }>`select type, name, sql from sqlite_master where name not like 'sqlite_%' order by type, name`.execute(store.db);
+  const result = await sql<{
+    type: string;
+    name: string;
+    sql: string | null;
+  }>`select type, name, sql from sqlite_master where name not like 'sqlite_%' order by type, name`.execute(store.db);
   return result.rows;
 }
 

@@ -30,7 +30,8 @@ const reply = (ctx, status, body) => {
   ctx.body = body;
 };
 const publicState = ({ calls: _calls, ...state }) => state;
-const randomKey = () => `pbp_${Array.from({ length: 28 }, () => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[Math.floor(Math.random() * 62)]).join('')}`;
+const randomKey = () =>
+  `pbp_${Array.from({ length: 28 }, () => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[Math.floor(Math.random() * 62)]).join('')}`;
 
 async function readJson(ctx) {
   let raw = '';
@@ -54,7 +55,8 @@ export async function portalStandIn(ctx, next) {
   if (path === '/redeem' && ctx.method === 'POST') {
     const { code } = await readJson(ctx);
     if (typeof code === 'string' && code.startsWith('pbl_down')) return reply(ctx, 503, { error: { code: 'unavailable', message: 'Resting.' } });
-    if (typeof code !== 'string' || !code.startsWith('pbl_good') || usedCodes.has(code)) return reply(ctx, 404, { error: { code: 'link_invalid', message: 'This link is not valid.' } });
+    if (typeof code !== 'string' || !code.startsWith('pbl_good') || usedCodes.has(code))
+      return reply(ctx, 404, { error: { code: 'link_invalid', message: 'This link is not valid.' } });
     usedCodes.add(code);
     sessions += 1;
     const session = `s${sessions}`;
@@ -81,7 +83,12 @@ export async function portalStandIn(ctx, next) {
     const existing = portal.keys.find((k) => k.environment === environment);
     if (Boolean(existing) !== Boolean(rotate)) return reply(ctx, 409, { error: { code: rotate ? 'no_key' : 'key_exists', message: 'Wrong state.' } });
     portal.keys = portal.keys.filter((k) => k.environment !== environment);
-    portal.keys.push({ environment, prefix: key.slice(0, 10), createdAt: new Date().toISOString(), previousExpiresAt: rotate && graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000).toISOString() : null });
+    portal.keys.push({
+      environment,
+      prefix: key.slice(0, 10),
+      createdAt: new Date().toISOString(),
+      previousExpiresAt: rotate && graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000).toISOString() : null,
+    });
     portal.lastGrace = graceSeconds;
     return reply(ctx, 201, { data: { key, state: publicState(portal) } });
   }

@@ -23,13 +23,28 @@ export async function writeAudit(
 ): Promise<void> {
   await db
     .insertInto('audit_entries')
-    .values({ id: newSortableId('aud'), at: isoNow(), actor: entry.actor, action: entry.action, target_type: entry.targetType, target_id: entry.targetId, details: JSON.stringify(entry.details ?? {}) })
+    .values({
+      id: newSortableId('aud'),
+      at: isoNow(),
+      actor: entry.actor,
+      action: entry.action,
+      target_type: entry.targetType,
+      target_id: entry.targetId,
+      details: JSON.stringify(entry.details ?? {}),
+    })
     .execute();
 }
 
 export async function listAudit(
   db: Kysely<Database>,
-  query: { targetType?: string | undefined; targetId?: string | undefined; actor?: string | undefined; action?: string | undefined; limit: number; cursor?: string | undefined },
+  query: {
+    targetType?: string | undefined;
+    targetId?: string | undefined;
+    actor?: string | undefined;
+    action?: string | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  },
 ): Promise<{ data: AuditEntry[]; next: string | null }> {
   let select = db.selectFrom('audit_entries').selectAll();
   if (query.targetType) select = select.where('target_type', '=', query.targetType);
@@ -37,10 +52,21 @@ export async function listAudit(
   if (query.actor) select = select.where('actor', '=', query.actor);
   if (query.action) select = select.where('action', '=', query.action);
   if (query.cursor) select = select.where('id', '<', query.cursor);
-  const rows = await select.orderBy('id', 'desc').limit(query.limit + 1).execute();
+  const rows = await select
+    .orderBy('id', 'desc')
+    .limit(query.limit + 1)
+    .execute();
   const page = rows.slice(0, query.limit);
   return {
-    data: page.map((row) => ({ id: row.id, at: row.at, actor: row.actor, action: row.action, targetType: row.target_type, targetId: row.target_id, details: JSON.parse(row.details) as Record<string, unknown> })),
+    data: page.map((row) => ({
+      id: row.id,
+      at: row.at,
+      actor: row.actor,
+      action: row.action,
+      targetType: row.target_type,
+      targetId: row.target_id,
+      details: JSON.parse(row.details) as Record<string, unknown>,
+    })),
     next: rows.length > query.limit ? page[page.length - 1]!.id : null,
   };
 }

@@ -16,7 +16,17 @@ const listQuerySchema = z.object({
 });
 
 /** Response headers passed back from the upstream; cookies and hop-by-hop headers stay behind. */
-const FORWARDED_RESPONSE_HEADERS = ['content-type', 'cache-control', 'etag', 'last-modified', 'location', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'];
+const FORWARDED_RESPONSE_HEADERS = [
+  'content-type',
+  'cache-control',
+  'etag',
+  'last-modified',
+  'location',
+  'retry-after',
+  'x-ratelimit-limit',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+];
 
 export function connectionRoutes(ctx: AppContext, broker: CredentialBroker): Router {
   const router = Router();
@@ -66,7 +76,14 @@ export function connectionRoutes(ctx: AppContext, broker: CredentialBroker): Rou
         if (value) headers[name] = value;
       }
       const body = Buffer.isBuffer(req.body) && req.body.length > 0 && !['GET', 'HEAD'].includes(req.method) ? req.body.toString('utf8') : undefined;
-      const upstream = await callUpstream(ctx, broker, ctx.customAuthMethods, { connector, connectionId: connection.id, method: req.method, path: raw, headers, body });
+      const upstream = await callUpstream(ctx, broker, ctx.customAuthMethods, {
+        connector,
+        connectionId: connection.id,
+        method: req.method,
+        path: raw,
+        headers,
+        body,
+      });
       for (const name of FORWARDED_RESPONSE_HEADERS) {
         const value = upstream.headers.get(name);
         if (value) res.set(name, value);

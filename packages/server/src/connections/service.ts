@@ -43,11 +43,16 @@ function expiryOf(credentials: Credentials): string | null {
 export function decryptCredentials(ctx: AppContext, row: Pick<ConnectionsTable, 'id' | 'tenant_id' | 'credentials_ciphertext'>): Credentials {
   const parsed = JSON.parse(ctx.keyring.decrypt(row.credentials_ciphertext, credentialsAad(row.id, row.tenant_id))) as Credentials | TokenSet;
   // Connections stored before typed credentials held a bare OAuth token set.
-  return 'type' in parsed && typeof parsed.type === 'string' && !('accessToken' in parsed) ? (parsed as Credentials) : { type: 'oauth2', tokens: parsed as TokenSet };
+  return 'type' in parsed && typeof parsed.type === 'string' && !('accessToken' in parsed)
+    ? (parsed as Credentials)
+    : { type: 'oauth2', tokens: parsed as TokenSet };
 }
 
 /** Stores a new connection; credentials are encrypted with AAD bound to the connection and tenant. */
-export async function createConnection(ctx: AppContext, input: { connector: string; tenantId: string; label?: string | null; credentials: Credentials }): Promise<string> {
+export async function createConnection(
+  ctx: AppContext,
+  input: { connector: string; tenantId: string; label?: string | null; credentials: Credentials },
+): Promise<string> {
   const id = newId('con');
   const now = isoNow();
   await ctx.store.db
@@ -94,14 +99,23 @@ export async function getConnection(ctx: AppContext, id: string): Promise<Connec
 
 export async function listConnections(
   ctx: AppContext,
-  query: { tenantId?: string | undefined; connector?: string | undefined; status?: ConnectionsTable['status'] | undefined; limit: number; cursor?: string | undefined },
+  query: {
+    tenantId?: string | undefined;
+    connector?: string | undefined;
+    status?: ConnectionsTable['status'] | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  },
 ): Promise<{ data: ConnectionView[]; next: string | null }> {
   let select = ctx.store.db.selectFrom('connections').selectAll();
   if (query.tenantId) select = select.where('tenant_id', '=', query.tenantId);
   if (query.connector) select = select.where('connector_id', '=', query.connector);
   if (query.status) select = select.where('status', '=', query.status);
   if (query.cursor) select = select.where('id', '>', query.cursor);
-  const rows = await select.orderBy('id').limit(query.limit + 1).execute();
+  const rows = await select
+    .orderBy('id')
+    .limit(query.limit + 1)
+    .execute();
   const page = rows.slice(0, query.limit);
   return { data: page.map(toConnectionView), next: rows.length > query.limit ? page[page.length - 1]!.id : null };
 }
@@ -112,7 +126,12 @@ export async function revokeConnection(ctx: AppContext, id: string): Promise<Con
   if (!row) throw notFound('connection_not_found', 'No such connection.');
   const updated = await ctx.store.db
     .updateTable('connections')
-    .set({ status: 'revoked', credentials_ciphertext: ctx.keyring.encrypt(JSON.stringify({ type: 'none' }), credentialsAad(row.id, row.tenant_id)), expires_at: null, updated_at: isoNow() })
+    .set({
+      status: 'revoked',
+      credentials_ciphertext: ctx.keyring.encrypt(JSON.stringify({ type: 'none' }), credentialsAad(row.id, row.tenant_id)),
+      expires_at: null,
+      updated_at: isoNow(),
+    })
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();

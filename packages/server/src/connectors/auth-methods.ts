@@ -68,7 +68,11 @@ export function formFieldsFor(method: PublicAuthMethod, customs: CustomAuthMetho
 }
 
 /** Builds credentials from submitted form values; null with a message for empty or oversized values. */
-export function credentialsFromForm(method: PublicAuthMethod, values: Record<string, string>, customs: CustomAuthMethods): { credentials: Credentials } | { error: string } {
+export function credentialsFromForm(
+  method: PublicAuthMethod,
+  values: Record<string, string>,
+  customs: CustomAuthMethods,
+): { credentials: Credentials } | { error: string } {
   const fields = formFieldsFor(method, customs);
   if (fields === null) return { error: 'This sign-in method does not use a form.' };
   const read: Record<string, string> = {};
@@ -95,7 +99,12 @@ export function credentialsFromForm(method: PublicAuthMethod, values: Record<str
 }
 
 /** Applies a connection's credentials to an upstream request, the way its method says. */
-export async function applyCredentials(request: UpstreamRequest, method: PublicAuthMethod, credentials: Credentials, customs: CustomAuthMethods): Promise<void> {
+export async function applyCredentials(
+  request: UpstreamRequest,
+  method: PublicAuthMethod,
+  credentials: Credentials,
+  customs: CustomAuthMethods,
+): Promise<void> {
   switch (credentials.type) {
     case 'none':
       return;

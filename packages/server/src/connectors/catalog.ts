@@ -8,7 +8,12 @@ import type { IntegrationDeclaration } from '../integrations/schema.js';
 /** An auth method as the rest of the server sees it: an oauth2 client secret is never in memory or answers. */
 export type PublicAuthMethod = Exclude<AuthMethod, OAuth2Auth> | (Omit<OAuth2Auth, 'clientSecret'> & { hasClientSecret: boolean });
 export type PublicOAuth2Method = Extract<PublicAuthMethod, { type: 'oauth2' }>;
-export type Connector = Omit<ConnectorDeclaration, 'authMethods'> & { authMethods: PublicAuthMethod[]; source: 'declarations' | 'api'; createdAt: string; updatedAt: string };
+export type Connector = Omit<ConnectorDeclaration, 'authMethods'> & {
+  authMethods: PublicAuthMethod[];
+  source: 'declarations' | 'api';
+  createdAt: string;
+  updatedAt: string;
+};
 export type Integration = IntegrationDeclaration;
 
 export interface Catalog {
@@ -51,7 +56,7 @@ export async function loadCatalog(store: Store, keyring: Keyring, declarations: 
     });
     const now = isoNow();
     const existing = await store.db.selectFrom('connectors').select('definition').where('id', '=', declaration.slug).executeTakeFirst();
-    const createdAt = existing ? (JSON.parse(existing.definition) as Connector).createdAt ?? now : now;
+    const createdAt = existing ? ((JSON.parse(existing.definition) as Connector).createdAt ?? now) : now;
     const connector: Connector = { ...declaration, authMethods, source, createdAt, updatedAt: now };
     const row = {
       id: declaration.slug,
@@ -65,7 +70,11 @@ export async function loadCatalog(store: Store, keyring: Keyring, declarations: 
       .insertInto('connectors')
       .values(row)
       .onConflict((oc) =>
-        overwrite ? oc.column('id').doUpdateSet({ name: row.name, definition: row.definition, client_secret_ciphertext: row.client_secret_ciphertext, updated_at: row.updated_at }) : oc.column('id').doNothing(),
+        overwrite
+          ? oc
+              .column('id')
+              .doUpdateSet({ name: row.name, definition: row.definition, client_secret_ciphertext: row.client_secret_ciphertext, updated_at: row.updated_at })
+          : oc.column('id').doNothing(),
       )
       .executeTakeFirst();
     if (!overwrite && Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) return null;

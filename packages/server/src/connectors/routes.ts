@@ -50,7 +50,8 @@ function maskValue(value: unknown, forms: string[]): unknown {
   if (typeof value === 'string') return maskText(value, forms);
   if (typeof value === 'number') return forms.includes(String(value)) ? MASK : value;
   if (Array.isArray(value)) return value.map((item) => maskValue(item, forms));
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [maskText(key, forms), maskValue(item, forms)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [maskText(key, forms), maskValue(item, forms)]));
   return value;
 }
 
@@ -62,7 +63,9 @@ export function connectorRoutes(ctx: AppContext, broker: CredentialBroker): Rout
     const query = parseInput(listQuerySchema, req.query);
     await ctx.catalog.refresh();
     // Ordered by slug, which is also the cursor: stable across instances and across creates.
-    const after = [...ctx.catalog.connectors.values()].filter((connector) => query.cursor === undefined || connector.slug > query.cursor).sort((a, b) => (a.slug < b.slug ? -1 : 1));
+    const after = [...ctx.catalog.connectors.values()]
+      .filter((connector) => query.cursor === undefined || connector.slug > query.cursor)
+      .sort((a, b) => (a.slug < b.slug ? -1 : 1));
     const page = after.slice(0, query.limit);
     res.json({ data: page, next: after.length > query.limit ? page[page.length - 1]!.slug : null });
   });

@@ -67,11 +67,18 @@ const connectorFields = {
   verifyAction: actionName.optional(),
 };
 
-function checkMethods(value: { authMethods: Array<{ type: string; default?: boolean | undefined }>; verifyAction?: string | undefined; actions: Record<string, unknown> }, ctx: z.RefinementCtx) {
-  if (value.authMethods.filter((method) => method.default).length > 1) ctx.addIssue({ code: 'custom', path: ['authMethods'], message: 'at most one method is the default' });
-  if (value.authMethods.filter((method) => method.type === 'oauth2').length > 1) ctx.addIssue({ code: 'custom', path: ['authMethods'], message: 'at most one oauth2 method per connector' });
-  if (new Set(value.authMethods.map((method) => method.type)).size !== value.authMethods.length) ctx.addIssue({ code: 'custom', path: ['authMethods'], message: 'each method type at most once' });
-  if (value.verifyAction && !(value.verifyAction in value.actions)) ctx.addIssue({ code: 'custom', path: ['verifyAction'], message: `no action named ${value.verifyAction}` });
+function checkMethods(
+  value: { authMethods: Array<{ type: string; default?: boolean | undefined }>; verifyAction?: string | undefined; actions: Record<string, unknown> },
+  ctx: z.RefinementCtx,
+) {
+  if (value.authMethods.filter((method) => method.default).length > 1)
+    ctx.addIssue({ code: 'custom', path: ['authMethods'], message: 'at most one method is the default' });
+  if (value.authMethods.filter((method) => method.type === 'oauth2').length > 1)
+    ctx.addIssue({ code: 'custom', path: ['authMethods'], message: 'at most one oauth2 method per connector' });
+  if (new Set(value.authMethods.map((method) => method.type)).size !== value.authMethods.length)
+    ctx.addIssue({ code: 'custom', path: ['authMethods'], message: 'each method type at most once' });
+  if (value.verifyAction && !(value.verifyAction in value.actions))
+    ctx.addIssue({ code: 'custom', path: ['verifyAction'], message: `no action named ${value.verifyAction}` });
 }
 
 /**
@@ -100,7 +107,13 @@ export const connectorDeclarationSchema = z
 
 /** A connector created through the API: the slug is derived from the name. */
 export const createConnectorSchema = z
-  .strictObject({ slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional(), ...connectorFields })
+  .strictObject({
+    slug: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+      .optional(),
+    ...connectorFields,
+  })
   .superRefine(checkMethods)
   .transform(markOneDefault);
 

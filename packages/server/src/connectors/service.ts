@@ -26,9 +26,14 @@ export function uniqueSlug(wanted: string, taken: (slug: string) => boolean): st
   }
 }
 
-export async function createConnector(ctx: AppContext, input: Omit<ConnectorDeclaration, 'slug'> & { slug?: string | undefined }, actor: string): Promise<Connector> {
+export async function createConnector(
+  ctx: AppContext,
+  input: Omit<ConnectorDeclaration, 'slug'> & { slug?: string | undefined },
+  actor: string,
+): Promise<Connector> {
   for (const [index, method] of input.authMethods.entries()) {
-    if (method.type === 'custom' && !ctx.customAuthMethods[method.handler]) throw badRequest('invalid_request', `authMethods: no custom auth method "${method.handler}" is registered on this server.`);
+    if (method.type === 'custom' && !ctx.customAuthMethods[method.handler])
+      throw badRequest('invalid_request', `authMethods: no custom auth method "${method.handler}" is registered on this server.`);
     // `{ "env": NAME }` is resolved when the declarations file is read; over the API it would be
     // stored as no secret at all, so the operator is told instead of getting a connector that fails later.
     if (method.type === 'oauth2' && method.clientSecret !== undefined && typeof method.clientSecret !== 'string') {
@@ -44,6 +49,12 @@ export async function createConnector(ctx: AppContext, input: Omit<ConnectorDecl
     connector = await ctx.catalog.insert({ ...input, slug }, 'api');
   }
   const slug = connector.slug;
-  await writeAudit(ctx.store.db, { actor, action: 'connector.created', targetType: 'connector', targetId: slug, details: { name: connector.name, methods: connector.authMethods.map((m) => m.type) } });
+  await writeAudit(ctx.store.db, {
+    actor,
+    action: 'connector.created',
+    targetType: 'connector',
+    targetId: slug,
+    details: { name: connector.name, methods: connector.authMethods.map((m) => m.type) },
+  });
   return connector;
 }

@@ -86,7 +86,13 @@ export async function callUpstream(ctx: AppContext, broker: CredentialBroker, cu
     const headers = new Headers(call.headers ?? {});
     await applyCredentials({ method: call.method, url, headers }, methodOf(call.connector, credentials.type), credentials, customs);
     try {
-      const response = await fetch(url, { method: call.method, headers, body: call.body, redirect: 'manual', signal: AbortSignal.timeout(ctx.config.upstreamTimeoutMs) });
+      const response = await fetch(url, {
+        method: call.method,
+        headers,
+        body: call.body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(ctx.config.upstreamTimeoutMs),
+      });
       const body = NULL_BODY_STATUSES.has(response.status) ? null : await response.arrayBuffer();
       const refreshable = credentials.type === 'oauth2' || (credentials.type === 'custom' && customs[credentials.handler]?.refresh !== undefined);
       return { response: new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers }), refreshable };
@@ -94,10 +100,15 @@ export async function callUpstream(ctx: AppContext, broker: CredentialBroker, cu
       const timedOut = (error as Error).name === 'TimeoutError';
       // Exposed although 5xx: the caller (and a person at the credential form) must learn that the
       // third party, not Patchbay, failed; the messages are fixed and carry nothing from the request.
-      throw new HttpError(timedOut ? 504 : 502, timedOut ? 'upstream_timeout' : 'upstream_unreachable', timedOut ? 'The third-party API did not answer in time.' : 'The third-party API could not be reached.', {
-        cause: error,
-        expose: true,
-      });
+      throw new HttpError(
+        timedOut ? 504 : 502,
+        timedOut ? 'upstream_timeout' : 'upstream_unreachable',
+        timedOut ? 'The third-party API did not answer in time.' : 'The third-party API could not be reached.',
+        {
+          cause: error,
+          expose: true,
+        },
+      );
     }
   };
   const first = await send(false);

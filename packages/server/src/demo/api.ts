@@ -18,7 +18,13 @@ export function demoThirdPartyApi(provider: Provider): Router {
       res.status(401).set('www-authenticate', 'Bearer error="invalid_token"').json({ ok: false, error: 'invalid_token' });
       return;
     }
-    res.json({ ok: true, user: grant.sub, scope: grant.scope, message: `Hello ${grant.sub}, this answer came from the demo third-party API.`, at: new Date().toISOString() });
+    res.json({
+      ok: true,
+      user: grant.sub,
+      scope: grant.scope,
+      message: `Hello ${grant.sub}, this answer came from the demo third-party API.`,
+      at: new Date().toISOString(),
+    });
   });
   // A second pretend service that authenticates with an API key header instead of OAuth.
   router.get('/keyed/me', function demoKeyedMeHandler(req, res) {

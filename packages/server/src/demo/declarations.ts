@@ -14,7 +14,16 @@ export function demoDeclarations(publicUrl: string, clientSecret: string): Decla
         domain: 'localhost',
         baseUrl: `${publicUrl}/demo/api`,
         visibility: 'private',
-        authMethods: [{ type: 'oauth2', issuer: `${publicUrl}/demo/oidc`, clientId: DEMO_CLIENT_ID, clientSecret, scopes: ['openid', 'profile', 'demo.read'], authorizeParams: {} }],
+        authMethods: [
+          {
+            type: 'oauth2',
+            issuer: `${publicUrl}/demo/oidc`,
+            clientId: DEMO_CLIENT_ID,
+            clientSecret,
+            scopes: ['openid', 'profile', 'demo.read'],
+            authorizeParams: {},
+          },
+        ],
         actions: { me: { method: 'GET', path: '/me', query: {} } },
       },
       {

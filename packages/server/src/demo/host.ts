@@ -51,7 +51,10 @@ export function demoHost(config: Config, accessKey: string): Router {
   });
 
   router.post('/host/session', express.json(), async function demoCreateSessionHandler(req, res) {
-    const { integration } = parseInput(z.object({ integration: z.enum([DEMO_INTEGRATION, DEMO_CATALOG_INTEGRATION]).default(DEMO_INTEGRATION) }), req.body ?? {});
+    const { integration } = parseInput(
+      z.object({ integration: z.enum([DEMO_INTEGRATION, DEMO_CATALOG_INTEGRATION]).default(DEMO_INTEGRATION) }),
+      req.body ?? {},
+    );
     const answer = await callPatchbay('/session', { redirectUrl: `${config.publicUrl}/demo`, tags: { 'fusebit.tenantId': DEMO_TENANT } }, integration);
     res.status(answer.status).json(answer.body);
   });

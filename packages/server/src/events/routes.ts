@@ -106,7 +106,9 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
     if (!mayConsume(principal, topics)) throw refuseToRead(ctx, req, res);
     recordAuthSuccessNow(res);
 
-    res.status(200).set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res
+      .status(200)
+      .set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.flushHeaders();
     res.write('retry: 2000\n\n');
 
@@ -136,7 +138,7 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
     enqueue(async () => {
       const start = resumeAfter ?? (await lastSeq(ctx));
       lastWritten = start;
-      for (let after = start; !closed; ) {
+      for (let after = start; !closed;) {
         const page = await readEvents(ctx, { patterns: topics, after, limit: 500 });
         write(page.data);
         if (page.next === after) break;

@@ -6,14 +6,24 @@ export const publishSchema = z.strictObject({
   payload: z.unknown().refine((payload) => payload !== undefined, 'required'),
 });
 
-const cursor = z.string().regex(/^\d{1,15}$/, 'an event sequence number').transform(Number);
+const cursor = z
+  .string()
+  .regex(/^\d{1,15}$/, 'an event sequence number')
+  .transform(Number);
 
 /** `topics` is a comma list of topics or patterns (`app/order/*`). */
 const topicsParam = z
   .string()
   .min(1)
   .max(2000)
-  .transform((text) => [...new Set(text.split(',').map((topic) => topic.trim()).filter(Boolean))])
+  .transform((text) => [
+    ...new Set(
+      text
+        .split(',')
+        .map((topic) => topic.trim())
+        .filter(Boolean),
+    ),
+  ])
   .pipe(z.array(z.string().regex(TOPIC_PATTERN, 'a topic or pattern like app/order/*')).min(1).max(20));
 
 /** Without `topics`, a partner key reads the topics it chose to consume in the portal. */

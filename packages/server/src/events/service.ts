@@ -36,13 +36,20 @@ export function toEventView(row: EventsTable): EventView {
  *
  * The notification wakes every instance's streams when (and only if) the event commits.
  */
-export async function publishEvent(ctx: Pick<AppContext, 'store' | 'config'>, input: { topic: string; payload: unknown; publisher: string }): Promise<{ id: string; seq: number }> {
+export async function publishEvent(
+  ctx: Pick<AppContext, 'store' | 'config'>,
+  input: { topic: string; payload: unknown; publisher: string },
+): Promise<{ id: string; seq: number }> {
   const payload = JSON.stringify(input.payload);
-  if (Buffer.byteLength(payload) > ctx.config.eventPayloadMaxBytes) throw new HttpError(413, 'payload_too_large', `The payload is larger than ${ctx.config.eventPayloadMaxBytes} bytes.`);
+  if (Buffer.byteLength(payload) > ctx.config.eventPayloadMaxBytes)
+    throw new HttpError(413, 'payload_too_large', `The payload is larger than ${ctx.config.eventPayloadMaxBytes} bytes.`);
   const id = newId('evt');
   const seq = await ctx.store.db.transaction().execute(async (trx) => {
     await ctx.store.appendLock(trx, 'events');
-    const last = await trx.selectFrom('events').select((eb) => eb.fn.max('seq').as('max')).executeTakeFirst();
+    const last = await trx
+      .selectFrom('events')
+      .select((eb) => eb.fn.max('seq').as('max'))
+      .executeTakeFirst();
     const next = Number(last?.max ?? 0) + 1;
     await trx.insertInto('events').values({ seq: next, id, topic: input.topic, payload, publisher: input.publisher, created_at: isoNow() }).execute();
     await ctx.store.notify(trx, EVENTS_CHANNEL);
@@ -52,7 +59,10 @@ export async function publishEvent(ctx: Pick<AppContext, 'store' | 'config'>, in
 }
 
 /** Events after a cursor on any of the patterns, oldest first; `next` is the cursor for the next page. */
-export async function readEvents(ctx: Pick<AppContext, 'store'>, query: { patterns: string[]; after: number; limit: number; anyTopic?: boolean }): Promise<{ data: EventView[]; next: number }> {
+export async function readEvents(
+  ctx: Pick<AppContext, 'store'>,
+  query: { patterns: string[]; after: number; limit: number; anyTopic?: boolean },
+): Promise<{ data: EventView[]; next: number }> {
   let select = ctx.store.db.selectFrom('events').selectAll().where('seq', '>', query.after);
   if (!query.anyTopic) select = select.where((eb) => eb.or(query.patterns.map((pattern) => eb('topic', 'like', likePrefixOf(pattern)))));
   const events = (await select.orderBy('seq').limit(query.limit).execute()).map(toEventView);
@@ -62,6 +72,9 @@ export async function readEvents(ctx: Pick<AppContext, 'store'>, query: { patter
 
 /** The newest sequence number, 0 when the log is empty. */
 export async function lastSeq(ctx: Pick<AppContext, 'store'>): Promise<number> {
-  const row = await ctx.store.db.selectFrom('events').select((eb) => eb.fn.max('seq').as('max')).executeTakeFirst();
+  const row = await ctx.store.db
+    .selectFrom('events')
+    .select((eb) => eb.fn.max('seq').as('max'))
+    .executeTakeFirst();
   return Number(row?.max ?? 0);
 }

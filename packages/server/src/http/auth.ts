@@ -14,7 +14,14 @@ import { HttpError } from './errors.js';
 export type Principal =
   | { kind: 'key'; key: AccessKeyRecord; /** Scopes in force: the key's, or a token's subset. */ scopes: Scope[]; via: 'key' | 'token' }
   | { kind: 'session'; sessionId: string; integrationId: string; tenantId: string; installId: string | null }
-  | { kind: 'partner'; partnerId: string; keyId: string; keyPrefix: string; environment: PartnerEnvironment; /** Grants for this environment. */ grants: GrantView[] };
+  | {
+      kind: 'partner';
+      partnerId: string;
+      keyId: string;
+      keyPrefix: string;
+      environment: PartnerEnvironment;
+      /** Grants for this environment. */ grants: GrantView[];
+    };
 
 /** 401 answers "who are you?", 403 "you may not": the body names the reason, never whether a key exists. */
 const FAILURES: Record<AuthFailureReason, { status: number; message: string }> = {
@@ -61,11 +68,30 @@ export interface AuthOptions {
  * A refusal decided inside a route, after authentication passed: recorded as the attempt's one
  * auth event (failure, with its reason) and answered with the reason's status.
  */
-export function refuse(ctx: AppContext, req: Request, res: Response, reason: 'tenant_forbidden' | 'insufficient_scope', message = FAILURES[reason].message): HttpError {
+export function refuse(
+  ctx: AppContext,
+  req: Request,
+  res: Response,
+  reason: 'tenant_forbidden' | 'insufficient_scope',
+  message = FAILURES[reason].message,
+): HttpError {
   const principal = principalOf(res);
   res.locals.authRefused = true;
-  const key = principal.kind === 'key' ? { id: principal.key.id, prefix: principal.key.keyPrefix } : principal.kind === 'partner' ? { id: principal.keyId, prefix: principal.keyPrefix } : null;
-  ctx.authEvents.record({ keyId: key?.id ?? null, keyPrefix: key?.prefix ?? null, clientIp: req.ip ?? null, method: req.method, path: req.baseUrl + req.path, outcome: 'failure', reason });
+  const key =
+    principal.kind === 'key'
+      ? { id: principal.key.id, prefix: principal.key.keyPrefix }
+      : principal.kind === 'partner'
+        ? { id: principal.keyId, prefix: principal.keyPrefix }
+        : null;
+  ctx.authEvents.record({
+    keyId: key?.id ?? null,
+    keyPrefix: key?.prefix ?? null,
+    clientIp: req.ip ?? null,
+    method: req.method,
+    path: req.baseUrl + req.path,
+    outcome: 'failure',
+    reason,
+  });
   return new HttpError(FAILURES[reason].status, reason, message);
 }
 
@@ -104,12 +130,27 @@ export function assertTenantAllowed(ctx: AppContext, req: Request, res: Response
 }
 
 /** The auth event of this attempt; `authenticate` has not called `next()` yet, so `baseUrl` is its route's. */
-function attemptEvent(req: Request, clientIp: string | null, keyId: string | null, keyPrefix: string | null, outcome: AuthEventInput['outcome'], reason: AuthEventInput['reason']): AuthEventInput {
+function attemptEvent(
+  req: Request,
+  clientIp: string | null,
+  keyId: string | null,
+  keyPrefix: string | null,
+  outcome: AuthEventInput['outcome'],
+  reason: AuthEventInput['reason'],
+): AuthEventInput {
   return { keyId, keyPrefix, clientIp, method: req.method, path: req.baseUrl + req.path, outcome, reason };
 }
 
 /** Records the failed attempt and throws the answer for it. */
-async function failAttempt(ctx: AppContext, req: Request, res: Response, clientIp: string | null, reason: AuthFailureReason, keyId: string | null, keyPrefix: string | null): Promise<never> {
+async function failAttempt(
+  ctx: AppContext,
+  req: Request,
+  res: Response,
+  clientIp: string | null,
+  reason: AuthFailureReason,
+  keyId: string | null,
+  keyPrefix: string | null,
+): Promise<never> {
   // Only unknown credentials count as guesses: a retrying client with an inactive or expired
   // key must not lock its whole address out.
   if (reason === 'invalid_credentials' && clientIp) {
@@ -159,7 +200,15 @@ export function authenticate(ctx: AppContext, options: AuthOptions = {}): Reques
   };
 }
 
-async function authenticateUncached(ctx: AppContext, options: AuthOptions, req: Request, res: Response, next: NextFunction, clientIp: string | null, presented: string): Promise<void> {
+async function authenticateUncached(
+  ctx: AppContext,
+  options: AuthOptions,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+  clientIp: string | null,
+  presented: string,
+): Promise<void> {
   if (options.sessionToken && presented.startsWith('ses_')) {
     const session = await verifySessionToken(ctx, presented);
     if (!session) return failAttempt(ctx, req, res, clientIp, 'invalid_credentials', null, null);
@@ -172,7 +221,14 @@ async function authenticateUncached(ctx: AppContext, options: AuthOptions, req: 
     const partner = await verifyPartnerKey(ctx, presented);
     if (!partner.ok) return failAttempt(ctx, req, res, clientIp, partner.reason, partner.keyId, partner.keyPrefix);
     recordSuccessWhenAnswered(ctx, req, res, clientIp, partner.keyId, partner.keyPrefix);
-    res.locals.principal = { kind: 'partner', partnerId: partner.partnerId, keyId: partner.keyId, keyPrefix: partner.keyPrefix, environment: partner.environment, grants: partner.grants } satisfies Principal;
+    res.locals.principal = {
+      kind: 'partner',
+      partnerId: partner.partnerId,
+      keyId: partner.keyId,
+      keyPrefix: partner.keyPrefix,
+      environment: partner.environment,
+      grants: partner.grants,
+    } satisfies Principal;
     return next();
   }
 
@@ -186,7 +242,16 @@ async function authenticateUncached(ctx: AppContext, options: AuthOptions, req: 
  * The checks after the key is known (state, IP, scope, tenant), then the principal. Synchronous
  * when the key passes; a failure answers through `failAttempt`'s promise.
  */
-function admitKey(ctx: AppContext, options: AuthOptions, req: Request, res: Response, next: NextFunction, clientIp: string | null, result: VerifyResult, token: TokenClaims | null): Promise<never> | void {
+function admitKey(
+  ctx: AppContext,
+  options: AuthOptions,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+  clientIp: string | null,
+  result: VerifyResult,
+  token: TokenClaims | null,
+): Promise<never> | void {
   if (!result.ok) return failAttempt(ctx, req, res, clientIp, result.reason, result.keyId, result.keyPrefix);
   const { key } = result;
   // A token never holds more than its key holds now.
@@ -196,10 +261,16 @@ function admitKey(ctx: AppContext, options: AuthOptions, req: Request, res: Resp
   if (options.scope && !grants(scopes, options.scope)) return failAttempt(ctx, req, res, clientIp, 'insufficient_scope', key.id, key.keyPrefix);
   const tenantRestriction = key.tenantId ?? tokenTenant;
   const tenantId = req.params.tenantId;
-  if (tenantRestriction !== null && typeof tenantId === 'string' && tenantId !== tenantRestriction) return failAttempt(ctx, req, res, clientIp, 'tenant_forbidden', key.id, key.keyPrefix);
+  if (tenantRestriction !== null && typeof tenantId === 'string' && tenantId !== tenantRestriction)
+    return failAttempt(ctx, req, res, clientIp, 'tenant_forbidden', key.id, key.keyPrefix);
 
   recordSuccessWhenAnswered(ctx, req, res, clientIp, key.id, key.keyPrefix);
   ctx.keys.touch(key.id)?.catch((error: unknown) => ctx.logger.warn({ err: error }, 'could not record key use'));
-  res.locals.principal = { kind: 'key', key: tokenTenant && !key.tenantId ? { ...key, tenantId: tokenTenant } : key, scopes, via: token ? 'token' : 'key' } satisfies Principal;
+  res.locals.principal = {
+    kind: 'key',
+    key: tokenTenant && !key.tenantId ? { ...key, tenantId: tokenTenant } : key,
+    scopes,
+    via: token ? 'token' : 'key',
+  } satisfies Principal;
   next();
 }

@@ -52,6 +52,9 @@ export class FailureLimiter {
 
   /** Drops windows that have ended; run now and then. */
   async prune(now = Date.now()): Promise<void> {
-    await this.store.db.deleteFrom('rate_limits').where('window_start', '<', this.#window(now - this.windowSeconds * 1000).start).execute();
+    await this.store.db
+      .deleteFrom('rate_limits')
+      .where('window_start', '<', this.#window(now - this.windowSeconds * 1000).start)
+      .execute();
   }
 }

@@ -13,7 +13,10 @@ const listQuerySchema = z.object({
     .transform((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]))
     .pipe(z.array(z.string().regex(/^[^=]{1,128}=.{0,512}$/, 'a tag filter looks like key=value')).max(8)),
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().regex(/^ins_[0-9A-Za-z]{22}$/).optional(),
+  cursor: z
+    .string()
+    .regex(/^ins_[0-9A-Za-z]{22}$/)
+    .optional(),
 });
 
 export function installRoutes(ctx: AppContext): Router {
@@ -34,7 +37,8 @@ export function installRoutes(ctx: AppContext): Router {
   router.get('/install/:installId', authenticate(ctx, { scope: 'installs:read', sessionToken: true }), async function readInstallHandler(req, res) {
     const install = await getInstall(ctx, String(req.params.integrationId), String(req.params.installId));
     const principal = principalOf(res);
-    if (principal.kind === 'session' && principal.installId !== install.id) throw forbidden('session_forbidden', 'This session token belongs to another install.');
+    if (principal.kind === 'session' && principal.installId !== install.id)
+      throw forbidden('session_forbidden', 'This session token belongs to another install.');
     assertTenantAllowed(ctx, req, res, install.tenantId);
     res.json(install);
   });

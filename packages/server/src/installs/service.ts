@@ -88,7 +88,11 @@ export async function completeInstall(ctx: AppContext, installId: string): Promi
   const usable = connections.length === connectionIds.length && connections.every((connection) => connection.status === 'active');
   await ctx.store.db
     .updateTable('installs')
-    .set(usable ? { status: 'success', status_message: null, updated_at: isoNow() } : { status: 'failed', status_message: 'A connection of this install is not usable.', updated_at: isoNow() })
+    .set(
+      usable
+        ? { status: 'success', status_message: null, updated_at: isoNow() }
+        : { status: 'failed', status_message: 'A connection of this install is not usable.', updated_at: isoNow() },
+    )
     .where('id', '=', installId)
     .where('status', '=', 'pending')
     .execute();
@@ -136,7 +140,10 @@ export async function searchInstalls(
     );
   }
   if (query.cursor) select = select.where('installs.id', '>', query.cursor);
-  const rows = await select.orderBy('installs.id').limit(query.limit + 1).execute();
+  const rows = await select
+    .orderBy('installs.id')
+    .limit(query.limit + 1)
+    .execute();
   const page = rows.slice(0, query.limit);
   return { data: page.map(toView), next: rows.length > query.limit ? page[page.length - 1]!.id : null };
 }

@@ -37,7 +37,17 @@ function isoAt(ms: number): string {
 }
 
 function toValues(event: AuthEventInput): AuthEventValues {
-  return [newSortableId('aev'), isoAt(Date.now()), event.keyId, event.keyPrefix, event.clientIp, event.method, event.path.slice(0, 512), event.outcome, event.reason];
+  return [
+    newSortableId('aev'),
+    isoAt(Date.now()),
+    event.keyId,
+    event.keyPrefix,
+    event.clientIp,
+    event.method,
+    event.path.slice(0, 512),
+    event.outcome,
+    event.reason,
+  ];
 }
 
 export async function recordAuthEvent({ store }: { store: Store }, event: AuthEventInput): Promise<void> {
@@ -120,10 +130,23 @@ export async function listAuthEvents(store: Store, query: AuthEventQuery): Promi
   if (query.from) select = select.where('id', '>=', `aev_${idTimeOf(query.from)}`);
   if (query.to) select = select.where('id', '<', `aev_${idTimeOf(query.to)}`);
   if (query.cursor) select = select.where('id', '<', query.cursor);
-  const rows = await select.orderBy('id', 'desc').limit(query.limit + 1).execute();
+  const rows = await select
+    .orderBy('id', 'desc')
+    .limit(query.limit + 1)
+    .execute();
   const page = rows.slice(0, query.limit);
   return {
-    data: page.map((row) => ({ id: row.id, at: row.at, keyId: row.key_id, keyPrefix: row.key_prefix, clientIp: row.client_ip, method: row.method, path: row.path, outcome: row.outcome, reason: row.reason })),
+    data: page.map((row) => ({
+      id: row.id,
+      at: row.at,
+      keyId: row.key_id,
+      keyPrefix: row.key_prefix,
+      clientIp: row.client_ip,
+      method: row.method,
+      path: row.path,
+      outcome: row.outcome,
+      reason: row.reason,
+    })),
     next: rows.length > query.limit ? page[page.length - 1]!.id : null,
   };
 }

@@ -67,7 +67,8 @@ export function keyRoutes(ctx: AppContext): Router {
   /** Exchanges the presented key for a short-lived JWT with the same or fewer scopes. */
   router.post('/tokens', authenticate(ctx), async function issueTokenHandler(req, res) {
     const principal = principalOf(res);
-    if (principal.kind !== 'key' || principal.via !== 'key') throw refuse(ctx, req, res, 'insufficient_scope', 'Only an access key can be exchanged for a token.');
+    if (principal.kind !== 'key' || principal.via !== 'key')
+      throw refuse(ctx, req, res, 'insufficient_scope', 'Only an access key can be exchanged for a token.');
     const input = parseInput(issueTokenSchema, req.body ?? {});
     const scopes = input.scopes ?? principal.scopes;
     const beyond = scopes.filter((scope) => !grants(principal.scopes, scope));

@@ -6,7 +6,10 @@ import { expandScopes, SCOPE_NAMES } from './scopes.js';
 export const keyName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$/, 'letters, digits, space, dot, dash and underscore; at most 100');
 const scopes = z.array(z.enum(SCOPE_NAMES)).min(1).max(SCOPE_NAMES.length).transform(expandScopes);
 const cidrList = z.array(z.string().max(64).refine(isValidRange, 'not an IP address or CIDR range')).max(64);
-const futureDate = z.iso.datetime({ offset: true }).refine((value) => Date.parse(value) > Date.now(), 'must be in the future').transform((value) => new Date(value).toISOString());
+const futureDate = z.iso
+  .datetime({ offset: true })
+  .refine((value) => Date.parse(value) > Date.now(), 'must be in the future')
+  .transform((value) => new Date(value).toISOString());
 const tenantId = z.string().min(1).max(256);
 
 export const createKeySchema = z.strictObject({
@@ -36,7 +39,10 @@ const limit = z.coerce.number().int().min(1).max(100).default(20);
 
 export const listKeysSchema = z.object({
   search: z.string().max(100).optional(),
-  active: z.enum(['true', 'false']).transform((value) => value === 'true').optional(),
+  active: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional(),
   tenantId: tenantId.optional(),
   limit,
   cursor: z.string().max(64).optional(),
@@ -50,9 +56,26 @@ export const issueTokenSchema = z.strictObject({
 export const listAuthEventsSchema = z.object({
   keyId: z.string().max(64).optional(),
   outcome: z.enum(['success', 'failure']).optional(),
-  reason: z.enum(['invalid_credentials', 'key_inactive', 'key_expired', 'ip_restricted', 'tenant_forbidden', 'insufficient_scope', 'rate_limited', 'partner_suspended']).optional(),
-  from: z.iso.datetime({ offset: true }).transform((value) => new Date(value).toISOString()).optional(),
-  to: z.iso.datetime({ offset: true }).transform((value) => new Date(value).toISOString()).optional(),
+  reason: z
+    .enum([
+      'invalid_credentials',
+      'key_inactive',
+      'key_expired',
+      'ip_restricted',
+      'tenant_forbidden',
+      'insufficient_scope',
+      'rate_limited',
+      'partner_suspended',
+    ])
+    .optional(),
+  from: z.iso
+    .datetime({ offset: true })
+    .transform((value) => new Date(value).toISOString())
+    .optional(),
+  to: z.iso
+    .datetime({ offset: true })
+    .transform((value) => new Date(value).toISOString())
+    .optional(),
   limit,
   cursor: z.string().max(64).optional(),
 });

@@ -27,7 +27,8 @@ export interface AccessKeyRecord {
   rolledFrom: string | null;
 }
 
-export type AuthFailureReason = 'invalid_credentials' | 'key_inactive' | 'key_expired' | 'ip_restricted' | 'tenant_forbidden' | 'insufficient_scope' | 'rate_limited' | 'partner_suspended';
+export type AuthFailureReason =
+  'invalid_credentials' | 'key_inactive' | 'key_expired' | 'ip_restricted' | 'tenant_forbidden' | 'insufficient_scope' | 'rate_limited' | 'partner_suspended';
 
 export type VerifyResult = { ok: true; key: AccessKeyRecord } | { ok: false; reason: AuthFailureReason; keyId: string | null; keyPrefix: string | null };
 
@@ -83,21 +84,39 @@ async function insertKey(db: Kysely<Database>, hashingKey: Buffer, input: Create
     last_authenticated_at: null,
     rolled_from: input.rolledFrom ?? null,
   };
-  const inserted = await db.insertInto('access_keys').values(row).onConflict((oc) => oc.column('name').doNothing()).returning('id').executeTakeFirst();
+  const inserted = await db
+    .insertInto('access_keys')
+    .values(row)
+    .onConflict((oc) => oc.column('name').doNothing())
+    .returning('id')
+    .executeTakeFirst();
   if (!inserted) throw conflict('name_taken', `An access key named "${input.name}" exists already.`);
   return { key, record: toKeyRecord(row) };
 }
 
 /** The audit trail records what a key may do, never the key or its hash. */
 function auditView(record: AccessKeyRecord) {
-  return { name: record.name, keyPrefix: record.keyPrefix, scopes: record.scopes, tenantId: record.tenantId, ipAllowlist: record.ipAllowlist, expiresAt: record.expiresAt };
+  return {
+    name: record.name,
+    keyPrefix: record.keyPrefix,
+    scopes: record.scopes,
+    tenantId: record.tenantId,
+    ipAllowlist: record.ipAllowlist,
+    expiresAt: record.expiresAt,
+  };
 }
 
 /** Creates a key; the plain key is returned here and nowhere else, ever. */
 export async function createAccessKey({ store, hashingKey }: KeyServiceDeps, input: CreateKeyInput): Promise<{ key: string; record: AccessKeyRecord }> {
   return store.db.transaction().execute(async (trx) => {
     const created = await insertKey(trx, hashingKey, input);
-    await writeAudit(trx, { actor: input.actor ?? 'system', action: 'key.created', targetType: 'access_key', targetId: created.record.id, details: auditView(created.record) });
+    await writeAudit(trx, {
+      actor: input.actor ?? 'system',
+      action: 'key.created',
+      targetType: 'access_key',
+      targetId: created.record.id,
+      details: auditView(created.record),
+    });
     return created;
   });
 }
@@ -126,7 +145,10 @@ export async function listAccessKeys(
   if (query.active === false) select = select.where('inactive_at', 'is not', null);
   if (query.tenantId) select = select.where('tenant_id', '=', query.tenantId);
   if (query.cursor) select = select.where('id', '>', query.cursor);
-  const rows = await select.orderBy('id').limit(query.limit + 1).execute();
+  const rows = await select
+    .orderBy('id')
+    .limit(query.limit + 1)
+    .execute();
   const page = rows.slice(0, query.limit);
   return { data: page.map(toKeyRecord), next: rows.length > query.limit ? page[page.length - 1]!.id : null };
 }
@@ -146,11 +168,18 @@ export async function updateAccessKey(
     if (changes.description !== undefined) set.description = changes.description;
     if (changes.scopes !== undefined) set.scopes = JSON.stringify([...new Set(changes.scopes)].sort());
     if (changes.tenantId !== undefined) set.tenant_id = changes.tenantId;
-    if (changes.ipAllowlist !== undefined) set.ip_allowlist = changes.ipAllowlist && changes.ipAllowlist.length > 0 ? JSON.stringify(changes.ipAllowlist) : null;
+    if (changes.ipAllowlist !== undefined)
+      set.ip_allowlist = changes.ipAllowlist && changes.ipAllowlist.length > 0 ? JSON.stringify(changes.ipAllowlist) : null;
     if (changes.expiresAt !== undefined) set.expires_at = changes.expiresAt;
     if (Object.keys(set).length === 0) return toKeyRecord(before);
     const after = await trx.updateTable('access_keys').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
-    await writeAudit(trx, { actor, action: 'key.updated', targetType: 'access_key', targetId: id, details: { before: auditView(toKeyRecord(before)), after: auditView(toKeyRecord(after)) } });
+    await writeAudit(trx, {
+      actor,
+      action: 'key.updated',
+      targetType: 'access_key',
+      targetId: id,
+      details: { before: auditView(toKeyRecord(before)), after: auditView(toKeyRecord(after)) },
+    });
     return toKeyRecord(after);
   });
 }
@@ -165,7 +194,13 @@ export async function setAccessKeyActive({ store }: Pick<KeyServiceDeps, 'store'
       .returningAll()
       .executeTakeFirst();
     if (!row) throw notFound('key_not_found', 'No such access key.');
-    await writeAudit(trx, { actor, action: active ? 'key.reactivated' : 'key.inactivated', targetType: 'access_key', targetId: id, details: { name: row.name, keyPrefix: row.key_prefix } });
+    await writeAudit(trx, {
+      actor,
+      action: active ? 'key.reactivated' : 'key.inactivated',
+      targetType: 'access_key',
+      targetId: id,
+      details: { name: row.name, keyPrefix: row.key_prefix },
+    });
     return toKeyRecord(row);
   });
 }
@@ -195,7 +230,8 @@ export async function rollAccessKey(
     const old = await trx.selectFrom('access_keys').selectAll().where('id', '=', id).executeTakeFirst();
     if (!old) throw notFound('key_not_found', 'No such access key.');
     if (old.inactive_at !== null) throw conflict('key_inactive', 'An inactive key cannot be rolled; reactivate it or create a new key.');
-    if (old.expires_at !== null && Date.parse(old.expires_at) <= Date.now()) throw conflict('key_expired', 'An expired key cannot be rolled; create a new key.');
+    if (old.expires_at !== null && Date.parse(old.expires_at) <= Date.now())
+      throw conflict('key_expired', 'An expired key cannot be rolled; create a new key.');
     const previous = toKeyRecord(old);
     const graceEnds = new Date(Date.now() + gracePeriodSeconds * 1000).toISOString();
     // Never extend an expiry the old key already had.
@@ -210,8 +246,20 @@ export async function rollAccessKey(
       rolledFrom: old.id,
     });
     const updated = await trx.updateTable('access_keys').set({ expires_at: oldExpiry }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
-    await writeAudit(trx, { actor, action: 'key.rolled', targetType: 'access_key', targetId: id, details: { newKeyId: created.record.id, oldKeyExpiresAt: oldExpiry, gracePeriodSeconds } });
-    await writeAudit(trx, { actor, action: 'key.created', targetType: 'access_key', targetId: created.record.id, details: { ...auditView(created.record), rolledFrom: id } });
+    await writeAudit(trx, {
+      actor,
+      action: 'key.rolled',
+      targetType: 'access_key',
+      targetId: id,
+      details: { newKeyId: created.record.id, oldKeyExpiresAt: oldExpiry, gracePeriodSeconds },
+    });
+    await writeAudit(trx, {
+      actor,
+      action: 'key.created',
+      targetType: 'access_key',
+      targetId: created.record.id,
+      details: { ...auditView(created.record), rolledFrom: id },
+    });
     return { key: created.key, record: created.record, previous: toKeyRecord(updated) };
   });
 }

@@ -63,7 +63,11 @@ export async function loadTokenSigner(store: Store, keyring: Keyring, issuer: st
       try {
         const { payload } = await jwtVerify(token, publicKey, { issuer, audience: AUDIENCE, algorithms: ['ES256'], typ: 'at+jwt' });
         if (typeof payload.sub !== 'string' || typeof payload.scope !== 'string') return null;
-        return { keyId: payload.sub, scopes: payload.scope.split(' ').filter(Boolean) as Scope[], tenantId: typeof payload.tid === 'string' ? payload.tid : null };
+        return {
+          keyId: payload.sub,
+          scopes: payload.scope.split(' ').filter(Boolean) as Scope[],
+          tenantId: typeof payload.tid === 'string' ? payload.tid : null,
+        };
       } catch {
         return null;
       }

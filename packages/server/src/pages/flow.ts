@@ -22,7 +22,11 @@ export function sendDonePage(res: Response, outcome: CallbackOutcome): void {
   const message = { source: 'patchbay', type: 'patchbay:session', sessionId: session.id, status, ...(session.error ? { error: session.error } : {}) };
   const heading = status === 'authorized' ? 'You are connected' : status === 'cancelled' ? 'Sign-in cancelled' : 'Something went wrong';
   const detail =
-    status === 'authorized' ? 'You can close this window and go back to the app.' : status === 'cancelled' ? 'Nothing was connected. You can close this window.' : (session.error?.message ?? 'Close this window and try again.');
+    status === 'authorized'
+      ? 'You can close this window and go back to the app.'
+      : status === 'cancelled'
+        ? 'Nothing was connected. You can close this window.'
+        : (session.error?.message ?? 'Close this window and try again.');
   sendPage(res, 200, {
     title: heading,
     head: html`<meta name="patchbay-result" content="${JSON.stringify(message)}"><meta name="patchbay-opener-origin" content="${outcome.openerOrigin ?? ''}">`,
@@ -31,7 +35,10 @@ export function sendDonePage(res: Response, outcome: CallbackOutcome): void {
   });
 }
 
-export function sendConfigurationPage(res: Response, input: { actionUrl: string; integrationName: string; fields: ConfigField[]; error?: string; values?: Record<string, string> }): void {
+export function sendConfigurationPage(
+  res: Response,
+  input: { actionUrl: string; integrationName: string; fields: ConfigField[]; error?: string; values?: Record<string, string> },
+): void {
   const fields = input.fields.map(
     (field) => html`<label for="f-${field.name}">${field.label}${field.required ? ' *' : ''}</label>
 <input id="f-${field.name}" name="${field.name}" ${field.required ? html`required` : ''} maxlength="1000" value="${input.values?.[field.name] ?? ''}">

@@ -4,7 +4,16 @@ import type { AppContext } from '../context.js';
 import { actorOf, authenticate } from '../http/auth.js';
 import { forbidden, notFound, unauthorized } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
-import { createPartnerSchema, environmentSchema, grantSchema, listPartnersSchema, partnerDetailsSchema, redeemSchema, rotateKeySchema, subscriptionsSchema } from './schema.js';
+import {
+  createPartnerSchema,
+  environmentSchema,
+  grantSchema,
+  listPartnersSchema,
+  partnerDetailsSchema,
+  redeemSchema,
+  rotateKeySchema,
+  subscriptionsSchema,
+} from './schema.js';
 import {
   createPartner,
   getPartner,
@@ -25,10 +34,15 @@ import {
 /** `POST /api/v1/external/partner` (EnSync's shape): an integration key makes a partner and its link. */
 export function externalPartnerRoutes(ctx: AppContext): Router {
   const router = Router();
-  router.post('/api/v1/external/partner', express.json({ limit: '16kb' }), authenticate(ctx, { scope: 'partners:write' }), async function createPartnerHandler(req, res) {
-    const input = parseInput(createPartnerSchema, req.body ?? {});
-    res.status(201).json({ data: await createPartner(ctx, input, actorOf(res)) });
-  });
+  router.post(
+    '/api/v1/external/partner',
+    express.json({ limit: '16kb' }),
+    authenticate(ctx, { scope: 'partners:write' }),
+    async function createPartnerHandler(req, res) {
+      const input = parseInput(createPartnerSchema, req.body ?? {});
+      res.status(201).json({ data: await createPartner(ctx, input, actorOf(res)) });
+    },
+  );
   return router;
 }
 

@@ -28,7 +28,12 @@ export const environmentSchema = z.enum(ENVIRONMENTS);
 
 export const rotateKeySchema = z.strictObject({
   /** How long the old key keeps working: 0 (now) to 7 days. */
-  graceSeconds: z.number().int().min(0).max(7 * 86_400).default(86_400),
+  graceSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .default(86_400),
 });
 
 export const subscriptionsSchema = z.strictObject({
@@ -36,12 +41,14 @@ export const subscriptionsSchema = z.strictObject({
   consume: z.array(z.string().regex(TOPIC_PATTERN, 'a topic or pattern like app/order/*')).max(100),
 });
 
-export const grantSchema = z.strictObject({
-  pattern: z.string().regex(TOPIC_PATTERN, 'a topic or pattern like app/order/*'),
-  environment: z.enum([...ENVIRONMENTS, '*']).default('*'),
-  send: z.boolean().default(false),
-  receive: z.boolean().default(false),
-}).refine((grant) => grant.send || grant.receive, { message: 'a grant allows send, receive or both', path: ['send'] });
+export const grantSchema = z
+  .strictObject({
+    pattern: z.string().regex(TOPIC_PATTERN, 'a topic or pattern like app/order/*'),
+    environment: z.enum([...ENVIRONMENTS, '*']).default('*'),
+    send: z.boolean().default(false),
+    receive: z.boolean().default(false),
+  })
+  .refine((grant) => grant.send || grant.receive, { message: 'a grant allows send, receive or both', path: ['send'] });
 
 export const listPartnersSchema = z.object({
   status: z.enum(['invited', 'active', 'suspended']).optional(),

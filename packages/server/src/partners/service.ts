@@ -38,7 +38,17 @@ export interface GrantView {
 function toPartnerView(row: PartnersTable): PartnerView {
   const metadata = JSON.parse(row.metadata) as Record<string, unknown>;
   const tags = Array.isArray(metadata.tags) ? metadata.tags.filter((tag): tag is string => typeof tag === 'string') : [];
-  return { id: row.id, appName: row.app_name, appDescription: row.app_description, contact: row.contact, status: row.status, metadata, tags, createdAt: row.created_at, updatedAt: row.updated_at };
+  return {
+    id: row.id,
+    appName: row.app_name,
+    appDescription: row.app_description,
+    contact: row.contact,
+    status: row.status,
+    metadata,
+    tags,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
 }
 
 function toGrantView(row: TopicGrantsTable): GrantView {
@@ -54,19 +64,41 @@ async function insertLink(ctx: Deps, db: Kysely<Database>, partnerId: string): P
   const code = generateSecret(PARTNER_LINK_PREFIX);
   await db
     .insertInto('partner_links')
-    .values({ id: newId('pln'), partner_id: partnerId, code_hash: hmacSha256(ctx.hashingKey, code), created_at: isoNow(), expires_at: isoIn(ctx.config.partnerLinkTtlDays * 86_400), used_at: null, revoked_at: null })
+    .values({
+      id: newId('pln'),
+      partner_id: partnerId,
+      code_hash: hmacSha256(ctx.hashingKey, code),
+      created_at: isoNow(),
+      expires_at: isoIn(ctx.config.partnerLinkTtlDays * 86_400),
+      used_at: null,
+      revoked_at: null,
+    })
     .execute();
   return code;
 }
 
 /** A new partner and its first one-time link, stored together (or not at all). */
-export async function createPartner(ctx: Deps, input: { appName?: string | undefined; appDescription?: string | undefined; metadata?: Record<string, unknown> | undefined }, actor: string): Promise<{ id: string; url: string }> {
+export async function createPartner(
+  ctx: Deps,
+  input: { appName?: string | undefined; appDescription?: string | undefined; metadata?: Record<string, unknown> | undefined },
+  actor: string,
+): Promise<{ id: string; url: string }> {
   const id = newId('ptn');
   const now = isoNow();
   const code = await ctx.store.db.transaction().execute(async (trx) => {
     await trx
       .insertInto('partners')
-      .values({ id, app_name: input.appName ?? '', app_description: input.appDescription ?? '', contact: '', metadata: JSON.stringify(input.metadata ?? {}), status: 'invited', subscriptions: JSON.stringify({ publish: [], consume: [] }), created_at: now, updated_at: now })
+      .values({
+        id,
+        app_name: input.appName ?? '',
+        app_description: input.appDescription ?? '',
+        contact: '',
+        metadata: JSON.stringify(input.metadata ?? {}),
+        status: 'invited',
+        subscriptions: JSON.stringify({ publish: [], consume: [] }),
+        created_at: now,
+        updated_at: now,
+      })
       .execute();
     const issued = await insertLink(ctx, trx, id);
     await writeAudit(trx, { actor, action: 'partner.created', targetType: 'partner', targetId: id, details: { appName: input.appName ?? null } });
@@ -95,7 +127,13 @@ export async function issueLink(ctx: Deps, partnerId: string, actor: string): Pr
 export async function revokeLinks(ctx: Deps, partnerId: string, actor: string): Promise<{ revoked: number }> {
   await requirePartner(ctx, partnerId);
   return ctx.store.db.transaction().execute(async (trx) => {
-    const result = await trx.updateTable('partner_links').set({ revoked_at: isoNow() }).where('partner_id', '=', partnerId).where('used_at', 'is', null).where('revoked_at', 'is', null).executeTakeFirst();
+    const result = await trx
+      .updateTable('partner_links')
+      .set({ revoked_at: isoNow() })
+      .where('partner_id', '=', partnerId)
+      .where('used_at', 'is', null)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
     await writeAudit(trx, { actor, action: 'partner.links_revoked', targetType: 'partner', targetId: partnerId });
     return { revoked: Number(result.numUpdatedRows) };
   });
@@ -109,30 +147,42 @@ export async function revokeLinks(ctx: Deps, partnerId: string, actor: string): 
 export async function redeemLink(ctx: Deps, code: string): Promise<{ partnerId: string; sessionToken: string; expiresAt: string } | null> {
   if (!isWellFormedSecret(PARTNER_LINK_PREFIX, code)) return null;
   const now = isoNow();
-  return ctx.store.db.transaction().execute(async (trx) => {
-    const link = await trx
-      .updateTable('partner_links')
-      .set({ used_at: now })
-      .where('code_hash', '=', hmacSha256(ctx.hashingKey, code))
-      .where('used_at', 'is', null)
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', now)
-      .returning(['id', 'partner_id'])
-      .executeTakeFirst();
-    if (!link) return null;
-    const partner = await trx.selectFrom('partners').select(['id', 'status']).where('id', '=', link.partner_id).executeTakeFirstOrThrow();
-    if (partner.status === 'suspended') throw new SuspendedRedemption();
-    if (partner.status === 'invited') await trx.updateTable('partners').set({ status: 'active', updated_at: now }).where('id', '=', partner.id).execute();
-    const sessionToken = randomBytes(32).toString('base64url');
-    const expiresAt = isoIn(ctx.config.portalSessionMinutes * 60);
-    await trx.insertInto('portal_sessions').values({ id: newId('pps'), partner_id: partner.id, token_hash: hmacSha256(ctx.hashingKey, sessionToken), created_at: now, expires_at: expiresAt }).execute();
-    await writeAudit(trx, { actor: `partner:${partner.id}`, action: 'partner.link_redeemed', targetType: 'partner', targetId: partner.id, details: { linkId: link.id } });
-    return { partnerId: partner.id, sessionToken, expiresAt };
-  }).catch((error: unknown) => {
-    // A suspended partner's link is rolled back (still unused) and fails like any other.
-    if (error instanceof SuspendedRedemption) return null;
-    throw error;
-  });
+  return ctx.store.db
+    .transaction()
+    .execute(async (trx) => {
+      const link = await trx
+        .updateTable('partner_links')
+        .set({ used_at: now })
+        .where('code_hash', '=', hmacSha256(ctx.hashingKey, code))
+        .where('used_at', 'is', null)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .returning(['id', 'partner_id'])
+        .executeTakeFirst();
+      if (!link) return null;
+      const partner = await trx.selectFrom('partners').select(['id', 'status']).where('id', '=', link.partner_id).executeTakeFirstOrThrow();
+      if (partner.status === 'suspended') throw new SuspendedRedemption();
+      if (partner.status === 'invited') await trx.updateTable('partners').set({ status: 'active', updated_at: now }).where('id', '=', partner.id).execute();
+      const sessionToken = randomBytes(32).toString('base64url');
+      const expiresAt = isoIn(ctx.config.portalSessionMinutes * 60);
+      await trx
+        .insertInto('portal_sessions')
+        .values({ id: newId('pps'), partner_id: partner.id, token_hash: hmacSha256(ctx.hashingKey, sessionToken), created_at: now, expires_at: expiresAt })
+        .execute();
+      await writeAudit(trx, {
+        actor: `partner:${partner.id}`,
+        action: 'partner.link_redeemed',
+        targetType: 'partner',
+        targetId: partner.id,
+        details: { linkId: link.id },
+      });
+      return { partnerId: partner.id, sessionToken, expiresAt };
+    })
+    .catch((error: unknown) => {
+      // A suspended partner's link is rolled back (still unused) and fails like any other.
+      if (error instanceof SuspendedRedemption) return null;
+      throw error;
+    });
 }
 
 class SuspendedRedemption extends Error {}
@@ -173,7 +223,10 @@ export async function portalState(ctx: Deps, partner: PartnersTable, sessionExpi
   const keys = activeKeys(await ctx.store.db.selectFrom('partner_keys').selectAll().where('partner_id', '=', partner.id).orderBy('created_at').execute());
   const grants = await grantsOf(ctx, partner.id);
   // One row per topic: what the workspace allows in any environment, and in which environments.
-  const byTopic = new Map<string, { topic: string; send: boolean; receive: boolean; environments: Array<{ environment: string; send: boolean; receive: boolean }> }>();
+  const byTopic = new Map<
+    string,
+    { topic: string; send: boolean; receive: boolean; environments: Array<{ environment: string; send: boolean; receive: boolean }> }
+  >();
   for (const grant of grants) {
     const entry = byTopic.get(grant.pattern) ?? { topic: grant.pattern, send: false, receive: false, environments: [] };
     entry.send ||= grant.can_send === 1;
@@ -202,8 +255,18 @@ export async function portalState(ctx: Deps, partner: PartnersTable, sessionExpi
 
 export async function updatePartnerDetails(ctx: Deps, partnerId: string, details: { appName: string; appDescription: string; contact: string }): Promise<void> {
   await ctx.store.db.transaction().execute(async (trx) => {
-    await trx.updateTable('partners').set({ app_name: details.appName, app_description: details.appDescription, contact: details.contact, updated_at: isoNow() }).where('id', '=', partnerId).execute();
-    await writeAudit(trx, { actor: `partner:${partnerId}`, action: 'partner.details_changed', targetType: 'partner', targetId: partnerId, details: { appName: details.appName } });
+    await trx
+      .updateTable('partners')
+      .set({ app_name: details.appName, app_description: details.appDescription, contact: details.contact, updated_at: isoNow() })
+      .where('id', '=', partnerId)
+      .execute();
+    await writeAudit(trx, {
+      actor: `partner:${partnerId}`,
+      action: 'partner.details_changed',
+      targetType: 'partner',
+      targetId: partnerId,
+      details: { appName: details.appName },
+    });
   });
 }
 
@@ -211,21 +274,55 @@ export async function updatePartnerDetails(ctx: Deps, partnerId: string, details
  * A partner key for one environment, shown once. Creating needs no key there yet; rotating keeps
  * the current key working for the grace period, then it fails with key_expired.
  */
-export async function issuePartnerKey(ctx: Deps, partnerId: string, environment: PartnerEnvironment, rotation: { graceSeconds: number } | null): Promise<string> {
+export async function issuePartnerKey(
+  ctx: Deps,
+  partnerId: string,
+  environment: PartnerEnvironment,
+  rotation: { graceSeconds: number } | null,
+): Promise<string> {
   const key = generateSecret(PARTNER_KEY_PREFIX);
   await ctx.store.db.transaction().execute(async (trx) => {
-    const current = await trx.selectFrom('partner_keys').select('id').where('partner_id', '=', partnerId).where('environment', '=', environment).where('expires_at', 'is', null).execute();
+    const current = await trx
+      .selectFrom('partner_keys')
+      .select('id')
+      .where('partner_id', '=', partnerId)
+      .where('environment', '=', environment)
+      .where('expires_at', 'is', null)
+      .execute();
     if (rotation === null && current.length > 0) throw conflict('key_exists', `There is a ${environment} key already; rotate it instead.`);
     if (rotation !== null && current.length === 0) throw conflict('no_key', `There is no ${environment} key to rotate yet.`);
     if (rotation !== null) {
-      await trx.updateTable('partner_keys').set({ expires_at: isoIn(rotation.graceSeconds) }).where('id', 'in', current.map((row) => row.id)).execute();
+      await trx
+        .updateTable('partner_keys')
+        .set({ expires_at: isoIn(rotation.graceSeconds) })
+        .where(
+          'id',
+          'in',
+          current.map((row) => row.id),
+        )
+        .execute();
     }
     const id = newId('ppk');
     await trx
       .insertInto('partner_keys')
-      .values({ id, partner_id: partnerId, environment, key_prefix: accessKeyPrefix(key), secret_hash: hmacSha256(ctx.hashingKey, key), created_at: isoNow(), expires_at: null, last_authenticated_at: null })
+      .values({
+        id,
+        partner_id: partnerId,
+        environment,
+        key_prefix: accessKeyPrefix(key),
+        secret_hash: hmacSha256(ctx.hashingKey, key),
+        created_at: isoNow(),
+        expires_at: null,
+        last_authenticated_at: null,
+      })
       .execute();
-    await writeAudit(trx, { actor: `partner:${partnerId}`, action: rotation ? 'partner.key_rotated' : 'partner.key_created', targetType: 'partner', targetId: partnerId, details: { environment, keyId: id, ...(rotation ? { graceSeconds: rotation.graceSeconds } : {}) } });
+    await writeAudit(trx, {
+      actor: `partner:${partnerId}`,
+      action: rotation ? 'partner.key_rotated' : 'partner.key_created',
+      targetType: 'partner',
+      targetId: partnerId,
+      details: { environment, keyId: id, ...(rotation ? { graceSeconds: rotation.graceSeconds } : {}) },
+    });
   });
   return key;
 }
@@ -233,15 +330,31 @@ export async function issuePartnerKey(ctx: Deps, partnerId: string, environment:
 /** Subscriptions must stay within what the workspace granted, per direction. */
 export async function setSubscriptions(ctx: Deps, partnerId: string, subscriptions: { publish: string[]; consume: string[] }): Promise<void> {
   const grants = await grantsOf(ctx, partnerId);
-  for (const [direction, topics] of [['publish', subscriptions.publish], ['consume', subscriptions.consume]] as const) {
+  for (const [direction, topics] of [
+    ['publish', subscriptions.publish],
+    ['consume', subscriptions.consume],
+  ] as const) {
     for (const topic of topics) {
       const allowed = grants.some((grant) => (direction === 'publish' ? grant.can_send : grant.can_receive) === 1 && patternCovers(grant.pattern, topic));
       if (!allowed) throw badRequest('topic_not_granted', `${direction}: ${topic} is not granted to this partner.`);
     }
   }
   await ctx.store.db.transaction().execute(async (trx) => {
-    await trx.updateTable('partners').set({ subscriptions: JSON.stringify({ publish: [...new Set(subscriptions.publish)], consume: [...new Set(subscriptions.consume)] }), updated_at: isoNow() }).where('id', '=', partnerId).execute();
-    await writeAudit(trx, { actor: `partner:${partnerId}`, action: 'partner.subscriptions_changed', targetType: 'partner', targetId: partnerId, details: subscriptions });
+    await trx
+      .updateTable('partners')
+      .set({
+        subscriptions: JSON.stringify({ publish: [...new Set(subscriptions.publish)], consume: [...new Set(subscriptions.consume)] }),
+        updated_at: isoNow(),
+      })
+      .where('id', '=', partnerId)
+      .execute();
+    await writeAudit(trx, {
+      actor: `partner:${partnerId}`,
+      action: 'partner.subscriptions_changed',
+      targetType: 'partner',
+      targetId: partnerId,
+      details: subscriptions,
+    });
   });
 }
 
@@ -270,7 +383,15 @@ async function checkPartnerKey(ctx: Deps, by: { secretHash?: string; keyId?: str
   let select = ctx.store.db
     .selectFrom('partner_keys')
     .innerJoin('partners', 'partners.id', 'partner_keys.partner_id')
-    .select(['partner_keys.id', 'partner_keys.partner_id', 'partner_keys.environment', 'partner_keys.key_prefix', 'partner_keys.expires_at', 'partner_keys.last_authenticated_at', 'partners.status']);
+    .select([
+      'partner_keys.id',
+      'partner_keys.partner_id',
+      'partner_keys.environment',
+      'partner_keys.key_prefix',
+      'partner_keys.expires_at',
+      'partner_keys.last_authenticated_at',
+      'partners.status',
+    ]);
   select = by.secretHash !== undefined ? select.where('partner_keys.secret_hash', '=', by.secretHash) : select.where('partner_keys.id', '=', by.keyId ?? '');
   const row = await select.executeTakeFirst();
   if (!row) return { ok: false, reason: 'invalid_credentials', keyId: null, keyPrefix: by.presentedPrefix };
@@ -307,7 +428,10 @@ const LIST_SCAN_LIMIT = 1000;
  * query across SQLite and PostgreSQL), so a tag filter reads further batches until the page is
  * full; `next` is the last id read, so the following page starts exactly where this one stopped.
  */
-export async function listPartners(ctx: Deps, query: { status?: string | undefined; tag?: string | undefined; search?: string | undefined; limit: number; cursor?: string | undefined }): Promise<{ data: PartnerView[]; next: string | null }> {
+export async function listPartners(
+  ctx: Deps,
+  query: { status?: string | undefined; tag?: string | undefined; search?: string | undefined; limit: number; cursor?: string | undefined },
+): Promise<{ data: PartnerView[]; next: string | null }> {
   const data: PartnerView[] = [];
   let cursor = query.cursor;
   let scanned = 0;
@@ -316,11 +440,16 @@ export async function listPartners(ctx: Deps, query: { status?: string | undefin
     if (query.status) select = select.where('status', '=', query.status as PartnersTable['status']);
     if (query.search) {
       const search = query.search;
-      select = select.where((eb) => eb.or([containsText(sql.ref('app_name'), search), containsText(sql.ref('app_description'), search), eb('id', '=', search)]));
+      select = select.where((eb) =>
+        eb.or([containsText(sql.ref('app_name'), search), containsText(sql.ref('app_description'), search), eb('id', '=', search)]),
+      );
     }
     if (cursor) select = select.where('id', '>', cursor);
     const batchSize = query.limit - data.length;
-    const rows = await select.orderBy('id').limit(batchSize + 1).execute();
+    const rows = await select
+      .orderBy('id')
+      .limit(batchSize + 1)
+      .execute();
     scanned += Math.min(rows.length, batchSize);
     for (const row of rows.slice(0, batchSize)) {
       const partner = toPartnerView(row);
@@ -333,13 +462,28 @@ export async function listPartners(ctx: Deps, query: { status?: string | undefin
   }
 }
 
-export async function getPartner(ctx: Deps, partnerId: string): Promise<PartnerView & { grants: GrantView[]; keys: Array<{ id: string; environment: string; prefix: string; createdAt: string; expiresAt: string | null; lastAuthenticatedAt: string | null }> }> {
+export async function getPartner(
+  ctx: Deps,
+  partnerId: string,
+): Promise<
+  PartnerView & {
+    grants: GrantView[];
+    keys: Array<{ id: string; environment: string; prefix: string; createdAt: string; expiresAt: string | null; lastAuthenticatedAt: string | null }>;
+  }
+> {
   const partner = await requirePartner(ctx, partnerId);
   const keys = await ctx.store.db.selectFrom('partner_keys').selectAll().where('partner_id', '=', partnerId).orderBy('created_at').execute();
   return {
     ...toPartnerView(partner),
     grants: (await grantsOf(ctx, partnerId)).map(toGrantView),
-    keys: keys.map((key) => ({ id: key.id, environment: key.environment, prefix: key.key_prefix, createdAt: key.created_at, expiresAt: key.expires_at, lastAuthenticatedAt: key.last_authenticated_at })),
+    keys: keys.map((key) => ({
+      id: key.id,
+      environment: key.environment,
+      prefix: key.key_prefix,
+      createdAt: key.created_at,
+      expiresAt: key.expires_at,
+      lastAuthenticatedAt: key.last_authenticated_at,
+    })),
   };
 }
 
@@ -355,14 +499,39 @@ export async function setPartnerStatus(ctx: Deps, partnerId: string, status: 'su
   return toPartnerView(await requirePartner(ctx, partnerId));
 }
 
-export async function grantTopic(ctx: Deps, partnerId: string, grant: { pattern: string; environment: string; send: boolean; receive: boolean }, actor: string): Promise<GrantView> {
+export async function grantTopic(
+  ctx: Deps,
+  partnerId: string,
+  grant: { pattern: string; environment: string; send: boolean; receive: boolean },
+  actor: string,
+): Promise<GrantView> {
   await requirePartner(ctx, partnerId);
   return ctx.store.db.transaction().execute(async (trx) => {
-    const existing = await trx.selectFrom('topic_grants').select('id').where('partner_id', '=', partnerId).where('pattern', '=', grant.pattern).where('environment', '=', grant.environment).executeTakeFirst();
-    const row: TopicGrantsTable = { id: existing?.id ?? newId('tgr'), partner_id: partnerId, pattern: grant.pattern, environment: grant.environment, can_send: grant.send ? 1 : 0, can_receive: grant.receive ? 1 : 0, created_at: isoNow() };
+    const existing = await trx
+      .selectFrom('topic_grants')
+      .select('id')
+      .where('partner_id', '=', partnerId)
+      .where('pattern', '=', grant.pattern)
+      .where('environment', '=', grant.environment)
+      .executeTakeFirst();
+    const row: TopicGrantsTable = {
+      id: existing?.id ?? newId('tgr'),
+      partner_id: partnerId,
+      pattern: grant.pattern,
+      environment: grant.environment,
+      can_send: grant.send ? 1 : 0,
+      can_receive: grant.receive ? 1 : 0,
+      created_at: isoNow(),
+    };
     if (existing) await trx.updateTable('topic_grants').set({ can_send: row.can_send, can_receive: row.can_receive }).where('id', '=', existing.id).execute();
     else await trx.insertInto('topic_grants').values(row).execute();
-    await writeAudit(trx, { actor, action: 'partner.topic_granted', targetType: 'partner', targetId: partnerId, details: { pattern: grant.pattern, environment: grant.environment, send: grant.send, receive: grant.receive } });
+    await writeAudit(trx, {
+      actor,
+      action: 'partner.topic_granted',
+      targetType: 'partner',
+      targetId: partnerId,
+      details: { pattern: grant.pattern, environment: grant.environment, send: grant.send, receive: grant.receive },
+    });
     return toGrantView(row);
   });
 }
@@ -372,7 +541,13 @@ export async function revokeGrant(ctx: Deps, partnerId: string, grantId: string,
     const grant = await trx.selectFrom('topic_grants').selectAll().where('id', '=', grantId).where('partner_id', '=', partnerId).executeTakeFirst();
     if (!grant) throw notFound('grant_not_found', 'No such grant for this partner.');
     await trx.deleteFrom('topic_grants').where('id', '=', grantId).execute();
-    await writeAudit(trx, { actor, action: 'partner.topic_revoked', targetType: 'partner', targetId: partnerId, details: { pattern: grant.pattern, environment: grant.environment } });
+    await writeAudit(trx, {
+      actor,
+      action: 'partner.topic_revoked',
+      targetType: 'partner',
+      targetId: partnerId,
+      details: { pattern: grant.pattern, environment: grant.environment },
+    });
   });
 }
 

@@ -81,11 +81,15 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
     res.json(session);
   });
 
-  router.get('/session/:sessionId/connectors', authenticate(ctx, { scope: 'sessions:write', sessionToken: true }), async function sessionConnectorsHandler(req, res) {
-    const params = { integrationId: String(req.params.integrationId), sessionId: String(req.params.sessionId) };
-    assertOwnSession(res, params);
-    res.json({ data: await sessionConnectors(ctx, params.integrationId, parseInput(sessionIdSchema, params.sessionId)), next: null });
-  });
+  router.get(
+    '/session/:sessionId/connectors',
+    authenticate(ctx, { scope: 'sessions:write', sessionToken: true }),
+    async function sessionConnectorsHandler(req, res) {
+      const params = { integrationId: String(req.params.integrationId), sessionId: String(req.params.sessionId) };
+      assertOwnSession(res, params);
+      res.json({ data: await sessionConnectors(ctx, params.integrationId, parseInput(sessionIdSchema, params.sessionId)), next: null });
+    },
+  );
 
   router.get(
     '/session/:sessionId/start',
@@ -97,7 +101,12 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
         res.set('cache-control', 'no-store').redirect(303, started.url.toString());
         return;
       }
-      sendCredentialsPage(res, { actionUrl: `${req.baseUrl}/session/${sessionId}/credentials`, connector: started.connector, method: started.method, fields: started.fields });
+      sendCredentialsPage(res, {
+        actionUrl: `${req.baseUrl}/session/${sessionId}/credentials`,
+        connector: started.connector,
+        method: started.method,
+        fields: started.fields,
+      });
     }),
   );
 
@@ -107,14 +116,22 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
     pageErrors(async function saveConfigurationHandler(req, res) {
       const integrationId = String(req.params.integrationId);
       const sessionId = parseInput(sessionIdSchema, req.params.sessionId);
-      const values = Object.fromEntries(Object.entries((req.body ?? {}) as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+      const values = Object.fromEntries(
+        Object.entries((req.body ?? {}) as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+      );
       let outcome: CallbackOutcome;
       try {
         outcome = await saveConfiguration(ctx, integrationId, sessionId, values);
       } catch (error) {
         if (error instanceof HttpError && error.code === 'invalid_config') {
           const integration = requireIntegration(ctx, integrationId);
-          sendConfigurationPage(res, { actionUrl: req.originalUrl, integrationName: integration.name, fields: integration.configFields, error: error.message, values });
+          sendConfigurationPage(res, {
+            actionUrl: req.originalUrl,
+            integrationName: integration.name,
+            fields: integration.configFields,
+            error: error.message,
+            values,
+          });
           return;
         }
         throw error;
@@ -130,18 +147,37 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
       const sessionId = parseInput(sessionIdSchema, req.params.sessionId);
       if (res.locals.credentialFormTooLarge === true) {
         const { connector, method, fields } = await credentialForm(ctx, ctx.customAuthMethods, String(req.params.integrationId), sessionId);
-        sendCredentialsPage(res, { actionUrl: req.originalUrl, connector, method, fields, error: `A value is too long (at most ${MAX_CREDENTIAL_LENGTH} characters each).` });
+        sendCredentialsPage(res, {
+          actionUrl: req.originalUrl,
+          connector,
+          method,
+          fields,
+          error: `A value is too long (at most ${MAX_CREDENTIAL_LENGTH} characters each).`,
+        });
         return;
       }
-      const values = Object.fromEntries(Object.entries((req.body ?? {}) as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+      const values = Object.fromEntries(
+        Object.entries((req.body ?? {}) as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+      );
       const outcome = await submitCredentials(ctx, broker, ctx.customAuthMethods, String(req.params.integrationId), sessionId, values);
       if ('formError' in outcome) {
-        sendCredentialsPage(res, { actionUrl: req.originalUrl, connector: outcome.connector, method: outcome.method, fields: outcome.fields, error: outcome.formError, values });
+        sendCredentialsPage(res, {
+          actionUrl: req.originalUrl,
+          connector: outcome.connector,
+          method: outcome.method,
+          fields: outcome.fields,
+          error: outcome.formError,
+          values,
+        });
         return;
       }
       if (outcome.needsConfiguration) {
         const integration = requireIntegration(ctx, outcome.session.integrationId);
-        sendConfigurationPage(res, { actionUrl: `${req.baseUrl}/session/${sessionId}/config`, integrationName: integration.name, fields: integration.configFields });
+        sendConfigurationPage(res, {
+          actionUrl: `${req.baseUrl}/session/${sessionId}/config`,
+          integrationName: integration.name,
+          fields: integration.configFields,
+        });
         return;
       }
       sendDonePage(res, outcome);
@@ -152,7 +188,8 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
     const params = { integrationId: String(req.params.integrationId), sessionId: String(req.params.sessionId) };
     assertOwnSession(res, params);
     const principal = principalOf(res);
-    if (principal.kind === 'key') assertTenantAllowed(ctx, req, res, (await getSession(ctx, params.integrationId, parseInput(sessionIdSchema, params.sessionId))).tenantId);
+    if (principal.kind === 'key')
+      assertTenantAllowed(ctx, req, res, (await getSession(ctx, params.integrationId, parseInput(sessionIdSchema, params.sessionId))).tenantId);
     const { targetUrl } = await commitSession(ctx, params.integrationId, parseInput(sessionIdSchema, params.sessionId));
     res.status(200).json({ targetUrl });
   });

@@ -6,13 +6,22 @@ export const TENANT_TAG = 'fusebit.tenantId';
 
 export const createSessionSchema = z
   .strictObject({
-    redirectUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    redirectUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
     tenantId: z.string().min(1).max(256).optional(),
-    tags: z.record(tagKey, tagValue).refine((tags) => Object.keys(tags).length <= 32, 'at most 32 tags').default({}),
+    tags: z
+      .record(tagKey, tagValue)
+      .refine((tags) => Object.keys(tags).length <= 32, 'at most 32 tags')
+      .default({}),
     /** Limit the session to one of the integration's connectors (else the widget or user chooses). */
     connector: z.string().min(1).max(64).optional(),
     /** Re-authorize this existing connection: its credentials are replaced in place. */
-    connectionId: z.string().regex(/^con_[0-9A-Za-z]{22}$/).optional(),
+    connectionId: z
+      .string()
+      .regex(/^con_[0-9A-Za-z]{22}$/)
+      .optional(),
     /** A label for the new connection ("Work account"), for tenants with several. */
     label: z.string().min(1).max(100).optional(),
   })
@@ -42,7 +51,10 @@ export const startQuerySchema = z.object({
   connector: z.string().max(64).optional(),
   method: z.enum(['none', 'basic', 'bearer', 'apiKey', 'oauth2', 'custom']).optional(),
   /** Re-authorize this connection of the session's tenant (the picker's "Needs re-auth"). */
-  reauth: z.string().regex(/^con_[0-9A-Za-z]{22}$/).optional(),
+  reauth: z
+    .string()
+    .regex(/^con_[0-9A-Za-z]{22}$/)
+    .optional(),
 });
 
 export const callbackQuerySchema = z.object({

@@ -73,7 +73,8 @@ export async function createSession(ctx: AppContext, integrationId: string, inpu
   if (input.redirectUrl && !isAllowedOrigin(integration, input.redirectUrl)) {
     throw badRequest('redirect_not_allowed', 'redirectUrl is not on an origin this integration allows.');
   }
-  if (input.connector && !integration.connectors.includes(input.connector)) throw badRequest('connector_not_allowed', `This integration does not use connector "${input.connector}".`);
+  if (input.connector && !integration.connectors.includes(input.connector))
+    throw badRequest('connector_not_allowed', `This integration does not use connector "${input.connector}".`);
   if (input.connectionId) {
     const existing = await ctx.store.db.selectFrom('connections').select(['tenant_id', 'connector_id']).where('id', '=', input.connectionId).executeTakeFirst();
     // Same answer for "no such connection" and "someone else's": no probing other tenants' ids.
@@ -118,12 +119,7 @@ export async function createSession(ctx: AppContext, integrationId: string, inpu
 }
 
 async function readSession(ctx: AppContext, integrationId: string, sessionId: string): Promise<SessionRow> {
-  const row = await ctx.store.db
-    .selectFrom('sessions')
-    .selectAll()
-    .where('id', '=', sessionId)
-    .where('integration_id', '=', integrationId)
-    .executeTakeFirst();
+  const row = await ctx.store.db.selectFrom('sessions').selectAll().where('id', '=', sessionId).where('integration_id', '=', integrationId).executeTakeFirst();
   if (!row) throw notFound('session_not_found', 'No such session.');
   return row;
 }
@@ -139,7 +135,10 @@ export async function getSession(ctx: AppContext, integrationId: string, session
 }
 
 /** Checks a session token in constant time; answers the session id it belongs to, or null. */
-export async function verifySessionToken(ctx: AppContext, token: string): Promise<{ sessionId: string; integrationId: string; tenantId: string; installId: string | null } | null> {
+export async function verifySessionToken(
+  ctx: AppContext,
+  token: string,
+): Promise<{ sessionId: string; integrationId: string; tenantId: string; installId: string | null } | null> {
   const separator = token.indexOf(TOKEN_SEPARATOR);
   if (separator < 0) return null;
   const sessionId = token.slice(0, separator);
@@ -154,8 +153,7 @@ export async function verifySessionToken(ctx: AppContext, token: string): Promis
 }
 
 export type StartResult =
-  | { kind: 'redirect'; url: URL }
-  | { kind: 'form'; session: SessionView; connector: Connector; method: PublicAuthMethod; fields: FormField[] };
+  { kind: 'redirect'; url: URL } | { kind: 'form'; session: SessionView; connector: Connector; method: PublicAuthMethod; fields: FormField[] };
 
 /** Picks the connector (the session's, or `?connector=` among the integration's) and its method. */
 function chooseConnector(ctx: AppContext, integration: Integration, row: SessionRow, options: { connector?: string | undefined; method?: string | undefined }) {
@@ -306,19 +304,37 @@ export async function submitCredentials(
   }
   const connectionId = await storeConnection(ctx, row, connector.slug, parsed.credentials);
   const updated = await finishSession(ctx, row.id, { status: integration.configFields.length > 0 ? 'configuring' : 'authorized', connection_id: connectionId });
-  return { session: toView(updated), mode: updated.mode ?? 'page', openerOrigin: updated.opener_origin, redirectUrl: updated.redirect_url, needsConfiguration: updated.status === 'configuring' };
+  return {
+    session: toView(updated),
+    mode: updated.mode ?? 'page',
+    openerOrigin: updated.opener_origin,
+    redirectUrl: updated.redirect_url,
+    needsConfiguration: updated.status === 'configuring',
+  };
 }
 
 /**
  * Runs the connector's verify action with credentials that are not stored yet. They stay in memory
  * for the call: nothing is written, so a wrong key never appears as a connection, not even briefly.
  */
-async function verifyCredentials(ctx: AppContext, broker: CredentialBroker, customs: CustomAuthMethods, connector: Connector, credentials: Credentials): Promise<{ ok: true } | { ok: false; message: string }> {
+async function verifyCredentials(
+  ctx: AppContext,
+  broker: CredentialBroker,
+  customs: CustomAuthMethods,
+  connector: Connector,
+  credentials: Credentials,
+): Promise<{ ok: true } | { ok: false; message: string }> {
   const action = connector.actions[connector.verifyAction!]!;
   try {
     const response = await callUpstream(ctx, broker, customs, { connector, credentials, method: action.method, path: action.path, query: action.query });
     if (response.status >= 200 && response.status < 300) return { ok: true };
-    return { ok: false, message: response.status === 401 || response.status === 403 ? `${connector.name} did not accept these credentials.` : `${connector.name} answered ${response.status}; check the credentials and try again.` };
+    return {
+      ok: false,
+      message:
+        response.status === 401 || response.status === 403
+          ? `${connector.name} did not accept these credentials.`
+          : `${connector.name} answered ${response.status}; check the credentials and try again.`,
+    };
   } catch (error) {
     if (error instanceof HttpError && error.expose) return { ok: false, message: error.message };
     throw error;
@@ -338,7 +354,12 @@ export interface CallbackOutcome {
  * Handles the provider's redirect. The `state` is consumed atomically (the UPDATE that clears it
  * is the only way in), so a replayed or forged callback finds nothing.
  */
-export async function completeAuthorization(ctx: AppContext, oauth: OAuthClients, currentUrl: URL, query: { state: string; error?: string | undefined }): Promise<CallbackOutcome> {
+export async function completeAuthorization(
+  ctx: AppContext,
+  oauth: OAuthClients,
+  currentUrl: URL,
+  query: { state: string; error?: string | undefined },
+): Promise<CallbackOutcome> {
   const stateHash = hmacSha256(ctx.hashingKey, query.state);
   const row = await ctx.store.db
     .updateTable('sessions')
@@ -389,7 +410,11 @@ export async function completeAuthorization(ctx: AppContext, oauth: OAuthClients
   return outcome(updated);
 }
 
-async function finishSession(ctx: AppContext, sessionId: string, changes: Partial<Pick<SessionRow, 'status' | 'error_code' | 'error_message' | 'connection_id' | 'config'>>): Promise<SessionRow> {
+async function finishSession(
+  ctx: AppContext,
+  sessionId: string,
+  changes: Partial<Pick<SessionRow, 'status' | 'error_code' | 'error_message' | 'connection_id' | 'config'>>,
+): Promise<SessionRow> {
   return ctx.store.db
     .updateTable('sessions')
     .set({ ...changes, pkce_verifier_ciphertext: null, updated_at: isoNow() })
@@ -419,7 +444,13 @@ export async function saveConfiguration(ctx: AppContext, integrationId: string, 
     .returningAll()
     .executeTakeFirst();
   if (!updated) throw conflict('session_not_configuring', 'This session is not waiting for configuration.');
-  return { session: toView(updated), mode: updated.mode ?? 'page', openerOrigin: updated.opener_origin, redirectUrl: updated.redirect_url, needsConfiguration: false };
+  return {
+    session: toView(updated),
+    mode: updated.mode ?? 'page',
+    openerOrigin: updated.opener_origin,
+    redirectUrl: updated.redirect_url,
+    needsConfiguration: false,
+  };
 }
 
 /**

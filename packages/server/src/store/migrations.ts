@@ -147,7 +147,10 @@ const migrations: Record<string, Migration> = {
   '0003_connections': {
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('connections').addColumn('label', 'text').execute();
-      await db.schema.alterTable('connections').addColumn('auth_method', 'text', (c) => c.notNull().defaultTo('oauth2')).execute();
+      await db.schema
+        .alterTable('connections')
+        .addColumn('auth_method', 'text', (c) => c.notNull().defaultTo('oauth2'))
+        .execute();
       // A refresh lease: whichever instance holds it refreshes; the others wait and re-read.
       await db.schema.alterTable('connections').addColumn('refresh_lease_until', 'text').execute();
       await db.schema.alterTable('sessions').addColumn('connector_id', 'text').execute();
@@ -238,4 +241,3 @@ export async function migrateToLatest<Database>(db: Kysely<Database>, schema?: s
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
-

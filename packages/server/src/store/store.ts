@@ -27,7 +27,11 @@ export interface Store {
    * builds, compiles and SQLite re-prepares a many-row insert on each call, which cost more than
    * the insert itself), one parameterized multi-row INSERT per round trip on PostgreSQL.
    */
-  appendRows<T extends keyof Database & string, const C extends readonly (keyof Database[T] & string)[]>(table: T, columns: C, rows: readonly RowValues<Database[T], C>[]): Promise<void>;
+  appendRows<T extends keyof Database & string, const C extends readonly (keyof Database[T] & string)[]>(
+    table: T,
+    columns: C,
+    rows: readonly RowValues<Database[T], C>[],
+  ): Promise<void>;
   migrate(): Promise<string[]>;
   /** SQLite: refresh planner statistics now (also done at open and hourly). PostgreSQL's autovacuum does this itself. */
   optimize?(): Promise<void>;

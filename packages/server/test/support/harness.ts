@@ -50,7 +50,13 @@ export async function startThirdParty(options: { accessTokenTtlSeconds?: number;
   const issuer = `${origin}/oidc`;
   const clientId = 'patchbay-test';
   const clientSecret = randomBytes(24).toString('base64url');
-  const provider = await createDemoProvider({ issuer, clientId, clientSecret, redirectUris: [options.redirectUri].flat(), accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600 });
+  const provider = await createDemoProvider({
+    issuer,
+    clientId,
+    clientSecret,
+    redirectUris: [options.redirectUri].flat(),
+    accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600,
+  });
   const tokenRequests = { authorization_code: 0, refresh_token: 0 };
   provider.on('grant.success', (ctx) => {
     const grantType = (ctx.oidc.params?.grant_type ?? '') as keyof typeof tokenRequests;
@@ -128,14 +134,23 @@ export function testConfig(overrides: Partial<Config> & Pick<Config, 'publicUrl'
 
 /** A real Patchbay on loopback, on a fresh SQLite file, with its logs captured for secret checks. */
 export async function startPatchbay(
-  options: { declarations?: Declarations | ((origin: string) => Promise<Declarations>); config?: Partial<Config>; dev?: boolean; authMethods?: CustomAuthMethods } = {},
+  options: {
+    declarations?: Declarations | ((origin: string) => Promise<Declarations>);
+    config?: Partial<Config>;
+    dev?: boolean;
+    authMethods?: CustomAuthMethods;
+  } = {},
 ): Promise<TestPatchbay> {
   const { server, origin } = await listenOnLoopback();
   const declarations = typeof options.declarations === 'function' ? await options.declarations(origin) : options.declarations;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'patchbay-test-'));
   const config = testConfig({ publicUrl: origin, dataDir, dev: options.dev ?? false, ...options.config });
   const logs = new LogCapture();
-  const patchbay = await createPatchbay(config, { logger: createLogger('debug', logs), ...(declarations ? { declarations } : {}), ...(options.authMethods ? { authMethods: options.authMethods } : {}) });
+  const patchbay = await createPatchbay(config, {
+    logger: createLogger('debug', logs),
+    ...(declarations ? { declarations } : {}),
+    ...(options.authMethods ? { authMethods: options.authMethods } : {}),
+  });
   server.on('request', patchbay.app);
   let counter = 0;
   return {
@@ -158,7 +173,10 @@ export async function startPatchbay(
 }
 
 /** Declarations for one OAuth integration against a ThirdParty. */
-export function oauthDeclarations(thirdParty: ThirdParty, options: { allowedOrigins: string[]; configFields?: Declarations['integrations'][number]['configFields'] }): Declarations {
+export function oauthDeclarations(
+  thirdParty: ThirdParty,
+  options: { allowedOrigins: string[]; configFields?: Declarations['integrations'][number]['configFields'] },
+): Declarations {
   return {
     connectors: [
       {
@@ -167,7 +185,16 @@ export function oauthDeclarations(thirdParty: ThirdParty, options: { allowedOrig
         description: 'Stand-in third party',
         baseUrl: thirdParty.apiBaseUrl,
         visibility: 'private',
-        authMethods: [{ type: 'oauth2', issuer: thirdParty.issuer, clientId: thirdParty.clientId, clientSecret: thirdParty.clientSecret, scopes: ['openid', 'demo.read'], authorizeParams: {} }],
+        authMethods: [
+          {
+            type: 'oauth2',
+            issuer: thirdParty.issuer,
+            clientId: thirdParty.clientId,
+            clientSecret: thirdParty.clientSecret,
+            scopes: ['openid', 'demo.read'],
+            authorizeParams: {},
+          },
+        ],
         actions: {},
       },
     ],

@@ -165,7 +165,12 @@ export function assertError(response: ApiResponse, status: number, code: string,
 }
 
 /** Creates a key through POST /v1/keys with an admin key; the plain key goes to the watch. */
-export async function createKeyOverHttp(api: Api, admin: string, body: Record<string, unknown>, watch?: SecretWatch): Promise<{ key: string; record: KeyView }> {
+export async function createKeyOverHttp(
+  api: Api,
+  admin: string,
+  body: Record<string, unknown>,
+  watch?: SecretWatch,
+): Promise<{ key: string; record: KeyView }> {
   const response = await api('/v1/keys', { method: 'POST', auth: admin, body });
   assert.equal(response.status, 201, `creating ${String(body.name)}: ${response.text}`);
   const { key, ...record } = response.json as KeyView & { key: string };

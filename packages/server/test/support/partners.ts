@@ -15,12 +15,20 @@ export function partnerClient(patchbay: TestPatchbay, operatorKey: string) {
   /** The partner's browser: keeps the portal cookie and sends the portal header on writes. */
   function portal(cookie = '') {
     const call = async (method: string, path: string, body?: unknown) => {
-      const answer = await json(method, `/v1/partner-portal${path}`, body, { ...(cookie ? { cookie } : {}), ...(method === 'GET' ? {} : { 'x-patchbay-portal': '1', origin }) });
+      const answer = await json(method, `/v1/partner-portal${path}`, body, {
+        ...(cookie ? { cookie } : {}),
+        ...(method === 'GET' ? {} : { 'x-patchbay-portal': '1', origin }),
+      });
       const set = answer.headers.get('set-cookie');
       if (set) cookie = set.split(';')[0]!;
       return answer;
     };
-    return { call, get cookie() { return cookie; } };
+    return {
+      call,
+      get cookie() {
+        return cookie;
+      },
+    };
   }
 
   async function createPartner(body: Record<string, unknown> = { appName: 'Shipfast' }): Promise<{ id: string; url: string; code: string }> {

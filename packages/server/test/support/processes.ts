@@ -62,7 +62,12 @@ export function sharedDatabase(kind: 'sqlite' | 'postgres'): SharedDatabase {
   const schema = kind === 'postgres' ? `p_${randomBytes(6).toString('hex')}` : null;
   if (kind === 'postgres' && !POSTGRES_URL) throw new Error(NO_POSTGRES);
   const databaseUrl = kind === 'postgres' ? POSTGRES_URL! : `sqlite:${path.join(dataDir, 'patchbay.db')}`;
-  const env: Record<string, string> = { DATABASE_URL: databaseUrl, PATCHBAY_DATA_DIR: dataDir, PATCHBAY_MASTER_KEY: masterKey, ...(schema ? { PATCHBAY_DB_SCHEMA: schema } : {}) };
+  const env: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    PATCHBAY_DATA_DIR: dataDir,
+    PATCHBAY_MASTER_KEY: masterKey,
+    ...(schema ? { PATCHBAY_DB_SCHEMA: schema } : {}),
+  };
   const stores: Store[] = [];
   const open = async () => {
     const store = await openStore(databaseUrl, { poolSize: 4, ...(schema ? { schema } : {}) });
@@ -97,7 +102,9 @@ export interface Run {
 
 /** Runs one `patchbay` CLI command to its end. */
 export function runCli(args: string[], env: Record<string, string>): Promise<Run> {
-  return runToEnd(spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { cwd: SERVER_DIR, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+  return runToEnd(
+    spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { cwd: SERVER_DIR, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
 }
 
 /** Waits for a child process to end, with everything it printed. */
@@ -134,7 +141,9 @@ export async function startServerProcess(options: { env: Record<string, string>;
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   let ended = false;
   void exited.then(() => (ended = true));
   const deadline = Date.now() + 60_000;

@@ -38,7 +38,11 @@ function formAction(page: string, base: string): string {
  * Follows redirects from `authorizeUrl` until the provider sends the browser back to `callbackPrefix`.
  * `decision: 'deny'` uses the provider's abort link, which ends in `error=access_denied`.
  */
-export async function loginAtProvider(authorizeUrl: string, callbackPrefix: string, options: { user?: string; decision?: 'allow' | 'deny' } = {}): Promise<LoginResult> {
+export async function loginAtProvider(
+  authorizeUrl: string,
+  callbackPrefix: string,
+  options: { user?: string; decision?: 'allow' | 'deny' } = {},
+): Promise<LoginResult> {
   const jar = new CookieJar();
   let url = authorizeUrl;
   for (let hops = 0; hops < 20; hops++) {

@@ -35,7 +35,10 @@ function checksFor(accepted: Accepted): Record<string, Check> {
     'api-key-query': (_req, url) => url.searchParams.get('api_key') === accepted.apiKey,
     custom: (req, url) => {
       const path = url.pathname + url.search;
-      return req.headers['x-client'] === accepted.custom.clientId && req.headers['x-signature'] === customSignature(accepted.custom.secret, req.method ?? 'GET', path);
+      return (
+        req.headers['x-client'] === accepted.custom.clientId &&
+        req.headers['x-signature'] === customSignature(accepted.custom.secret, req.method ?? 'GET', path)
+      );
     },
   };
 }
@@ -90,7 +93,17 @@ export async function startStandInApi(): Promise<StandInApi> {
     if (action === 'echo') {
       let body = '';
       req.on('data', (chunk) => (body += chunk));
-      req.on('end', () => send(200, { ok: true, method: req.method, target: req.url, path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, body }));
+      req.on('end', () =>
+        send(200, {
+          ok: true,
+          method: req.method,
+          target: req.url,
+          path: url.pathname,
+          query: Object.fromEntries(url.searchParams),
+          headers: req.headers,
+          body,
+        }),
+      );
       return;
     }
     return send(200, { ok: true, via: method, path: url.pathname });

@@ -42,7 +42,8 @@ export const de: Translation = {
   'onboarding.step.done': 'Fertig',
   'onboarding.welcome.title': '{workspace} lädt Sie ein',
   'onboarding.welcome.invitation': '{workspace} lädt Ihre App ein, Ereignisse auszutauschen.',
-  'onboarding.welcome.what': 'In wenigen Schritten beschreiben Sie Ihre App, erhalten Ihre API-Schlüssel und wählen die Ereignisse, die Sie senden und empfangen.',
+  'onboarding.welcome.what':
+    'In wenigen Schritten beschreiben Sie Ihre App, erhalten Ihre API-Schlüssel und wählen die Ereignisse, die Sie senden und empfangen.',
   'onboarding.start': 'Los geht’s',
   'onboarding.back': 'Zurück',
   'onboarding.continue': 'Weiter',
@@ -82,7 +83,8 @@ export const de: Translation = {
   'onboarding.done.snippet': 'Beispielaufrufe',
   'onboarding.done.comeBack': 'Solange Ihre Sitzung läuft, können Sie hier Schlüssel erneuern oder Themen ändern; danach fordern Sie einen neuen Link an.',
   'onboarding.linkInvalid.title': 'Dieser Link kann nicht verwendet werden',
-  'onboarding.linkInvalid.body': 'Er ist vielleicht abgelaufen oder wurde schon benutzt. Bitten Sie den Workspace, der Sie eingeladen hat, um einen neuen Link.',
+  'onboarding.linkInvalid.body':
+    'Er ist vielleicht abgelaufen oder wurde schon benutzt. Bitten Sie den Workspace, der Sie eingeladen hat, um einen neuen Link.',
   'onboarding.sessionExpired.title': 'Ihre Sitzung ist abgelaufen',
   'onboarding.sessionExpired.body': 'Zu Ihrer Sicherheit sind Portal-Sitzungen kurz. Bitten Sie den Workspace, der Sie eingeladen hat, um einen neuen Link.',
   'onboarding.failed.title': 'Die Einladung konnte nicht geöffnet werden',

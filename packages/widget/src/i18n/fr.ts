@@ -42,7 +42,8 @@ export const fr: Translation = {
   'onboarding.step.done': 'Terminé',
   'onboarding.welcome.title': '{workspace} vous invite',
   'onboarding.welcome.invitation': '{workspace} invite votre application à échanger des événements.',
-  'onboarding.welcome.what': 'En quelques étapes, vous décrivez votre application, obtenez vos clés d’API et choisissez les événements que vous envoyez et recevez.',
+  'onboarding.welcome.what':
+    'En quelques étapes, vous décrivez votre application, obtenez vos clés d’API et choisissez les événements que vous envoyez et recevez.',
   'onboarding.start': 'Commencer',
   'onboarding.back': 'Retour',
   'onboarding.continue': 'Continuer',
@@ -80,11 +81,13 @@ export const fr: Translation = {
   'onboarding.done.title': 'Tout est prêt',
   'onboarding.done.intro': 'Envoyez et recevez des événements avec {workspace} grâce à votre clé :',
   'onboarding.done.snippet': 'Exemples de requêtes',
-  'onboarding.done.comeBack': 'Revenez sur cette page pour renouveler une clé ou changer vos sujets tant que votre session dure ; ensuite, demandez un nouveau lien.',
+  'onboarding.done.comeBack':
+    'Revenez sur cette page pour renouveler une clé ou changer vos sujets tant que votre session dure ; ensuite, demandez un nouveau lien.',
   'onboarding.linkInvalid.title': 'Ce lien ne peut pas être utilisé',
   'onboarding.linkInvalid.body': 'Il a peut-être expiré ou déjà servi. Demandez un nouveau lien à l’espace de travail qui vous a invité.',
   'onboarding.sessionExpired.title': 'Votre session est terminée',
-  'onboarding.sessionExpired.body': 'Pour votre sécurité, les sessions du portail sont courtes. Demandez un nouveau lien à l’espace de travail qui vous a invité.',
+  'onboarding.sessionExpired.body':
+    'Pour votre sécurité, les sessions du portail sont courtes. Demandez un nouveau lien à l’espace de travail qui vous a invité.',
   'onboarding.failed.title': 'Impossible d’ouvrir l’invitation',
   'onboarding.error': 'Cela n’a pas fonctionné : {message}',
   'error.invalidToken': 'Aucune session valide. Rechargez la page.',

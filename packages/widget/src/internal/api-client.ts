@@ -78,7 +78,12 @@ export class ApiClient {
   async #request<T>(url: string, init: { method?: string; signal?: AbortSignal | undefined }): Promise<T> {
     let response: Response;
     try {
-      response = await fetch(url, { method: init.method ?? 'GET', headers: { authorization: `Bearer ${this.token}` }, signal: init.signal ?? null, credentials: 'omit' });
+      response = await fetch(url, {
+        method: init.method ?? 'GET',
+        headers: { authorization: `Bearer ${this.token}` },
+        signal: init.signal ?? null,
+        credentials: 'omit',
+      });
     } catch (error) {
       if ((error as Error).name === 'AbortError') throw error;
       throw new PatchbayApiError(0, 'network_error', 'The Patchbay server could not be reached.');

@@ -186,11 +186,17 @@ export class FlowController implements ReactiveController {
         this.#running = false;
         this.store.set({ status: 'connected', step: 'done', installId: install.id, error: null });
         this.events.step('done');
-        this.events.connected({ installId: install.id, tenantId: install.tenantId, integration: install.integrationId, ...(this.#connector ? { connector: this.#connector } : {}) });
+        this.events.connected({
+          installId: install.id,
+          tenantId: install.tenantId,
+          integration: install.integrationId,
+          ...(this.#connector ? { connector: this.#connector } : {}),
+        });
         this.#stop();
         return;
       }
-      if (install.operationState.status === 'failed') throw new PatchbayApiError(409, 'install_failed', install.operationState.message ?? 'The install failed.');
+      if (install.operationState.status === 'failed')
+        throw new PatchbayApiError(409, 'install_failed', install.operationState.message ?? 'The install failed.');
       if (Date.now() > deadline) throw new PatchbayApiError(0, 'install_timeout', 'The install did not finish in time.');
       await new Promise((resolve) => setTimeout(resolve, INSTALL_POLL_MS));
     }

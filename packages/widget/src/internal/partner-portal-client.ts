@@ -96,7 +96,8 @@ export class PartnerPortalClient {
       throw new PatchbayApiError(0, 'network_error', 'The Patchbay server could not be reached.');
     }
     const answer = (await response.json().catch(() => null)) as { data: T; session?: { token: string }; error?: { code: string; message: string } } | null;
-    if (!response.ok || !answer) throw new PatchbayApiError(response.status, answer?.error?.code ?? 'http_error', answer?.error?.message ?? `The server answered ${response.status}.`);
+    if (!response.ok || !answer)
+      throw new PatchbayApiError(response.status, answer?.error?.code ?? 'http_error', answer?.error?.message ?? `The server answered ${response.status}.`);
     return answer;
   }
 }

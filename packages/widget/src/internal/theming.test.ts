@@ -74,7 +74,9 @@ describe('theming', () => {
 
   it('lays out right to left under dir="rtl": the icon sits at the right of the name', async () => {
     const { token } = newToken();
-    const wrapper = await fixture<HTMLDivElement>(html`<div dir="rtl" lang="en"><connector-picker integration="test" session-token=${token}></connector-picker></div>`);
+    const wrapper = await fixture<HTMLDivElement>(
+      html`<div dir="rtl" lang="en"><connector-picker integration="test" session-token=${token}></connector-picker></div>`,
+    );
     const picker = wrapper.querySelector<ConnectorPicker>('connector-picker')!;
     await picker.catalog.taskComplete;
     await picker.show();

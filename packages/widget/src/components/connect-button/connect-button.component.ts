@@ -70,7 +70,6 @@ export class ConnectButton extends PatchbayElement {
   /** Set when the tenant's connection must be authorized again: shows "Reconnect". */
   @property({ type: Boolean, reflect: true }) reauth = false;
 
-
   /** The flow's state: idle, connecting, connected, needs-reauth, cancelled or error. */
   get status(): FlowState['status'] {
     const { status } = this.#state.value;
@@ -140,9 +139,11 @@ export class ConnectButton extends PatchbayElement {
         @click=${this.#onClick}
       >
         ${busy ? html`<span part="spinner" class="spinner" aria-hidden="true"></span>` : nothing}
-        ${status === 'connected'
-          ? html`<svg part="check" viewBox="0 0 16 16" aria-hidden="true"><path d="M3 8.5l3.2 3L13 4.5" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" /></svg>`
-          : nothing}
+        ${
+          status === 'connected'
+            ? html`<svg part="check" viewBox="0 0 16 16" aria-hidden="true"><path d="M3 8.5l3.2 3L13 4.5" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" /></svg>`
+            : nothing
+        }
         <span part="label">${status === 'idle' ? html`<slot>${this.i18n.text(labels[status])}</slot>` : this.i18n.text(labels[status])}</span>
       </button>
       <span id="status" part="status" role="status" aria-live="polite">${statusText[status]}</span>

@@ -43,7 +43,12 @@ describe('<connect-button>', () => {
       const token = newToken();
       const el = await fixture<ConnectButton>(html`<connect-button integration="test" session-token=${token.token}>Link Slack</connect-button>`);
       const slot = el.shadowRoot!.querySelector('slot')!;
-      expect(slot.assignedNodes().map((node) => node.textContent).join('')).to.equal('Link Slack');
+      expect(
+        slot
+          .assignedNodes()
+          .map((node) => node.textContent)
+          .join(''),
+      ).to.equal('Link Slack');
     });
   });
 

@@ -39,7 +39,10 @@ const ACTION_LABELS: Record<ConnectorChoice, TranslationKey> = {
 
 /** Case- and accent-blind, so "sales" finds "Salesforce" and "cafe" finds "Café". */
 function fold(text: string): string {
-  return text.normalize('NFD').replace(/\p{Diacritic}/gu, '').toLowerCase();
+  return text
+    .normalize('NFD')
+    .replace(/\p{Diacritic}/gu, '')
+    .toLowerCase();
 }
 
 /**
@@ -139,7 +142,6 @@ export class ConnectorPicker extends PatchbayElement {
   /** Where the popover goes when there is room; it flips to the other side near the viewport edge. */
   @property() placement: 'bottom-start' | 'bottom-end' | 'top-start' | 'top-end' = 'bottom-start';
 
-
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.#stopPositioning();
@@ -159,7 +161,9 @@ export class ConnectorPicker extends PatchbayElement {
     const connectors = this.catalog.value ?? [];
     const needle = fold(this.query.trim());
     if (!needle) return connectors;
-    return connectors.filter((connector) => [connector.name, connector.description, connector.domain ?? '', connector.slug].some((text) => fold(text).includes(needle)));
+    return connectors.filter((connector) =>
+      [connector.name, connector.description, connector.domain ?? '', connector.slug].some((text) => fold(text).includes(needle)),
+    );
   }
 
   async #startPositioning(): Promise<void> {
@@ -312,7 +316,10 @@ export class ConnectorPicker extends PatchbayElement {
       connecting: this.i18n.text('picker.status.connecting', { name }),
       connected: this.i18n.text('picker.status.connected', { name }),
       cancelled: this.i18n.text('picker.status.cancelled', { name }),
-      error: error?.code === 'session_used' ? this.i18n.text('picker.status.sessionUsed') : this.i18n.text('picker.status.error', { name, message: this.i18n.error(error) }),
+      error:
+        error?.code === 'session_used'
+          ? this.i18n.text('picker.status.sessionUsed')
+          : this.i18n.text('picker.status.error', { name, message: this.i18n.error(error) }),
     };
     return html`<span part="status" role="status" aria-live="polite" data-status=${status}>${texts[status]}</span>`;
   }
@@ -323,7 +330,8 @@ export class ConnectorPicker extends PatchbayElement {
   #renderOption(connector: SessionConnector) {
     const choice = choiceFor(connector);
     const active = connector.slug === this.#activeSlug();
-    const stateKey: TranslationKey | null = connector.state === 'connected' ? 'picker.state.connected' : connector.state === 'needs_reauth' ? 'picker.state.needsReauth' : null;
+    const stateKey: TranslationKey | null =
+      connector.state === 'connected' ? 'picker.state.connected' : connector.state === 'needs_reauth' ? 'picker.state.needsReauth' : null;
     return html`
       <li
         id=${`option-${connector.slug}`}
@@ -335,9 +343,11 @@ export class ConnectorPicker extends PatchbayElement {
         @click=${() => this.#onOptionClick(connector)}
         @pointermove=${() => (this.activeSlug = connector.slug)}
       >
-        ${connector.iconUrl
-          ? html`<img part="icon" src=${connector.iconUrl} alt="" width="28" height="28" loading="lazy" referrerpolicy="no-referrer" />`
-          : html`<span part="icon" aria-hidden="true">${connector.name.slice(0, 1).toUpperCase()}</span>`}
+        ${
+          connector.iconUrl
+            ? html`<img part="icon" src=${connector.iconUrl} alt="" width="28" height="28" loading="lazy" referrerpolicy="no-referrer" />`
+            : html`<span part="icon" aria-hidden="true">${connector.name.slice(0, 1).toUpperCase()}</span>`
+        }
         <span class="text">
           <span part="name">${connector.name}</span>
           <span part="description">${connector.description}${connector.domain ? html` <span class="domain">· ${connector.domain}</span>` : nothing}</span>

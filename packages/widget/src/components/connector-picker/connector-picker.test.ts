@@ -19,7 +19,9 @@ const deepActive = () => {
 };
 
 async function picker(integration = 'test', token = newToken()) {
-  const el = await fixture<ConnectorPicker>(html`<connector-picker integration=${integration} session-token=${token.token} server=${location.origin}></connector-picker>`);
+  const el = await fixture<ConnectorPicker>(
+    html`<connector-picker integration=${integration} session-token=${token.token} server=${location.origin}></connector-picker>`,
+  );
   await el.catalog.taskComplete.catch(() => undefined);
   await el.updateComplete;
   return { el, ...token };

@@ -194,7 +194,11 @@ export class PartnerOnboarding extends PatchbayElement {
   async #onDetailsSubmit(event: SubmitEvent): Promise<void> {
     event.preventDefault();
     const form = new FormData(event.target as HTMLFormElement);
-    const details = { appName: String(form.get('appName') ?? '').trim(), appDescription: String(form.get('appDescription') ?? '').trim(), contact: String(form.get('contact') ?? '').trim() };
+    const details = {
+      appName: String(form.get('appName') ?? '').trim(),
+      appDescription: String(form.get('appDescription') ?? '').trim(),
+      contact: String(form.get('contact') ?? '').trim(),
+    };
     const portal = await this.#run(() => this.#client!.saveDetails(details));
     if (!portal) return;
     this.portal = portal;
@@ -202,7 +206,7 @@ export class PartnerOnboarding extends PatchbayElement {
   }
 
   async #onCreateKey(environment: PartnerEnvironment, rotate: boolean): Promise<void> {
-    const grace = rotate ? Number((this.renderRoot.querySelector<HTMLSelectElement>(`#grace-${environment}`)?.value ?? '0')) : 0;
+    const grace = rotate ? Number(this.renderRoot.querySelector<HTMLSelectElement>(`#grace-${environment}`)?.value ?? '0') : 0;
     const answer = await this.#run(() => (rotate ? this.#client!.rotateKey(environment, grace) : this.#client!.createKey(environment)));
     if (!answer) return;
     this.portal = answer.state;
@@ -217,7 +221,10 @@ export class PartnerOnboarding extends PatchbayElement {
       this.#copiedTimer = setTimeout(() => (this.copied = null), COPIED_FOR_MS);
     } catch {
       // No clipboard access (permissions, insecure context): select the text for a manual copy.
-      const field = what === 'snippet' ? this.renderRoot.querySelector('[part~="snippet"]') : this.renderRoot.querySelector<HTMLInputElement>(`[data-environment="${what}"] [part~="key"]`);
+      const field =
+        what === 'snippet'
+          ? this.renderRoot.querySelector('[part~="snippet"]')
+          : this.renderRoot.querySelector<HTMLInputElement>(`[data-environment="${what}"] [part~="key"]`);
       if (field instanceof HTMLInputElement) field.select();
       else if (field) window.getSelection()?.selectAllChildren(field);
     }
@@ -284,20 +291,22 @@ export class PartnerOnboarding extends PatchbayElement {
         <strong>${label}</strong>
         ${existing ? html`<code>${existing.prefix}…</code>` : html`<span class="hint">${this.#text('onboarding.keys.none')}</span>`}
       </div>
-      ${revealed
-        ? html`<div class="reveal">
+      ${
+        revealed
+          ? html`<div class="reveal">
             <input part="key" readonly .value=${revealed} aria-label=${this.#text('onboarding.keys.keyFor', { environment: label })} @focus=${(event: FocusEvent) => (event.target as HTMLInputElement).select()} />
             <button part="copy" type="button" @click=${() => void this.#copy(revealed, environment)}>${this.copied === environment ? this.#text('onboarding.copied') : this.#text('onboarding.copy')}</button>
             <p part="warning" role="alert">${this.#text('onboarding.keys.warning')}</p>
           </div>`
-        : existing
-          ? html`<div class="rotate">
+          : existing
+            ? html`<div class="rotate">
               <label for=${`grace-${environment}`}>${this.#text('onboarding.keys.grace')}</label>
               <select id=${`grace-${environment}`}>${GRACE_CHOICES.map((choice) => html`<option value=${choice.seconds} ?selected=${choice.seconds === 86_400}>${this.#text(choice.label)}</option>`)}</select>
               <button part="button" type="button" ?disabled=${this.busy} @click=${() => void this.#onCreateKey(environment, true)}>${this.#text('onboarding.keys.rotate')}</button>
               ${existing.previousExpiresAt ? html`<p class="hint">${this.#text('onboarding.keys.previousUntil', { at: new Date(existing.previousExpiresAt).toLocaleString(this.i18n.locale) })}</p>` : nothing}
             </div>`
-          : html`<button part="button" type="button" ?disabled=${this.busy} @click=${() => void this.#onCreateKey(environment, false)}>${this.#text('onboarding.keys.create')}</button>`}
+            : html`<button part="button" type="button" ?disabled=${this.busy} @click=${() => void this.#onCreateKey(environment, false)}>${this.#text('onboarding.keys.create')}</button>`
+      }
     </li>`;
   }
 
@@ -312,9 +321,10 @@ export class PartnerOnboarding extends PatchbayElement {
     const { grants, subscriptions } = portal;
     return html`${this.#heading('onboarding.events.title')}
       <form @submit=${this.#onEventsSubmit}>
-        ${grants.length === 0
-          ? html`<p part="message">${this.#text('onboarding.events.none')}</p>`
-          : html`<table class="topics">
+        ${
+          grants.length === 0
+            ? html`<p part="message">${this.#text('onboarding.events.none')}</p>`
+            : html`<table class="topics">
               <thead>
                 <tr><th scope="col">${this.#text('onboarding.events.topic')}</th><th scope="col">${this.#text('onboarding.events.publish')}</th><th scope="col">${this.#text('onboarding.events.consume')}</th></tr>
               </thead>
@@ -327,7 +337,8 @@ export class PartnerOnboarding extends PatchbayElement {
                   </tr>`,
                 )}
               </tbody>
-            </table>`}
+            </table>`
+        }
         ${this.#nav('keys', html`<button part="primary" type="submit" ?disabled=${this.busy}>${this.#text('onboarding.saveAndContinue')}</button>`)}
       </form>`;
   }
@@ -378,17 +389,21 @@ export class PartnerOnboarding extends PatchbayElement {
     const portal = this.portal;
     const current = this.step;
     return html`<section part="base" aria-busy=${this.busy ? 'true' : 'false'}>
-      ${portal
-        ? html`<header part="header">
+      ${
+        portal
+          ? html`<header part="header">
             ${portal.workspace.iconUrl ? html`<img src=${portal.workspace.iconUrl} alt="" width="32" height="32" referrerpolicy="no-referrer" />` : html`<span class="monogram" aria-hidden="true">${portal.workspace.name.slice(0, 1).toUpperCase()}</span>`}
             <span>${portal.workspace.name}</span>
           </header>`
-        : nothing}
-      ${current
-        ? html`<ol part="steps" aria-label=${this.#text('onboarding.steps')}>
+          : nothing
+      }
+      ${
+        current
+          ? html`<ol part="steps" aria-label=${this.#text('onboarding.steps')}>
             ${STEPS.map((step, index) => html`<li aria-current=${step === current ? 'step' : nothing} class=${index < STEPS.indexOf(current) ? 'done' : ''}>${this.#text(`onboarding.step.${step}`)}</li>`)}
           </ol>`
-        : nothing}
+          : nothing
+      }
       <div part="panel">${this.#renderScreen()}</div>
       ${this.error ? html`<p part="message" class="error" role="alert">${this.#text('onboarding.error', { message: this.error.message })}</p>` : nothing}
     </section>`;

@@ -5,7 +5,12 @@ import './partner-onboarding.js';
 import { contrastRatio } from '../../internal/contrast.js';
 
 /** `rgb(r, g, b)` from getComputedStyle as `#rrggbb`. */
-const hexOf = (rgb: string) => `#${rgb.match(/\d+/g)!.slice(0, 3).map((n) => Number(n).toString(16).padStart(2, '0')).join('')}`;
+const hexOf = (rgb: string) =>
+  `#${rgb
+    .match(/\d+/g)!
+    .slice(0, 3)
+    .map((n) => Number(n).toString(16).padStart(2, '0'))
+    .join('')}`;
 
 let counter = 0;
 /** A code the stand-in redeems once (`pbl_good…`), fresh per test. */
@@ -15,8 +20,10 @@ const part = <T extends HTMLElement = HTMLElement>(el: PartnerOnboarding, name: 
 /** The part name of the focused element inside the component (a string: a failing assertion prints it). */
 const focusedPart = (el: PartnerOnboarding) => el.shadowRoot!.activeElement?.getAttribute('part') ?? null;
 const heading = (el: PartnerOnboarding) => part(el, 'heading')?.textContent?.trim();
-const button = (el: PartnerOnboarding, text: string) => [...el.shadowRoot!.querySelectorAll<HTMLButtonElement>('button')].find((b) => b.textContent!.trim() === text)!;
-const portalOf = async () => (await (await fetch('/__portal/current')).json()) as { calls: string[]; lastGrace: number; subscriptions: { publish: string[]; consume: string[] } };
+const button = (el: PartnerOnboarding, text: string) =>
+  [...el.shadowRoot!.querySelectorAll<HTMLButtonElement>('button')].find((b) => b.textContent!.trim() === text)!;
+const portalOf = async () =>
+  (await (await fetch('/__portal/current')).json()) as { calls: string[]; lastGrace: number; subscriptions: { publish: string[]; consume: string[] } };
 
 /** Redeems a fresh link and fills in the details step, as a partner would, up to the keys step. */
 async function atKeys() {
@@ -91,7 +98,12 @@ describe('<partner-onboarding>', () => {
 
     it('accepts only well-formed codes from a fragment', () => {
       expect(linkCodeOf(`https://x.example/partner#code=pbl_${'a'.repeat(24)}`)).to.equal(`pbl_${'a'.repeat(24)}`);
-      for (const url of ['https://x.example/partner', 'https://x.example/partner?code=pbl_aaaaaaaaaaaaaaaaaaaaaaaa', 'https://x.example/partner#code=pbk_aaaaaaaaaaaaaaaaaaaaaaaa', 'https://x.example/partner#code=pbl_<script>']) {
+      for (const url of [
+        'https://x.example/partner',
+        'https://x.example/partner?code=pbl_aaaaaaaaaaaaaaaaaaaaaaaa',
+        'https://x.example/partner#code=pbk_aaaaaaaaaaaaaaaaaaaaaaaa',
+        'https://x.example/partner#code=pbl_<script>',
+      ]) {
         expect(linkCodeOf(url), url).to.equal(null);
       }
     });
@@ -225,7 +237,9 @@ describe('<partner-onboarding>', () => {
     });
 
     it('puts legible text on the workspace colour in the dark scheme too (WCAG AA, 4.5:1)', async () => {
-      const el = await fixture<PartnerOnboarding>(html`<partner-onboarding theme="dark" link=${`${location.origin}/partner#code=${goodCode()}`} server=${location.origin}></partner-onboarding>`);
+      const el = await fixture<PartnerOnboarding>(
+        html`<partner-onboarding theme="dark" link=${`${location.origin}/partner#code=${goodCode()}`} server=${location.origin}></partner-onboarding>`,
+      );
       await waitUntil(() => el.step === 'welcome');
       await el.updateComplete;
       const monogram = getComputedStyle(el.shadowRoot!.querySelector('.monogram')!);
