@@ -23,11 +23,20 @@ const examples = path.join(root, 'examples');
 const EXAMPLE_SERVER = 'http://localhost:4400';
 const TOKEN = /^ses_[0-9A-Za-z]{22}_secret_[0-9A-Za-z]{22,}$/;
 
+/** The bundled framework examples (built by `npm run build:examples`) and how each binds the element. */
+const FRAMEWORK_EXAMPLES = [
+  { framework: 'React 19', folder: 'react', binding: 'passes sessionToken as a JSX property and listens with onpatchbay-connected' },
+  { framework: 'Vue 3', folder: 'vue', binding: 'binds :sessionToken.prop and listens with @patchbay-connected' },
+  { framework: 'Svelte 5', folder: 'svelte', binding: 'sets sessionToken={…} as a property and listens with onpatchbay-connected' },
+  { framework: 'Angular', folder: 'angular', binding: 'binds [sessionToken] under CUSTOM_ELEMENTS_SCHEMA and listens with (patchbay-connected)' },
+] as const;
+const BUNDLED_ASSET = new RegExp(`^/(${FRAMEWORK_EXAMPLES.map(({ folder }) => folder).join('|')})/assets/[\\w.-]+\\.js$`);
+
 /**
  * The framework recipes' example pages (docs/recipes.md), served as a host app on its own origin,
- * against the real server: the plain HTML page loads the script-tag bundle from /widget/patchbay.js,
- * the React 19 app bundles @patchbay/widget (built by `npm run build:examples`). The host backend
- * opens sessions with an access key and hands the page only the session token, as the recipes say.
+ * against the real server: the plain HTML page loads the script-tag bundle from /widget/patchbay.js;
+ * the React 19, Vue 3, Svelte 5 and Angular apps bundle @patchbay/widget. The host backend opens
+ * sessions with an access key and hands the page only the session token, as the recipes say.
  */
 describe('the framework recipes’ example pages against the real server', () => {
   let thirdParty: ThirdParty;
@@ -38,7 +47,7 @@ describe('the framework recipes’ example pages against the real server', () =>
   const issuedTokens: string[] = [];
 
   before(async () => {
-    // The React example is built from the current sources (and typechecked) before it is served.
+    // The framework examples are built from the current sources before they are served.
     const build = spawnSync('npm', ['run', 'build:examples', '--silent'], { cwd: root, encoding: 'utf8' });
     assert.equal(build.status, 0, `npm run build:examples failed:\n${build.stdout}${build.stderr}`);
 
@@ -72,7 +81,7 @@ describe('the framework recipes’ example pages against the real server', () =>
     if (host) await closeServer(host.server);
   });
 
-  /** The host app: its backend's session endpoint, and the two example pages as files. */
+  /** The host app: its backend's session endpoint, and the example pages as files. */
   async function serveHost(method: string, pathname: string): Promise<{ status: number; type: string; body: string | Buffer }> {
     if (method === 'POST' && pathname === '/api/patchbay-session') {
       const response = await fetch(`${patchbay.origin}/v1/integrations/acme-sync/session`, {
@@ -87,9 +96,10 @@ describe('the framework recipes’ example pages against the real server', () =>
     const files: Record<string, string> = {
       '/plain-html/': 'plain-html/index.html',
       '/plain-html/app.js': 'plain-html/app.js',
-      '/react/': 'react/dist/index.html',
+      ...Object.fromEntries(FRAMEWORK_EXAMPLES.map(({ folder }) => [`/${folder}/`, `${folder}/dist/index.html`])),
     };
-    const relative = files[pathname] ?? (/^\/react\/assets\/[\w.-]+\.js$/.test(pathname) ? `react/dist${pathname.slice('/react'.length)}` : null);
+    const asset = BUNDLED_ASSET.exec(pathname);
+    const relative = files[pathname] ?? (asset ? `${asset[1]}/dist${pathname.slice(asset[1]!.length + 1)}` : null);
     if (!relative) return { status: 404, type: 'text/plain', body: 'not found' };
     const type = relative.endsWith('.html') ? 'text/html' : 'text/javascript';
     const text = await readFile(path.join(examples, relative), 'utf8');
@@ -158,22 +168,27 @@ describe('the framework recipes’ example pages against the real server', () =>
     await page.close();
   });
 
-  it('React 19: the bundled app passes sessionToken as a property and listens with onpatchbay-connected', async () => {
-    const { page, errors } = await open('/react/');
-    const button = await readButton(page);
-    assert.ok(button.upgraded, '<connect-button> is defined by the bundled @patchbay/widget and upgraded');
-    assert.ok(button.hasShadowRoot, 'it rendered its button');
-    assert.match(button.sessionToken, TOKEN);
-    assert.ok(issuedTokens.includes(button.sessionToken), 'the token is the one the host backend got from the server');
-    // React 19 sets a property the element has as a property: no lower-cased `sessiontoken` attribute.
-    assert.ok(!button.attributes.includes('sessiontoken'), `React set sessionToken as a property (attributes: ${button.attributes.join(', ')})`);
-    assert.equal(await page.locator('connect-button').evaluate((element) => (element as HTMLElement & { server: string }).server), patchbay.origin);
+  for (const { framework, folder, binding } of FRAMEWORK_EXAMPLES) {
+    it(`${framework}: the bundled app ${binding}`, async () => {
+      const { page, errors } = await open(`/${folder}/`);
+      const button = await readButton(page);
+      assert.ok(button.upgraded, '<connect-button> is defined by the bundled @patchbay/widget and upgraded');
+      assert.ok(button.hasShadowRoot, 'it rendered its button');
+      assert.match(button.sessionToken, TOKEN);
+      assert.ok(issuedTokens.includes(button.sessionToken), 'the token is the one the host backend got from the server');
+      // The framework set the token as a property: no `session-token` attribute, nor a lower-cased `sessiontoken`.
+      assert.ok(
+        !button.attributes.includes('sessiontoken') && !button.attributes.includes('session-token'),
+        `${framework} set sessionToken as a property (attributes: ${button.attributes.join(', ')})`,
+      );
+      assert.equal(await page.locator('connect-button').evaluate((element) => (element as HTMLElement & { server: string }).server), patchbay.origin);
 
-    const popup = await clickOpensTheFlowPopup(page, button.sessionToken);
-    await signInAndConsent(popup);
-    // The text comes from React state set in the onpatchbay-connected handler.
-    await page.locator('#status', { hasText: /^Connected: install ins_\w+ for tenant tenant-recipes\.$/ }).waitFor();
-    assert.deepEqual(errors, [], 'no script errors in the app');
-    await page.close();
-  });
+      const popup = await clickOpensTheFlowPopup(page, button.sessionToken);
+      await signInAndConsent(popup);
+      // The text comes from the app's own state, set in its patchbay-connected handler.
+      await page.locator('#status', { hasText: /^Connected: install ins_\w+ for tenant tenant-recipes\.$/ }).waitFor();
+      assert.deepEqual(errors, [], 'no script errors in the app');
+      await page.close();
+    });
+  }
 });
