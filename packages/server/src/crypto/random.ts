@@ -27,7 +27,18 @@ export function newSortableId(prefix: string): string {
   return `${prefix}_${sortableIdTime(Date.now())}${PROCESS_TAG}${sequence.toString(36).padStart(6, '0')}`;
 }
 
-/** The time part of a sortable id: ids made at or after `ms` sort at or after this prefix. */
+let formattedMs = Number.NaN;
+let formattedTime = '';
+
+/**
+ * The time part of a sortable id: ids made at or after `ms` sort at or after this prefix. The last
+ * one is kept, since a busy server makes several ids in each millisecond.
+ */
 export function sortableIdTime(ms: number): string {
-  return Math.max(0, Math.floor(ms)).toString(36).padStart(9, '0');
+  const whole = Math.max(0, Math.floor(ms));
+  if (whole !== formattedMs) {
+    formattedMs = whole;
+    formattedTime = whole.toString(36).padStart(9, '0');
+  }
+  return formattedTime;
 }
