@@ -349,10 +349,13 @@ export class ConnectorPicker extends PatchbayElement {
             : html`<span part="icon" aria-hidden="true">${connector.name.slice(0, 1).toUpperCase()}</span>`
         }
         <span class="text">
-          <span part="name">${connector.name}</span>
+          <!-- The state badge shares the name's line and wraps under it on a narrow popover. -->
+          <span class="title">
+            <span part="name">${connector.name}</span>
+            ${stateKey ? html`<span part="state" data-state=${connector.state}>${this.i18n.text(stateKey)}</span>` : nothing}
+          </span>
           <span part="description">${connector.description}${connector.domain ? html` <span class="domain">· ${connector.domain}</span>` : nothing}</span>
         </span>
-        ${stateKey ? html`<span part="state" data-state=${connector.state}>${this.i18n.text(stateKey)}</span>` : nothing}
         <span part="action">${this.i18n.text(ACTION_LABELS[choice])}</span>
       </li>
     `;

@@ -70,7 +70,7 @@ export default [
 
   [part~='option'] {
     display: grid;
-    grid-template-columns: auto 1fr auto auto;
+    grid-template-columns: auto minmax(0, 1fr) auto;
     align-items: center;
     gap: 0.65em;
     padding: 0.55em 0.6em;
@@ -105,8 +105,19 @@ export default [
     min-width: 0;
   }
 
+  .title {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 0.15em 0.45em;
+    min-width: 0;
+  }
+
   [part~='name'] {
+    overflow: hidden;
     font-weight: 600;
+    text-overflow: ellipsis;
+    white-space: nowrap;
   }
 
   [part~='description'] {

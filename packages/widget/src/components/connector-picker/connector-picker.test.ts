@@ -1,5 +1,5 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
-import { sendKeys } from '@web/test-runner-commands';
+import { sendKeys, setViewport } from '@web/test-runner-commands';
 import { capturePopups, counts, newToken, setStatus } from '../../test-support/stand-in.js';
 import type { ConnectorPicker } from './connector-picker.component.js';
 import './connector-picker.js';
@@ -71,6 +71,24 @@ describe('<connector-picker>', () => {
       expect(texts('github')).to.deep.equal({ state: 'Connected', action: '+ Add connection' });
       expect(texts('salesforce')).to.deep.equal({ state: 'Needs re-auth', action: 'Reconnect' });
       await expect(el).to.be.accessible();
+    });
+
+    it('keeps the name, the state badge and the action apart on a phone-wide popover: the badge wraps under the name', async () => {
+      await setViewport({ width: 360, height: 640 });
+      try {
+        const { el } = await picker();
+        await el.show();
+        const overlap = (a: DOMRect, b: DOMRect) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+        for (const slug of ['github', 'salesforce']) {
+          const [name, state, action] = (['name', 'state', 'action'] as const).map((which) => option(el, slug).querySelector(`[part~="${which}"]`)!);
+          const [nameBox, stateBox, actionBox] = [name, state, action].map((element) => element.getBoundingClientRect());
+          expect(overlap(nameBox!, stateBox!), `${slug}: name and state badge overlap`).to.equal(false);
+          expect(overlap(nameBox!, actionBox!) || overlap(stateBox!, actionBox!), `${slug}: the action overlaps the name or badge`).to.equal(false);
+          expect(name.scrollWidth, `${slug}: the name is cut off`).to.be.at.most(name.clientWidth);
+        }
+      } finally {
+        await setViewport({ width: 800, height: 600 });
+      }
     });
 
     it('shows a loading message while the catalog is on its way', async () => {
