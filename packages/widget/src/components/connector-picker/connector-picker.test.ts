@@ -80,10 +80,15 @@ describe('<connector-picker>', () => {
         await el.show();
         const overlap = (a: DOMRect, b: DOMRect) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
         for (const slug of ['github', 'salesforce']) {
-          const [name, state, action] = (['name', 'state', 'action'] as const).map((which) => option(el, slug).querySelector(`[part~="${which}"]`)!);
-          const [nameBox, stateBox, actionBox] = [name, state, action].map((element) => element.getBoundingClientRect());
-          expect(overlap(nameBox!, stateBox!), `${slug}: name and state badge overlap`).to.equal(false);
-          expect(overlap(nameBox!, actionBox!) || overlap(stateBox!, actionBox!), `${slug}: the action overlaps the name or badge`).to.equal(false);
+          const partOf = (which: string) => option(el, slug).querySelector<HTMLElement>(`[part~="${which}"]`)!;
+          const name = partOf('name');
+          const [nameBox, stateBox, actionBox] = [name, partOf('state'), partOf('action')].map((element) => element.getBoundingClientRect()) as [
+            DOMRect,
+            DOMRect,
+            DOMRect,
+          ];
+          expect(overlap(nameBox, stateBox), `${slug}: name and state badge overlap`).to.equal(false);
+          expect(overlap(nameBox, actionBox) || overlap(stateBox, actionBox), `${slug}: the action overlaps the name or badge`).to.equal(false);
           expect(name.scrollWidth, `${slug}: the name is cut off`).to.be.at.most(name.clientWidth);
         }
       } finally {

@@ -37,6 +37,18 @@ export function linkCodeOf(url: string): string | null {
 }
 
 /**
+ * A topic that may break after each `/` on a narrow card (`app/shipment/` · `created`), not
+ * mid-word, and never before a pattern's closing `*`.
+ */
+function breakableTopic(topic: string) {
+  const segments = topic.split('/');
+  return segments.map((segment, index) => {
+    const next = segments[index + 1];
+    if (next === undefined) return segment;
+    return next === '*' ? `${segment}/` : html`${segment}/<wbr />`;
+  });
+}
+/**
  * @summary Walks an invited partner through onboarding: redeem the one-time link, check the
  * workspace, fill in their details, take one key per environment (each shown once), choose the
  * event topics to publish and consume, and see how to call the API.
@@ -331,7 +343,7 @@ export class PartnerOnboarding extends PatchbayElement {
               <tbody>
                 ${grants.map(
                   (grant) => html`<tr>
-                    <th scope="row"><code>${grant.topic}</code></th>
+                    <th scope="row"><code>${breakableTopic(grant.topic)}</code></th>
                     <td>${grant.send ? html`<input type="checkbox" name="publish" .value=${grant.topic} aria-label=${this.#text('onboarding.events.publishTopic', { topic: grant.topic })} ?checked=${subscriptions.publish.includes(grant.topic)} />` : html`<span class="hint">—</span>`}</td>
                     <td>${grant.receive ? html`<input type="checkbox" name="consume" .value=${grant.topic} aria-label=${this.#text('onboarding.events.consumeTopic', { topic: grant.topic })} ?checked=${subscriptions.consume.includes(grant.topic)} />` : html`<span class="hint">—</span>`}</td>
                   </tr>`,

@@ -139,8 +139,15 @@ export default [
 
     .nav {
       display: flex;
+      flex-wrap: wrap;
       justify-content: space-between;
+      gap: 0.6em;
       margin-block-start: 1.2em;
+    }
+
+    /* The way forward stays at the end of the line, also when it wraps under Back. */
+    .nav > :last-child {
+      margin-inline-start: auto;
     }
 
     .keys {
@@ -187,9 +194,25 @@ export default [
 
     .topics th,
     .topics td {
-      padding: 0.4em;
+      padding: 0.4em 0.25em;
       border-block-end: 1px solid var(--_border);
       text-align: start;
+    }
+
+    /* On a narrow card a long topic breaks after its slashes (see breakableTopic), and inside a
+       segment only when one segment alone is too wide, rather than pushing the send and receive
+       columns out of the card. */
+    .topics tbody th {
+      overflow-wrap: break-word;
+    }
+
+    .topics thead th {
+      font-size: 0.9em;
+    }
+
+    .topics thead th:not(:first-child) {
+      width: 1%;
+      white-space: nowrap;
     }
 
     [part~='snippet'] {

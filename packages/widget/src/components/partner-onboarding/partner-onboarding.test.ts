@@ -1,4 +1,5 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
+import { setViewport } from '@web/test-runner-commands';
 import type { PartnerOnboarding } from './partner-onboarding.component.js';
 import { linkCodeOf } from './partner-onboarding.component.js';
 import './partner-onboarding.js';
@@ -211,6 +212,36 @@ describe('<partner-onboarding>', () => {
       expect((await portalOf()).subscriptions).to.deep.equal({ publish: ['app/shipment/created'], consume: ['app/order/*'] });
       const snippet = part(el, 'snippet')!.textContent!;
       expect(snippet).to.contain('http://localhost:4400/v1/events').and.to.contain('app/shipment/created').and.to.contain('$PATCHBAY_PARTNER_KEY');
+    });
+  });
+
+  describe('on a phone-wide screen', () => {
+    it('keeps the German events step inside its card: long topics wrap, and Back and Save stay apart', async () => {
+      await setViewport({ width: 360, height: 640 });
+      try {
+        const el = await fixture<PartnerOnboarding>(
+          html`<partner-onboarding lang="de" link=${`${location.origin}/partner#code=${goodCode()}`} server=${location.origin}></partner-onboarding>`,
+        );
+        // Through the steps with each one's primary button, whatever its German label.
+        const next = async (step: string) => {
+          part(el, 'primary')!.click();
+          await waitUntil(() => el.step === step, `at ${step}`);
+        };
+        await waitUntil(() => el.step === 'welcome', 'redeemed');
+        await next('details');
+        el.shadowRoot!.querySelector<HTMLInputElement>('#contact')!.value = 'ops@shipfast.example';
+        await next('keys');
+        await next('events');
+        const card = part(el, 'base')!;
+        const contentRight = card.getBoundingClientRect().right - parseFloat(getComputedStyle(card).paddingRight);
+        const table = el.shadowRoot!.querySelector('table')!.getBoundingClientRect();
+        expect(table.right, 'the table ends inside the card’s padding').to.be.at.most(contentRight + 0.5);
+        const [back, save] = [...el.shadowRoot!.querySelectorAll('.nav button')].map((b) => b.getBoundingClientRect());
+        const apart = back!.right <= save!.left || back!.bottom <= save!.top;
+        expect(apart, `Back ${JSON.stringify(back)} and Save ${JSON.stringify(save)} overlap`).to.equal(true);
+      } finally {
+        await setViewport({ width: 800, height: 600 });
+      }
     });
   });
 
