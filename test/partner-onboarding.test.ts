@@ -195,12 +195,20 @@ describe('<partner-onboarding> embedded on a host page of another site', () => {
 
     const context = await browser.newContext();
     const page = await context.newPage();
+    const warnings: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'warning') warnings.push(message.text());
+    });
     await page.goto(hostOrigin);
     const onboarding = page.locator('partner-onboarding');
     await onboarding.getByRole('heading', { name: 'The invitation could not be opened' }).waitFor();
     // The refusal is a failed CORS preflight, which a page cannot tell from an unreachable server.
     await onboarding.getByRole('alert').filter({ hasText: 'The Patchbay server could not be reached.' }).waitFor();
     await onboarding.getByRole('button', { name: 'Try again' }).waitFor();
+    // The host's developer is told where to look, in the console.
+    const hints = warnings.filter((text) => text.includes('PATCHBAY_PARTNER_EMBED_ORIGINS'));
+    assert.equal(hints.length, 1, `one console hint naming the setting:\n${warnings.join('\n')}`);
+    assert.ok(hints[0]!.includes(hostOrigin) && hints[0]!.includes(unlisted.origin), hints[0]);
 
     // The same link on the server's own partner page: still unused, so it redeems.
     await page.goto(url);

@@ -74,6 +74,23 @@ export class PartnerPortalClient {
     return this.#data('PUT', '/subscriptions', subscriptions);
   }
 
+  /**
+   * A host's developer sees the partner's "could not be reached" screen too. Cross-origin, the most
+   * likely cause is the server not listing this site (its refusal is a failed CORS preflight, which
+   * a page cannot tell from a network failure), so the console says where to look, once.
+   */
+  #hintAtEmbedOrigins(): void {
+    const serverOrigin = new URL(this.base, location.href).origin;
+    if (serverOrigin === location.origin || PartnerPortalClient.#hinted) return;
+    PartnerPortalClient.#hinted = true;
+    console.warn(
+      `<partner-onboarding>: ${serverOrigin} could not be reached from ${location.origin}. If this page embeds the partner portal, ` +
+        `the server must list ${location.origin} in PATCHBAY_PARTNER_EMBED_ORIGINS (docs/partners.md).`,
+    );
+  }
+
+  static #hinted = false;
+
   async #data<T>(method: string, path: string, body?: unknown): Promise<T> {
     return (await this.#request<T>(method, path, body)).data;
   }
@@ -93,6 +110,7 @@ export class PartnerPortalClient {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch {
+      this.#hintAtEmbedOrigins();
       throw new PatchbayApiError(0, 'network_error', 'The Patchbay server could not be reached.');
     }
     const answer = (await response.json().catch(() => null)) as { data: T; session?: { token: string }; error?: { code: string; message: string } } | null;
