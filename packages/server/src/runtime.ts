@@ -10,6 +10,7 @@ import { CredentialBroker } from './connections/service.js';
 import type { CustomAuthMethods } from './connectors/auth-methods.js';
 import type { AppContext } from './context.js';
 import { Keyring } from './crypto/envelope.js';
+import { reencryptWithCurrentKey } from './crypto/reencrypt.js';
 import { loadHashingKey } from './crypto/secrets.js';
 import { type Declarations } from './declarations.js';
 import { DEMO_CLIENT_ID, demoDeclarations } from './demo/declarations.js';
@@ -55,6 +56,18 @@ export async function createPatchbay(config: Config, options: PatchbayOptions = 
   const store = options.store ?? (await openStore(config.databaseUrl, storeOptionsOf(config)));
   await store.migrate();
   const keyring = new Keyring(config.masterKeys);
+  const { reencrypted, unreadable } = await reencryptWithCurrentKey(store, keyring).catch(async (error: unknown) => {
+    // A refused start leaves no open database behind (a PostgreSQL pool would keep the process up).
+    if (!options.store) await store.close();
+    throw error;
+  });
+  if (unreadable.length > 0) logger.error({ records: unreadable }, 'master key rotation: these stored secrets do not authenticate and were left as they are');
+  if (reencrypted > 0) {
+    logger.info(
+      { reencrypted, keyId: keyring.currentKeyId },
+      'master key rotation: re-encrypted the stored secrets made with older keys; once every instance has started, the older keys may leave PATCHBAY_MASTER_KEY',
+    );
+  }
   const hashingKey = await loadHashingKey(store, keyring);
 
   const runDemo = config.dev && !options.declarations && !config.declarations;

@@ -37,6 +37,11 @@ export class Keyring {
     return this.#current.id;
   }
 
+  /** Whether this ring holds the key a ciphertext names. */
+  canOpen(envelope: string): boolean {
+    return this.#keys.has(envelope.split('.')[1] ?? '');
+  }
+
   encrypt(plaintext: string, aad: string): string {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.#current.key, iv);
