@@ -122,6 +122,40 @@ describe('sessions, OAuth and installs', () => {
       assert.match(await replay.text(), /data-code="invalid_state"/);
     });
 
+    it('refuses a callback whose iss names another issuer (RFC 9207 mix-up defence): the session fails, no connection is stored', async () => {
+      const flow = await newSession('iss-tenant');
+      const start = await fetch(`${flow.startUrl}?mode=popup&origin=${encodeURIComponent(HOST_ORIGIN)}`, { redirect: 'manual' });
+      const { callbackUrl } = await loginAtProvider(start.headers.get('location')!, `${patchbay.origin}/oauth/callback`);
+      const mixedUp = new URL(callbackUrl);
+      assert.equal(mixedUp.searchParams.get('iss'), thirdParty.issuer, 'the provider names itself in the callback');
+      mixedUp.searchParams.set('iss', 'https://attacker.example.com');
+      const answer = await fetch(mixedUp, { redirect: 'manual' });
+      assert.equal(answer.status, 400);
+      assert.match(await answer.text(), /data-code="issuer_mismatch"/);
+      const session = (await (await api(`/session/${flow.id}`, { auth: flow.token })).json()) as { status: string };
+      assert.equal(session.status, 'failed');
+      const connections = await patchbay.patchbay.ctx.store.db.selectFrom('connections').select('id').where('tenant_id', '=', 'iss-tenant').execute();
+      assert.deepEqual(connections, [], 'no connection was stored');
+      // The genuine callback cannot be used afterwards either: the state was spent on the refused one.
+      assert.equal((await fetch(callbackUrl, { redirect: 'manual' })).status, 400);
+    });
+
+    it('redeems a state once under concurrency: of 10 simultaneous callbacks exactly one succeeds, and one connection is stored', async () => {
+      const flow = await newSession('race-tenant');
+      const start = await fetch(`${flow.startUrl}?mode=popup&origin=${encodeURIComponent(HOST_ORIGIN)}`, { redirect: 'manual' });
+      const { callbackUrl } = await loginAtProvider(start.headers.get('location')!, `${patchbay.origin}/oauth/callback`);
+      const answers = await Promise.all(Array.from({ length: 10 }, () => fetch(callbackUrl, { redirect: 'manual' })));
+      const statuses = answers.map((answer) => answer.status).sort();
+      assert.deepEqual(statuses, [200, ...Array<number>(9).fill(400)], `statuses: ${statuses.join(', ')}`);
+      const refused = await Promise.all(answers.filter((answer) => answer.status === 400).map((answer) => answer.text()));
+      assert.ok(
+        refused.every((page) => /data-code="invalid_state"/.test(page)),
+        'every other callback is invalid_state',
+      );
+      const connections = await patchbay.patchbay.ctx.store.db.selectFrom('connections').select('id').where('tenant_id', '=', 'race-tenant').execute();
+      assert.equal(connections.length, 1, 'one connection');
+    });
+
     it('refuses a forged state', async () => {
       const response = await fetch(`${patchbay.origin}/oauth/callback?state=forged&code=abc`, { redirect: 'manual' });
       assert.equal(response.status, 400);

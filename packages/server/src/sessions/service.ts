@@ -396,9 +396,15 @@ export async function completeAuthorization(
   let tokens;
   try {
     const configuration = await oauth.configuration(connector);
+    // A callback naming another issuer is a mixed-up or forged response (RFC 9207). openid-client
+    // refuses it too, but as one of its validation errors; named here, it is the caller's 400.
+    const iss = currentUrl.searchParams.get('iss');
+    if (iss !== null && iss !== configuration.serverMetadata().issuer) {
+      throw badRequest('issuer_mismatch', 'The sign-in answer names another provider than the one this session started with. Start again from the app.');
+    }
     tokens = toTokenSet(await oidc.authorizationCodeGrant(configuration, currentUrl, { pkceCodeVerifier: verifier, expectedState: query.state }));
   } catch (error) {
-    const failure = providerError(error, 'code exchange');
+    const failure = error instanceof HttpError ? error : providerError(error, 'code exchange');
     await finishSession(ctx, row.id, { status: 'failed', error_code: failure.code, error_message: failure.message });
     throw failure;
   }
