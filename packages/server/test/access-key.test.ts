@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ACCESS_KEY_LENGTH, ACCESS_KEY_PREFIX, accessKeyPrefix, generateAccessKey, isWellFormedAccessKey } from '../src/crypto/access-key.js';
+import {
+  ACCESS_KEY_LENGTH,
+  ACCESS_KEY_PREFIX,
+  accessKeyPrefix,
+  generateAccessKey,
+  generateSecret,
+  isWellFormedAccessKey,
+  PARTNER_KEY_PREFIX,
+  PARTNER_LINK_PREFIX,
+} from '../src/crypto/access-key.js';
+import { constantTimeEqual } from '../src/crypto/hmac.js';
+import { random128, RANDOM_128_LENGTH } from '../src/crypto/random.js';
 
 /*
  * An independent model of the documented format, so the tests do not trust the code under test:
@@ -79,21 +90,54 @@ describe('access keys', () => {
     );
   });
 
+  /** Every one of 128 bits is 1 in some sample and 0 in another, and no sample repeats. */
+  function assertCarries128RandomBits(name: string, randomParts: string[]) {
+    assert.equal(new Set(randomParts).size, randomParts.length, `${name}: no random part repeats`);
+    let everSet = 0n;
+    let everClear = 0n;
+    const all = (1n << 128n) - 1n;
+    for (const part of randomParts) {
+      const value = fromBase62(part);
+      assert.ok(value <= all, `${name}: ${part} holds at most 128 bits`);
+      everSet |= value;
+      everClear |= all & ~value;
+    }
+    assert.equal(everSet, all, `${name}: each of the 128 bits is 1 in some sample`);
+    assert.equal(everClear, all, `${name}: each of the 128 bits is 0 in some sample`);
+  }
+
   it('carry at least 128 random bits: 22 base62 characters in which every one of 128 bits varies, never repeating', () => {
     assert.ok(62n ** 22n >= 2n ** 128n, '22 base62 characters can hold 128 bits');
     const sample = Array.from({ length: 5000 }, () => generateAccessKey());
     assert.equal(new Set(sample).size, sample.length, 'no key repeats');
-    assert.equal(new Set(sample.map((key) => key.slice(4, 26))).size, sample.length, 'no random part repeats');
-    let everSet = 0n;
-    let everClear = 0n;
-    const all = (1n << 128n) - 1n;
-    for (const key of sample) {
-      const value = fromBase62(key.slice(4, 26));
-      everSet |= value;
-      everClear |= all & ~value;
+    assertCarries128RandomBits(
+      'access keys',
+      sample.map((key) => key.slice(4, 26)),
+    );
+  });
+
+  it('partner keys, one-time partner link codes, session tokens and OAuth states carry 128 random bits too', () => {
+    for (const prefix of [PARTNER_KEY_PREFIX, PARTNER_LINK_PREFIX] as const) {
+      assertCarries128RandomBits(
+        prefix,
+        Array.from({ length: 5000 }, () => generateSecret(prefix).slice(prefix.length, prefix.length + 22)),
+      );
     }
-    assert.equal(everSet, all, 'each of the 128 bits is 1 in some key');
-    assert.equal(everClear, all, 'each of the 128 bits is 0 in some key');
+    // Session tokens end in one random128(); an OAuth state is two of them (256 bits).
+    const sample = Array.from({ length: 5000 }, () => random128());
+    assert.ok(sample.every((part) => part.length === RANDOM_128_LENGTH && /^[0-9A-Za-z]+$/.test(part)));
+    assertCarries128RandomBits('random128', sample);
+  });
+
+  it('compares secrets in constant time: equal only for the same bytes, unequal lengths refused without throwing', () => {
+    const digest = 'Zm9vYmFyYmF6cXV4cXV1eGZvb2Jhcg';
+    assert.equal(constantTimeEqual(digest, digest.slice()), true);
+    assert.equal(constantTimeEqual(digest, `${digest.slice(0, -1)}h`), false, 'last character differs');
+    assert.equal(constantTimeEqual(digest, `X${digest.slice(1)}`), false, 'first character differs');
+    assert.equal(constantTimeEqual(digest, digest.slice(0, -1)), false, 'shorter');
+    assert.equal(constantTimeEqual(digest, `${digest}A`), false, 'longer');
+    assert.equal(constantTimeEqual('', ''), true);
+    fc.assert(fc.property(fc.string(), fc.string(), (a, b) => constantTimeEqual(a, b) === (a === b)));
   });
 
   describe('the format check rejects typos before any lookup', () => {

@@ -153,12 +153,17 @@ describe('the six auth methods, end to end against a stand-in that accepts only 
   ];
 
   for (const { connector, values, fields } of cases) {
-    it(`${connector}: the hosted form asks for exactly [${fields.join(', ')}], the connection is saved and installed, and both the proxy and a tenant action reach the API with those credentials`, async () => {
+    it(`${connector}: the hosted form asks for exactly [${fields.join(', ')}], the connection is saved encrypted and installed, and both the proxy and a tenant action reach the API with those credentials`, async () => {
       const { page } = await openForm(connector, `form-${connector}`);
       const asked = [...page.matchAll(/<input[^>]* name="([^"]+)"/g)].map((match) => match[1]);
       assert.deepEqual(asked, fields);
       const tenantId = `t-${connector}`;
       const connectionId = await connect(connector, tenantId, values);
+      // At rest the credentials are one AES-GCM envelope: no submitted value appears in the row.
+      const row = await patchbay.patchbay.ctx.store.db.selectFrom('connections').selectAll().where('id', '=', connectionId).executeTakeFirstOrThrow();
+      assert.match(row.credentials_ciphertext, /^v1\.test\./, 'sealed with the master key');
+      for (const value of Object.values(values))
+        assert.ok(!JSON.stringify(row).includes(value), `${connector}: the row holds no plaintext ${value.slice(0, 3)}…`);
       const answer = await proxyMe(connectionId);
       assert.equal(answer.status, 200, 'the stand-in accepted the credentials Patchbay applied');
       assert.deepEqual(await answer.json(), { ok: true, via: connector, path: `/${connector}/me` });
