@@ -22,10 +22,18 @@ describe('<connect-button> on a host page of another origin', () => {
   let patchbay: TestPatchbay;
   let browser: Browser;
   let host: Awaited<ReturnType<typeof listenOnLoopback>>;
+  /** A site the integration does not allow, which records every message it receives. */
+  let elsewhere: Awaited<ReturnType<typeof listenOnLoopback>>;
   let sessionToken = '';
 
   before(async () => {
     host = await listenOnLoopback();
+    elsewhere = await listenOnLoopback();
+    elsewhere.server.on('request', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<!doctype html><html lang="en"><title>Elsewhere</title>
+<script>window.received = []; addEventListener('message', (event) => window.received.push({ origin: event.origin, data: event.data }));</script></html>`);
+    });
     patchbay = await startPatchbay({
       declarations: async (origin) => {
         thirdParty = await startThirdParty({ redirectUri: `${origin}/oauth/callback` });
@@ -49,21 +57,31 @@ describe('<connect-button> on a host page of another origin', () => {
     await patchbay?.close();
     await thirdParty?.close();
     await closeServer(host.server);
+    await closeServer(elsewhere.server);
   });
 
-  it('completes the flow under a strict CSP and reports the install to the host page', async () => {
+  async function openSession(tenantId: string) {
     const accessKey = await patchbay.accessKey();
     const session = await fetch(`${patchbay.origin}/v1/integrations/acme-sync/session`, {
       method: 'POST',
       headers: { authorization: `Bearer ${accessKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ tenantId: 'tenant-x', redirectUrl: `${host.origin}/` }),
+      body: JSON.stringify({ tenantId, redirectUrl: `${host.origin}/` }),
     });
     sessionToken = ((await session.json()) as { token: string }).token;
+  }
+
+  it('completes the flow under a strict CSP and reports the install to the host page', async () => {
+    await openSession('tenant-x');
 
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     await page.goto(host.origin);
+    await page.evaluate(() => {
+      const received: Array<{ origin: string; data: unknown }> = [];
+      (window as unknown as { received: typeof received }).received = received;
+      addEventListener('message', (event) => received.push({ origin: event.origin, data: event.data }));
+    });
     const connected = page.evaluate(
       () =>
         new Promise<{ tenantId: string; installId: string }>((resolve) =>
@@ -76,6 +94,28 @@ describe('<connect-button> on a host page of another origin', () => {
     const detail = await connected;
     assert.equal(detail.tenantId, 'tenant-x');
     await button.filter({ hasText: 'Connected' }).waitFor();
+    // The done page's postMessage reached the host (the widget would also find the result by polling).
+    const received = await page.evaluate(() => (window as unknown as { received: Array<{ origin: string; data: { type?: string } }> }).received);
+    assert.ok(
+      received.some((message) => message.origin === patchbay.origin && message.data?.type === 'patchbay:session'),
+      `the host got the popup's message from the server's origin: ${JSON.stringify(received)}`,
+    );
     assert.deepEqual(errors, [], 'no script errors on the host page');
+  });
+
+  it('posts the result to the exact host origin: an opener that has moved to another site receives nothing', async () => {
+    await openSession('tenant-moved');
+    const page = await browser.newPage();
+    await page.goto(host.origin);
+    const button = page.locator('connect-button').locator('[part~="base"]');
+    const [popup] = await Promise.all([page.waitForEvent('popup'), button.click()]);
+    // The popup keeps its opener while the opener goes to a site the integration does not allow.
+    await page.goto(elsewhere.origin);
+    const closed = popup.waitForEvent('close');
+    await signInAndConsent(popup);
+    await closed;
+    const received = await page.evaluate(() => (window as unknown as { received: unknown[] }).received);
+    assert.deepEqual(received, [], 'a message sent with targetOrigin "*" would have arrived here');
+    await page.close();
   });
 });
