@@ -32,6 +32,8 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       });
       assert.match(id, /^ptn_[0-9A-Za-z]{22}$/);
       assert.equal(new URL(url).pathname, '/partner');
+      assert.equal(new URL(url).search, '', 'no query string: the code never reaches a server log or a Referer');
+      assert.equal(new URL(url).hash, `#code=${code}`);
       assert.match(code, /^pbl_[0-9A-Za-z]{28}$/);
       const rows = await patchbay.patchbay.ctx.store.db.selectFrom('partner_links').selectAll().execute();
       assert.ok(!JSON.stringify(rows).includes(code), 'the code is not stored');

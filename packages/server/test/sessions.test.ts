@@ -197,6 +197,23 @@ describe('sessions, OAuth and installs', () => {
   });
 
   describe('open redirects and origins', () => {
+    it('answers CORS only to origins an integration allows: the widget on an allowed page may read, any other page may not', async () => {
+      const preflight = (origin: string) =>
+        fetch(`${base}/session/ses_x`, {
+          method: 'OPTIONS',
+          headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+        });
+      const allowed = await preflight(HOST_ORIGIN);
+      assert.equal(allowed.headers.get('access-control-allow-origin'), HOST_ORIGIN);
+      assert.match(allowed.headers.get('access-control-allow-headers') ?? '', /authorization/);
+      assert.equal(allowed.headers.get('access-control-allow-credentials'), null, 'no cookies: session tokens are bearer');
+      for (const origin of ['https://evil.example.com', 'https://app.example.com.evil.com', 'http://app.example.com', 'null']) {
+        assert.equal((await preflight(origin)).headers.get('access-control-allow-origin'), null, `no CORS for ${origin}`);
+        const read = await fetch(`${base}/session/ses_x`, { headers: { origin, authorization: `Bearer ${accessKey}` } });
+        assert.equal(read.headers.get('access-control-allow-origin'), null, `an answer to ${origin} is not readable by its page`);
+      }
+    });
+
     const foreign = [
       'https://evil.example.com/settings',
       'https://app.example.com.evil.com/',
