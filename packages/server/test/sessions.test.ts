@@ -280,13 +280,30 @@ describe('sessions, OAuth and installs', () => {
       assert.ok(events.length >= 1);
     });
 
-    it('keeps a session token to its own session', async () => {
+    it('keeps a session token to its own session, and records each attempt as one auth event with its reason', async () => {
       const mine = await newSession('token-a');
       const theirs = await newSession('token-b');
+      const own = await api(`/session/${mine.id}`, { auth: mine.token });
+      assert.equal(own.status, 200);
       const response = await api(`/session/${theirs.id}`, { auth: mine.token });
       assert.equal(response.status, 403);
+      assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'session_forbidden');
       const forged = await api(`/session/${mine.id}`, { auth: `${mine.id}_secret_AAAAAAAAAAAAAAAAAAAAAA` });
       assert.equal(forged.status, 401);
+
+      await patchbay.patchbay.ctx.authEvents.flush();
+      const events = await patchbay.patchbay.ctx.store.db
+        .selectFrom('auth_events')
+        .select(['key_id', 'key_prefix', 'path', 'outcome', 'reason'])
+        .where('path', 'in', [`/v1/integrations/acme-sync/session/${mine.id}`, `/v1/integrations/acme-sync/session/${theirs.id}`])
+        .execute();
+      // Sorted by reason: a success is recorded when its answer closes, so the order may vary.
+      const byReason = (a: { reason: string | null }, b: { reason: string | null }) => String(a.reason).localeCompare(String(b.reason));
+      assert.deepEqual(events.sort(byReason), [
+        { key_id: null, key_prefix: null, path: `/v1/integrations/acme-sync/session/${mine.id}`, outcome: 'failure', reason: 'invalid_credentials' },
+        { key_id: mine.id, key_prefix: 'ses_', path: `/v1/integrations/acme-sync/session/${mine.id}`, outcome: 'success', reason: null },
+        { key_id: mine.id, key_prefix: 'ses_', path: `/v1/integrations/acme-sync/session/${theirs.id}`, outcome: 'failure', reason: 'session_forbidden' },
+      ]);
     });
 
     it('answers 404 for an action the integration does not declare, and for a tenant without an install', async () => {

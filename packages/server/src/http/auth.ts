@@ -33,6 +33,7 @@ const FAILURES: Record<AuthFailureReason, { status: number; message: string }> =
   insufficient_scope: { status: 403, message: 'This key lacks the scope this call needs.' },
   rate_limited: { status: 429, message: 'Too many failed attempts from this address; try again later.' },
   partner_suspended: { status: 403, message: 'This partner is suspended.' },
+  session_forbidden: { status: 403, message: 'This session token belongs to another session.' },
 };
 
 function bearerOf(req: Request): string | null {
@@ -81,7 +82,7 @@ export function refuse(
   ctx: AppContext,
   req: Request,
   res: Response,
-  reason: 'tenant_forbidden' | 'insufficient_scope',
+  reason: 'tenant_forbidden' | 'insufficient_scope' | 'session_forbidden',
   message = FAILURES[reason].message,
 ): HttpError {
   const principal = principalOf(res);
@@ -91,7 +92,7 @@ export function refuse(
       ? { id: principal.key.id, prefix: principal.key.keyPrefix }
       : principal.kind === 'partner'
         ? { id: principal.keyId, prefix: principal.keyPrefix }
-        : null;
+        : { id: principal.sessionId, prefix: 'ses_' };
   ctx.authEvents.record({
     keyId: key?.id ?? null,
     keyPrefix: key?.prefix ?? null,
@@ -221,7 +222,7 @@ async function authenticateUncached(
   if (options.sessionToken && presented.startsWith('ses_')) {
     const session = await verifySessionToken(ctx, presented);
     if (!session) return failAttempt(ctx, req, res, clientIp, 'invalid_credentials', null, null);
-    ctx.authEvents.record(attemptEvent(req, clientIp, session.sessionId, 'ses_', 'success', null));
+    recordSuccessWhenAnswered(ctx, req, res, clientIp, session.sessionId, 'ses_');
     res.locals.principal = { kind: 'session', ...session } satisfies Principal;
     return next();
   }

@@ -1,8 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { assertTenantAllowed, authenticate, principalOf } from '../http/auth.js';
-import { forbidden } from '../http/errors.js';
+import { assertTenantAllowed, authenticate, principalOf, refuse } from '../http/auth.js';
 import { parseInput } from '../http/validation.js';
 import { deleteInstall, getInstall, searchInstalls } from './service.js';
 
@@ -38,7 +37,7 @@ export function installRoutes(ctx: AppContext): Router {
     const install = await getInstall(ctx, String(req.params.integrationId), String(req.params.installId));
     const principal = principalOf(res);
     if (principal.kind === 'session' && principal.installId !== install.id)
-      throw forbidden('session_forbidden', 'This session token belongs to another install.');
+      throw refuse(ctx, req, res, 'session_forbidden', 'This session token belongs to another install.');
     assertTenantAllowed(ctx, req, res, install.tenantId);
     res.json(install);
   });

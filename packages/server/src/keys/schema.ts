@@ -66,6 +66,7 @@ export const listAuthEventsSchema = z.object({
       'insufficient_scope',
       'rate_limited',
       'partner_suspended',
+      'session_forbidden',
     ])
     .optional(),
   from: z.iso

@@ -28,7 +28,16 @@ export interface AccessKeyRecord {
 }
 
 export type AuthFailureReason =
-  'invalid_credentials' | 'key_inactive' | 'key_expired' | 'ip_restricted' | 'tenant_forbidden' | 'insufficient_scope' | 'rate_limited' | 'partner_suspended';
+  | 'invalid_credentials'
+  | 'key_inactive'
+  | 'key_expired'
+  | 'ip_restricted'
+  | 'tenant_forbidden'
+  | 'insufficient_scope'
+  | 'rate_limited'
+  | 'partner_suspended'
+  /** A widget's session token presented for another session or install. */
+  | 'session_forbidden';
 
 export type VerifyResult = { ok: true; key: AccessKeyRecord } | { ok: false; reason: AuthFailureReason; keyId: string | null; keyPrefix: string | null };
 

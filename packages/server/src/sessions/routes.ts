@@ -3,8 +3,8 @@ import { MAX_CREDENTIAL_LENGTH } from '../connectors/auth-methods.js';
 import type { AppContext } from '../context.js';
 import type { OAuthClients } from '../connections/oauth.js';
 import type { CredentialBroker } from '../connections/service.js';
-import { assertTenantAllowed, authenticate, principalOf } from '../http/auth.js';
-import { forbidden, HttpError, toHttpError } from '../http/errors.js';
+import { assertTenantAllowed, authenticate, principalOf, refuse } from '../http/auth.js';
+import { HttpError, toHttpError } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { sendConfigurationPage, sendCredentialsPage, sendDonePage, sendErrorPage } from '../pages/flow.js';
 import { callbackQuerySchema, createSessionSchema, sessionIdSchema, startQuerySchema } from './schema.js';
@@ -25,11 +25,11 @@ import {
 
 type Params = { integrationId: string; sessionId: string };
 
-/** A session token reaches only its own session. */
-function assertOwnSession(res: Response, params: Params): void {
+/** A session token reaches only its own session; another one is refused, and recorded as such. */
+function assertOwnSession(ctx: AppContext, req: Request, res: Response, params: Params): void {
   const principal = principalOf(res);
   if (principal.kind === 'session' && (principal.sessionId !== params.sessionId || principal.integrationId !== params.integrationId)) {
-    throw forbidden('session_forbidden', 'This session token belongs to another session.');
+    throw refuse(ctx, req, res, 'session_forbidden');
   }
 }
 
@@ -75,7 +75,7 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
 
   router.get('/session/:sessionId', authenticate(ctx, { scope: 'sessions:write', sessionToken: true }), async function readSessionHandler(req, res) {
     const params = { integrationId: String(req.params.integrationId), sessionId: String(req.params.sessionId) };
-    assertOwnSession(res, params);
+    assertOwnSession(ctx, req, res, params);
     const session = await getSession(ctx, params.integrationId, parseInput(sessionIdSchema, params.sessionId));
     assertTenantAllowed(ctx, req, res, session.tenantId);
     res.json(session);
@@ -86,7 +86,7 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
     authenticate(ctx, { scope: 'sessions:write', sessionToken: true }),
     async function sessionConnectorsHandler(req, res) {
       const params = { integrationId: String(req.params.integrationId), sessionId: String(req.params.sessionId) };
-      assertOwnSession(res, params);
+      assertOwnSession(ctx, req, res, params);
       res.json({ data: await sessionConnectors(ctx, params.integrationId, parseInput(sessionIdSchema, params.sessionId)), next: null });
     },
   );
@@ -186,7 +186,7 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
 
   router.post('/session/:sessionId/commit', authenticate(ctx, { scope: 'installs:write', sessionToken: true }), async function commitSessionHandler(req, res) {
     const params = { integrationId: String(req.params.integrationId), sessionId: String(req.params.sessionId) };
-    assertOwnSession(res, params);
+    assertOwnSession(ctx, req, res, params);
     const principal = principalOf(res);
     if (principal.kind === 'key')
       assertTenantAllowed(ctx, req, res, (await getSession(ctx, params.integrationId, parseInput(sessionIdSchema, params.sessionId))).tenantId);
