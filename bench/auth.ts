@@ -71,7 +71,6 @@ try {
     console.log(
       `${name.padEnd(30)} ${rps.toFixed(0).padStart(7)} req/s   p99 ${String(p99).padStart(3)} ms   server CPU ${cpu.toFixed(0).padStart(4)} µs/request`,
     );
-    return { rps, cpu };
   };
   console.log(`bench:auth — ${CONNECTIONS} connections, ${ROUNDS} pairs of ${SECONDS} s rounds, loopback, SQLite, Node ${process.version}`);
   summary('(a) same route, no auth', rounds.open);

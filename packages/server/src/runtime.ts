@@ -54,13 +54,21 @@ export async function createPatchbay(config: Config, options: PatchbayOptions = 
     );
   }
   const store = options.store ?? (await openStore(config.databaseUrl, storeOptionsOf(config)));
-  await store.migrate();
-  const keyring = new Keyring(config.masterKeys);
-  const { reencrypted, unreadable } = await reencryptWithCurrentKey(store, keyring).catch(async (error: unknown) => {
-    // A refused start leaves no open database behind (a PostgreSQL pool would keep the process up).
+  try {
+    return await assemble(config, options, logger, store);
+  } catch (error) {
+    // A refused start (a wrong or missing master key, bad declarations…) leaves no open database
+    // behind: a PostgreSQL pool would keep the process up.
     if (!options.store) await store.close();
     throw error;
-  });
+  }
+}
+
+/** Everything after the store is open: migrations, keys, catalog, context, app, housekeeping. */
+async function assemble(config: Config, options: PatchbayOptions, logger: Logger, store: Store): Promise<Patchbay> {
+  await store.migrate();
+  const keyring = new Keyring(config.masterKeys);
+  const { reencrypted, unreadable } = await reencryptWithCurrentKey(store, keyring);
   if (unreadable.length > 0) logger.error({ records: unreadable }, 'master key rotation: these stored secrets do not authenticate and were left as they are');
   if (reencrypted > 0) {
     logger.info(

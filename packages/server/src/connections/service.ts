@@ -6,7 +6,8 @@ import type { ConnectionsTable } from '../store/schema.js';
 import { isoNow } from '../store/time.js';
 import { isInvalidGrant, type OAuthClients, oidc, providerError, type TokenSet, toTokenSet } from './oauth.js';
 
-const credentialsAad = (connectionId: string, tenantId: string) => `connections:${connectionId}:${tenantId}`;
+/** What a connection's credentials are bound to (also used by master key rotation). */
+export const credentialsAad = (connectionId: string, tenantId: string) => `connections:${connectionId}:${tenantId}`;
 const LEASE_MS = 30_000;
 const LEASE_POLL_MS = 50;
 

@@ -32,7 +32,8 @@ export interface Catalog {
   refresh(): Promise<void>;
 }
 
-const secretAad = (slug: string) => `connectors:${slug}:client_secret`;
+/** What a connector's client secret is bound to (also used by master key rotation). */
+export const clientSecretAad = (slug: string) => `connectors:${slug}:client_secret`;
 
 export function oauthMethodOf(connector: Connector): PublicOAuth2Method | undefined {
   return connector.authMethods.find((method): method is PublicOAuth2Method => method.type === 'oauth2');
@@ -63,7 +64,7 @@ export async function loadCatalog(store: Store, keyring: Keyring, declarations: 
       slug: declaration.slug,
       name: declaration.name,
       definition: JSON.stringify(connector),
-      client_secret_ciphertext: secret === undefined ? null : keyring.encrypt(secret, secretAad(declaration.slug)),
+      client_secret_ciphertext: secret === undefined ? null : keyring.encrypt(secret, clientSecretAad(declaration.slug)),
       updated_at: now,
     };
     const result = await store.db
@@ -102,7 +103,7 @@ export async function loadCatalog(store: Store, keyring: Keyring, declarations: 
     async clientSecret(slug) {
       const row = await store.db.selectFrom('connectors').select('client_secret_ciphertext').where('id', '=', slug).executeTakeFirst();
       if (!row?.client_secret_ciphertext) return undefined;
-      return keyring.decrypt(row.client_secret_ciphertext, secretAad(slug));
+      return keyring.decrypt(row.client_secret_ciphertext, clientSecretAad(slug));
     },
   };
 }

@@ -18,6 +18,11 @@ export class DecryptionError extends Error {
   }
 }
 
+/** The id of the master key a ciphertext names (its second part). */
+export function keyIdOf(envelope: string): string {
+  return envelope.split('.')[1] ?? '';
+}
+
 export class Keyring {
   readonly #keys = new Map<string, Buffer>();
   readonly #current: MasterKey;
@@ -37,9 +42,14 @@ export class Keyring {
     return this.#current.id;
   }
 
+  /** How every ciphertext sealed with the current key begins. */
+  get currentPrefix(): string {
+    return `v1.${this.#current.id}.`;
+  }
+
   /** Whether this ring holds the key a ciphertext names. */
   canOpen(envelope: string): boolean {
-    return this.#keys.has(envelope.split('.')[1] ?? '');
+    return this.#keys.has(keyIdOf(envelope));
   }
 
   encrypt(plaintext: string, aad: string): string {
@@ -71,6 +81,6 @@ export class Keyring {
 
   /** True when the ciphertext was made with an older key and should be re-encrypted. */
   isStale(envelope: string): boolean {
-    return envelope.split('.')[1] !== this.#current.id;
+    return keyIdOf(envelope) !== this.#current.id;
   }
 }

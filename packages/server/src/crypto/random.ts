@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { formattedOncePerMillisecond } from '../store/time.js';
 import { bytesToBigInt, encodeBase62 } from './base62.js';
 
 /** 22 base62 characters hold 128 random bits (62^22 > 2^128). */
@@ -27,18 +28,9 @@ export function newSortableId(prefix: string): string {
   return `${prefix}_${sortableIdTime(Date.now())}${PROCESS_TAG}${sequence.toString(36).padStart(6, '0')}`;
 }
 
-let formattedMs = Number.NaN;
-let formattedTime = '';
+const idTimeOf = formattedOncePerMillisecond((ms) => ms.toString(36).padStart(9, '0'));
 
-/**
- * The time part of a sortable id: ids made at or after `ms` sort at or after this prefix. The last
- * one is kept, since a busy server makes several ids in each millisecond.
- */
+/** The time part of a sortable id: ids made at or after `ms` sort at or after this prefix. */
 export function sortableIdTime(ms: number): string {
-  const whole = Math.max(0, Math.floor(ms));
-  if (whole !== formattedMs) {
-    formattedMs = whole;
-    formattedTime = whole.toString(36).padStart(9, '0');
-  }
-  return formattedTime;
+  return idTimeOf(Math.max(0, Math.floor(ms)));
 }

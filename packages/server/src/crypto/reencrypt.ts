@@ -1,18 +1,21 @@
 import { sql } from 'kysely';
 import { ConfigError } from '../config.js';
+import { credentialsAad } from '../connections/service.js';
+import { clientSecretAad } from '../connectors/catalog.js';
+import { pkceVerifierAad } from '../sessions/service.js';
 import type { Store } from '../store/store.js';
-import { DecryptionError, type Keyring } from './envelope.js';
+import { DecryptionError, type Keyring, keyIdOf } from './envelope.js';
+import { serverSecretAad } from './secrets.js';
 
 /**
- * Where the store keeps ciphertexts, and the AAD each owner binds them to (crypto/secrets.ts,
- * keys/tokens.ts, connectors/catalog.ts, connections/service.ts, sessions/service.ts): a
+ * Where the store keeps ciphertexts, with the AAD each owner binds them to (its own helper): a
  * re-encrypted ciphertext stays bound to the same record.
  */
 const CIPHERTEXT_COLUMNS = [
-  { table: 'server_secrets', keys: ['name'], column: 'ciphertext', aad: (row: Row) => `server_secrets:${row.name}` },
-  { table: 'connectors', keys: ['slug'], column: 'client_secret_ciphertext', aad: (row: Row) => `connectors:${row.slug}:client_secret` },
-  { table: 'connections', keys: ['id', 'tenant_id'], column: 'credentials_ciphertext', aad: (row: Row) => `connections:${row.id}:${row.tenant_id}` },
-  { table: 'sessions', keys: ['id'], column: 'pkce_verifier_ciphertext', aad: (row: Row) => `sessions:${row.id}:pkce` },
+  { table: 'server_secrets', keys: ['name'], column: 'ciphertext', aad: (row: Row) => serverSecretAad(row.name!) },
+  { table: 'connectors', keys: ['slug'], column: 'client_secret_ciphertext', aad: (row: Row) => clientSecretAad(row.slug!) },
+  { table: 'connections', keys: ['id', 'tenant_id'], column: 'credentials_ciphertext', aad: (row: Row) => credentialsAad(row.id!, row.tenant_id!) },
+  { table: 'sessions', keys: ['id'], column: 'pkce_verifier_ciphertext', aad: (row: Row) => pkceVerifierAad(row.id!) },
 ] as const;
 
 type Row = Record<string, string>;
@@ -29,8 +32,8 @@ type Row = Record<string, string>;
  * as it is and counted, and fails where it is used, as it would have without a rotation.
  */
 export async function reencryptWithCurrentKey(store: Store, keyring: Keyring): Promise<{ reencrypted: number; unreadable: string[] }> {
-  // Sealed with the current key: `v1.<key id>.…`. substr, not LIKE: key ids may hold `_`.
-  const current = `v1.${keyring.currentKeyId}.`;
+  // substr, not LIKE: key ids may hold `_`.
+  const current = keyring.currentPrefix;
   let reencrypted = 0;
   const unreadable: string[] = [];
   for (const { table, keys, column, aad } of CIPHERTEXT_COLUMNS) {
@@ -41,7 +44,7 @@ export async function reencryptWithCurrentKey(store: Store, keyring: Keyring): P
       const where = `${table} ${keys.map((key) => row[key]).join(' ')}`;
       if (!keyring.canOpen(row.ciphertext!)) {
         throw new ConfigError(
-          `A stored secret (${where}) is sealed with master key "${row.ciphertext!.split('.')[1]}", which PATCHBAY_MASTER_KEY no longer lists. ` +
+          `A stored secret (${where}) is sealed with master key "${keyIdOf(row.ciphertext!)}", which PATCHBAY_MASTER_KEY no longer lists. ` +
             'Add it back after the current key and start again: the start-up re-encrypts what it sealed.',
         );
       }

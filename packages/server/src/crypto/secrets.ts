@@ -5,12 +5,15 @@ import type { Keyring } from './envelope.js';
 
 const HMAC_KEY_NAME = 'hmac-key';
 
+/** What a server secret (the hashing key, the token signing key) is bound to. */
+export const serverSecretAad = (name: string) => `server_secrets:${name}`;
+
 /**
  * The key for HMACs of access keys, session tokens and states. It is random, stored wrapped by the
  * master key, and survives master key rotation (which only re-wraps it): stored hashes stay valid.
  */
 export async function loadHashingKey(store: Store, keyring: Keyring): Promise<Buffer> {
-  const aad = `server_secrets:${HMAC_KEY_NAME}`;
+  const aad = serverSecretAad(HMAC_KEY_NAME);
   const existing = await store.db.selectFrom('server_secrets').select('ciphertext').where('name', '=', HMAC_KEY_NAME).executeTakeFirst();
   if (existing) return Buffer.from(keyring.decrypt(existing.ciphertext, aad), 'base64');
   const fresh = randomBytes(32);

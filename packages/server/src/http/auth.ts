@@ -93,19 +93,11 @@ export function refuse(
       : principal.kind === 'partner'
         ? { id: principal.keyId, prefix: principal.keyPrefix }
         : { id: principal.sessionId, prefix: 'ses_' };
-  ctx.authEvents.record({
-    keyId: key?.id ?? null,
-    keyPrefix: key?.prefix ?? null,
-    clientIp: clientIpOf(ctx, req),
-    method: req.method,
-    path: req.baseUrl + req.path,
-    outcome: 'failure',
-    reason,
-  });
+  ctx.authEvents.record(attemptEvent(req, clientIpOf(ctx, req), key.id, key.prefix, 'failure', reason));
   return new HttpError(FAILURES[reason].status, reason, message);
 }
 
-/** An access key's success, recorded when the answer is done (see `authenticate`). */
+/** A key's or session token's success, recorded when the answer is done (see `authenticate`). */
 interface PendingSuccess {
   recorder: AuthEventRecorder;
   event: AuthEventInput;

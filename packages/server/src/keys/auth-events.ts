@@ -1,7 +1,7 @@
 import { newSortableId, sortableIdTime } from '../crypto/random.js';
 import type { AuthEventsTable } from '../store/schema.js';
 import type { RowValues, Store } from '../store/store.js';
-import { isoNow } from '../store/time.js';
+import { formattedOncePerMillisecond, isoNow } from '../store/time.js';
 
 export interface AuthEventInput {
   keyId: string | null;
@@ -22,19 +22,8 @@ export interface AuthEvent extends AuthEventInput {
 const COLUMNS = ['id', 'at', 'key_id', 'key_prefix', 'client_ip', 'method', 'path', 'outcome', 'reason'] as const;
 type AuthEventValues = RowValues<AuthEventsTable, typeof COLUMNS>;
 
-/**
- * `at` for a row: the same ISO string as `isoNow()`, formatted once per millisecond (a busy
- * server records several events in each one, and formatting a date costs more than the rest of the row).
- */
-let formattedMs = Number.NaN;
-let formattedIso = '';
-function isoAt(ms: number): string {
-  if (ms !== formattedMs) {
-    formattedMs = ms;
-    formattedIso = isoNow(ms);
-  }
-  return formattedIso;
-}
+/** `at` for a row: the same ISO string as `isoNow()`. */
+const isoAt = formattedOncePerMillisecond(isoNow);
 
 function toValues(event: AuthEventInput): AuthEventValues {
   return [

@@ -1,6 +1,7 @@
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { randomUUID } from 'node:crypto';
 import type { Keyring } from '../crypto/envelope.js';
+import { serverSecretAad } from '../crypto/secrets.js';
 import type { Store } from '../store/store.js';
 import { isoNow } from '../store/time.js';
 import type { Scope } from './scopes.js';
@@ -27,7 +28,7 @@ export interface TokenSigner {
 }
 
 export async function loadTokenSigner(store: Store, keyring: Keyring, issuer: string): Promise<TokenSigner> {
-  const aad = `server_secrets:${SIGNING_KEY_NAME}`;
+  const aad = serverSecretAad(SIGNING_KEY_NAME);
   const read = () => store.db.selectFrom('server_secrets').select('ciphertext').where('name', '=', SIGNING_KEY_NAME).executeTakeFirst();
   let stored = await read();
   if (!stored) {

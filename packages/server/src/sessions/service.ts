@@ -16,6 +16,9 @@ import type { CreateSessionInput } from './schema.js';
 /** The browser-held secret for one session; it starts with the session id, like a Stripe client secret. */
 const TOKEN_SEPARATOR = '_secret_';
 
+/** What a session's PKCE verifier is bound to (also used by master key rotation). */
+export const pkceVerifierAad = (sessionId: string) => `sessions:${sessionId}:pkce`;
+
 export interface SessionView {
   id: string;
   integrationId: string;
@@ -252,7 +255,7 @@ export async function startSession(
       ...common,
       status: 'started',
       oauth_state_hash: hmacSha256(ctx.hashingKey, state),
-      pkce_verifier_ciphertext: ctx.keyring.encrypt(verifier, `sessions:${row.id}:pkce`),
+      pkce_verifier_ciphertext: ctx.keyring.encrypt(verifier, pkceVerifierAad(row.id)),
     })
     .where('id', '=', row.id)
     .execute();
@@ -392,7 +395,7 @@ export async function completeAuthorization(
   const connectorSlug = row.connector_id ?? integration.connectors[0]!;
   const connector = ctx.catalog.connectors.get(connectorSlug);
   if (!connector || !oauthMethodOf(connector)) throw notFound('connector_not_found', 'The connector is no longer available.');
-  const verifier = ctx.keyring.decrypt(row.pkce_verifier_ciphertext ?? '', `sessions:${row.id}:pkce`);
+  const verifier = ctx.keyring.decrypt(row.pkce_verifier_ciphertext ?? '', pkceVerifierAad(row.id));
   let tokens;
   try {
     const configuration = await oauth.configuration(connector);

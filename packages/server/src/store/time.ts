@@ -6,3 +6,19 @@ export function isoNow(now = Date.now()): string {
 export function isoIn(seconds: number, now = Date.now()): string {
   return new Date(now + seconds * 1000).toISOString();
 }
+
+/**
+ * `format`, run once per millisecond: a busy server stamps several rows or ids in each one, and
+ * formatting a time costs more than the rest of the row.
+ */
+export function formattedOncePerMillisecond(format: (ms: number) => string): (ms: number) => string {
+  let lastMs = Number.NaN;
+  let last = '';
+  return (ms) => {
+    if (ms !== lastMs) {
+      lastMs = ms;
+      last = format(ms);
+    }
+    return last;
+  };
+}
