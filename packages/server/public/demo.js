@@ -1,10 +1,9 @@
 // The demo host page's script. A real host page gets the session token from its own backend, as here.
+// The components speak for themselves (each has its own status line); the page only reacts.
 const button = document.getElementById('connect');
-const status = document.getElementById('status');
 const invoke = document.getElementById('invoke');
 const result = document.getElementById('result');
 const picker = document.getElementById('picker');
-const pickerStatus = document.getElementById('picker-status');
 
 async function newSessionToken(integration) {
   const response = await fetch('/demo/host/session', {
@@ -20,31 +19,19 @@ async function newSessionToken(integration) {
 }
 
 /** Gives an element a session token: the saved one when returning from page mode, else a new one. */
-async function prepare(element = button) {
+async function prepare(element) {
   const integration = element.getAttribute('integration');
   const returning = new URLSearchParams(location.search).get('session');
   const saved = sessionStorage.getItem(`patchbay-demo-token-${integration}`);
   element.setAttribute('session-token', returning && saved?.startsWith(`${returning}_`) ? saved : await newSessionToken(integration));
 }
 
-// A session connects one app: after each connection the picker gets a fresh one.
-picker.addEventListener('patchbay-connected', (event) => {
-  pickerStatus.textContent = `Connected ${event.detail.connector} (install ${event.detail.installId}).`;
-  void prepare(picker);
-});
-picker.addEventListener('patchbay-cancel', () => void prepare(picker));
+// A session connects one app: after each connection an element gets a fresh one.
+for (const element of [button, picker]) {
+  element.addEventListener('patchbay-connected', () => void prepare(element));
+  element.addEventListener('patchbay-cancel', () => void prepare(element));
+}
 
-button.addEventListener('patchbay-connected', (event) => {
-  status.textContent = `Install ${event.detail.installId} is ready for tenant ${event.detail.tenantId}.`;
-  invoke.disabled = false;
-});
-button.addEventListener('patchbay-cancel', () => {
-  status.textContent = 'Cancelled. Click Connect to try again.';
-  void prepare();
-});
-button.addEventListener('patchbay-error', (event) => {
-  status.textContent = `Error: ${event.detail.message}`;
-});
 invoke.addEventListener('click', async () => {
   invoke.disabled = true;
   result.textContent = 'Calling…';
@@ -56,9 +43,8 @@ invoke.addEventListener('click', async () => {
   }
 });
 
-prepare().catch((error) => {
-  status.textContent = error.message;
-});
-prepare(picker).catch((error) => {
-  pickerStatus.textContent = error.message;
-});
+for (const element of [button, picker]) {
+  prepare(element).catch((error) => {
+    result.textContent = error.message;
+  });
+}

@@ -26,25 +26,25 @@ export function demoHost(config: Config, accessKey: string): Router {
   router.get('/', function demoPageHandler(_req, res) {
     sendPage(res, 200, {
       title: 'Acme CRM — Patchbay demo',
-      head: html`<link rel="stylesheet" href="/static/demo.css">`,
+      head: html`<link rel="stylesheet" href="/static/demo.css"><link rel="icon" href="/static/favicon.svg" type="image/svg+xml">`,
       scripts: ['/widget/patchbay.js', '/static/demo.js'],
       body: html`<header class="topbar"><strong>Acme CRM</strong><span class="hint">a pretend SaaS product — the Patchbay demo</span></header>
 <main class="demo">
   <section class="panel">
     <h1>Integrations</h1>
     <p>Connect your <strong>Demo Cloud</strong> account so Acme can act on your behalf. Sign in with any name and password at the demo provider.</p>
-    <div class="row"><connect-button id="connect" integration="${DEMO_INTEGRATION}" server="${config.publicUrl}"></connect-button><span id="status" class="hint" role="status"></span></div>
+    <div class="row"><connect-button id="connect" integration="${DEMO_INTEGRATION}" server="${config.publicUrl}"></connect-button></div>
   </section>
   <section class="panel">
     <h2>Use the integration</h2>
     <p>Acme's backend calls the integration for tenant <code>${DEMO_TENANT}</code>; Patchbay uses the tenant's token to call the demo API.</p>
-    <button id="invoke" type="button" disabled>Call the Demo Cloud API</button>
+    <button id="invoke" type="button">Call the Demo Cloud API</button>
     <pre id="result" aria-live="polite"></pre>
   </section>
   <section class="panel">
     <h2>More apps</h2>
     <p>A catalog in a popover: search, pick with the keyboard or the mouse, and connect — by OAuth for Demo Cloud, or with an API key for Demo Keys (type <code>demo-key-1234</code>).</p>
-    <div class="row"><connector-picker id="picker" integration="${DEMO_CATALOG_INTEGRATION}" server="${config.publicUrl}"></connector-picker><span id="picker-status" class="hint" role="status"></span></div>
+    <div class="row"><connector-picker id="picker" integration="${DEMO_CATALOG_INTEGRATION}" server="${config.publicUrl}"></connector-picker></div>
   </section>
 </main>`,
     });

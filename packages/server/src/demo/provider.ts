@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
+import { useDemoProviderPages } from './provider-pages.js';
 
 /**
  * A real OpenID Provider (oidc-provider) for the demo and the tests: PKCE S256 required, refresh
- * tokens issued and rotated, development login/consent pages (any user name and password).
+ * tokens issued and rotated, "Demo Cloud" sign-in and consent pages (any user name and password).
  * Demo mode only; never part of a production server.
  */
 export interface DemoProviderOptions {
@@ -34,9 +35,13 @@ export async function createDemoProvider(options: DemoProviderOptions): Promise<
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     pkce: { required: () => true },
+    // The provider is mounted under its issuer's path; its pages live there too (provider-pages.ts).
+    interactions: { url: async (_ctx, interaction) => `${new URL(options.issuer).pathname.replace(/\/$/, '')}/interaction/${interaction.uid}` },
     scopes: ['openid', 'offline_access', 'profile', 'demo.read'],
     claims: { openid: ['sub'], profile: ['name'] },
-    features: { devInteractions: { enabled: true }, revocation: { enabled: true } },
+    // Our own pages (provider-pages.ts) instead of the development ones; no logout pages either,
+    // since oidc-provider's defaults load web fonts and the demo never signs out.
+    features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: false }, revocation: { enabled: true } },
     async findAccount(_ctx, sub) {
       return { accountId: sub, claims: async () => ({ sub, name: sub }) };
     },
@@ -59,6 +64,7 @@ export async function createDemoProvider(options: DemoProviderOptions): Promise<
       ctx.body = `<!doctype html><title>Demo provider error</title><h1>${String(out.error).replace(/[^a-z_]/gi, '')}</h1>`;
     },
   });
+  useDemoProviderPages(provider);
   return provider;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Walks oidc-provider's development login and consent pages over plain HTTP (with a cookie jar),
+ * Walks the demo provider's sign-in and consent pages over plain HTTP (with a cookie jar),
  * the way a browser would, and returns the final redirect to Patchbay's callback. Used by server
  * tests; the end-to-end tests do the same in Chromium.
  */
@@ -36,7 +36,7 @@ function formAction(page: string, base: string): string {
 
 /**
  * Follows redirects from `authorizeUrl` until the provider sends the browser back to `callbackPrefix`.
- * `decision: 'deny'` uses the provider's abort link, which ends in `error=access_denied`.
+ * `decision: 'deny'` uses the provider's Cancel (abort), which ends in `error=access_denied`.
  */
 export async function loginAtProvider(
   authorizeUrl: string,
