@@ -1,5 +1,6 @@
 import type { AppContext } from '../context.js';
 import type { Logger } from '../logger.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
 import { EVENTS_CHANNEL, type EventView, lastSeq, readEvents } from './service.js';
 
 type Listener = (events: EventView[]) => void;
@@ -12,6 +13,7 @@ type Listener = (events: EventView[]) => void;
 export class EventHub {
   readonly #listeners = new Set<Listener>();
   readonly #onClose = new Set<() => void>();
+  readonly #onUnavailable = new Set<() => void>();
   #highWater = 0;
   #reading: Promise<void> | null = null;
   #again = false;
@@ -46,6 +48,15 @@ export class EventHub {
     return () => this.#onClose.delete(fn);
   }
 
+  /**
+   * Runs `fn` each time reading the log fails because the database is away; the streams end with
+   * their cursor and come back through Last-Event-ID. Returns a function that forgets it.
+   */
+  onUnavailable(fn: () => void): () => void {
+    this.#onUnavailable.add(fn);
+    return () => this.#onUnavailable.delete(fn);
+  }
+
   /** Reads and dispatches what is new; one read at a time, with one more if poked meanwhile. */
   poke(): void {
     if (this.#reading) {
@@ -53,7 +64,15 @@ export class EventHub {
       return;
     }
     this.#reading = this.#drain()
-      .catch((error: unknown) => this.logger.error({ err: error }, 'could not read new events'))
+      .catch((error: unknown) => {
+        if (!isStoreUnavailable(error)) {
+          this.logger.error({ err: error }, 'could not read new events');
+          return;
+        }
+        // What was not dispatched is read again from the same high-water mark once the database is back.
+        this.logger.warn({ err: error }, 'the database is unavailable: ending event streams with their cursor');
+        for (const fn of [...this.#onUnavailable]) fn();
+      })
       .finally(() => {
         this.#reading = null;
         if (this.#again) {

@@ -6,6 +6,7 @@ import { parseInput } from '../http/validation.js';
 import { grants } from '../keys/scopes.js';
 import { consumeSubscriptionsOf, type GrantView, recheckPartnerKey } from '../partners/service.js';
 import type { EventHub } from './hub.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
 import { lastEventIdSchema, pollSchema, publishSchema, streamSchema } from './schema.js';
 import { type EventView, lastSeq, publishEvent, readEvents } from './service.js';
 import { patternCovers, topicMatches } from './topics.js';
@@ -128,6 +129,10 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
           await step();
         })
         .catch((error: unknown) => {
+          if (isStoreUnavailable(error)) {
+            endResumable('store_unavailable');
+            return;
+          }
           ctx.logger.warn({ err: error }, 'an event stream failed');
           close();
         });
@@ -165,8 +170,22 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
       clearInterval(heartbeat);
       unsubscribe();
       forgetClose();
+      forgetUnavailable();
       res.end();
     }
+    /**
+     * Ends the stream with its cursor, so the client resumes exactly there: EventSource reconnects
+     * by itself (after `retry`) and sends this id as Last-Event-ID, even when no event was written.
+     */
+    function endResumable(reason: string) {
+      if (closed) return;
+      const cursor = Number.isFinite(lastWritten) ? lastWritten : resumeAfter;
+      const id = cursor === undefined ? '' : `id: ${cursor}\n`;
+      res.write(`${id}event: patchbay.resume\ndata: ${JSON.stringify({ reason, after: cursor === undefined ? null : String(cursor) })}\n\n`);
+      close();
+    }
+    // The hub could not read the log (the database went away): end now rather than fall silent.
+    const forgetUnavailable = hub.onUnavailable(() => enqueue(() => endResumable('store_unavailable')));
     // The hub ends open streams on shutdown, so the server can finish closing.
     const forgetClose = hub.onClose(close);
     res.on('close', close);

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { isStoreUnavailable } from '../store/unavailable.js';
 
 /**
  * The one error type handlers throw. `expose` says whether `message` may reach the client;
@@ -48,7 +49,16 @@ export function toHttpError(error: unknown): HttpError {
     if (type === 'entity.parse.failed') return badRequest('invalid_json', 'The request body is not valid JSON.');
     return new HttpError(status, 'bad_request', 'The request could not be read.');
   }
+  if (isStoreUnavailable(error)) return storeUnavailable(error);
   return new HttpError(500, 'internal_error', 'Unexpected error', { expose: false, cause: error });
+}
+
+/** Seconds a client is asked to wait before trying again while the database is away. */
+export const STORE_RETRY_AFTER_SECONDS = 2;
+
+/** The database is away (restarting, unreachable, locked): the caller may simply try again. */
+export function storeUnavailable(cause?: unknown): HttpError {
+  return new HttpError(503, 'store_unavailable', 'The database is unavailable for a moment; try again shortly.', { expose: true, cause });
 }
 
 export function routeNotFound(): RequestHandler {
@@ -64,7 +74,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     const httpError = toHttpError(error);
-    if (httpError.status >= 500) logger.error({ err: httpError.cause ?? httpError }, 'request failed');
+    if (httpError.code === 'store_unavailable') {
+      res.set('retry-after', String(STORE_RETRY_AFTER_SECONDS));
+      logger.warn({ err: httpError.cause ?? httpError }, 'the database is unavailable');
+    } else if (httpError.status >= 500) logger.error({ err: httpError.cause ?? httpError }, 'request failed');
     res.status(httpError.status).json(errorBody(httpError));
   };
 }

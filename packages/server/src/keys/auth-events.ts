@@ -54,16 +54,24 @@ export class AuthEventRecorder {
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> = Promise.resolve();
   #closed = false;
+  #retryMs = 1000;
+  #dropped = 0;
 
   constructor(
     private readonly store: Store,
     private readonly onError: (error: unknown) => void,
     private readonly delayMs = 50,
     private readonly maxBatch = 500,
+    /** While the database is away the buffer is bounded: the oldest rows go first (and are counted). */
+    private readonly maxBuffered = 100_000,
   ) {}
 
   record(event: AuthEventInput): void {
     this.#buffer.push(toValues(event));
+    if (this.#buffer.length > this.maxBuffered) {
+      this.#dropped += this.#buffer.length - this.maxBuffered;
+      this.#buffer.splice(0, this.#buffer.length - this.maxBuffered);
+    }
     if (this.#buffer.length >= this.maxBatch) void this.flush();
     else this.#timer ??= setTimeout(() => void this.flush(), this.delayMs);
   }
@@ -81,10 +89,17 @@ export class AuthEventRecorder {
         } catch (error) {
           this.#buffer.unshift(...batch);
           this.onError(error);
-          // Retried a second later, unless the server is shutting down (the store is going away).
-          if (!this.#closed) this.#timer ??= setTimeout(() => void this.flush(), 1000);
+          // Retried later (1 s, doubling to 30 s while the database stays away), unless the server
+          // is shutting down (the store is going away).
+          if (!this.#closed) this.#timer ??= setTimeout(() => void this.flush(), this.#retryMs);
+          this.#retryMs = Math.min(30_000, this.#retryMs * 2);
           return;
         }
+        this.#retryMs = 1000;
+      }
+      if (this.#dropped > 0) {
+        this.onError(new Error(`${this.#dropped} auth events were dropped while the database was unavailable`));
+        this.#dropped = 0;
       }
     });
     return this.#flushing;

@@ -190,12 +190,21 @@ async function openPostgresStore(databaseUrl: string, options: StoreOptions): Pr
     connectionString: databaseUrl,
     max: options.poolSize ?? 10,
     idleTimeoutMillis: 30_000,
-    connectionTimeoutMillis: 10_000,
+    // While the database is away a request waits at most this long for a connection, then answers
+    // 503 store_unavailable (store/unavailable.ts) instead of hanging.
+    connectionTimeoutMillis: 5_000,
     statement_timeout: options.statementTimeoutMs ?? 15_000,
+    // The client-side bound for a connection that died silently mid-query (no RST, no answer).
+    query_timeout: (options.statementTimeoutMs ?? 15_000) + 5_000,
+    keepAlive: true,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   // An idle client that errors (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one between two queries of a transaction: node-postgres emits its
+  // socket error as an 'error' event then, which would end the process without a listener. The
+  // next query on it fails instead (and is answered 503), and the pool drops it on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const listenChannel = (channel: string) => {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new UnsupportedDatabaseError(`Invalid channel name "${channel}".`);
@@ -236,15 +245,28 @@ async function openPostgresStore(databaseUrl: string, options: StoreOptions): Pr
       let client: InstanceType<typeof pg.Client> | null = null;
       let stopped = false;
       const connect = async (): Promise<void> => {
-        const next = new pg.Client({ connectionString: databaseUrl });
+        const next = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000, keepAlive: true });
         next.on('notification', () => onNotify());
         next.on('error', () => {
-          // Reconnect after a dropped connection, then wake the listener: it re-reads what it missed.
-          if (!stopped) setTimeout(() => void connect().then(onNotify, () => undefined), 1000);
+          if (client === next) client = null;
+          void next.end().catch(() => undefined);
+          reconnect(1);
         });
-        await next.connect();
-        await next.query(`LISTEN ${listenChannel(channel)}`);
-        client = next;
+        try {
+          await next.connect();
+          await next.query(`LISTEN ${listenChannel(channel)}`);
+        } catch (error) {
+          await next.end().catch(() => undefined);
+          throw error;
+        }
+        if (stopped) await next.end().catch(() => undefined);
+        else client = next;
+      };
+      // After a dropped connection, keep trying (1 s, 2 s, … up to 30 s) for as long as the database
+      // is away; once back, wake the listener: it re-reads whatever it missed meanwhile.
+      const reconnect = (attempt: number) => {
+        if (stopped) return;
+        setTimeout(() => void connect().then(onNotify, () => reconnect(attempt + 1)), Math.min(30_000, 1000 * 2 ** (attempt - 1))).unref();
       };
       await connect();
       return async () => {
