@@ -1,9 +1,18 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { defineConfig, type Plugin } from 'vite';
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** The folder a package is installed in (its package.json is not among its exports). */
+function packageDir(name: string): string {
+  const entry = createRequire(import.meta.url).resolve(name);
+  return entry.slice(0, entry.lastIndexOf(`${path.sep}${name}${path.sep}`) + name.length + 2);
+}
 
 /**
  * Prints the script-tag bundle's size and SRI hash, and writes them where the server reads them.
@@ -48,6 +57,19 @@ function bundleManifest(): Plugin {
 export default defineConfig(({ mode }) => {
   const standalone = mode === 'standalone';
   return {
+    // The script-tag bundle must also load in Node (SSR, test runners), where there is no DOM: it takes
+    // lit's Node-safe builds (the `node` export condition, which only lit-html and @lit/reactive-element
+    // use: `HTMLElement` and `document` are read only when present, otherwise identical) with our
+    // small stand-in for the DOM shim they import. `isServer` keeps its browser answer, false.
+    resolve: standalone
+      ? {
+          conditions: ['module', 'node', 'development|production'],
+          alias: {
+            '@lit-labs/ssr-dom-shim': fileURLToPath(new URL('./src/internal/node-dom-shim.ts', import.meta.url)),
+            'lit-html/is-server.js': path.join(packageDir('lit-html'), 'is-server.js'),
+          },
+        }
+      : {},
     // The script-tag bundle runs without a bundler: settle lit's and nanostores' dev-mode switches now.
     define: standalone ? { 'process.env.NODE_ENV': JSON.stringify('production') } : {},
     build: {
