@@ -1,45 +1,89 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { brotliCompress, constants as zlib, gzip as gzipCompress } from 'node:zlib';
 import { defineConfig, type Plugin } from 'vite';
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 
+/** The folder a package is installed in (its package.json is not among its exports). */
+function packageDir(name: string): string {
+  const entry = createRequire(import.meta.url).resolve(name);
+  return entry.slice(0, entry.lastIndexOf(`${path.sep}${name}${path.sep}`) + name.length + 2);
+}
+
+const brotli = promisify(brotliCompress);
+const gzip = promisify(gzipCompress);
+
+/** One file of the bundle as the server sends it: identity, brotli and gzip, the last two written next to it. */
+async function compressNextToIt(file: string): Promise<{ file: string; bytes: number; brotliBytes: number; gzipBytes: number }> {
+  const data = await readFile(file);
+  const [brotliData, gzipData] = await Promise.all([
+    brotli(data, { params: { [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT, [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: data.length } }),
+    gzip(data, { level: 9 }),
+  ]);
+  await Promise.all([writeFile(`${file}.br`, brotliData), writeFile(`${file}.gz`, gzipData)]);
+  return { file: path.basename(file), bytes: data.length, brotliBytes: brotliData.length, gzipBytes: gzipData.length };
+}
+
 /**
- * Prints the script-tag bundle's size and SRI hash, and writes them where the server reads them.
- * "Eager" is what a page loads for `<script src=…/patchbay.js>`: the entry and the chunks it
- * imports statically. Translations, the popover's positioning and `<partner-onboarding>` are
- * lazy chunks, loaded only by pages that use them.
+ * Compresses every file of the script-tag bundle at build time (brotli and gzip, next to each file,
+ * for the server to send by `Accept-Encoding`), and prints and writes (manifest.json) the bytes a
+ * page transfers and the SRI hash. "Eager" is what a page loads for `<script src=…/patchbay.js>`:
+ * the entry and the chunks it imports statically. Translations, the popover's positioning and
+ * `<partner-onboarding>` are lazy chunks, loaded only by pages that use them.
  */
 function bundleManifest(): Plugin {
   return {
     name: 'patchbay-bundle-manifest',
     apply: 'build',
-    writeBundle(options, bundle) {
+    async writeBundle(options, bundle) {
       const entry = bundle['patchbay.js'];
-      if (!entry || entry.type !== 'chunk') return;
+      if (!entry || entry.type !== 'chunk' || !options.dir) return;
+      const dir = options.dir;
       const chunks = new Map(Object.values(bundle).flatMap((item) => (item.type === 'chunk' ? [[item.fileName, item] as const] : [])));
-      const gzip = (fileName: string) => gzipSync(Buffer.from(chunks.get(fileName)!.code), { level: 9 }).length;
-      const eager = new Set<string>();
+      const eagerFiles = new Set<string>();
       const visit = (fileName: string) => {
-        if (eager.has(fileName)) return;
-        eager.add(fileName);
+        if (eagerFiles.has(fileName)) return;
+        eagerFiles.add(fileName);
         for (const imported of chunks.get(fileName)!.imports) visit(imported);
       };
       visit('patchbay.js');
-      const code = Buffer.from(entry.code);
-      const integrity = `sha384-${createHash('sha384').update(code).digest('base64')}`;
-      const eagerGzipBytes = [...eager].reduce((sum, fileName) => sum + gzip(fileName), 0);
-      const lazy = [...chunks.keys()].filter((fileName) => !eager.has(fileName)).map((fileName) => ({ file: fileName, gzipBytes: gzip(fileName) }));
-      const totalGzipBytes = eagerGzipBytes + lazy.reduce((sum, chunk) => sum + chunk.gzipBytes, 0);
-      writeFileSync(
-        `${options.dir}/manifest.json`,
-        `${JSON.stringify({ file: 'patchbay.js', version, integrity, gzipBytes: gzip('patchbay.js'), eagerGzipBytes, totalGzipBytes, lazy }, null, 2)}\n`,
+      // Chunks and source maps alike: whatever the server serves, it can serve compressed.
+      const sizes = new Map(
+        await Promise.all(Object.keys(bundle).map(async (fileName) => [fileName, await compressNextToIt(path.join(dir, fileName))] as const)),
       );
+      const sum = (files: { brotliBytes: number; gzipBytes: number }[], key: 'brotliBytes' | 'gzipBytes') =>
+        files.reduce((total, file) => total + file[key], 0);
+      const eager = [...eagerFiles].map((fileName) => sizes.get(fileName)!);
+      const lazy = [...chunks.keys()].filter((fileName) => !eagerFiles.has(fileName)).map((fileName) => sizes.get(fileName)!);
+      const integrity = `sha384-${createHash('sha384')
+        .update(readFileSync(path.join(dir, 'patchbay.js')))
+        .digest('base64')}`;
+      const manifest = {
+        file: 'patchbay.js',
+        version,
+        integrity,
+        gzipBytes: sizes.get('patchbay.js')!.gzipBytes,
+        /** What a page transfers for the script tag, by the encoding the server sends. */
+        eagerBrotliBytes: sum(eager, 'brotliBytes'),
+        eagerGzipBytes: sum(eager, 'gzipBytes'),
+        totalBrotliBytes: sum([...eager, ...lazy], 'brotliBytes'),
+        totalGzipBytes: sum([...eager, ...lazy], 'gzipBytes'),
+        eager,
+        lazy,
+      };
+      await writeFile(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+      await compressNextToIt(path.join(dir, 'manifest.json'));
       console.log(
-        `\npatchbay.js v${version}: ${eagerGzipBytes} bytes gzip loaded by a script tag (${eager.size} files), ${totalGzipBytes} bytes gzip with every lazy chunk`,
+        `\npatchbay.js v${version}: a script tag transfers ${manifest.eagerBrotliBytes} bytes brotli, ${manifest.eagerGzipBytes} bytes gzip (${eager.length} files); ` +
+          `${manifest.totalBrotliBytes} bytes brotli, ${manifest.totalGzipBytes} bytes gzip with every lazy chunk`,
       );
-      for (const chunk of lazy) console.log(`  lazy ${chunk.file}: ${chunk.gzipBytes} bytes gzip`);
+      for (const chunk of lazy) console.log(`  lazy ${chunk.file}: ${chunk.brotliBytes} bytes brotli, ${chunk.gzipBytes} bytes gzip`);
       console.log(`integrity: ${integrity}\n`);
     },
   };
@@ -48,6 +92,19 @@ function bundleManifest(): Plugin {
 export default defineConfig(({ mode }) => {
   const standalone = mode === 'standalone';
   return {
+    // The script-tag bundle must also load in Node (SSR, test runners), where there is no DOM: it takes
+    // lit's Node-safe builds (the `node` export condition, which only lit-html and @lit/reactive-element
+    // use: `HTMLElement` and `document` are read only when present, otherwise identical) with our
+    // small stand-in for the DOM shim they import. `isServer` keeps its browser answer, false.
+    resolve: standalone
+      ? {
+          conditions: ['module', 'node', 'development|production'],
+          alias: {
+            '@lit-labs/ssr-dom-shim': fileURLToPath(new URL('./src/internal/node-dom-shim.ts', import.meta.url)),
+            'lit-html/is-server.js': path.join(packageDir('lit-html'), 'is-server.js'),
+          },
+        }
+      : {},
     // The script-tag bundle runs without a bundler: settle lit's and nanostores' dev-mode switches now.
     define: standalone ? { 'process.env.NODE_ENV': JSON.stringify('production') } : {},
     build: {

@@ -6,7 +6,7 @@ import { connectorRoutes } from './connectors/routes.js';
 import type { OAuthClients } from './connections/oauth.js';
 import type { CredentialBroker } from './connections/service.js';
 import { connectionRoutes } from './connections/routes.js';
-import { widgetCors } from './http/cors.js';
+import { integrationOrigins } from './http/cors.js';
 import { eventRoutes } from './events/routes.js';
 import { errorHandler, routeNotFound } from './http/errors.js';
 import { installRoutes } from './installs/routes.js';
@@ -68,7 +68,7 @@ export function createServer(ctx: AppContext, parts: ServerParts): Express {
   app.use(oauthCallbackRoutes(ctx, parts.oauth));
 
   const integrationApi = express.Router({ mergeParams: true });
-  integrationApi.use(widgetCors(ctx));
+  integrationApi.use(integrationOrigins(ctx));
   integrationApi.use(express.json({ limit: '256kb' }));
   integrationApi.use(sessionRoutes(ctx, parts.oauth, parts.broker));
   integrationApi.use(installRoutes(ctx));

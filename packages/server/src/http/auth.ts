@@ -34,6 +34,7 @@ const FAILURES: Record<AuthFailureReason, { status: number; message: string }> =
   rate_limited: { status: 429, message: 'Too many failed attempts from this address; try again later.' },
   partner_suspended: { status: 403, message: 'This partner is suspended.' },
   session_forbidden: { status: 403, message: 'This session token belongs to another session.' },
+  origin_not_allowed: { status: 403, message: 'The origin of the calling page is not allowed to use this integration.' },
 };
 
 function bearerOf(req: Request): string | null {
@@ -94,6 +95,15 @@ export function refuse(
         ? { id: principal.keyId, prefix: principal.keyPrefix }
         : { id: principal.sessionId, prefix: 'ses_' };
   ctx.authEvents.record(attemptEvent(req, clientIpOf(ctx, req), key.id, key.prefix, 'failure', reason));
+  return new HttpError(FAILURES[reason].status, reason, message);
+}
+
+/**
+ * A refusal decided before the credential is read (the calling page's origin): recorded as the
+ * attempt's one auth event, naming no key since none was verified.
+ */
+export function refuseBeforeAuthentication(ctx: AppContext, req: Request, reason: 'origin_not_allowed', message = FAILURES[reason].message): HttpError {
+  ctx.authEvents.record(attemptEvent(req, clientIpOf(ctx, req), null, null, 'failure', reason));
   return new HttpError(FAILURES[reason].status, reason, message);
 }
 

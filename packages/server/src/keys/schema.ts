@@ -67,6 +67,7 @@ export const listAuthEventsSchema = z.object({
       'rate_limited',
       'partner_suspended',
       'session_forbidden',
+      'origin_not_allowed',
     ])
     .optional(),
   from: z.iso

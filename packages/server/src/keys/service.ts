@@ -37,7 +37,9 @@ export type AuthFailureReason =
   | 'rate_limited'
   | 'partner_suspended'
   /** A widget's session token presented for another session or install. */
-  | 'session_forbidden';
+  | 'session_forbidden'
+  /** A call from a page whose origin is not on the integration's `allowedOrigins`. */
+  | 'origin_not_allowed';
 
 export type VerifyResult = { ok: true; key: AccessKeyRecord } | { ok: false; reason: AuthFailureReason; keyId: string | null; keyPrefix: string | null };
 

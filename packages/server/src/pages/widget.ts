@@ -1,7 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import express, { Router } from 'express';
+import { Router } from 'express';
+import { type ContentCoding, negotiateEncoding } from '../http/accept-encoding.js';
+import { notFound } from '../http/errors.js';
 
 export interface WidgetBundle {
   dir: string;
@@ -27,26 +30,83 @@ export function locateWidgetBundle(): WidgetBundle | null {
   return { dir, version, integrity: manifest.integrity ?? null, gzipBytes: manifest.gzipBytes ?? null };
 }
 
+const CONTENT_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+};
+
+/** The suffix of each coding's file, written next to the file by the widget's build. */
+const CODING_SUFFIXES: Record<Exclude<ContentCoding, 'identity'>, string> = { br: '.br', gzip: '.gz' };
+
+interface Representation {
+  body: Buffer;
+  etag: string;
+}
+
+interface Asset {
+  contentType: string;
+  codings: ReadonlySet<ContentCoding>;
+  representations: Partial<Record<ContentCoding, Representation>> & { identity: Representation };
+}
+
+/**
+ * Reads the bundle once, at start: a few hundred kilobytes, each file with the brotli and gzip
+ * copies its build wrote. Names come from the directory, never from a request, so a request can
+ * only ever name one of these files. A strong ETag per representation: each coding's bytes differ.
+ */
+function loadAssets(dir: string): Map<string, Asset> {
+  const assets = new Map<string, Asset>();
+  for (const name of readdirSync(dir)) {
+    const contentType = CONTENT_TYPES[path.extname(name)];
+    if (!contentType) continue;
+    const identity = readFileSync(path.join(dir, name));
+    const tag = createHash('sha256').update(identity).digest('base64url').slice(0, 22);
+    const representations: Asset['representations'] = { identity: { body: identity, etag: `"${tag}"` } };
+    for (const [coding, suffix] of Object.entries(CODING_SUFFIXES) as [Exclude<ContentCoding, 'identity'>, string][]) {
+      const file = path.join(dir, name + suffix);
+      if (existsSync(file)) representations[coding] = { body: readFileSync(file), etag: `"${tag}-${coding}"` };
+    }
+    assets.set(name, { contentType, codings: new Set(Object.keys(representations) as ContentCoding[]), representations });
+  }
+  return assets;
+}
+
 /**
  * `/widget/patchbay.js` always serves the current build (short cache, for pages that want the
  * latest); `/widget/v{version}/patchbay.js` is immutable and cached for a year (for SRI pinning).
- * Module scripts load cross-origin, so both answer with CORS `*` (they hold no secrets).
+ * Each file goes out compressed when the client takes it (brotli, else gzip; `Vary:
+ * Accept-Encoding` so caches keep each apart). Module scripts load cross-origin, so every answer
+ * carries CORS `*` (they hold no secrets).
  */
 export function widgetRoutes(bundle: WidgetBundle): Router {
   const router = Router();
-  const serve = (maxAge: string, immutable: boolean) =>
-    express.static(bundle.dir, {
-      immutable,
-      maxAge,
-      index: false,
-      fallthrough: true,
-      setHeaders(res) {
-        res.setHeader('access-control-allow-origin', '*');
-        res.setHeader('cross-origin-resource-policy', 'cross-origin');
-        res.setHeader('x-content-type-options', 'nosniff');
-      },
+  const assets = loadAssets(bundle.dir);
+  const versionPrefix = `/v${bundle.version}/`;
+  router.use(function serveWidgetAsset(req, res, next) {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    const versioned = req.path.startsWith(versionPrefix);
+    const asset = assets.get(versioned ? req.path.slice(versionPrefix.length) : req.path.slice(1));
+    if (!asset) throw notFound('widget_file_not_found', `No such widget file; this server serves version ${bundle.version} (${req.baseUrl}${versionPrefix}…).`);
+    const coding = negotiateEncoding(req.get('accept-encoding'), asset.codings);
+    const representation = asset.representations[coding]!;
+    res.set({
+      'content-type': asset.contentType,
+      'content-length': String(representation.body.length),
+      vary: 'Accept-Encoding',
+      etag: representation.etag,
+      'cache-control': versioned ? 'public, max-age=31536000, immutable' : 'public, max-age=300',
+      'access-control-allow-origin': '*',
+      'cross-origin-resource-policy': 'cross-origin',
+      'x-content-type-options': 'nosniff',
     });
-  router.use(`/v${bundle.version}`, serve('365d', true));
-  router.use('/', serve('5m', false));
+    if (coding !== 'identity') res.set('content-encoding', coding);
+    if (req.fresh) {
+      res.removeHeader('content-length');
+      res.status(304).end();
+      return;
+    }
+    res.status(200).end(req.method === 'HEAD' ? undefined : representation.body);
+  });
   return router;
 }

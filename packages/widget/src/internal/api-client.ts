@@ -90,8 +90,25 @@ export class ApiClient {
     }
     const body = (await response.json().catch(() => null)) as (T & { error?: { code: string; message: string } }) | null;
     if (!response.ok) {
-      throw new PatchbayApiError(response.status, body?.error?.code ?? 'http_error', body?.error?.message ?? `The server answered ${response.status}.`);
+      const code = body?.error?.code ?? 'http_error';
+      if (code === 'origin_not_allowed') this.#hintAtAllowedOrigins(url);
+      throw new PatchbayApiError(response.status, code, body?.error?.message ?? `The server answered ${response.status}.`);
     }
     return body as T;
   }
+
+  /**
+   * `origin_not_allowed` is the host's developer's to fix, not the person's: the console says what
+   * to change, once per page however many elements and calls meet it.
+   */
+  #hintAtAllowedOrigins(url: string): void {
+    if (ApiClient.#hinted) return;
+    ApiClient.#hinted = true;
+    console.warn(
+      `Patchbay: ${new URL(url, location.href).origin} refuses calls from this page's origin ${location.origin} for integration "${this.integration}". ` +
+        `Add ${location.origin} to that integration's allowedOrigins in the Patchbay server's config file (docs/flow.md, "Errors").`,
+    );
+  }
+
+  static #hinted = false;
 }

@@ -3,7 +3,8 @@ import { property } from 'lit/decorators.js';
 
 /**
  * The base of every Patchbay element: a typed `emit()` and a `define()` that is safe when a host
- * page loads the script twice (the second registration is skipped, not an exception).
+ * page loads the script twice (the second registration is skipped, not an exception) and when
+ * there is no DOM at all (importing in Node defines nothing and throws nothing).
  */
 export class PatchbayElement extends LitElement {
   /** Elements this one renders; defined together with it. */
@@ -15,7 +16,10 @@ export class PatchbayElement extends LitElement {
   /** Colour scheme: follows `prefers-color-scheme` unless set to `light` or `dark`. */
   @property({ reflect: true }) theme: 'auto' | 'light' | 'dark' = 'auto';
 
-  static define(tag: string, registry: CustomElementRegistry = customElements): void {
+  static define(tag: string, registry: CustomElementRegistry | undefined = globalThis.customElements): void {
+    // No DOM here (Node: SSR, a test runner): importing an element's module defines nothing. A
+    // registry without a document is lit's SSR shim, which a page never sees either.
+    if (registry === undefined || typeof document === 'undefined') return;
     for (const [dependencyTag, dependency] of Object.entries(this.dependencies)) dependency.define(dependencyTag, registry);
     if (registry.get(tag)) return;
     // A subclass per tag, so the same class can be registered under another name by a host.
