@@ -24,7 +24,7 @@ import { KeyVerifier } from './keys/verifier.js';
 import { FailureLimiter } from './http/rate-limit.js';
 import { createLogger, type Logger } from './logger.js';
 import { locateWidgetBundle } from './pages/widget.js';
-import { pruneEndedPortalSessions } from './partners/service.js';
+import { pruneEndedPortalSessions } from './partners/portal.js';
 import { openStore, type Store, storeOptionsOf } from './store/store.js';
 import { isoNow } from './store/time.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { pruneEndedPortalSessions } from '../src/partners/service.js';
+import { pruneEndedPortalSessions } from '../src/partners/portal.js';
 import { startPatchbay, type TestPatchbay } from './support/harness.js';
 import { partnerClient } from './support/partners.js';
 

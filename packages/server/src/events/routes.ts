@@ -4,7 +4,9 @@ import { authenticate, type Principal, principalOf, recordAuthSuccessNow, refuse
 import { badRequest } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { grants } from '../keys/scopes.js';
-import { consumeSubscriptionsOf, type GrantView, recheckPartnerKey } from '../partners/service.js';
+import { recheckPartnerKey } from '../partners/keys.js';
+import { consumeSubscriptionsOf } from '../partners/portal.js';
+import type { GrantView } from '../partners/views.js';
 import type { EventHub } from './hub.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import { lastEventIdSchema, pollSchema, publishSchema, streamSchema } from './schema.js';

@@ -14,22 +14,11 @@ import {
   rotateKeySchema,
   subscriptionsSchema,
 } from './schema.js';
-import {
-  createPartner,
-  getPartner,
-  grantTopic,
-  issueLink,
-  issuePartnerKey,
-  listPartners,
-  partnerOfPortalSession,
-  portalState,
-  redeemLink,
-  revokeGrant,
-  revokeLinks,
-  setPartnerStatus,
-  setSubscriptions,
-  updatePartnerDetails,
-} from './service.js';
+import { grantTopic, revokeGrant } from './grants.js';
+import { issuePartnerKey } from './keys.js';
+import { issueLink, redeemLink, revokeLinks } from './links.js';
+import { partnerOfPortalSession, portalState, setSubscriptions, updatePartnerDetails } from './portal.js';
+import { createPartner, getPartner, listPartners, setPartnerStatus } from './service.js';
 
 /** `POST /api/v1/external/partner` (EnSync's shape): an integration key makes a partner and its link. */
 export function externalPartnerRoutes(ctx: AppContext): Router {

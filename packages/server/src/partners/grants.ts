@@ -1,0 +1,64 @@
+/** Topic grants: what the workspace lets a partner publish and consume, per environment. */
+import { writeAudit } from '../audit/service.js';
+import { newId } from '../crypto/random.js';
+import { notFound } from '../http/errors.js';
+import type { TopicGrantsTable } from '../store/schema.js';
+import { isoNow } from '../store/time.js';
+import { type Deps, type GrantView, toGrantView } from './views.js';
+import { requirePartner } from './service.js';
+
+export async function grantsOf(ctx: Deps, partnerId: string): Promise<TopicGrantsTable[]> {
+  return ctx.store.db.selectFrom('topic_grants').selectAll().where('partner_id', '=', partnerId).orderBy('pattern').orderBy('environment').execute();
+}
+
+export async function grantTopic(
+  ctx: Deps,
+  partnerId: string,
+  grant: { pattern: string; environment: string; send: boolean; receive: boolean },
+  actor: string,
+): Promise<GrantView> {
+  await requirePartner(ctx, partnerId);
+  return ctx.store.db.transaction().execute(async (trx) => {
+    const existing = await trx
+      .selectFrom('topic_grants')
+      .select('id')
+      .where('partner_id', '=', partnerId)
+      .where('pattern', '=', grant.pattern)
+      .where('environment', '=', grant.environment)
+      .executeTakeFirst();
+    const row: TopicGrantsTable = {
+      id: existing?.id ?? newId('tgr'),
+      partner_id: partnerId,
+      pattern: grant.pattern,
+      environment: grant.environment,
+      can_send: grant.send ? 1 : 0,
+      can_receive: grant.receive ? 1 : 0,
+      created_at: isoNow(),
+    };
+    if (existing) await trx.updateTable('topic_grants').set({ can_send: row.can_send, can_receive: row.can_receive }).where('id', '=', existing.id).execute();
+    else await trx.insertInto('topic_grants').values(row).execute();
+    await writeAudit(trx, {
+      actor,
+      action: 'partner.topic_granted',
+      targetType: 'partner',
+      targetId: partnerId,
+      details: { pattern: grant.pattern, environment: grant.environment, send: grant.send, receive: grant.receive },
+    });
+    return toGrantView(row);
+  });
+}
+
+export async function revokeGrant(ctx: Deps, partnerId: string, grantId: string, actor: string): Promise<void> {
+  await ctx.store.db.transaction().execute(async (trx) => {
+    const grant = await trx.selectFrom('topic_grants').selectAll().where('id', '=', grantId).where('partner_id', '=', partnerId).executeTakeFirst();
+    if (!grant) throw notFound('grant_not_found', 'No such grant for this partner.');
+    await trx.deleteFrom('topic_grants').where('id', '=', grantId).execute();
+    await writeAudit(trx, {
+      actor,
+      action: 'partner.topic_revoked',
+      targetType: 'partner',
+      targetId: partnerId,
+      details: { pattern: grant.pattern, environment: grant.environment },
+    });
+  });
+}

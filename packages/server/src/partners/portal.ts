@@ -1,0 +1,132 @@
+/** The partner portal: its session, what `<partner-onboarding>` shows, and the partner's own choices. */
+import { writeAudit } from '../audit/service.js';
+import { hmacSha256 } from '../crypto/hmac.js';
+import type { AppContext } from '../context.js';
+import { patternCovers } from '../events/topics.js';
+import { badRequest } from '../http/errors.js';
+import type { PartnersTable } from '../store/schema.js';
+import { isoNow } from '../store/time.js';
+import { ENVIRONMENTS } from './schema.js';
+import { type Deps, toPartnerView } from './views.js';
+import { activeKeys } from './keys.js';
+import { grantsOf } from './grants.js';
+
+/**
+ * The partner behind a portal session cookie and when that session ends, or null when the cookie
+ * is missing, unknown, expired or its partner suspended (the UI then asks for a new link).
+ */
+export async function partnerOfPortalSession(ctx: Deps, token: string | undefined): Promise<{ partner: PartnersTable; sessionExpiresAt: string } | null> {
+  if (!token || token.length > 100) return null;
+  const row = await ctx.store.db
+    .selectFrom('portal_sessions')
+    .innerJoin('partners', 'partners.id', 'portal_sessions.partner_id')
+    .selectAll('partners')
+    .select('portal_sessions.expires_at as session_expires_at')
+    .where('portal_sessions.token_hash', '=', hmacSha256(ctx.hashingKey, token))
+    .executeTakeFirst();
+  if (!row || row.session_expires_at <= isoNow() || row.status === 'suspended') return null;
+  const { session_expires_at: sessionExpiresAt, ...partner } = row;
+  return { partner, sessionExpiresAt };
+}
+
+/** The host's invitation text, when it put one in the partner's metadata (`metadata.invitation`). */
+function invitationOf(metadata: Record<string, unknown>): string {
+  return typeof metadata.invitation === 'string' ? metadata.invitation.slice(0, 500) : '';
+}
+
+/** What `<partner-onboarding>` shows (docs/partners.md): never a key, only prefixes. */
+export async function portalState(ctx: Deps, partner: PartnersTable, sessionExpiresAt: string) {
+  const keys = activeKeys(await ctx.store.db.selectFrom('partner_keys').selectAll().where('partner_id', '=', partner.id).orderBy('created_at').execute());
+  const grants = await grantsOf(ctx, partner.id);
+  // One row per topic: what the workspace allows in any environment, and in which environments.
+  const byTopic = new Map<
+    string,
+    { topic: string; send: boolean; receive: boolean; environments: Array<{ environment: string; send: boolean; receive: boolean }> }
+  >();
+  for (const grant of grants) {
+    const entry = byTopic.get(grant.pattern) ?? { topic: grant.pattern, send: false, receive: false, environments: [] };
+    entry.send ||= grant.can_send === 1;
+    entry.receive ||= grant.can_receive === 1;
+    entry.environments.push({ environment: grant.environment, send: grant.can_send === 1, receive: grant.can_receive === 1 });
+    byTopic.set(grant.pattern, entry);
+  }
+  const view = toPartnerView(partner);
+  return {
+    workspace: ctx.config.workspace,
+    partner: { id: view.id, appName: view.appName, appDescription: view.appDescription, contact: view.contact, status: view.status },
+    invitation: invitationOf(view.metadata),
+    keys: ENVIRONMENTS.flatMap((environment) => {
+      const current = keys.filter((key) => key.environment === environment);
+      const live = current.find((key) => key.expires_at === null);
+      if (!live) return [];
+      const previous = current.find((key) => key.expires_at !== null);
+      return [{ environment, prefix: live.key_prefix, createdAt: live.created_at, previousExpiresAt: previous?.expires_at ?? null }];
+    }),
+    grants: [...byTopic.values()],
+    subscriptions: JSON.parse(partner.subscriptions) as { publish: string[]; consume: string[] },
+    apiBaseUrl: ctx.config.publicUrl,
+    sessionExpiresAt,
+  };
+}
+
+export async function updatePartnerDetails(ctx: Deps, partnerId: string, details: { appName: string; appDescription: string; contact: string }): Promise<void> {
+  await ctx.store.db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('partners')
+      .set({ app_name: details.appName, app_description: details.appDescription, contact: details.contact, updated_at: isoNow() })
+      .where('id', '=', partnerId)
+      .execute();
+    await writeAudit(trx, {
+      actor: `partner:${partnerId}`,
+      action: 'partner.details_changed',
+      targetType: 'partner',
+      targetId: partnerId,
+      details: { appName: details.appName },
+    });
+  });
+}
+
+/** Subscriptions must stay within what the workspace granted, per direction. */
+export async function setSubscriptions(ctx: Deps, partnerId: string, subscriptions: { publish: string[]; consume: string[] }): Promise<void> {
+  const grants = await grantsOf(ctx, partnerId);
+  for (const [direction, topics] of [
+    ['publish', subscriptions.publish],
+    ['consume', subscriptions.consume],
+  ] as const) {
+    for (const topic of topics) {
+      const allowed = grants.some((grant) => (direction === 'publish' ? grant.can_send : grant.can_receive) === 1 && patternCovers(grant.pattern, topic));
+      if (!allowed) throw badRequest('topic_not_granted', `${direction}: ${topic} is not granted to this partner.`);
+    }
+  }
+  await ctx.store.db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('partners')
+      .set({
+        subscriptions: JSON.stringify({ publish: [...new Set(subscriptions.publish)], consume: [...new Set(subscriptions.consume)] }),
+        updated_at: isoNow(),
+      })
+      .where('id', '=', partnerId)
+      .execute();
+    await writeAudit(trx, {
+      actor: `partner:${partnerId}`,
+      action: 'partner.subscriptions_changed',
+      targetType: 'partner',
+      targetId: partnerId,
+      details: subscriptions,
+    });
+  });
+}
+
+/** What a partner chose to consume in the portal: the default topics of its event stream. */
+export async function consumeSubscriptionsOf(ctx: Deps, partnerId: string): Promise<string[]> {
+  const row = await ctx.store.db.selectFrom('partners').select('subscriptions').where('id', '=', partnerId).executeTakeFirst();
+  return row ? (JSON.parse(row.subscriptions) as { consume: string[] }).consume : [];
+}
+
+// ── operator side ──
+
+/** Housekeeping: ended portal sessions are useless (a cookie never outlives its row's expiry). */
+export async function pruneEndedPortalSessions(ctx: Pick<AppContext, 'store'>): Promise<number> {
+  const result = await ctx.store.db.deleteFrom('portal_sessions').where('expires_at', '<', isoNow()).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -1,0 +1,45 @@
+/** What the partner API shows of a partner and its grants (never a key or a link code). */
+import type { AppContext } from '../context.js';
+import type { PartnersTable, TopicGrantsTable } from '../store/schema.js';
+
+export type Deps = Pick<AppContext, 'store' | 'hashingKey' | 'config'>;
+
+export interface PartnerView {
+  id: string;
+  appName: string;
+  appDescription: string;
+  contact: string;
+  status: PartnersTable['status'];
+  metadata: Record<string, unknown>;
+  tags: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface GrantView {
+  id: string;
+  topic: string;
+  environment: string;
+  send: boolean;
+  receive: boolean;
+}
+
+export function toPartnerView(row: PartnersTable): PartnerView {
+  const metadata = JSON.parse(row.metadata) as Record<string, unknown>;
+  const tags = Array.isArray(metadata.tags) ? metadata.tags.filter((tag): tag is string => typeof tag === 'string') : [];
+  return {
+    id: row.id,
+    appName: row.app_name,
+    appDescription: row.app_description,
+    contact: row.contact,
+    status: row.status,
+    metadata,
+    tags,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function toGrantView(row: TopicGrantsTable): GrantView {
+  return { id: row.id, topic: row.pattern, environment: row.environment, send: row.can_send === 1, receive: row.can_receive === 1 };
+}
