@@ -91,7 +91,8 @@ export class ConnectButton extends PatchbayElement {
   }
 
   override updated(changed: Map<PropertyKey, unknown>): void {
-    if (changed.has('sessionToken')) this.#resume();
+    // After this update, not inside it: resuming may change the flow's state (Lit's change-in-update).
+    if (changed.has('sessionToken')) queueMicrotask(() => this.#resume());
     this.dataset.status = this.status;
   }
 

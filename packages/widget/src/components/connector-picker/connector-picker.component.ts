@@ -163,7 +163,7 @@ export class ConnectorPicker extends PatchbayElement {
       else if (changed.get('open') === true) this.#stopPositioning();
     }
     if (changed.has('query') || changed.has('open') || changed.has('activeSlug')) this.#keepActiveVisible();
-    if (changed.has('sessionToken')) this.#resume();
+    if (changed.has('sessionToken')) queueMicrotask(() => this.#resume());
   }
 
   /** Continues wherever the session stands (remount, reload, back from page mode); never opens a window. */
