@@ -145,6 +145,27 @@ describe('cancelling a session', () => {
     assert.deepEqual(connections, [], 'the late sign-in stored nothing');
   });
 
+  it('decides a cancel racing the callback one way only: authorized with a connection, or cancelled with none', async () => {
+    const outcomes = await Promise.all(
+      Array.from({ length: 6 }, async (_, n) => {
+        const flow = await newSession(`cancel-race-${n}`);
+        const callbackUrl = await signInUpToCallback(flow);
+        const [callback, cancelled] = await Promise.all([fetch(callbackUrl, { redirect: 'manual' }), cancel(flow)]);
+        const view = (await (await api(`/session/${flow.id}`, { auth: flow.token })).json()) as View;
+        const connections = await patchbay.patchbay.ctx.store.db.selectFrom('connections').select('id').where('tenant_id', '=', `cancel-race-${n}`).execute();
+        return { callback: callback.status, cancel: cancelled.status, status: view.status, connections: connections.length };
+      }),
+    );
+    for (const outcome of outcomes) {
+      const signedIn = { callback: 200, cancel: 409, status: 'authorized', connections: 1 };
+      const cancelledFirst = { callback: 409, cancel: 200, status: 'cancelled', connections: 0 };
+      assert.ok(
+        [signedIn, cancelledFirst].some((expected) => JSON.stringify(expected) === JSON.stringify(outcome)),
+        `one consistent winner: ${JSON.stringify(outcome)}`,
+      );
+    }
+  });
+
   it('lets a later click start the cancelled session again, and that sign-in authorizes it', async () => {
     const flow = await newSession('cancel-restart');
     await signInUpToCallback(flow);
