@@ -168,7 +168,7 @@ export class ConnectorPicker extends PatchbayElement {
 
   /** Continues wherever the session stands (remount, reload, back from page mode); never opens a window. */
   #resume(): void {
-    if (this.sessionToken && this.isConnected)
+    if (this.sessionToken && this.integration && this.isConnected)
       void this.flow.resume({ server: this.server || window.location.origin, integration: this.integration, token: this.sessionToken });
   }
 
