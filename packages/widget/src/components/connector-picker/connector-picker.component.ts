@@ -52,7 +52,9 @@ function fold(text: string): string {
  * tenant's connection needs re-authorizing.
  *
  * A session is good for one connection: after `patchbay-connected`, give the picker a new
- * `session-token` (from your backend) to let the tenant connect another app.
+ * `session-token` (from your backend) to let the tenant connect another app. Like
+ * `<connect-button>`, it resumes a session's flow wherever it stands (remount, reload), and offers
+ * Reopen sign-in window and Cancel when the sign-in window looks closed.
  *
  * @event patchbay-request-connect - Cancelable: the user chose `{ connector, choice, connectionId }`; call `preventDefault()` to stop the flow.
  * @event patchbay-connected - The install is ready: `{ installId, tenantId, integration, connector }`.
@@ -75,7 +77,7 @@ function fold(text: string): string {
  * @csspart action - What choosing does: Connect, + Add connection or Reconnect.
  * @csspart message - Loading, empty, no-match and error messages.
  * @csspart retry - The retry button after a failed load.
- * @csspart status - The status line (a polite live region). Like `<connect-button>`, the picker resumes a session's flow wherever it stands.
+ * @csspart status - The status line (a polite live region).
  * @csspart choices - While waiting with no sign-in window known to be open: the group of the two choices below.
  * @csspart reopen - The "Reopen sign-in window" button.
  * @csspart cancel - The "Cancel" button: cancels the session on the server too.
