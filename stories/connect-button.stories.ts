@@ -39,9 +39,9 @@ function render(args: Args, options: { start?: boolean } = {}) {
 }
 
 /** A story whose button is clicked as it renders, with a fresh session that ends with `outcome`. */
-function started(outcome: MockOutcome, delayMs = 700): StoryObj<Args> {
+function started(outcome: MockOutcome, delayMs = 700, looksClosed = false): StoryObj<Args> {
   return {
-    render: (args) => render({ ...args, 'session-token': mockSessionToken({ outcome, delayMs }) }, { start: true }),
+    render: (args) => render({ ...args, 'session-token': mockSessionToken({ outcome, delayMs, looksClosed }) }, { start: true }),
   };
 }
 
@@ -78,6 +78,13 @@ export const Idle: Story = {};
 
 /** Waiting for the user in the popup (the pretend user never finishes here). */
 export const Connecting: Story = started('pending');
+
+/**
+ * The sign-in window looks closed while the server still waits for the person (a provider's
+ * Cross-Origin-Opener-Policy does this, as does closing the window): not a cancel. The status area
+ * offers Reopen sign-in window and Cancel (parts `reopen` and `cancel`).
+ */
+export const WindowLooksClosed: Story = { name: 'Window looks closed', ...started('pending', 0, true) };
 
 /** The user signed in: the widget committed the session, the install is ready, `patchbay-connected` fired. */
 export const Connected: Story = started('authorized', 300);

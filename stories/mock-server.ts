@@ -23,7 +23,10 @@ interface MockSession {
   outcome: MockOutcome;
   /** How long the pretend user takes in the popup. */
   delayMs: number;
-  status: 'started' | 'authorized' | 'cancelled' | 'failed' | 'committed';
+  /** The popup looks closed to the opener at once, as a provider's Cross-Origin-Opener-Policy makes it. */
+  looksClosed: boolean;
+  status: 'created' | 'started' | 'authorized' | 'cancelled' | 'failed' | 'committed';
+  cancelledByUser?: boolean;
   installId: string | null;
 }
 
@@ -59,7 +62,7 @@ export const mockCatalog: MockConnector[] = [
 
 const sessions = new Map<string, MockSession>();
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-const SESSION_PATH = /^\/v1\/integrations\/([^/]+)\/session\/(ses_[0-9A-Za-z]{22})(\/commit|\/connectors|\/start)?$/;
+const SESSION_PATH = /^\/v1\/integrations\/([^/]+)\/session\/(ses_[0-9A-Za-z]{22})(\/commit|\/connectors|\/start|\/cancel)?$/;
 const INSTALL_PATH = /^\/v1\/integrations\/([^/]+)\/install\/(ins_[0-9A-Za-z]+)$/;
 
 function randomBase62(length: number): string {
@@ -68,9 +71,13 @@ function randomBase62(length: number): string {
 }
 
 /** A session token in the real format (`ses_…_secret_…`) for a pretend session that ends with `outcome`. */
-export function mockSessionToken({ outcome = 'authorized', delayMs = 900 }: { outcome?: MockOutcome; delayMs?: number } = {}): string {
+export function mockSessionToken({
+  outcome = 'authorized',
+  delayMs = 900,
+  looksClosed = false,
+}: { outcome?: MockOutcome; delayMs?: number; looksClosed?: boolean } = {}): string {
   const id = `ses_${randomBase62(22)}`;
-  sessions.set(id, { outcome, delayMs, status: 'started', installId: null });
+  sessions.set(id, { outcome, delayMs, looksClosed, status: 'created', installId: null });
   return `${id}_secret_${randomBase62(22)}`;
 }
 
@@ -116,6 +123,12 @@ async function answer(url: URL, init: RequestInit | undefined): Promise<Response
     if (integration === CATALOG.broken) return json(503, errorBody('unavailable', 'The catalog is resting.'));
     return json(200, { data: integration === CATALOG.empty ? [] : mockCatalog, next: null });
   }
+  if (tail === '/cancel' && method === 'POST') {
+    if (session.status !== 'created' && session.status !== 'started' && session.status !== 'cancelled')
+      return json(409, errorBody('session_not_cancellable', 'The sign-in has already finished for this session.'));
+    session.cancelledByUser ||= session.status !== 'cancelled';
+    session.status = 'cancelled';
+  }
   if (tail === '/commit' && method === 'POST') {
     if (session.status !== 'authorized' && session.status !== 'committed')
       return json(409, errorBody('session_not_authorized', 'The session is not authorized yet.'));
@@ -134,7 +147,9 @@ async function answer(url: URL, init: RequestInit | undefined): Promise<Response
       session.status === 'failed'
         ? { code: 'provider_error', message: 'The provider said no.' }
         : session.status === 'cancelled'
-          ? { code: 'access_denied', message: 'The sign-in was cancelled.' }
+          ? session.cancelledByUser
+            ? { code: 'user_cancelled', message: 'The person cancelled the sign-in in the app.' }
+            : { code: 'access_denied', message: 'The sign-in was cancelled.' }
           : null,
   });
 }
@@ -156,6 +171,9 @@ function playPopup(url: URL): MockPopup {
   const popup = new MockPopup();
   const id = SESSION_PATH.exec(url.pathname)?.[2];
   const session = id ? sessions.get(id) : undefined;
+  // Loading the start URL starts the session, as the real server does.
+  if (session && (session.status === 'created' || session.status === 'cancelled' || session.status === 'failed')) session.status = 'started';
+  if (session?.looksClosed) popup.closed = true;
   if (id && session && session.outcome !== 'pending') {
     setTimeout(() => {
       if (session.status !== 'started') return;

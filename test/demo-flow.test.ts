@@ -88,18 +88,23 @@ describe('the demo page, end to end', () => {
     await page.context().close();
   });
 
-  it('treats a popup closed by the user as a cancel, not an error or a hang', async () => {
+  it('a popup closed by the user is not a cancel by itself: Reopen and Cancel are offered, and Cancel cancels once', async () => {
     const page = await openDemo();
     const [popup] = await Promise.all([page.waitForEvent('popup'), connectButton(page).click()]);
     await popup.locator('input[name="login"]').waitFor();
     await popup.close();
-    await page.waitForFunction(
-      () => (window as unknown as { patchbayEvents: Array<{ type: string }> }).patchbayEvents.some((e) => e.type === 'patchbay-cancel'),
-      undefined,
-      { timeout: 10_000 },
+    const choices = page.locator('connect-button').locator('[part~="cancel"]');
+    await choices.waitFor({ timeout: 10_000 });
+    assert.deepEqual(await events(page), [], 'closing the window fired nothing: the server still waits for the person');
+    await choices.click();
+    await page.waitForFunction(() =>
+      (window as unknown as { patchbayEvents: Array<{ type: string }> }).patchbayEvents.some((e) => e.type === 'patchbay-cancel'),
     );
-    const cancel = (await events(page)).find((event) => event.type === 'patchbay-cancel');
-    assert.equal(cancel?.detail.reason, 'popup_closed');
+    const all = await events(page);
+    assert.deepEqual(
+      all.map((event) => [event.type, event.detail.reason]),
+      [['patchbay-cancel', 'user']],
+    );
     assert.equal(await connectButton(page).isEnabled(), true, 'the button can be used again');
     await page.context().close();
   });

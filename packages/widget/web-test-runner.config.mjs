@@ -22,7 +22,7 @@ const flags = [
  * POST /__stand-in/{sessionId}/{status}. The real server is covered by the end-to-end tests.
  */
 const sessions = new Map();
-const SESSION_PATH = /^\/v1\/integrations\/([^/]+)\/session\/(ses_[0-9A-Za-z]{22})(\/commit|\/connectors)?$/;
+const SESSION_PATH = /^\/v1\/integrations\/([^/]+)\/session\/(ses_[0-9A-Za-z]{22})(\/commit|\/connectors|\/cancel)?$/;
 
 /** The picker's catalog: one connector per state, and enough of them to search and scroll. */
 const catalog = [
@@ -50,8 +50,26 @@ const catalog = [
 const INSTALL_PATH = /^\/v1\/integrations\/([^/]+)\/install\/(ins_[0-9A-Za-z]+)$/;
 
 function sessionState(id) {
-  if (!sessions.has(id)) sessions.set(id, { status: 'started', installId: null, reads: 0, commits: 0, catalogReads: 0 });
+  if (!sessions.has(id)) sessions.set(id, { status: 'created', installId: null, reads: 0, commits: 0, catalogReads: 0, cancels: 0 });
   return sessions.get(id);
+}
+
+/** POST …/cancel as the server answers it (docs/flow.md): idempotent, 409 once the sign-in finished. */
+function cancelInStandIn(ctx, state) {
+  state.cancels += 1;
+  if (state.status === 'expired') {
+    ctx.status = 410;
+    ctx.body = { error: { code: 'session_expired', message: 'The session has expired; start a new one.' } };
+    return false;
+  }
+  if (!['created', 'started', 'configuring', 'cancelled'].includes(state.status)) {
+    ctx.status = 409;
+    ctx.body = { error: { code: 'session_not_cancellable', message: 'The sign-in has already finished for this session.' } };
+    return false;
+  }
+  if (state.status !== 'cancelled') state.cancelError = { code: 'user_cancelled', message: 'The person cancelled the sign-in in the app.' };
+  state.status = 'cancelled';
+  return true;
 }
 
 async function standIn(ctx, next) {
@@ -87,14 +105,16 @@ async function standIn(ctx, next) {
       ctx.body = { data: integration === 'empty' ? [] : catalog, next: null };
       return;
     }
-    if (commit === '/commit' && ctx.method === 'POST') {
+    if (commit === '/cancel' && ctx.method === 'POST') {
+      if (!cancelInStandIn(ctx, state)) return;
+    } else if (commit === '/commit' && ctx.method === 'POST') {
       state.commits += 1;
       state.installId = `ins_${id.slice(4)}`;
       state.status = 'committed';
       ctx.body = { targetUrl: `${ctx.protocol}://${ctx.host}/v1/integrations/${integration}/install/${state.installId}` };
       return;
     }
-    state.reads += 1;
+    if (commit !== '/cancel') state.reads += 1;
     ctx.body = {
       id,
       integrationId: integration,
@@ -106,7 +126,7 @@ async function standIn(ctx, next) {
         state.status === 'failed'
           ? { code: 'provider_error', message: 'The provider said no.' }
           : state.status === 'cancelled'
-            ? { code: 'access_denied', message: 'The sign-in was cancelled.' }
+            ? (state.cancelError ?? { code: 'access_denied', message: 'The sign-in was cancelled.' })
             : null,
     };
     return;

@@ -65,4 +65,27 @@ describe('the configuration step of the hosted flow', () => {
     const install = (await (await fetch(targetUrl, { headers })).json()) as { config: Record<string, string> };
     assert.deepEqual(install.config, { channel: '#alerts', note: '<b>hi</b>' });
   });
+
+  it('shows the form again when the sign-in window is reopened before it was saved, and a cancel then stops the form', async () => {
+    const base = `${patchbay.origin}/v1/integrations/acme-sync`;
+    const headers = { authorization: `Bearer ${accessKey}`, 'content-type': 'application/json' };
+    const session = (await (await fetch(`${base}/session`, { method: 'POST', headers, body: JSON.stringify({ tenantId: 'cfg-reopen' }) })).json()) as {
+      id: string;
+      startUrl: string;
+    };
+    const start = await fetch(`${session.startUrl}?mode=popup&origin=${encodeURIComponent(HOST_ORIGIN)}`, { redirect: 'manual' });
+    const { callbackUrl } = await loginAtProvider(start.headers.get('location')!, `${patchbay.origin}/oauth/callback`);
+    assert.equal((await fetch(callbackUrl)).status, 200, 'the first window shows the form');
+    // The window was lost (closed, or severed by the provider's COOP): "Reopen sign-in window".
+    const reopened = await fetch(`${session.startUrl}?mode=popup&origin=${encodeURIComponent(HOST_ORIGIN)}`, { redirect: 'manual' });
+    assert.equal(reopened.status, 200, 'no second sign-in: the form again');
+    assert.match(await reopened.text(), /action="\/v1\/integrations\/acme-sync\/session\/ses_[^"]+\/config"/);
+
+    const cancelled = await fetch(`${base}/session/${session.id}/cancel`, { method: 'POST', headers });
+    assert.equal(cancelled.status, 200);
+    const saved = await fetch(`${base}/session/${session.id}/config`, { method: 'POST', body: new URLSearchParams({ channel: '#late' }), redirect: 'manual' });
+    assert.equal(saved.status, 409, 'the form of a cancelled session is not accepted');
+    const view = (await (await fetch(`${base}/session/${session.id}`, { headers })).json()) as { status: string };
+    assert.equal(view.status, 'cancelled');
+  });
 });

@@ -7,6 +7,7 @@ import { assertTenantAllowed, authenticate, principalOf, refuse } from '../http/
 import { HttpError, toHttpError } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { sendConfigurationPage, sendCredentialsPage, sendDonePage, sendErrorPage } from '../pages/flow.js';
+import { cancelSession } from './cancel.js';
 import { callbackQuerySchema, createSessionSchema, sessionIdSchema, startQuerySchema } from './schema.js';
 import {
   commitSession,
@@ -101,6 +102,15 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
         res.set('cache-control', 'no-store').redirect(303, started.url.toString());
         return;
       }
+      if (started.kind === 'configure') {
+        const integration = requireIntegration(ctx, started.session.integrationId);
+        sendConfigurationPage(res, {
+          actionUrl: `${req.baseUrl}/session/${sessionId}/config`,
+          integrationName: integration.name,
+          fields: integration.configFields,
+        });
+        return;
+      }
       sendCredentialsPage(res, {
         actionUrl: `${req.baseUrl}/session/${sessionId}/credentials`,
         connector: started.connector,
@@ -183,6 +193,14 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
       sendDonePage(res, outcome);
     }),
   );
+
+  router.post('/session/:sessionId/cancel', authenticate(ctx, { scope: 'sessions:write', sessionToken: true }), async function cancelSessionHandler(req, res) {
+    const params = { integrationId: String(req.params.integrationId), sessionId: String(req.params.sessionId) };
+    assertOwnSession(ctx, req, res, params);
+    const sessionId = parseInput(sessionIdSchema, params.sessionId);
+    if (principalOf(res).kind === 'key') assertTenantAllowed(ctx, req, res, (await getSession(ctx, params.integrationId, sessionId)).tenantId);
+    res.status(200).json(await cancelSession(ctx, params.integrationId, sessionId));
+  });
 
   router.post('/session/:sessionId/commit', authenticate(ctx, { scope: 'installs:write', sessionToken: true }), async function commitSessionHandler(req, res) {
     const params = { integrationId: String(req.params.integrationId), sessionId: String(req.params.sessionId) };

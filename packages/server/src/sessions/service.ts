@@ -24,13 +24,19 @@ export interface SessionView {
   integrationId: string;
   tenantId: string;
   tags: Record<string, string>;
-  status: SessionsTable['status'];
+  /** `expired`: past `expiresAt` before it ended; reported, never stored (the row keeps its last status). */
+  status: SessionsTable['status'] | 'expired';
+  /** The connector chosen for this session, once known (the widget names it when it resumes). */
+  connector: string | null;
   error: { code: string; message: string } | null;
   installId: string | null;
   expiresAt: string;
 }
 
-type SessionRow = SessionsTable;
+export type SessionRow = SessionsTable;
+
+/** Statuses that still wait for the person; past `expiresAt` they are reported as `expired`. */
+const EXPIRABLE: ReadonlySet<SessionsTable['status']> = new Set(['created', 'started', 'configuring', 'authorized']);
 
 export function integrationBaseUrl(ctx: AppContext, integrationId: string): string {
   return `${ctx.config.publicUrl}/v1/integrations/${encodeURIComponent(integrationId)}`;
@@ -57,13 +63,14 @@ export function isAllowedOrigin(integration: Integration, candidate: string): bo
   return origin !== 'null' && integration.allowedOrigins.includes(origin);
 }
 
-function toView(row: SessionRow): SessionView {
+export function toView(row: SessionRow): SessionView {
   return {
     id: row.id,
     integrationId: row.integration_id,
     tenantId: row.tenant_id,
     tags: JSON.parse(row.tags) as Record<string, string>,
-    status: row.status,
+    status: EXPIRABLE.has(row.status) && Date.parse(row.expires_at) <= Date.now() ? 'expired' : row.status,
+    connector: row.connector_id,
     error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
     installId: row.install_id,
     expiresAt: row.expires_at,
@@ -121,13 +128,13 @@ export async function createSession(ctx: AppContext, integrationId: string, inpu
   return { id, token, startUrl: `${integrationBaseUrl(ctx, integration.id)}/session/${id}/start`, expiresAt };
 }
 
-async function readSession(ctx: AppContext, integrationId: string, sessionId: string): Promise<SessionRow> {
+export async function readSession(ctx: AppContext, integrationId: string, sessionId: string): Promise<SessionRow> {
   const row = await ctx.store.db.selectFrom('sessions').selectAll().where('id', '=', sessionId).where('integration_id', '=', integrationId).executeTakeFirst();
   if (!row) throw notFound('session_not_found', 'No such session.');
   return row;
 }
 
-function assertNotExpired(row: SessionRow): void {
+export function assertNotExpired(row: SessionRow): void {
   if (Date.parse(row.expires_at) <= Date.now() && row.status !== 'committed') {
     throw new HttpError(410, 'session_expired', 'The session has expired; start a new one.');
   }
@@ -156,7 +163,9 @@ export async function verifySessionToken(
 }
 
 export type StartResult =
-  { kind: 'redirect'; url: URL } | { kind: 'form'; session: SessionView; connector: Connector; method: PublicAuthMethod; fields: FormField[] };
+  | { kind: 'redirect'; url: URL }
+  | { kind: 'form'; session: SessionView; connector: Connector; method: PublicAuthMethod; fields: FormField[] }
+  | { kind: 'configure'; session: SessionView };
 
 /** Picks the connector (the session's, or `?connector=` among the integration's) and its method. */
 function chooseConnector(ctx: AppContext, integration: Integration, row: SessionRow, options: { connector?: string | undefined; method?: string | undefined }) {
@@ -188,7 +197,7 @@ export async function startSession(
   const integration = requireIntegration(ctx, integrationId);
   const row = await readSession(ctx, integrationId, sessionId);
   assertNotExpired(row);
-  if (!['created', 'started', 'cancelled', 'failed'].includes(row.status)) {
+  if (!['created', 'started', 'configuring', 'cancelled', 'failed'].includes(row.status)) {
     throw conflict('session_used', 'This session has already been authorized; start a new one.');
   }
   let openerOrigin: string | null = null;
@@ -199,6 +208,19 @@ export async function startSession(
     openerOrigin = new URL(options.origin).origin;
   } else if (!row.redirect_url) {
     throw badRequest('redirect_url_missing', 'Page mode needs a session created with a redirectUrl.');
+  }
+  if (row.status === 'configuring') {
+    // Signed in already, the window was lost before the form was saved ("Reopen sign-in window"):
+    // the form again, answering to the window that asked now.
+    const updated = await ctx.store.db
+      .updateTable('sessions')
+      .set({ mode: options.mode, opener_origin: openerOrigin, updated_at: isoNow() })
+      .where('id', '=', row.id)
+      .where('status', '=', 'configuring')
+      .returningAll()
+      .executeTakeFirst();
+    if (!updated) throw conflict('session_used', 'This session has already been authorized; start a new one.');
+    return { kind: 'configure', session: toView(updated) };
   }
   let reauthConnectionId = row.reauth_connection_id;
   if (options.reauth) {
@@ -306,7 +328,12 @@ export async function submitCredentials(
     if (!verified.ok) return { formError: verified.message, connector, method, fields };
   }
   const connectionId = await storeConnection(ctx, row, connector.slug, parsed.credentials);
-  const updated = await finishSession(ctx, row.id, { status: integration.configFields.length > 0 ? 'configuring' : 'authorized', connection_id: connectionId });
+  const updated = await finishSession(
+    ctx,
+    row.id,
+    { status: integration.configFields.length > 0 ? 'configuring' : 'authorized', connection_id: connectionId },
+    'started',
+  );
   return {
     session: toView(updated),
     mode: updated.mode ?? 'page',
@@ -371,7 +398,17 @@ export async function completeAuthorization(
     .where('status', '=', 'started')
     .returningAll()
     .executeTakeFirst();
-  if (!row) throw badRequest('invalid_state', 'This sign-in link is unknown, already used or expired. Start again from the app.');
+  if (!row) {
+    // A person who chose Cancel in the app and then finished signing in anyway hears why it did not count.
+    const cancelled = await ctx.store.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('oauth_state_hash', '=', stateHash)
+      .where('status', '=', 'cancelled')
+      .executeTakeFirst();
+    if (cancelled) throw sessionCancelled();
+    throw badRequest('invalid_state', 'This sign-in link is unknown, already used or expired. Start again from the app.');
+  }
   assertNotExpired(row);
   const integration = requireIntegration(ctx, row.integration_id);
   const outcome = (session: SessionRow): CallbackOutcome => ({
@@ -412,25 +449,36 @@ export async function completeAuthorization(
     throw failure;
   }
   const connectionId = await storeConnection(ctx, row, connectorSlug, { type: 'oauth2', tokens });
-  const updated = await finishSession(ctx, row.id, {
-    status: integration.configFields.length > 0 ? 'configuring' : 'authorized',
-    connection_id: connectionId,
-  });
+  const updated = await finishSession(
+    ctx,
+    row.id,
+    { status: integration.configFields.length > 0 ? 'configuring' : 'authorized', connection_id: connectionId },
+    'started',
+  );
   return outcome(updated);
 }
 
+/**
+ * Records how a sign-in ended. With `from`, only a session still in that status moves: a Cancel
+ * chosen in the app meanwhile (sessions/cancel.ts) wins, and this sign-in does not count.
+ */
 async function finishSession(
   ctx: AppContext,
   sessionId: string,
   changes: Partial<Pick<SessionRow, 'status' | 'error_code' | 'error_message' | 'connection_id' | 'config'>>,
+  from?: SessionRow['status'],
 ): Promise<SessionRow> {
-  return ctx.store.db
+  let update = ctx.store.db
     .updateTable('sessions')
     .set({ ...changes, pkce_verifier_ciphertext: null, updated_at: isoNow() })
-    .where('id', '=', sessionId)
-    .returningAll()
-    .executeTakeFirstOrThrow();
+    .where('id', '=', sessionId);
+  if (from) update = update.where('status', '=', from);
+  const row = await update.returningAll().executeTakeFirst();
+  if (!row) throw sessionCancelled();
+  return row;
 }
+
+const sessionCancelled = () => conflict('session_cancelled', 'This sign-in was cancelled in the app. Start again from there.');
 
 /** Saves the configuration form; only a session waiting for configuration accepts it. */
 export async function saveConfiguration(ctx: AppContext, integrationId: string, sessionId: string, values: Record<string, string>): Promise<CallbackOutcome> {

@@ -45,7 +45,12 @@ export interface ThirdParty {
  * Starts oidc-provider (PKCE required, refresh tokens rotated) and a stand-in third-party API on
  * loopback. The redirect URI is fixed later by `registerRedirectUri` since Patchbay's port comes second.
  */
-export async function startThirdParty(options: { accessTokenTtlSeconds?: number; redirectUri: string | string[] }): Promise<ThirdParty> {
+export async function startThirdParty(options: {
+  accessTokenTtlSeconds?: number;
+  redirectUri: string | string[];
+  /** Headers on every provider page, e.g. the `Cross-Origin-Opener-Policy` large providers send. */
+  pageHeaders?: Record<string, string>;
+}): Promise<ThirdParty> {
   const { server, origin } = await listenOnLoopback();
   const issuer = `${origin}/oidc`;
   const clientId = 'patchbay-test';
@@ -63,6 +68,13 @@ export async function startThirdParty(options: { accessTokenTtlSeconds?: number;
     if (grantType in tokenRequests) tokenRequests[grantType] += 1;
   });
   const app = express();
+  const pageHeaders = Object.entries(options.pageHeaders ?? {});
+  if (pageHeaders.length > 0) {
+    app.use(function providerPageHeaders(_req, res, next) {
+      for (const [name, value] of pageHeaders) res.setHeader(name, value);
+      next();
+    });
+  }
   app.use('/oidc', provider.callback());
   app.use('/api', demoThirdPartyApi(provider));
   server.on('request', app);

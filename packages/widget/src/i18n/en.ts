@@ -9,6 +9,8 @@ export const en = {
   'connect.status.connected': 'Connected.',
   'connect.status.needsReauth': 'The connection needs you to sign in again.',
   'connect.status.cancelled': 'Cancelled. Nothing was connected.',
+  'connect.status.windowLost': 'Still waiting for the sign-in to finish. If you closed its window, reopen it or cancel.',
+  'connect.status.expired': 'The sign-in took too long and expired. Nothing was connected.',
   'connect.status.error': 'Something went wrong: {message}',
   'picker.trigger': 'Connect an app',
   'picker.triggerBusy': 'Connecting {name}…',
@@ -30,6 +32,8 @@ export const en = {
   'picker.status.connecting': 'Connecting {name}: finish signing in in the new window…',
   'picker.status.connected': '{name} is connected.',
   'picker.status.cancelled': 'Cancelled. {name} was not connected.',
+  'picker.status.windowLost': 'Still waiting for {name} to finish signing in. If you closed its window, reopen it or cancel.',
+  'picker.status.expired': 'The sign-in for {name} took too long and expired. It was not connected.',
   'picker.status.error': '{name} could not be connected: {message}',
   'picker.status.sessionUsed': 'This session is used up. Ask for a new one to connect another app.',
   'onboarding.loading': 'Opening your invitation…',
@@ -89,6 +93,10 @@ export const en = {
   'error.invalidToken': 'This button has no valid session. Reload the page.',
   'error.timeout': 'The connection took too long to finish. Try again.',
   'error.network': 'The Patchbay server could not be reached.',
+  'flow.choices': 'Sign-in window',
+  'flow.reopen': 'Reopen sign-in window',
+  'flow.cancel': 'Cancel',
+  'error.sessionExpired': 'This session has expired. Reload the page to start again.',
 } as const;
 
 export type TranslationKey = keyof typeof en;

@@ -1,6 +1,6 @@
 /** The widget's view of the Patchbay server: the session endpoints of docs/flow.md, nothing else. */
 
-export type SessionStatus = 'created' | 'started' | 'configuring' | 'authorized' | 'cancelled' | 'failed' | 'committed';
+export type SessionStatus = 'created' | 'started' | 'configuring' | 'authorized' | 'cancelled' | 'failed' | 'committed' | 'expired';
 
 export interface SessionState {
   id: string;
@@ -10,6 +10,8 @@ export interface SessionState {
   error: { code: string; message: string } | null;
   installId: string | null;
   expiresAt: string;
+  /** The connector chosen for the session, once known. */
+  connector?: string | null;
 }
 
 export interface InstallState {
@@ -69,6 +71,11 @@ export class ApiClient {
 
   commit(sessionId: string, signal?: AbortSignal): Promise<{ targetUrl: string }> {
     return this.#request(`${this.integrationBaseUrl}/session/${sessionId}/commit`, { method: 'POST', signal });
+  }
+
+  /** The person chose Cancel: ends the session on the server too (docs/flow.md, "How a flow ends"). */
+  cancelSession(sessionId: string, signal?: AbortSignal): Promise<SessionState> {
+    return this.#request(`${this.integrationBaseUrl}/session/${sessionId}/cancel`, { method: 'POST', signal });
   }
 
   getInstall(targetUrl: string, signal?: AbortSignal): Promise<InstallState> {

@@ -15,7 +15,8 @@ export function newToken(): { id: string; token: string } {
 export const setStatus = (id: string, status: string) => fetch(`/__stand-in/${id}/${status}`, { method: 'POST' });
 
 /** How often the component read the session, committed it and read its catalog. */
-export const counts = async (id: string) => (await (await fetch(`/__stand-in/${id}`)).json()) as { reads: number; commits: number; catalogReads: number };
+export const counts = async (id: string) =>
+  (await (await fetch(`/__stand-in/${id}`)).json()) as { reads: number; commits: number; catalogReads: number; cancels: number };
 
 /** A stand-in popup: a plain object with the Window members the flow uses. */
 export function fakePopup() {

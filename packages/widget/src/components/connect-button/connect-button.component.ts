@@ -1,5 +1,6 @@
 import { html, nothing } from 'lit';
 import { property, query } from 'lit/decorators.js';
+import { renderFlowChoices } from '../../internal/flow-choices.js';
 import { FlowController } from '../../internal/flow-controller.js';
 import { PatchbayElement } from '../../internal/patchbay-element.js';
 import { StoreController } from '../../internal/store-controller.js';
@@ -16,8 +17,13 @@ import '../../events/patchbay-step.js';
  * @summary One button that runs the whole Patchbay flow: authorize in a popup (or a full-page
  * redirect when popups are blocked), commit, and wait for the install.
  *
+ * With a session token it asks the server where that session stands and continues from there
+ * (after a remount, a reload or the return from page mode): an authorized session is installed
+ * without another click. A sign-in window that looks closed is not a cancel: while the server
+ * still waits for the person, the status area offers Reopen sign-in window and Cancel.
+ *
  * @event patchbay-connected - The install is ready: `{ installId, tenantId, integration }`.
- * @event patchbay-cancel - The user closed the window or declined: `{ reason }`.
+ * @event patchbay-cancel - The flow was really cancelled, once: `{ reason }` is `user` (chose Cancel), `access_denied` (declined at the provider) or `expired`.
  * @event patchbay-error - The flow failed: `{ code, message }`.
  * @event patchbay-step - The flow moved on: `{ step }`.
  *
@@ -28,6 +34,9 @@ import '../../events/patchbay-step.js';
  * @csspart spinner - The busy indicator while connecting.
  * @csspart check - The check mark once connected.
  * @csspart status - The status line under the button (a polite live region).
+ * @csspart choices - While waiting with no sign-in window known to be open: the group of the two choices below.
+ * @csspart reopen - The "Reopen sign-in window" button.
+ * @csspart cancel - The "Cancel" button: cancels the session on the server too.
  *
  * @cssproperty --patchbay-connect-button-color - Button colour; falls back to --patchbay-color-primary.
  * @cssproperty --patchbay-connect-button-text-color - Label colour on the button.
@@ -78,11 +87,12 @@ export class ConnectButton extends PatchbayElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    queueMicrotask(() => this.#resumeAfterRedirect());
+    queueMicrotask(() => this.#resume());
   }
 
   override updated(changed: Map<PropertyKey, unknown>): void {
-    if (changed.has('sessionToken')) this.#resumeAfterRedirect();
+    // After this update, not inside it: resuming may change the flow's state (Lit's change-in-update).
+    if (changed.has('sessionToken')) queueMicrotask(() => this.#resume());
     this.dataset.status = this.status;
   }
 
@@ -90,8 +100,9 @@ export class ConnectButton extends PatchbayElement {
     return { server: this.server || window.location.origin, integration: this.integration, token: this.sessionToken };
   }
 
-  #resumeAfterRedirect(): void {
-    if (this.sessionToken && this.integration) this.flow.resume(this.#options());
+  /** Continues wherever the session stands (remount, reload, back from page mode); never opens a window. */
+  #resume(): void {
+    if (this.sessionToken && this.integration && this.isConnected) void this.flow.resume(this.#options());
   }
 
   #returnFocus(): void {
@@ -110,7 +121,7 @@ export class ConnectButton extends PatchbayElement {
 
   override render() {
     const status = this.status;
-    const { error } = this.#state.value;
+    const { error, windowLost, cancelReason } = this.#state.value;
     const labels: Record<typeof status, TranslationKey> = {
       idle: 'connect.label',
       connecting: 'connect.connecting',
@@ -121,10 +132,10 @@ export class ConnectButton extends PatchbayElement {
     };
     const statusText: Record<typeof status, string> = {
       idle: '',
-      connecting: this.i18n.text('connect.status.connecting'),
+      connecting: this.i18n.text(windowLost ? 'connect.status.windowLost' : 'connect.status.connecting'),
       connected: this.i18n.text('connect.status.connected'),
       'needs-reauth': this.i18n.text('connect.status.needsReauth'),
-      cancelled: this.i18n.text('connect.status.cancelled'),
+      cancelled: this.i18n.text(cancelReason === 'expired' ? 'connect.status.expired' : 'connect.status.cancelled'),
       error: this.i18n.text('connect.status.error', { message: this.i18n.error(error) }),
     };
     const busy = status === 'connecting';
@@ -147,6 +158,7 @@ export class ConnectButton extends PatchbayElement {
         <span part="label">${status === 'idle' ? html`<slot>${this.i18n.text(labels[status])}</slot>` : this.i18n.text(labels[status])}</span>
       </button>
       <span id="status" part="status" role="status" aria-live="polite">${statusText[status]}</span>
+      ${busy && windowLost ? renderFlowChoices(this.flow, this.i18n) : nothing}
     `;
   }
 }

@@ -1,8 +1,10 @@
 import { css } from 'lit';
+import { flowChoicesStyles } from '../../internal/flow-choices.js';
 import { themeStyles } from '../../internal/theme.styles.js';
 
 export default [
   themeStyles,
+  flowChoicesStyles,
   css`
     :host {
       --_button-color: var(--patchbay-connect-button-color, var(--_accent));

@@ -2,6 +2,7 @@ import { Task } from '@lit/task';
 import { html, nothing } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
 import { ApiClient, PatchbayApiError, type SessionConnector } from '../../internal/api-client.js';
+import { renderFlowChoices } from '../../internal/flow-choices.js';
 import { FlowController } from '../../internal/flow-controller.js';
 import { PatchbayElement } from '../../internal/patchbay-element.js';
 import { sessionIdOf } from '../../internal/session-token.js';
@@ -51,11 +52,13 @@ function fold(text: string): string {
  * tenant's connection needs re-authorizing.
  *
  * A session is good for one connection: after `patchbay-connected`, give the picker a new
- * `session-token` (from your backend) to let the tenant connect another app.
+ * `session-token` (from your backend) to let the tenant connect another app. Like
+ * `<connect-button>`, it resumes a session's flow wherever it stands (remount, reload), and offers
+ * Reopen sign-in window and Cancel when the sign-in window looks closed.
  *
  * @event patchbay-request-connect - Cancelable: the user chose `{ connector, choice, connectionId }`; call `preventDefault()` to stop the flow.
  * @event patchbay-connected - The install is ready: `{ installId, tenantId, integration, connector }`.
- * @event patchbay-cancel - The user closed the window or declined: `{ reason }`.
+ * @event patchbay-cancel - The flow was really cancelled, once: `{ reason }` is `user` (chose Cancel), `access_denied` (declined at the provider) or `expired`.
  * @event patchbay-error - Loading the catalog or the flow failed: `{ code, message }`.
  * @event patchbay-step - The flow moved on: `{ step }`.
  *
@@ -75,6 +78,9 @@ function fold(text: string): string {
  * @csspart message - Loading, empty, no-match and error messages.
  * @csspart retry - The retry button after a failed load.
  * @csspart status - The status line (a polite live region).
+ * @csspart choices - While waiting with no sign-in window known to be open: the group of the two choices below.
+ * @csspart reopen - The "Reopen sign-in window" button.
+ * @csspart cancel - The "Cancel" button: cancels the session on the server too.
  *
  * @cssproperty --patchbay-connector-picker-width - The popover's width.
  * @cssproperty --patchbay-connector-picker-max-height - The popover's tallest height before it scrolls.
@@ -142,6 +148,11 @@ export class ConnectorPicker extends PatchbayElement {
   /** Where the popover goes when there is room; it flips to the other side near the viewport edge. */
   @property() placement: 'bottom-start' | 'bottom-end' | 'top-start' | 'top-end' = 'bottom-start';
 
+  override connectedCallback(): void {
+    super.connectedCallback();
+    queueMicrotask(() => this.#resume());
+  }
+
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.#stopPositioning();
@@ -154,6 +165,13 @@ export class ConnectorPicker extends PatchbayElement {
       else if (changed.get('open') === true) this.#stopPositioning();
     }
     if (changed.has('query') || changed.has('open') || changed.has('activeSlug')) this.#keepActiveVisible();
+    if (changed.has('sessionToken')) queueMicrotask(() => this.#resume());
+  }
+
+  /** Continues wherever the session stands (remount, reload, back from page mode); never opens a window. */
+  #resume(): void {
+    if (this.sessionToken && this.integration && this.isConnected)
+      void this.flow.resume({ server: this.server || window.location.origin, integration: this.integration, token: this.sessionToken });
   }
 
   /** The connectors the search matches, in catalog order. */
@@ -308,20 +326,21 @@ export class ConnectorPicker extends PatchbayElement {
   }
 
   #renderStatus() {
-    const { status, error } = this.#flowState.value;
-    const name = this.chosen?.name ?? '';
+    const { status, error, windowLost, cancelReason } = this.#flowState.value;
+    const name = this.chosen?.name ?? this.catalog.value?.find((connector) => connector.slug === this.flow.connector)?.name ?? '';
     const texts: Record<FlowState['status'], string> = {
       idle: '',
       'needs-reauth': '',
-      connecting: this.i18n.text('picker.status.connecting', { name }),
+      connecting: this.i18n.text(windowLost ? 'picker.status.windowLost' : 'picker.status.connecting', { name }),
       connected: this.i18n.text('picker.status.connected', { name }),
-      cancelled: this.i18n.text('picker.status.cancelled', { name }),
+      cancelled: this.i18n.text(cancelReason === 'expired' ? 'picker.status.expired' : 'picker.status.cancelled', { name }),
       error:
         error?.code === 'session_used'
           ? this.i18n.text('picker.status.sessionUsed')
           : this.i18n.text('picker.status.error', { name, message: this.i18n.error(error) }),
     };
-    return html`<span part="status" role="status" aria-live="polite" data-status=${status}>${texts[status]}</span>`;
+    return html`<span part="status" role="status" aria-live="polite" data-status=${status}>${texts[status]}</span>
+      ${status === 'connecting' && windowLost ? renderFlowChoices(this.flow, this.i18n) : nothing}`;
   }
 
   // The listbox follows the combobox pattern: keys go to the search field, which moves the active

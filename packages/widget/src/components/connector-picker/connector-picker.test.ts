@@ -1,6 +1,6 @@
 import { expect, fixture, html, oneEvent, waitUntil } from '@open-wc/testing';
 import { sendKeys, setViewport } from '@web/test-runner-commands';
-import { capturePopups, counts, newToken, setStatus } from '../../test-support/stand-in.js';
+import { capturePopups, counts, fakePopup, newToken, setStatus } from '../../test-support/stand-in.js';
 import type { ConnectorPicker } from './connector-picker.component.js';
 import './connector-picker.js';
 
@@ -281,6 +281,45 @@ describe('<connector-picker>', () => {
       await el.updateComplete;
       expect(part(el, 'status').textContent).to.contain('HubSpot was not connected');
       expect(part(el, 'trigger').getAttribute('aria-busy')).to.equal('false');
+    });
+
+    it('offers Reopen and Cancel in its status area when the window looks closed; Cancel cancels on the server, once, with reason user', async () => {
+      const { el, id } = await picker();
+      const popup = fakePopup();
+      popups = capturePopups(popup);
+      const cancels: string[] = [];
+      el.addEventListener('patchbay-cancel', (event) => cancels.push(event.detail.reason));
+      await el.show();
+      option(el, 'slack').click();
+      popup.closed = true;
+      await waitUntil(() => el.shadowRoot!.querySelector('[part~="reopen"]'), 'the choices are offered');
+      expect(part(el, 'status').textContent).to.contain('Slack');
+      expect(cancels).to.deep.equal([], 'a closed-looking window is no cancel');
+      await expect(el).to.be.accessible();
+      popup.closed = false;
+      part<HTMLButtonElement>(el, 'reopen').click();
+      expect(popups.opened).to.have.length(2, 'Reopen opened the start URL again inside the click');
+      expect(new URL(popups.opened[1]!).searchParams.get('connector')).to.equal('slack');
+      await el.updateComplete;
+      expect(el.shadowRoot!.querySelector('[part~="reopen"]')).to.equal(null, 'no choices while the window is open');
+      popup.closed = true;
+      await waitUntil(() => el.shadowRoot!.querySelector('[part~="cancel"]'));
+      part<HTMLButtonElement>(el, 'cancel').click();
+      await oneEvent(el, 'patchbay-cancel');
+      expect(cancels).to.deep.equal(['user']);
+      expect((await counts(id)).cancels).to.equal(1);
+    });
+
+    it('resumes an authorized session when it renders: connected with no click and no window', async () => {
+      const token = newToken();
+      await setStatus(token.id, 'authorized');
+      popups = capturePopups();
+      const connected = oneEvent(document, 'patchbay-connected');
+      const { el } = await picker('test', token);
+      await connected;
+      await waitUntil(() => part(el, 'status').dataset.status === 'connected');
+      expect(popups.opened).to.have.length(0);
+      expect((await counts(token.id)).commits).to.equal(1);
     });
   });
 

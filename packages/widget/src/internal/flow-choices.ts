@@ -1,0 +1,47 @@
+import { css, html } from 'lit';
+import type { FlowController } from './flow-controller.js';
+import type { LocaleController } from './locale-controller.js';
+
+/**
+ * The two choices a flow offers while it waits with no sign-in window known to be open (it looks
+ * closed, which a provider's Cross-Origin-Opener-Policy also causes, or the page was reloaded):
+ * open the sign-in window again, or cancel. Native buttons, so both are in the tab order.
+ * Reopen calls `window.open` synchronously inside the click, or the popup blocker would stop it.
+ */
+export function renderFlowChoices(flow: FlowController, i18n: LocaleController) {
+  return html`<span part="choices" role="group" aria-label=${i18n.text('flow.choices')}>
+    <button part="reopen" type="button" @click=${() => flow.reopen()}>${i18n.text('flow.reopen')}</button>
+    <button part="cancel" type="button" @click=${() => void flow.cancel()}>${i18n.text('flow.cancel')}</button>
+  </span>`;
+}
+
+export const flowChoicesStyles = css`
+  [part~='choices'] {
+    display: inline-flex;
+    flex-wrap: wrap;
+    gap: 0.5em;
+  }
+
+  [part~='reopen'],
+  [part~='cancel'] {
+    padding: 0.35em 0.8em;
+    border: 1px solid var(--_border);
+    border-radius: var(--_radius);
+    background: transparent;
+    color: var(--_text);
+    font: inherit;
+    font-size: 0.85em;
+    cursor: pointer;
+  }
+
+  [part~='reopen'] {
+    border-color: var(--_accent);
+    color: var(--_accent);
+  }
+
+  [part~='reopen']:focus-visible,
+  [part~='cancel']:focus-visible {
+    outline: var(--_focus-ring);
+    outline-offset: 2px;
+  }
+`;
