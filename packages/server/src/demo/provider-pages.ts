@@ -32,8 +32,10 @@ li{margin:.2rem 0}
 `;
 
 // A strict CSP with the one inline stylesheet pinned by its hash: no script, nothing from elsewhere.
+// No form-action: the forms post here, but the answer redirects to the client's redirect URI on
+// another origin, and browsers hold a form's redirects to form-action too.
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
-const CSP = `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
+const CSP = `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; img-src data:; base-uri 'none'; frame-ancestors 'none'`;
 
 const LOGO = `<svg viewBox="0 0 32 32" aria-hidden="true"><rect width="32" height="32" rx="8" fill="#0b6bcb"/><path d="M10 21.5h12.2a4.3 4.3 0 0 0 .6-8.56A6 6 0 0 0 11.3 12.6 4.5 4.5 0 0 0 10 21.5z" fill="#fff"/></svg>`;
 
