@@ -11,7 +11,7 @@ export function widgetCors(ctx: AppContext): RequestHandler {
   for (const integration of ctx.catalog.integrations.values()) for (const origin of integration.allowedOrigins) allowed.add(origin);
   return cors({
     origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
-    methods: ['GET', 'POST'],
+    methods: ['GET', 'POST', 'DELETE'],
     allowedHeaders: ['authorization', 'content-type'],
     maxAge: 600,
   });
