@@ -66,6 +66,7 @@ const ERROR_TEXTS: Record<string, TranslationKey> = {
   invalid_session_token: 'error.invalidToken',
   install_timeout: 'error.timeout',
   network_error: 'error.network',
+  session_expired: 'error.sessionExpired',
 };
 
 /** A flow error's message in the locale when the widget raised it; the server's own message otherwise. */
