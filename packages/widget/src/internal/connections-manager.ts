@@ -91,6 +91,7 @@ export class ConnectionsManager implements ReactiveController {
       this.#confirming = null;
       this.#failure = { connectionId: connection.id, text: this.host.i18n.text('manage.failed', { name, message: this.host.i18n.error(failure) }) };
       this.events.failed(failure);
+      this.host.requestUpdate();
       void this.#focus(`[data-connection="${connection.id}"] [part~="disconnect"]`);
     } finally {
       this.#pending = null;
