@@ -27,16 +27,26 @@ async function prepare(element = button) {
   element.setAttribute('session-token', returning && saved?.startsWith(`${returning}_`) ? saved : await newSessionToken(integration));
 }
 
-// A session connects one app: after each connection the picker gets a fresh one.
+// A session connects one app: after each connection the picker gets a fresh one. Both elements
+// show one tenant's state, so when either changes it the other reads it again.
 picker.addEventListener('patchbay-connected', (event) => {
   pickerStatus.textContent = `Connected ${event.detail.connector} (install ${event.detail.installId}).`;
   void prepare(picker);
+  void button.refresh();
 });
+for (const element of [button, picker]) {
+  element.addEventListener('patchbay-disconnected', () => {
+    // The button's session may be spent by an earlier connect: a fresh one lets it connect again.
+    void prepare(button);
+    void picker.refresh();
+  });
+}
 picker.addEventListener('patchbay-cancel', () => void prepare(picker));
 
 button.addEventListener('patchbay-connected', (event) => {
   status.textContent = `Install ${event.detail.installId} is ready for tenant ${event.detail.tenantId}.`;
   invoke.disabled = false;
+  void picker.refresh();
 });
 button.addEventListener('patchbay-cancel', () => {
   status.textContent = 'Cancelled. Click Connect to try again.';

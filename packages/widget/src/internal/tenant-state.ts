@@ -79,7 +79,8 @@ export class TenantStateController {
         return [server, integration, token] as const;
       },
       onError: (error) => {
-        if ((error as Error).name !== 'AbortError') options.failed(toError(error));
+        // No token yet is the host still fetching one, not an error to report (the picker shows it when opened).
+        if ((error as Error).name !== 'AbortError' && options.source().token) options.failed(toError(error));
       },
     });
   }
