@@ -162,8 +162,10 @@ export class ConnectButton extends PatchbayElement {
       void this.tenant.refresh();
       return;
     }
+    // What the tenant's connection needs decides, also after a cancelled or failed attempt at it.
     const summary = this.tenant.summary;
-    if ((status === 'needs-reauth' || status === 'expiring') && summary?.connection) this.#reconnect(summary.connection.id);
+    const renew = this.reauth || summary?.state === 'needs_reauth' || summary?.state === 'expiring';
+    if (renew && summary?.connection) this.#reconnect(summary.connection.id);
     else this.start();
   }
 

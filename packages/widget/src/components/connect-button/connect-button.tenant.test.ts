@@ -84,6 +84,18 @@ describe('<connect-button> shows the tenant’s state on load', () => {
     expect(new URL(popups.opened[0]!).searchParams.get('reauth')).to.equal(STAND_IN_CONNECTION_ID);
   });
 
+  it('still re-authorizes that connection after a cancelled attempt, rather than making a new one', async () => {
+    const { el, id } = await button('needs_reauth');
+    popups = capturePopups();
+    part(el, 'base')!.click();
+    await setStatus(id, 'cancelled');
+    await oneEvent(el, 'patchbay-cancel');
+    await el.updateComplete;
+    part(el, 'base')!.click();
+    expect(popups.opened).to.have.length(2);
+    expect(new URL(popups.opened[1]!).searchParams.get('reauth')).to.equal(STAND_IN_CONNECTION_ID);
+  });
+
   it('keeps the reauth attribute as an override: Reconnect even when the server says connected', async () => {
     const { el } = await button('connected', { reauth: true });
     expect(el.status).to.equal('needs-reauth');
