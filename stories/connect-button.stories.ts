@@ -40,6 +40,15 @@ function render(args: Args, options: { start?: boolean } = {}) {
   >`;
 }
 
+/** Presses Disconnect once the tenant's connections are listed (they load after the first render). */
+async function pressDisconnect(button: ConnectButton): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const disconnect = button.shadowRoot?.querySelector<HTMLButtonElement>('[part~="disconnect"]');
+    if (disconnect) return disconnect.click();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** A story whose button is clicked as it renders, with a fresh session that ends with `outcome`. */
 function started(outcome: MockOutcome, delayMs = 700): StoryObj<Args> {
   return {
@@ -120,12 +129,7 @@ export const ManageConfirm: Story = {
     locale=${args.locale || nothing}
     theme=${args.theme}
     ${ref((element) => {
-      if (!element) return;
-      const button = element as ConnectButton;
-      void button.tenant.task.taskComplete.then(async () => {
-        await button.updateComplete;
-        button.shadowRoot!.querySelector<HTMLButtonElement>('[part~="disconnect"]')?.click();
-      });
+      if (element) void pressDisconnect(element as ConnectButton);
     })}
   ></connect-button>`,
 };
