@@ -305,6 +305,14 @@ describe('the tenant’s connections through the session token (state on load, d
       const row = await patchbay.patchbay.ctx.store.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
       assert.equal(row.status, 'revoked');
       assert.deepEqual(decryptCredentials(patchbay.patchbay.ctx, row), { type: 'none' });
+
+      // Nor can a new re-authorization begin: the revoked connection is "not found" from now on.
+      const refused = await errorOf(await api('/session', { method: 'POST', body: { tenantId: 'tenant-final', connectionId: id } }));
+      assert.deepEqual([refused.status, refused.code], [400, 'connection_not_found']);
+      const later = await newSession('tenant-final');
+      const start = await fetch(`${later.startUrl}?mode=popup&origin=${encodeURIComponent(HOST_ORIGIN)}&reauth=${id}`, { redirect: 'manual' });
+      assert.equal(start.status, 400);
+      assert.match(await start.text(), /connection_not_found/);
     });
 
     it('answers the preflight of an allowed page with DELETE among the methods', async () => {

@@ -79,9 +79,13 @@ export async function createSession(ctx: AppContext, integrationId: string, inpu
   if (input.connector && !integration.connectors.includes(input.connector))
     throw badRequest('connector_not_allowed', `This integration does not use connector "${input.connector}".`);
   if (input.connectionId) {
-    const existing = await ctx.store.db.selectFrom('connections').select(['tenant_id', 'connector_id']).where('id', '=', input.connectionId).executeTakeFirst();
+    const existing = await ctx.store.db
+      .selectFrom('connections')
+      .select(['tenant_id', 'connector_id', 'status'])
+      .where('id', '=', input.connectionId)
+      .executeTakeFirst();
     // Same answer for "no such connection" and "someone else's": no probing other tenants' ids.
-    if (!existing || existing.tenant_id !== input.tenantId || !integration.connectors.includes(existing.connector_id)) {
+    if (!existing || existing.status === 'revoked' || existing.tenant_id !== input.tenantId || !integration.connectors.includes(existing.connector_id)) {
       throw badRequest('connection_not_found', 'connectionId is not a connection of this tenant for this integration.');
     }
     input = { ...input, connector: existing.connector_id };
@@ -202,8 +206,12 @@ export async function startSession(
   }
   let reauthConnectionId = row.reauth_connection_id;
   if (options.reauth) {
-    const existing = await ctx.store.db.selectFrom('connections').select(['tenant_id', 'connector_id']).where('id', '=', options.reauth).executeTakeFirst();
-    if (!existing || existing.tenant_id !== row.tenant_id || !integration.connectors.includes(existing.connector_id)) {
+    const existing = await ctx.store.db
+      .selectFrom('connections')
+      .select(['tenant_id', 'connector_id', 'status'])
+      .where('id', '=', options.reauth)
+      .executeTakeFirst();
+    if (!existing || existing.status === 'revoked' || existing.tenant_id !== row.tenant_id || !integration.connectors.includes(existing.connector_id)) {
       throw badRequest('connection_not_found', 'That connection does not belong to this tenant and integration.');
     }
     reauthConnectionId = options.reauth;
