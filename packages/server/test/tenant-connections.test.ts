@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Credentials } from '../src/connectors/auth-methods.js';
-import { createConnection, decryptCredentials } from '../src/connections/service.js';
+import { createConnection, decryptCredentials, replaceCredentials } from '../src/connections/service.js';
 import { loginAtProvider } from './support/provider-login.js';
 import { oauthDeclarations, startPatchbay, startThirdParty, type TestPatchbay, type ThirdParty } from './support/harness.js';
 
@@ -296,12 +296,16 @@ describe('the tenant’s connections through the session token (state on load, d
       assert.equal((await disconnect(flow, id)).status, 200, 'once that session has expired, the connection can go');
     });
 
-    it('keeps a revoked connection revoked: a re-authorization that was created before the disconnect cannot bring it back', async () => {
+    it('keeps a revoked connection revoked: no re-authorization can bring it back, whenever it began', async () => {
       const id = await store('tenant-final', oauth({ expiresInMs: 3600_000 }));
       const renewing = await newSession('tenant-final', { connectionId: id });
       const flow = await newSession('tenant-final');
       assert.equal((await disconnect(flow, id)).status, 200, 'a re-authorization not yet started does not hold the connection');
-      await connectThroughProvider(renewing);
+      const start = await fetch(`${renewing.startUrl}?mode=popup&origin=${encodeURIComponent(HOST_ORIGIN)}`, { redirect: 'manual' });
+      assert.equal(start.status, 400, 'the session created before the disconnect cannot start: nobody signs in for nothing');
+      assert.match(await start.text(), /connection_not_found/);
+      // One that slipped past that check (started while the disconnect ran) cannot write credentials back.
+      await assert.rejects(replaceCredentials(patchbay.patchbay.ctx, id, 'tenant-final', oauth({ expiresInMs: 3600_000 })), /No such connection/);
       const row = await patchbay.patchbay.ctx.store.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
       assert.equal(row.status, 'revoked');
       assert.deepEqual(decryptCredentials(patchbay.patchbay.ctx, row), { type: 'none' });
@@ -310,9 +314,9 @@ describe('the tenant’s connections through the session token (state on load, d
       const refused = await errorOf(await api('/session', { method: 'POST', body: { tenantId: 'tenant-final', connectionId: id } }));
       assert.deepEqual([refused.status, refused.code], [400, 'connection_not_found']);
       const later = await newSession('tenant-final');
-      const start = await fetch(`${later.startUrl}?mode=popup&origin=${encodeURIComponent(HOST_ORIGIN)}&reauth=${id}`, { redirect: 'manual' });
-      assert.equal(start.status, 400);
-      assert.match(await start.text(), /connection_not_found/);
+      const laterStart = await fetch(`${later.startUrl}?mode=popup&origin=${encodeURIComponent(HOST_ORIGIN)}&reauth=${id}`, { redirect: 'manual' });
+      assert.equal(laterStart.status, 400);
+      assert.match(await laterStart.text(), /connection_not_found/);
     });
 
     it('answers the preflight of an allowed page with DELETE among the methods', async () => {

@@ -216,6 +216,10 @@ export async function startSession(
     }
     reauthConnectionId = options.reauth;
     options = { ...options, connector: existing.connector_id };
+  } else if (reauthConnectionId) {
+    // Disconnected since this session was created: say so now, not after the person has signed in.
+    const existing = await ctx.store.db.selectFrom('connections').select('status').where('id', '=', reauthConnectionId).executeTakeFirst();
+    if (!existing || existing.status === 'revoked') throw badRequest('connection_not_found', 'The connection to renew has been disconnected.');
   }
   const { connector, method } = chooseConnector(ctx, integration, row, options);
   const common = {
