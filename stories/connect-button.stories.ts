@@ -9,6 +9,7 @@ interface Args {
   integration: string;
   'session-token': string;
   reauth: boolean;
+  manage: boolean;
   locale: string;
   theme: 'auto' | 'light' | 'dark';
   label: string;
@@ -31,11 +32,21 @@ function render(args: Args, options: { start?: boolean } = {}) {
     integration=${args.integration}
     session-token=${args['session-token']}
     ?reauth=${args.reauth}
+    ?manage=${args.manage}
     locale=${args.locale || nothing}
     theme=${args.theme}
     ${options.start ? startOnRender : nothing}
     >${args.label || nothing}</connect-button
   >`;
+}
+
+/** Presses Disconnect once the tenant's connections are listed (they load after the first render). */
+async function pressDisconnect(button: ConnectButton): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const disconnect = button.shadowRoot?.querySelector<HTMLButtonElement>('[part~="disconnect"]');
+    if (disconnect) return disconnect.click();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** A story whose button is clicked as it renders, with a fresh session that ends with `outcome`. */
@@ -48,7 +59,15 @@ function started(outcome: MockOutcome, delayMs = 700, looksClosed = false): Stor
 const meta: Meta<Args> = {
   title: 'Components/connect-button',
   component: 'connect-button',
-  args: { integration: 'slack-alerts', 'session-token': mockSessionToken({ outcome: 'authorized' }), reauth: false, locale: '', theme: 'auto', label: '' },
+  args: {
+    integration: 'slack-alerts',
+    'session-token': mockSessionToken({ outcome: 'authorized' }),
+    reauth: false,
+    manage: false,
+    locale: '',
+    theme: 'auto',
+    label: '',
+  },
   argTypes: {
     theme: { control: 'inline-radio', options: ['auto', 'light', 'dark'] },
     locale: { control: 'select', options: ['', 'en', 'de', 'fr', 'es', 'ja'] },
@@ -89,8 +108,38 @@ export const WindowLooksClosed: Story = { name: 'Window looks closed', ...starte
 /** The user signed in: the widget committed the session, the install is ready, `patchbay-connected` fired. */
 export const Connected: Story = started('authorized', 300);
 
-/** The host knows the tenant's connection must be authorized again (`reauth`): the button says Reconnect. */
-export const NeedsReauth: Story = { name: 'Needs re-auth', args: { reauth: true } };
+/** The host forces Reconnect with the `reauth` attribute, whatever the server says. */
+export const NeedsReauth: Story = { name: 'Needs re-auth (reauth override)', args: { reauth: true } };
+
+/** On load, from the server: the tenant is connected, and the button names the connection. */
+export const LoadedConnected: Story = { name: 'On load: connected', args: { 'session-token': mockSessionToken({ tenant: 'connected' }) } };
+
+/** On load, from the server: the connection's credentials will need the person within days. */
+export const LoadedExpiring: Story = { name: 'On load: expiring soon', args: { 'session-token': mockSessionToken({ tenant: 'expiring' }) } };
+
+/** On load, from the server: the connection must be authorized again; a click re-authorizes it. */
+export const LoadedNeedsReauth: Story = { name: 'On load: needs re-auth', args: { 'session-token': mockSessionToken({ tenant: 'needs_reauth' }) } };
+
+/** The session token has expired: a clear message (and `patchbay-error` session_expired), no spinner. */
+export const SessionExpired: Story = { name: 'On load: session expired', args: { 'session-token': mockSessionToken({ tenant: 'expired' }) } };
+
+/** `manage`: the tenant's connections with Reconnect and Disconnect (which asks first, inline). */
+export const Manage: Story = { name: 'Manage connections', args: { manage: true, 'session-token': mockSessionToken({ tenant: 'connected' }) } };
+
+/** `manage` with Disconnect pressed: the inline confirmation has the focus; Escape cancels. */
+export const ManageConfirm: Story = {
+  name: 'Manage: confirm disconnect',
+  render: (args) => html`<connect-button
+    integration=${args.integration}
+    session-token=${mockSessionToken({ tenant: 'expiring' })}
+    manage
+    locale=${args.locale || nothing}
+    theme=${args.theme}
+    ${ref((element) => {
+      if (element) void pressDisconnect(element as ConnectButton);
+    })}
+  ></connect-button>`,
+};
 
 /** The provider failed the sign-in: the button offers to try again and says why. */
 export const ErrorState: Story = { name: 'Error', ...started('failed', 300) };

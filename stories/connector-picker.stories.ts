@@ -65,6 +65,24 @@ export const Closed: Story = {};
  */
 export const FullCatalog: Story = { name: 'Full catalog (open popover)', args: { open: true } };
 
+/**
+ * The tenant's connections under the trigger (GitHub's Work account, Salesforce needing re-auth),
+ * with Reconnect and Disconnect; Disconnect asks first, inline.
+ */
+export const ManageConnections: Story = { name: 'Manage connections' };
+
+/** On load, from the server: the tenant's Slack connection expires soon, so choosing Slack reconnects it. */
+export const Expiring: Story = {
+  name: 'On load: expiring soon',
+  args: { open: true, integration: 'crm-sync', 'session-token': mockSessionToken({ tenant: 'expiring' }) },
+};
+
+/** The session token has expired: the popover says so (and `patchbay-error` session_expired fired). */
+export const SessionExpired: Story = {
+  name: 'On load: session expired',
+  args: { open: true, integration: 'crm-sync', 'session-token': mockSessionToken({ tenant: 'expired' }) },
+};
+
 /** The catalog is still on its way. */
 export const Loading: Story = { args: { open: true, integration: CATALOG.loading } };
 

@@ -7,20 +7,29 @@
  *
  * Stories steer it with the session token they hand an element: `mockSessionToken({ outcome })`
  * makes a session whose pretend popup ends the way the story needs. The integration's name steers
- * the picker's catalog, as in the loopback stand-in: `empty`, `broken`, `loading` or any other.
+ * the picker's catalog, as in the loopback stand-in: `empty`, `broken`, `loading` or `apps-for-acme`
+ * (the full one). Any other integration has one connector, Slack, in the tenant state the token
+ * asks for (`mockSessionToken({ tenant: 'expiring' })`; not connected by default). Disconnecting
+ * (DELETE …/connections/{id}) removes the connection from that session's view.
  *
  * `<partner-onboarding>` talks to the partner portal of docs/partners.md instead: a story makes a
  * pretend server with `mockPartnerPortal({ … })` and hands the element its `server` and a `link`.
  */
 
-import type { SessionConnector } from '../packages/widget/src/internal/api-client.js';
+import type { SessionConnector, TenantConnection } from '../packages/widget/src/internal/api-client.js';
 import type { PartnerEnvironment, PortalGrant, PortalState, PortalWorkspace } from '../packages/widget/src/internal/partner-portal-client.js';
 
 /** How the pretend popup ends: the user signs in, declines at the provider, the provider fails, or nothing yet. */
 export type MockOutcome = 'authorized' | 'cancelled' | 'failed' | 'pending';
 
+/** The tenant's state a session starts with (docs/flow.md, section 5), or `expired` (410 session_expired). */
+export type MockTenant = 'not_connected' | 'connected' | 'expiring' | 'needs_reauth' | 'expired';
+
 interface MockSession {
   outcome: MockOutcome;
+  tenant: MockTenant;
+  /** This session's connectors view, once read (a disconnect changes it). */
+  connectors: MockConnector[] | null;
   /** How long the pretend user takes in the popup. */
   delayMs: number;
   /** The popup looks closed to the opener at once, as a provider's Cross-Origin-Opener-Policy makes it. */
@@ -33,7 +42,7 @@ interface MockSession {
 /** The catalog entries the picker reads, in the widget's own type. */
 export type MockConnector = SessionConnector;
 
-/** Integrations with a special catalog; any other name answers the full one. */
+/** Integrations with a special catalog; any other name answers one connector in the session's tenant state. */
 export const CATALOG = { empty: 'empty', broken: 'broken', loading: 'loading', full: 'apps-for-acme' } as const;
 
 /** One connector per state the picker shows: Connect, + Add connection (Connected), Reconnect (Needs re-auth). */
@@ -45,7 +54,7 @@ export const mockCatalog: MockConnector[] = [
     description: 'Repositories and issues',
     domain: 'github.com',
     state: 'connected',
-    connections: [{ id: 'con_GitHubWorkAccount00000', label: 'Work', status: 'active' }],
+    connections: [{ id: 'con_GitHubWorkAccount00000', label: 'Work', status: 'active', connectedAt: '2026-10-14T09:30:00.000Z', expiresAt: null }],
   },
   {
     slug: 'salesforce',
@@ -53,7 +62,7 @@ export const mockCatalog: MockConnector[] = [
     description: 'Accounts, leads and opportunities',
     domain: 'salesforce.com',
     state: 'needs_reauth',
-    connections: [{ id: 'con_SalesforceOld000000000', label: null, status: 'needs_reauth' }],
+    connections: [{ id: 'con_SalesforceOld000000000', label: null, status: 'needs_reauth', connectedAt: '2026-03-02T16:05:00.000Z', expiresAt: null }],
   },
   { slug: 'cafe-pos', name: 'Café POS', description: 'Point of sale for cafés', domain: 'cafe-pos.example', state: 'not_connected', connections: [] },
   { slug: 'hubspot', name: 'HubSpot', description: 'Contacts and deals', domain: 'hubspot.com', state: 'not_connected', connections: [] },
@@ -63,6 +72,7 @@ export const mockCatalog: MockConnector[] = [
 const sessions = new Map<string, MockSession>();
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const SESSION_PATH = /^\/v1\/integrations\/([^/]+)\/session\/(ses_[0-9A-Za-z]{22})(\/commit|\/connectors|\/start|\/cancel)?$/;
+const CONNECTION_PATH = /^\/v1\/integrations\/([^/]+)\/session\/(ses_[0-9A-Za-z]{22})\/connections\/(con_[0-9A-Za-z]{22})$/;
 const INSTALL_PATH = /^\/v1\/integrations\/([^/]+)\/install\/(ins_[0-9A-Za-z]+)$/;
 
 function randomBase62(length: number): string {
@@ -75,9 +85,10 @@ export function mockSessionToken({
   outcome = 'authorized',
   delayMs = 900,
   looksClosed = false,
-}: { outcome?: MockOutcome; delayMs?: number; looksClosed?: boolean } = {}): string {
+  tenant = 'not_connected',
+}: { outcome?: MockOutcome; delayMs?: number; looksClosed?: boolean; tenant?: MockTenant } = {}): string {
   const id = `ses_${randomBase62(22)}`;
-  sessions.set(id, { outcome, delayMs, looksClosed, status: 'created', installId: null });
+  sessions.set(id, { outcome, delayMs, looksClosed, tenant, connectors: null, status: 'created', installId: null });
   return `${id}_secret_${randomBase62(22)}`;
 }
 
@@ -86,6 +97,42 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 }
 
 const errorBody = (code: string, message: string) => ({ error: { code, message } });
+
+/** One connector, Slack, with one connection in the tenant's state. */
+function tenantView(tenant: MockTenant): MockConnector[] {
+  const status: TenantConnection['status'] | null = tenant === 'connected' ? 'active' : tenant === 'expiring' || tenant === 'needs_reauth' ? tenant : null;
+  const connections: TenantConnection[] = status
+    ? [
+        {
+          id: 'con_SlackAcmeWorkspace0000',
+          label: 'acme.slack.com',
+          status,
+          connectedAt: '2026-09-21T08:15:00.000Z',
+          expiresAt: status === 'expiring' ? new Date(Date.now() + 3 * 86_400_000).toISOString() : null,
+        },
+      ]
+    : [];
+  const state = tenant === 'expired' ? 'not_connected' : tenant;
+  return [{ slug: 'slack', name: 'Slack', description: 'Messages and channels', domain: 'slack.com', iconUrl: null, methods: ['oauth2'], state, connections }];
+}
+
+/** The session's view, made on first read so a disconnect can change it. */
+function connectorsOf(session: MockSession, integration: string): MockConnector[] {
+  if (integration === CATALOG.empty) return [];
+  session.connectors ??= integration === CATALOG.full ? structuredClone(mockCatalog) : tenantView(session.tenant);
+  return session.connectors;
+}
+
+/** Removes a connection from the session's view; the connector's state follows from what is left. */
+function disconnect(session: MockSession, integration: string, connectionId: string): boolean {
+  const connector = connectorsOf(session, integration).find((candidate) => candidate.connections.some((c) => c.id === connectionId));
+  if (!connector) return false;
+  connector.connections = connector.connections.filter((c) => c.id !== connectionId);
+  const order = ['needs_reauth', 'expiring', 'active'] as const;
+  const worst = order.find((status) => connector.connections.some((c) => c.status === status));
+  connector.state = worst === 'active' ? 'connected' : (worst ?? 'not_connected');
+  return true;
+}
 
 /** Resolves after `ms`, or rejects as fetch does when the caller aborts. */
 function wait(ms: number, signal: AbortSignal | null | undefined): Promise<void> {
@@ -111,6 +158,16 @@ async function answer(url: URL, init: RequestInit | undefined): Promise<Response
       operationState: { status: 'success' },
       createdAt: new Date().toISOString(),
     });
+  const removal = CONNECTION_PATH.exec(url.pathname);
+  if (removal && method === 'DELETE') {
+    const [, integration = '', id = '', connectionId = ''] = removal;
+    const session = sessions.get(id);
+    if (!session || !authorization.startsWith(`Bearer ${id}_secret_`))
+      return json(401, errorBody('invalid_credentials', 'The credentials are missing or not valid.'));
+    await wait(300, init?.signal);
+    if (!disconnect(session, integration, connectionId)) return json(404, errorBody('connection_not_found', 'This tenant has no such connection here.'));
+    return json(200, { data: connectorsOf(session, integration), next: null });
+  }
   const match = SESSION_PATH.exec(url.pathname);
   if (!match) return null;
   const [, integration = '', id = '', tail] = match;
@@ -121,7 +178,8 @@ async function answer(url: URL, init: RequestInit | undefined): Promise<Response
   if (tail === '/connectors') {
     if (integration === CATALOG.loading) await wait(Infinity, init?.signal);
     if (integration === CATALOG.broken) return json(503, errorBody('unavailable', 'The catalog is resting.'));
-    return json(200, { data: integration === CATALOG.empty ? [] : mockCatalog, next: null });
+    if (session.tenant === 'expired') return json(410, errorBody('session_expired', 'The session has expired; start a new one.'));
+    return json(200, { data: connectorsOf(session, integration), next: null });
   }
   if (tail === '/cancel' && method === 'POST') {
     if (session.status !== 'created' && session.status !== 'started' && session.status !== 'cancelled')

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startPatchbay, type TestPatchbay } from '../packages/server/test/support/harness.js';
 import { launchChromium } from './support/browser.js';
@@ -21,6 +21,11 @@ describe('the demo page, end to end', () => {
   after(async () => {
     await browser?.close();
     await patchbay?.close();
+  });
+
+  // The button shows the tenant's state on load: each test starts from a tenant with no connection.
+  beforeEach(async () => {
+    await patchbay.patchbay.ctx.store.db.updateTable('connections').set({ status: 'revoked' }).where('tenant_id', '=', 'demo-user').execute();
   });
 
   async function openDemo(options: { blockPopups?: boolean } = {}): Promise<Page> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import {
@@ -79,6 +79,11 @@ describe('the framework recipes’ example pages against the real server', () =>
     await patchbay?.close();
     await thirdParty?.close();
     if (host) await closeServer(host.server);
+  });
+
+  // The button shows the tenant's state on load: each page starts from a tenant with no connection.
+  beforeEach(async () => {
+    await patchbay.patchbay.ctx.store.db.updateTable('connections').set({ status: 'revoked' }).where('tenant_id', '=', 'tenant-recipes').execute();
   });
 
   /** The host app: its backend's session endpoint, and the example pages as files. */

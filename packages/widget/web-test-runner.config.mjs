@@ -3,6 +3,7 @@ import { chromeLauncher } from '@web/test-runner-chrome';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { fileURLToPath } from 'node:url';
 import { portalStandIn } from './test-support/portal-stand-in.mjs';
+import { tenantStandIn } from './test-support/tenant-stand-in.mjs';
 
 const flags = [
   '--no-sandbox',
@@ -140,7 +141,7 @@ async function standIn(ctx, next) {
 }
 
 export default {
-  middleware: [standIn, portalStandIn],
+  middleware: [tenantStandIn, standIn, portalStandIn],
   // nanostores reads process.env.NODE_ENV, which bundlers replace; the test page has no bundler.
   testRunnerHtml: (testFramework) =>
     `<html><head><script>window.process = { env: { NODE_ENV: 'development' } };</script></head><body><script type="module" src="${testFramework}"></script></body></html>`,

@@ -26,10 +26,16 @@ async function prepare(element) {
   element.setAttribute('session-token', returning && saved?.startsWith(`${returning}_`) ? saved : await newSessionToken(integration));
 }
 
-// A session connects one app: after each connection an element gets a fresh one.
+// A session connects one app: after each connection an element gets a fresh one. Both elements
+// show one tenant's state, so when either changes it the other reads it again.
+const other = (element) => (element === button ? picker : button);
 for (const element of [button, picker]) {
-  element.addEventListener('patchbay-connected', () => void prepare(element));
+  element.addEventListener('patchbay-connected', () => {
+    void prepare(element);
+    void other(element).refresh();
+  });
   element.addEventListener('patchbay-cancel', () => void prepare(element));
+  element.addEventListener('patchbay-disconnected', () => void other(element).refresh());
 }
 
 invoke.addEventListener('click', async () => {

@@ -32,6 +32,8 @@ export interface Config {
   sessionTtlSeconds: number;
   /** Refresh an OAuth access token when it expires within this many seconds. */
   refreshMarginSeconds: number;
+  /** A connection whose credentials will need the person within this many days shows as "expiring". */
+  expiringSoonDays: number;
   upstreamTimeoutMs: number;
   /** Express `trust proxy`: false, a hop count, or a comma list of trusted proxy addresses/CIDRs. */
   trustProxy: boolean | number | string;
@@ -89,6 +91,7 @@ const settingsSchema = z.object({
   masterKey: z.string().min(1).optional(),
   sessionTtlSeconds: z.coerce.number().int().min(60).max(86_400).default(1800),
   refreshMarginSeconds: z.coerce.number().int().min(0).max(3600).default(60),
+  expiringSoonDays: z.coerce.number().int().min(0).max(365).default(7),
   upstreamTimeoutMs: z.coerce.number().int().min(100).max(120_000).default(15_000),
   trustProxy: z
     .string()
@@ -168,6 +171,7 @@ export function loadConfig(argv: string[], env: Environment): Config {
     masterKey: pickString(env.PATCHBAY_MASTER_KEY),
     sessionTtlSeconds: pickString(env.PATCHBAY_SESSION_TTL_SECONDS),
     refreshMarginSeconds: pickString(env.PATCHBAY_REFRESH_MARGIN_SECONDS),
+    expiringSoonDays: pickString(env.PATCHBAY_EXPIRING_SOON_DAYS),
     upstreamTimeoutMs: pickString(env.PATCHBAY_UPSTREAM_TIMEOUT_MS),
     trustProxy: pickString(values['trust-proxy']) ?? pickString(env.PATCHBAY_TRUST_PROXY),
     keyCacheSeconds: pickString(env.PATCHBAY_KEY_CACHE_SECONDS),
@@ -232,6 +236,7 @@ export function loadConfig(argv: string[], env: Environment): Config {
     logLevel: settings.logLevel,
     sessionTtlSeconds: settings.sessionTtlSeconds,
     refreshMarginSeconds: settings.refreshMarginSeconds,
+    expiringSoonDays: settings.expiringSoonDays,
     upstreamTimeoutMs: settings.upstreamTimeoutMs,
     trustProxy: settings.trustProxy,
     keyCacheSeconds: settings.keyCacheSeconds,

@@ -253,6 +253,15 @@ describe('configuration', () => {
       }
     });
 
+    it('reads PATCHBAY_EXPIRING_SOON_DAYS (default 7) and refuses what is not a whole number of days from 0 to 365', () => {
+      assert.equal(loadConfig([], production()).expiringSoonDays, 7);
+      assert.equal(loadConfig([], production({ PATCHBAY_EXPIRING_SOON_DAYS: '30' })).expiringSoonDays, 30);
+      assert.equal(loadConfig([], production({ PATCHBAY_EXPIRING_SOON_DAYS: '0' })).expiringSoonDays, 0, '0 turns the warning off');
+      for (const bad of ['-1', '366', '2.5', 'soon']) {
+        refuses(() => loadConfig([], production({ PATCHBAY_EXPIRING_SOON_DAYS: bad })), /expiringSoonDays/);
+      }
+    });
+
     it('returns a frozen configuration', () => {
       const config = loadConfig([], production());
       assert.equal(Object.isFrozen(config), true);

@@ -67,18 +67,62 @@ export interface TokenSet {
   scope: string | null;
   /** Epoch milliseconds, or null when the provider did not say. */
   expiresAt: number | null;
+  /**
+   * When the refresh token stops working (epoch milliseconds), for providers that say so
+   * (`refresh_expires_in`, `refresh_token_expires_in`); null or absent when unknown.
+   */
+  refreshExpiresAt?: number | null;
 }
 
-export function toTokenSet(response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers, previousRefreshToken: string | null = null): TokenSet {
+/** A positive number of seconds from a token response field, else undefined. */
+function secondsField(response: oidc.TokenEndpointResponse, name: string): number | undefined {
+  const value = response[name];
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+export function toTokenSet(
+  response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers,
+  previous: Pick<TokenSet, 'refreshToken' | 'refreshExpiresAt'> | null = null,
+): TokenSet {
   const expiresIn = response.expiresIn();
+  const refreshExpiresIn = secondsField(response, 'refresh_expires_in') ?? secondsField(response, 'refresh_token_expires_in');
   return {
     accessToken: response.access_token,
-    // Providers that do not rotate refresh tokens omit them on refresh: keep the old one.
-    refreshToken: response.refresh_token ?? previousRefreshToken,
+    // Providers that do not rotate refresh tokens omit them on refresh: keep the old one (and its expiry).
+    refreshToken: response.refresh_token ?? previous?.refreshToken ?? null,
     tokenType: response.token_type ?? 'bearer',
     scope: response.scope ?? null,
     expiresAt: expiresIn === undefined ? null : Date.now() + expiresIn * 1000,
+    refreshExpiresAt:
+      refreshExpiresIn !== undefined ? Date.now() + refreshExpiresIn * 1000 : response.refresh_token ? null : (previous?.refreshExpiresAt ?? null),
   };
+}
+
+function labelFrom(claims: Record<string, unknown> | undefined): string | null {
+  for (const name of ['email', 'name', 'preferred_username']) {
+    const value = claims?.[name];
+    if (typeof value === 'string' && value.trim()) return value.trim().slice(0, 100);
+  }
+  return null;
+}
+
+/**
+ * A readable name for the account that signed in (email, name or user name), so a tenant can
+ * tell its connections apart: from the ID token, else from the provider's userinfo endpoint
+ * (most providers keep profile claims there for the code flow). Only a label: any failure is null.
+ */
+export async function accountLabelOf(
+  configuration: oidc.Configuration,
+  response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers,
+): Promise<string | null> {
+  const claims = response.claims();
+  const fromToken = labelFrom(claims);
+  if (fromToken || !claims || !configuration.serverMetadata().userinfo_endpoint) return fromToken;
+  try {
+    return labelFrom(await oidc.fetchUserInfo(configuration, response.access_token, claims.sub));
+  } catch {
+    return null;
+  }
 }
 
 /** Turns a provider or network failure into a 4xx/502 the caller can act on, without secrets. */

@@ -89,6 +89,8 @@ export async function replaceCredentials(ctx: AppContext, connectionId: string, 
     })
     .where('id', '=', connectionId)
     .where('tenant_id', '=', tenantId)
+    // Revoking is final: a re-authorization still under way when the tenant disconnected finds nothing.
+    .where('status', '!=', 'revoked')
     .executeTakeFirst();
   if (Number(result.numUpdatedRows) === 0) throw notFound('connection_not_found', 'No such connection.');
 }
@@ -252,6 +254,8 @@ export class CredentialBroker {
         updated_at: isoNow(),
       })
       .where('id', '=', row.id)
+      // A refresh finishing after a revocation must not put live credentials back on the row.
+      .where('status', '!=', 'revoked')
       .execute();
   }
 
@@ -267,7 +271,7 @@ export class CredentialBroker {
       let next: TokenSet;
       try {
         const configuration = await this.oauth.configuration(connector);
-        next = toTokenSet(await oidc.refreshTokenGrant(configuration, current.refreshToken), current.refreshToken);
+        next = toTokenSet(await oidc.refreshTokenGrant(configuration, current.refreshToken), current);
       } catch (error) {
         if (isInvalidGrant(error)) {
           await this.#markNeedsReauth(row.id);

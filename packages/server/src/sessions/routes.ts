@@ -3,12 +3,12 @@ import { MAX_CREDENTIAL_LENGTH } from '../connectors/auth-methods.js';
 import type { AppContext } from '../context.js';
 import type { OAuthClients } from '../connections/oauth.js';
 import type { CredentialBroker } from '../connections/service.js';
-import { assertTenantAllowed, authenticate, principalOf, refuse } from '../http/auth.js';
+import { actorOf, assertTenantAllowed, authenticate, principalOf, refuse } from '../http/auth.js';
 import { HttpError, toHttpError } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { sendConfigurationPage, sendCredentialsPage, sendDonePage, sendErrorPage } from '../pages/flow.js';
 import { cancelSession } from './cancel.js';
-import { callbackQuerySchema, createSessionSchema, sessionIdSchema, startQuerySchema } from './schema.js';
+import { callbackQuerySchema, connectionIdSchema, createSessionSchema, sessionIdSchema, startQuerySchema } from './schema.js';
 import {
   commitSession,
   completeAuthorization,
@@ -20,9 +20,9 @@ import {
   saveConfiguration,
   startSession,
   submitCredentials,
-  sessionConnectors,
   type CallbackOutcome,
 } from './service.js';
+import { disconnectConnection, sessionConnectors } from './tenant-connections.js';
 
 type Params = { integrationId: string; sessionId: string };
 
@@ -88,7 +88,23 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
     async function sessionConnectorsHandler(req, res) {
       const params = { integrationId: String(req.params.integrationId), sessionId: String(req.params.sessionId) };
       assertOwnSession(ctx, req, res, params);
-      res.json({ data: await sessionConnectors(ctx, params.integrationId, parseInput(sessionIdSchema, params.sessionId)), next: null });
+      const sessionId = parseInput(sessionIdSchema, params.sessionId);
+      if (principalOf(res).kind === 'key') assertTenantAllowed(ctx, req, res, (await getSession(ctx, params.integrationId, sessionId)).tenantId);
+      res.json({ data: await sessionConnectors(ctx, params.integrationId, sessionId), next: null });
+    },
+  );
+
+  /** The tenant disconnects one of its connections (the widget's Disconnect); answers the updated connectors view. */
+  router.delete(
+    '/session/:sessionId/connections/:connectionId',
+    authenticate(ctx, { scope: 'sessions:write', sessionToken: true }),
+    async function disconnectConnectionHandler(req, res) {
+      const params = { integrationId: String(req.params.integrationId), sessionId: String(req.params.sessionId) };
+      assertOwnSession(ctx, req, res, params);
+      const sessionId = parseInput(sessionIdSchema, params.sessionId);
+      const connectionId = parseInput(connectionIdSchema, req.params.connectionId);
+      if (principalOf(res).kind === 'key') assertTenantAllowed(ctx, req, res, (await getSession(ctx, params.integrationId, sessionId)).tenantId);
+      res.json({ data: await disconnectConnection(ctx, params.integrationId, sessionId, connectionId, actorOf(res)), next: null });
     },
   );
 

@@ -66,4 +66,6 @@ export const callbackQuerySchema = z.object({
 
 export const sessionIdSchema = z.string().regex(/^ses_[0-9A-Za-z]{22}$/, 'not a session id');
 
+export const connectionIdSchema = z.string().regex(/^con_[0-9A-Za-z]{22}$/, 'not a connection id');
+
 export type CreateSessionInput = z.output<typeof createSessionSchema>;

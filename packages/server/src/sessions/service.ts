@@ -4,7 +4,7 @@ import { type Credentials, credentialsFromForm, type CustomAuthMethods, formFiel
 import { defaultMethod } from '../connectors/schema.js';
 import { callUpstream } from '../connectors/upstream.js';
 import { type CredentialBroker, createConnection, replaceCredentials } from '../connections/service.js';
-import { type OAuthClients, oidc, providerError, toTokenSet } from '../connections/oauth.js';
+import { accountLabelOf, type OAuthClients, oidc, providerError, toTokenSet } from '../connections/oauth.js';
 import { constantTimeEqual, hmacSha256 } from '../crypto/hmac.js';
 import { newId, random128 } from '../crypto/random.js';
 import { badRequest, conflict, HttpError, notFound } from '../http/errors.js';
@@ -86,9 +86,13 @@ export async function createSession(ctx: AppContext, integrationId: string, inpu
   if (input.connector && !integration.connectors.includes(input.connector))
     throw badRequest('connector_not_allowed', `This integration does not use connector "${input.connector}".`);
   if (input.connectionId) {
-    const existing = await ctx.store.db.selectFrom('connections').select(['tenant_id', 'connector_id']).where('id', '=', input.connectionId).executeTakeFirst();
+    const existing = await ctx.store.db
+      .selectFrom('connections')
+      .select(['tenant_id', 'connector_id', 'status'])
+      .where('id', '=', input.connectionId)
+      .executeTakeFirst();
     // Same answer for "no such connection" and "someone else's": no probing other tenants' ids.
-    if (!existing || existing.tenant_id !== input.tenantId || !integration.connectors.includes(existing.connector_id)) {
+    if (!existing || existing.status === 'revoked' || existing.tenant_id !== input.tenantId || !integration.connectors.includes(existing.connector_id)) {
       throw badRequest('connection_not_found', 'connectionId is not a connection of this tenant for this integration.');
     }
     input = { ...input, connector: existing.connector_id };
@@ -224,12 +228,20 @@ export async function startSession(
   }
   let reauthConnectionId = row.reauth_connection_id;
   if (options.reauth) {
-    const existing = await ctx.store.db.selectFrom('connections').select(['tenant_id', 'connector_id']).where('id', '=', options.reauth).executeTakeFirst();
-    if (!existing || existing.tenant_id !== row.tenant_id || !integration.connectors.includes(existing.connector_id)) {
+    const existing = await ctx.store.db
+      .selectFrom('connections')
+      .select(['tenant_id', 'connector_id', 'status'])
+      .where('id', '=', options.reauth)
+      .executeTakeFirst();
+    if (!existing || existing.status === 'revoked' || existing.tenant_id !== row.tenant_id || !integration.connectors.includes(existing.connector_id)) {
       throw badRequest('connection_not_found', 'That connection does not belong to this tenant and integration.');
     }
     reauthConnectionId = options.reauth;
     options = { ...options, connector: existing.connector_id };
+  } else if (reauthConnectionId) {
+    // Disconnected since this session was created: say so now, not after the person has signed in.
+    const existing = await ctx.store.db.selectFrom('connections').select('status').where('id', '=', reauthConnectionId).executeTakeFirst();
+    if (!existing || existing.status === 'revoked') throw badRequest('connection_not_found', 'The connection to renew has been disconnected.');
   }
   const { connector, method } = chooseConnector(ctx, integration, row, options);
   const common = {
@@ -434,6 +446,7 @@ export async function completeAuthorization(
   if (!connector || !oauthMethodOf(connector)) throw notFound('connector_not_found', 'The connector is no longer available.');
   const verifier = ctx.keyring.decrypt(row.pkce_verifier_ciphertext ?? '', pkceVerifierAad(row.id));
   let tokens;
+  let accountLabel: string | null = null;
   try {
     const configuration = await oauth.configuration(connector);
     // A callback naming another issuer is a mixed-up or forged response (RFC 9207). openid-client
@@ -442,13 +455,19 @@ export async function completeAuthorization(
     if (iss !== null && iss !== configuration.serverMetadata().issuer) {
       throw badRequest('issuer_mismatch', 'The sign-in answer names another provider than the one this session started with. Start again from the app.');
     }
-    tokens = toTokenSet(await oidc.authorizationCodeGrant(configuration, currentUrl, { pkceCodeVerifier: verifier, expectedState: query.state }));
+    const response = await oidc.authorizationCodeGrant(configuration, currentUrl, { pkceCodeVerifier: verifier, expectedState: query.state });
+    tokens = toTokenSet(response);
+    // A re-authorization keeps its connection's label; a new connection without one takes the account's name.
+    if (!row.connection_label && !row.reauth_connection_id) accountLabel = await accountLabelOf(configuration, response);
   } catch (error) {
     const failure = error instanceof HttpError ? error : providerError(error, 'code exchange');
     await finishSession(ctx, row.id, { status: 'failed', error_code: failure.code, error_message: failure.message });
     throw failure;
   }
-  const connectionId = await storeConnection(ctx, row, connectorSlug, { type: 'oauth2', tokens });
+  const connectionId = await storeConnection(ctx, { ...row, connection_label: row.connection_label ?? accountLabel }, connectorSlug, {
+    type: 'oauth2',
+    tokens,
+  });
   const updated = await finishSession(
     ctx,
     row.id,
@@ -531,49 +550,4 @@ export async function commitSession(ctx: AppContext, integrationId: string, sess
     config: row.config ? (JSON.parse(row.config) as Record<string, string>) : {},
   });
   return target(installId);
-}
-
-export interface SessionConnectorView {
-  slug: string;
-  name: string;
-  description: string;
-  domain: string | null;
-  iconUrl: string | null;
-  methods: string[];
-  /** For this session's tenant: no connection yet, at least one working, or one that must be authorized again. */
-  state: 'not_connected' | 'connected' | 'needs_reauth';
-  connections: Array<{ id: string; label: string | null; status: string }>;
-}
-
-/** The connectors a session may authorize, with the tenant's state for each (for <connector-picker>). */
-export async function sessionConnectors(ctx: AppContext, integrationId: string, sessionId: string): Promise<SessionConnectorView[]> {
-  const integration = requireIntegration(ctx, integrationId);
-  const row = await readSession(ctx, integrationId, sessionId);
-  const allowed = row.connector_id ? [row.connector_id] : integration.connectors;
-  const connections = await ctx.store.db
-    .selectFrom('connections')
-    .select(['id', 'label', 'status', 'connector_id'])
-    .where('tenant_id', '=', row.tenant_id)
-    .where('connector_id', 'in', allowed)
-    .where('status', '!=', 'revoked')
-    .orderBy('created_at')
-    .execute();
-  return allowed.flatMap((slug) => {
-    const connector = ctx.catalog.connectors.get(slug);
-    if (!connector) return [];
-    const mine = connections.filter((connection) => connection.connector_id === slug);
-    const state = mine.some((c) => c.status === 'needs_reauth') ? 'needs_reauth' : mine.length > 0 ? 'connected' : 'not_connected';
-    return [
-      {
-        slug,
-        name: connector.name,
-        description: connector.description,
-        domain: connector.domain ?? null,
-        iconUrl: connector.iconUrl ?? null,
-        methods: connector.authMethods.map((method) => method.type),
-        state,
-        connections: mine.map((c) => ({ id: c.id, label: c.label, status: c.status })),
-      },
-    ];
-  });
 }

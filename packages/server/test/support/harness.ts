@@ -127,6 +127,7 @@ export function testConfig(overrides: Partial<Config> & Pick<Config, 'publicUrl'
     logLevel: 'debug',
     sessionTtlSeconds: 1800,
     refreshMarginSeconds: 60,
+    expiringSoonDays: 7,
     upstreamTimeoutMs: 5000,
     trustProxy: false,
     keyCacheSeconds: 2,

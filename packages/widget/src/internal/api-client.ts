@@ -21,6 +21,20 @@ export interface InstallState {
   operationState: { status: 'pending' | 'success' | 'failed'; message?: string };
 }
 
+/** The tenant's state for one connector: its worst connection's (docs/flow.md, section 5). */
+export type ConnectorState = 'not_connected' | 'connected' | 'expiring' | 'needs_reauth';
+
+/** One of the tenant's connections, as the session sees it. */
+export interface TenantConnection {
+  id: string;
+  label: string | null;
+  status: 'active' | 'expiring' | 'needs_reauth';
+  /** When it was made (ISO). */
+  connectedAt: string;
+  /** When the credentials will need the person again (ISO), or null. */
+  expiresAt: string | null;
+}
+
 /** One connector the session may connect, with this tenant's state for it. */
 export interface SessionConnector {
   slug: string;
@@ -29,8 +43,8 @@ export interface SessionConnector {
   domain: string | null;
   iconUrl: string | null;
   methods: string[];
-  state: 'not_connected' | 'connected' | 'needs_reauth';
-  connections: { id: string; label: string | null; status: 'active' | 'needs_reauth' }[];
+  state: ConnectorState;
+  connections: TenantConnection[];
 }
 
 export class PatchbayApiError extends Error {
@@ -66,6 +80,13 @@ export class ApiClient {
 
   async getConnectors(sessionId: string, signal?: AbortSignal): Promise<SessionConnector[]> {
     const { data } = await this.#request<{ data: SessionConnector[] }>(`${this.integrationBaseUrl}/session/${sessionId}/connectors`, { signal });
+    return data;
+  }
+
+  /** Revokes one of the tenant's connections; answers the connectors view after it. */
+  async disconnect(sessionId: string, connectionId: string, signal?: AbortSignal): Promise<SessionConnector[]> {
+    const url = `${this.integrationBaseUrl}/session/${sessionId}/connections/${encodeURIComponent(connectionId)}`;
+    const { data } = await this.#request<{ data: SessionConnector[] }>(url, { method: 'DELETE', signal });
     return data;
   }
 

@@ -42,3 +42,13 @@ export function capturePopups(popup: ReturnType<typeof fakePopup> | null = fakeP
   }) as typeof window.open;
   return { opened, restore: () => (window.open = original) };
 }
+
+/** Steers the tenant stand-in (test-support/tenant-stand-in.mjs): the tenant's state for this session. */
+export const setTenant = (id: string, state: 'not_connected' | 'connected' | 'expiring' | 'needs_reauth' | 'busy' | 'expired') =>
+  fetch(`/__stand-in/${id}/tenant/${state}`, { method: 'POST' });
+
+/** The tenant stand-in's record for this session: its state and the connection ids it was asked to disconnect. */
+export const tenantRecord = async (id: string) => (await (await fetch(`/__stand-in/${id}/tenant`)).json()) as { state: string; deletes: string[] };
+
+/** The one connection the tenant stand-in holds when connected. */
+export const STAND_IN_CONNECTION_ID = 'con_StandInDemoCloud00000';

@@ -25,6 +25,7 @@ export default [
     }
 
     :host([data-status='needs-reauth']) [part~='base'],
+    :host([data-status='expiring']) [part~='base'],
     :host([data-status='error']) [part~='base'] {
       background: transparent;
       border-color: var(--_danger);

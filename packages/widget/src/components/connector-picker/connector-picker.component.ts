@@ -1,29 +1,25 @@
-import { Task } from '@lit/task';
 import { html, nothing } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
-import { ApiClient, PatchbayApiError, type SessionConnector } from '../../internal/api-client.js';
+import { PatchbayApiError, type SessionConnector } from '../../internal/api-client.js';
+import { ConnectionsManager } from '../../internal/connections-manager.js';
+import { connectionsStyles } from '../../internal/connections-manager.styles.js';
 import { renderFlowChoices } from '../../internal/flow-choices.js';
 import { FlowController } from '../../internal/flow-controller.js';
 import { PatchbayElement } from '../../internal/patchbay-element.js';
-import { sessionIdOf } from '../../internal/session-token.js';
 import { StoreController } from '../../internal/store-controller.js';
-import type { TranslationKey } from '../../i18n/index.js';
+import { TenantStateController } from '../../internal/tenant-state.js';
 import { LocaleController } from '../../internal/locale-controller.js';
 import { createFlowStore, type FlowState } from '../../state/flow.js';
+import { choiceFor, type ConnectorChoice, fold, LISTBOX_MOVES, reauthTargetOf, renderOption } from './connector-picker.option.js';
 import styles from './connector-picker.styles.js';
 import '../../events/patchbay-cancel.js';
 import '../../events/patchbay-connected.js';
+import '../../events/patchbay-disconnected.js';
 import '../../events/patchbay-error.js';
 import '../../events/patchbay-request-connect.js';
 import '../../events/patchbay-step.js';
 
-/** What choosing a connector does for this tenant, and the words for it. */
-export type ConnectorChoice = 'connect' | 'add-connection' | 'reconnect';
-
-function choiceFor(connector: SessionConnector): ConnectorChoice {
-  if (connector.state === 'needs_reauth') return 'reconnect';
-  return connector.state === 'connected' ? 'add-connection' : 'connect';
-}
+export type { ConnectorChoice } from './connector-picker.option.js';
 
 /**
  * The popover's positioning (@floating-ui/dom) is loaded on the first open, so pages that never
@@ -32,24 +28,12 @@ function choiceFor(connector: SessionConnector): ConnectorChoice {
 let positioning: Promise<typeof import('../../internal/popover-position.js')> | null = null;
 const loadPositioning = () => (positioning ??= import('../../internal/popover-position.js'));
 
-const ACTION_LABELS: Record<ConnectorChoice, TranslationKey> = {
-  connect: 'picker.action.connect',
-  'add-connection': 'picker.action.addConnection',
-  reconnect: 'picker.action.reconnect',
-};
-
-/** Case- and accent-blind, so "sales" finds "Salesforce" and "cafe" finds "Café". */
-function fold(text: string): string {
-  return text
-    .normalize('NFD')
-    .replace(/\p{Diacritic}/gu, '')
-    .toLowerCase();
-}
-
 /**
  * @summary A searchable catalog of the connectors a session allows, in a popover. Choosing one
  * runs the same flow as `<connect-button>`: Connect, + Add connection, or Reconnect when the
- * tenant's connection needs re-authorizing.
+ * tenant's connection needs re-authorizing or expires soon. Under the trigger it lists the
+ * tenant's connections for the integration (label, state, when connected) with Reconnect and
+ * Disconnect; the state comes from the same place as `<connect-button>`'s, so the two agree.
  *
  * A session is good for one connection: after `patchbay-connected`, give the picker a new
  * `session-token` (from your backend) to let the tenant connect another app. Like
@@ -58,8 +42,9 @@ function fold(text: string): string {
  *
  * @event patchbay-request-connect - Cancelable: the user chose `{ connector, choice, connectionId }`; call `preventDefault()` to stop the flow.
  * @event patchbay-connected - The install is ready: `{ installId, tenantId, integration, connector }`.
+ * @event patchbay-disconnected - The tenant disconnected a connection (revoked on the server): `{ connectionId, connector, integration }`.
  * @event patchbay-cancel - The flow was really cancelled, once: `{ reason }` is `user` (chose Cancel), `access_denied` (declined at the provider) or `expired`.
- * @event patchbay-error - Loading the catalog or the flow failed: `{ code, message }`.
+ * @event patchbay-error - Loading the catalog (e.g. `session_expired`, `invalid_session_token`), the flow or a disconnect failed: `{ code, message }`.
  * @event patchbay-step - The flow moved on: `{ step }`.
  *
  * @slot - A custom label for the trigger button.
@@ -73,7 +58,7 @@ function fold(text: string): string {
  * @csspart icon - A connector's icon.
  * @csspart name - A connector's name.
  * @csspart description - A connector's description and domain.
- * @csspart state - A connector's state for this tenant: Connected or Needs re-auth.
+ * @csspart state - A connector's state for this tenant: Connected, Expires soon or Needs re-auth.
  * @csspart action - What choosing does: Connect, + Add connection or Reconnect.
  * @csspart message - Loading, empty, no-match and error messages.
  * @csspart retry - The retry button after a failed load.
@@ -81,6 +66,16 @@ function fold(text: string): string {
  * @csspart choices - While waiting with no sign-in window known to be open: the group of the two choices below.
  * @csspart reopen - The "Reopen sign-in window" button.
  * @csspart cancel - The "Cancel" button: cancels the session on the server too.
+ * @csspart connections - The list of the tenant's connections, under the trigger.
+ * @csspart connection - One connection (`data-state`: active, expiring or needs_reauth).
+ * @csspart connection-name - A connection's app and label.
+ * @csspart connection-state - A connection's state: Connected, Expires soon or Needs re-auth.
+ * @csspart connection-date - When it was connected (and when it expires).
+ * @csspart reconnect - Re-authorizes that connection.
+ * @csspart disconnect - Asks to disconnect that connection.
+ * @csspart confirm - The inline confirmation that replaces the actions (Escape cancels).
+ * @csspart confirm-disconnect - Disconnects for good.
+ * @csspart confirm-cancel - Keeps the connection.
  *
  * @cssproperty --patchbay-connector-picker-width - The popover's width.
  * @cssproperty --patchbay-connector-picker-max-height - The popover's tallest height before it scrolls.
@@ -89,7 +84,7 @@ function fold(text: string): string {
  * @cssproperty --patchbay-connector-picker-active-background - The highlighted option's background.
  */
 export class ConnectorPicker extends PatchbayElement {
-  static override styles = styles;
+  static override styles = [...styles, connectionsStyles];
 
   readonly #flow = createFlowStore();
   readonly #flowState = new StoreController<FlowState>(this, this.#flow);
@@ -112,14 +107,22 @@ export class ConnectorPicker extends PatchbayElement {
     },
   });
 
+  /** The tenant's state for each connector, from the server (shared with `<connect-button>`). */
+  readonly tenant = new TenantStateController(this, {
+    source: () => ({ server: this.server || window.location.origin, integration: this.integration, token: this.sessionToken }),
+    requireToken: true,
+    invalidTokenText: () => this.i18n.text('error.invalidToken'),
+    failed: (error) => this.emit('patchbay-error', error),
+  });
   /** The session's connectors, fetched when the token or server changes (and on `refresh()`). */
-  readonly catalog = new Task(this, {
-    task: async ([server, integration, token], { signal }) => {
-      const sessionId = sessionIdOf(token);
-      if (!sessionId) throw new PatchbayApiError(0, 'invalid_session_token', this.i18n.text('error.invalidToken'));
-      return new ApiClient(server, integration, token).getConnectors(sessionId, signal);
+  readonly catalog = this.tenant.task;
+  readonly manager = new ConnectionsManager(this, this.tenant, {
+    reconnect: (connector, connection) => this.#run(connector, 'reconnect', connection.id),
+    disconnected: (detail) => {
+      this.emit('patchbay-disconnected', detail);
+      this.trigger?.focus();
     },
-    args: () => [this.server || window.location.origin, this.integration, this.sessionToken] as const,
+    failed: (error) => this.emit('patchbay-error', error),
   });
 
   #stopAutoUpdate: (() => void) | null = null;
@@ -222,24 +225,13 @@ export class ConnectorPicker extends PatchbayElement {
   #onSearchKeyDown(event: KeyboardEvent): void {
     const matches = this.visibleConnectors;
     const index = matches.findIndex((connector) => connector.slug === this.#activeSlug());
-    const moveTo = (next: number) => {
+    const move = LISTBOX_MOVES[event.key];
+    if (move) {
       event.preventDefault();
-      if (matches.length === 0) return;
-      this.activeSlug = matches[Math.min(matches.length - 1, Math.max(0, next))]!.slug;
-    };
+      if (matches.length > 0) this.activeSlug = matches[Math.min(matches.length - 1, Math.max(0, move(index, matches.length)))]!.slug;
+      return;
+    }
     switch (event.key) {
-      case 'ArrowDown':
-        return moveTo(index < 0 ? 0 : index + 1);
-      case 'ArrowUp':
-        return moveTo(index < 0 ? matches.length - 1 : index - 1);
-      case 'Home':
-        return moveTo(0);
-      case 'End':
-        return moveTo(matches.length - 1);
-      case 'PageDown':
-        return moveTo(index + 5);
-      case 'PageUp':
-        return moveTo(index - 5);
       case 'Enter': {
         event.preventDefault();
         const active = matches[index];
@@ -309,14 +301,16 @@ export class ConnectorPicker extends PatchbayElement {
    * the browser will block the popup (the flow then falls back to a full-page redirect).
    */
   choose(connector: SessionConnector): void {
+    this.#run(connector, choiceFor(connector), reauthTargetOf(connector));
+  }
+
+  #run(connector: SessionConnector, choice: ConnectorChoice, connectionId: string | undefined): void {
     if (this.flow.running) return;
     if (this.#spentToken && this.#spentToken === this.sessionToken) {
       this.#flow.set({ status: 'error', step: null, installId: null, error: { code: 'session_used', message: this.i18n.text('picker.status.sessionUsed') } });
       this.hide();
       return;
     }
-    const choice = choiceFor(connector);
-    const connectionId = choice === 'reconnect' ? connector.connections.find((connection) => connection.status === 'needs_reauth')?.id : undefined;
     const request = this.emit('patchbay-request-connect', { connector: connector.slug, choice, connectionId: connectionId ?? null }, { cancelable: true });
     if (request.defaultPrevented) return;
     this.chosen = connector;
@@ -343,44 +337,6 @@ export class ConnectorPicker extends PatchbayElement {
       ${status === 'connecting' && windowLost ? renderFlowChoices(this.flow, this.i18n) : nothing}`;
   }
 
-  // The listbox follows the combobox pattern: keys go to the search field, which moves the active
-  // option (aria-activedescendant), so an option itself only needs a click handler.
-  /* eslint-disable lit-a11y/click-events-have-key-events */
-  #renderOption(connector: SessionConnector) {
-    const choice = choiceFor(connector);
-    const active = connector.slug === this.#activeSlug();
-    const stateKey: TranslationKey | null =
-      connector.state === 'connected' ? 'picker.state.connected' : connector.state === 'needs_reauth' ? 'picker.state.needsReauth' : null;
-    return html`
-      <li
-        id=${`option-${connector.slug}`}
-        part=${active ? 'option option-active' : 'option'}
-        role="option"
-        aria-selected=${active ? 'true' : 'false'}
-        data-slug=${connector.slug}
-        data-choice=${choice}
-        @click=${() => this.#onOptionClick(connector)}
-        @pointermove=${() => (this.activeSlug = connector.slug)}
-      >
-        ${
-          connector.iconUrl
-            ? html`<img part="icon" src=${connector.iconUrl} alt="" width="28" height="28" loading="lazy" referrerpolicy="no-referrer" />`
-            : html`<span part="icon" aria-hidden="true">${connector.name.slice(0, 1).toUpperCase()}</span>`
-        }
-        <span class="text">
-          <!-- The state badge shares the name's line and wraps under it on a narrow popover. -->
-          <span class="title">
-            <span part="name">${connector.name}</span>
-            ${stateKey ? html`<span part="state" data-state=${connector.state}>${this.i18n.text(stateKey)}</span>` : nothing}
-          </span>
-          <span part="description">${connector.description}${connector.domain ? html` <span class="domain">· ${connector.domain}</span>` : nothing}</span>
-        </span>
-        <span part="action">${this.i18n.text(ACTION_LABELS[choice])}</span>
-      </li>
-    `;
-  }
-  /* eslint-enable lit-a11y/click-events-have-key-events */
-
   #renderCatalog() {
     return this.catalog.render({
       initial: () => html`<p part="message" data-kind="loading">${this.i18n.text('picker.loading')}</p>`,
@@ -399,7 +355,14 @@ export class ConnectorPicker extends PatchbayElement {
     if (all.length === 0) return html`<p part="message" data-kind="empty">${this.i18n.text('picker.empty')}</p>`;
     return html`
       <ul part="listbox" id="listbox" role="listbox" aria-label=${this.i18n.text('picker.list')}>
-        ${matches.map((connector) => this.#renderOption(connector))}
+        ${matches.map((connector) =>
+          renderOption(connector, {
+            active: connector.slug === this.#activeSlug(),
+            text: (key) => this.i18n.text(key),
+            choose: () => this.#onOptionClick(connector),
+            hover: () => (this.activeSlug = connector.slug),
+          }),
+        )}
       </ul>
       ${matches.length === 0 ? html`<p part="message" data-kind="no-match">${this.i18n.text('picker.noMatch', { query: this.query.trim() })}</p>` : nothing}
       <span class="visually-hidden" role="status" aria-live="polite">${this.query ? this.i18n.text('picker.count', { count: String(matches.length) }) : ''}</span>
@@ -447,7 +410,7 @@ export class ConnectorPicker extends PatchbayElement {
           />
           ${this.#renderCatalog()}
         </div>
-        ${this.#renderStatus()}
+        ${this.#renderStatus()} ${this.manager.render(busy)}
       </div>
     `;
   }

@@ -18,7 +18,7 @@ const deepActive = () => {
   return active;
 };
 
-async function picker(integration = 'test', token = newToken()) {
+async function picker(integration = 'catalog', token = newToken()) {
   const el = await fixture<ConnectorPicker>(
     html`<connector-picker integration=${integration} session-token=${token.token} server=${location.origin}></connector-picker>`,
   );
@@ -202,7 +202,7 @@ describe('<connector-picker>', () => {
       await sendKeys({ press: 'Enter' });
       expect(popups.opened).to.have.length(1);
       const url = new URL(popups.opened[0]!);
-      expect(url.pathname).to.equal(`/v1/integrations/test/session/${id}/start`);
+      expect(url.pathname).to.equal(`/v1/integrations/catalog/session/${id}/start`);
       expect(url.searchParams.get('connector')).to.equal('slack');
       expect(url.searchParams.get('mode')).to.equal('popup');
       expect(url.searchParams.has('reauth')).to.equal(false);
@@ -238,7 +238,7 @@ describe('<connector-picker>', () => {
       const readsBefore = (await counts(id)).catalogReads;
       await setStatus(id, 'authorized');
       const connected = await oneEvent(el, 'patchbay-connected');
-      expect(connected.detail).to.deep.equal({ installId: `ins_${id.slice(4)}`, tenantId: 'tenant-1', integration: 'test', connector: 'github' });
+      expect(connected.detail).to.deep.equal({ installId: `ins_${id.slice(4)}`, tenantId: 'tenant-1', integration: 'catalog', connector: 'github' });
       expect(steps).to.deep.equal(['authorize', 'commit', 'install', 'done']);
       await waitUntil(async () => (await counts(id)).catalogReads > readsBefore, 'the catalog is read again to show the new state');
       await el.updateComplete;
@@ -328,7 +328,7 @@ describe('<connector-picker>', () => {
       const token = newToken();
       const wrapper = await fixture<HTMLDivElement>(html`
         <div style="position: fixed; left: 16px; top: 16px;">
-          <connector-picker integration="test" session-token=${token.token}></connector-picker>
+          <connector-picker integration="catalog" session-token=${token.token}></connector-picker>
         </div>
       `);
       const el = wrapper.querySelector('connector-picker')!;
