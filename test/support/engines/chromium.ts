@@ -2,9 +2,17 @@ import { chromium, type ElementHandle, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './installed.js';
 import type { EngineDriver, WindowDriver } from './page.js';
 
-/** Debian's Chromium through playwright-core (the Chrome DevTools protocol). */
+/**
+ * Debian's Chromium through playwright-core (the Chrome DevTools protocol), with its popup blocker
+ * on (Playwright turns it off by default): the widget's popup must get past it as it would for a person.
+ */
 export async function launchChromium(): Promise<EngineDriver> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    ignoreDefaultArgs: ['--disable-popup-blocking'],
+  });
   return {
     newWindow: async () => playwrightWindow(await (await browser.newContext()).newPage(), true),
     close: () => browser.close(),

@@ -2,9 +2,17 @@ import puppeteer, { type ElementHandle, type Page } from 'puppeteer-core';
 import { FIREFOX_PATH } from './installed.js';
 import type { EngineDriver, WindowDriver } from './page.js';
 
-/** Debian's Firefox ESR through puppeteer-core over WebDriver BiDi (Playwright cannot drive it). */
+/**
+ * Debian's Firefox ESR through puppeteer-core over WebDriver BiDi (Playwright cannot drive it), with
+ * its popup blocker on (puppeteer's profile turns it off): the widget's popup must get past it.
+ */
 export async function launchFirefox(): Promise<EngineDriver> {
-  const browser = await puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX_PATH, headless: true });
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: FIREFOX_PATH,
+    headless: true,
+    extraPrefsFirefox: { 'dom.disable_open_during_load': true },
+  });
   return {
     newWindow: async () => puppeteerWindow(await (await browser.createBrowserContext()).newPage(), true),
     close: () => browser.close(),
