@@ -52,8 +52,21 @@ async function freePort() {
  * MiniBrowser's toolbar keeps its window at least 447 px wide, too wide for the phone-width tests
  * (360 px): a GTK style sheet in a private config directory lets the toolbar shrink. It styles
  * only the browser's own widgets, never the page.
+ *
+ * Two runs starting at once can pick the same display (`xvfb-run -a`) or port: a start that fails
+ * that way is tried again, up to three times.
  */
 export async function startWebKitDriver() {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startWebKitDriverOnce();
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
+}
+
+async function startWebKitDriverOnce() {
   const port = await freePort();
   const configHome = mkdtempSync(join(tmpdir(), 'patchbay-webkit-'));
   mkdirSync(join(configHome, 'gtk-3.0'));
@@ -65,18 +78,23 @@ export async function startWebKitDriver() {
   });
   let exited = false;
   const gone = new Promise((resolve) => child.once('exit', resolve));
+  const kill = () => {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // A test process that ends without stop() (a crash, an early exit) must not leave the group behind.
+  process.once('exit', kill);
   child.once('exit', () => {
     exited = true;
+    process.off('exit', kill);
     rmSync(configHome, { recursive: true, force: true });
   });
   const stop = async () => {
-    if (exited) return;
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    await gone;
+    if (!exited && kill()) await gone;
   };
   const deadline = Date.now() + 30_000;
   for (;;) {
