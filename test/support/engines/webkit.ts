@@ -15,7 +15,8 @@ export async function launchWebKit(): Promise<EngineDriver> {
     // A WebDriver session is a fresh MiniBrowser with an ephemeral profile.
     newWindow: async () => {
       const session = await remote({ hostname: driver.hostname, port: driver.port, path: '/', capabilities: WEBKIT_CAPABILITIES, logLevel: 'error' });
-      return webdriverWindow(session, await session.getWindowHandle(), { current: await session.getWindowHandle() }, true);
+      const handle = await session.getWindowHandle();
+      return webdriverWindow(session, handle, { current: handle }, true);
     },
     close: () => driver.stop(),
   };
