@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startPatchbay, type TestPatchbay } from '../packages/server/test/support/harness.js';
+import {
+  closeServer,
+  listenOnLoopback,
+  oauthDeclarations,
+  startPatchbay,
+  startThirdParty,
+  type TestPatchbay,
+  type ThirdParty,
+} from '../packages/server/test/support/harness.js';
 import { ENGINES, EnginePage, launchEngine, type Target } from './support/engines/index.js';
 
 /**
@@ -33,11 +41,46 @@ async function signInAndConsent(page: EnginePage): Promise<void> {
 }
 
 let patchbay: TestPatchbay;
+/**
+ * A host page on another site: `localhost` while the server and the provider are on `127.0.0.1`
+ * (cookies ignore ports, so any cookie of 127.0.0.1 is a third-party cookie on that page). The
+ * host server also answers /set-cookie (visited on 127.0.0.1, first party) and /echo (fetched
+ * from the localhost page with credentials), to show whether the engine sends third-party cookies.
+ */
+let crossSite: { patchbay: TestPatchbay; thirdParty: ThirdParty; host: Awaited<ReturnType<typeof listenOnLoopback>>; hostOrigin: string; token: string };
+
 before(async () => {
   patchbay = await startPatchbay({ dev: true });
+  const host = await listenOnLoopback();
+  const hostOrigin = `http://localhost:${host.port}`;
+  let thirdParty: ThirdParty | undefined;
+  const server = await startPatchbay({
+    declarations: async (origin) => {
+      thirdParty = await startThirdParty({ redirectUri: `${origin}/oauth/callback` });
+      return oauthDeclarations(thirdParty, { allowedOrigins: [hostOrigin] });
+    },
+  });
+  crossSite = { patchbay: server, thirdParty: thirdParty!, host, hostOrigin, token: '' };
+  host.server.on('request', (req, res) => {
+    if (req.url === '/set-cookie') {
+      res.writeHead(200, { 'set-cookie': ['probe_none=1; SameSite=None; Secure; Path=/', 'probe_default=1; Path=/'] });
+      res.end('set');
+    } else if (req.url === '/echo') {
+      res.writeHead(200, { 'access-control-allow-origin': hostOrigin, 'access-control-allow-credentials': 'true' });
+      res.end(req.headers.cookie ?? '');
+    } else {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<!doctype html><html lang="en"><title>Host</title>
+<script type="module" src="${server.origin}/widget/patchbay.js"></script>
+<main><connect-button integration="acme-sync" server="${server.origin}" session-token="${crossSite.token}"></connect-button></main></html>`);
+    }
+  });
 });
 after(async () => {
   await patchbay?.close();
+  await crossSite?.patchbay.close();
+  await crossSite?.thirdParty.close();
+  if (crossSite) await closeServer(crossSite.host.server);
 });
 
 for (const engine of ENGINES) {
@@ -121,6 +164,36 @@ for (const engine of ENGINES) {
       // The demo hands the picker a fresh session; the catalog now shows the connection.
       await page.click(picker('trigger'));
       await page.waitForElement({ css: ['connector-picker', '[part~="option"][data-slug="demo-keys"] [part~="state"]'], text: 'Connected' });
+      await page.close();
+    });
+
+    it('connects from a host page on another site: bearer session tokens, no third-party cookie needed', async () => {
+      const accessKey = await crossSite.patchbay.accessKey();
+      const session = await fetch(`${crossSite.patchbay.origin}/v1/integrations/acme-sync/session`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${accessKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ tenantId: `cross-site-${engine}`, redirectUrl: `${crossSite.hostOrigin}/` }),
+      });
+      crossSite.token = ((await session.json()) as { token: string }).token;
+
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${crossSite.host.port}/set-cookie`);
+      await page.goto(`${crossSite.hostOrigin}/`);
+      const sentCrossSite = await page.evaluate<string>(
+        `fetch('http://127.0.0.1:${crossSite.host.port}/echo', { credentials: 'include' }).then((r) => r.text())`,
+      );
+      // Chromium (a fresh context) and Firefox ESR (Total Cookie Protection) withhold 127.0.0.1's
+      // cookies from this page; WebKitGTK's MiniBrowser has no ITP and sends them (docs/browsers.md).
+      if (engine !== 'webkit') assert.equal(sentCrossSite, '', 'this engine sends no third-party cookies here');
+      await page.waitFor(`!!customElements.get('connect-button')`);
+      await page.evaluate(RECORD_EVENTS);
+
+      const popup = await page.clickForPopup(connectButton);
+      await signInAndConsent(popup);
+      await popup.waitForClose();
+      await page.waitForElement({ ...connectButton, text: 'Connected' });
+      const connected = (await events(page)).find((event) => event.type === 'patchbay-connected');
+      assert.equal(connected?.detail.tenantId, `cross-site-${engine}`);
       await page.close();
     });
   });

@@ -4,14 +4,16 @@ import type { EngineDriver, WindowDriver } from './page.js';
 
 /**
  * Debian's Firefox ESR through puppeteer-core over WebDriver BiDi (Playwright cannot drive it), with
- * its popup blocker on (puppeteer's profile turns it off): the widget's popup must get past it.
+ * its popup blocker on (puppeteer's profile turns it off): the widget's popup must get past it. The
+ * cookie policy is pinned to Firefox's default, Total Cookie Protection (ETP's cookieBehavior 5),
+ * so the cross-site test meets the third-party cookie rules Firefox users have.
  */
 export async function launchFirefox(): Promise<EngineDriver> {
   const browser = await puppeteer.launch({
     browser: 'firefox',
     executablePath: FIREFOX_PATH,
     headless: true,
-    extraPrefsFirefox: { 'dom.disable_open_during_load': true },
+    extraPrefsFirefox: { 'dom.disable_open_during_load': true, 'network.cookie.cookieBehavior': 5 },
   });
   return {
     newWindow: async () => puppeteerWindow(await (await browser.createBrowserContext()).newPage(), true),
