@@ -1,23 +1,36 @@
 #!/usr/bin/env node
-// `npm test`: every test suite, in order, against real parts (Chromium, loopback servers, SQLite).
-// Installs Debian's Chromium first when it is missing and we may (root), then prints one summary line.
+// `npm test`: every test suite, in order, against real parts (Chromium, Firefox ESR and WebKitGTK,
+// loopback servers, SQLite). Installs Debian's browsers first when one is missing and we may (root),
+// then prints one summary line.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { CHROMIUM_PATH, FIREFOX_PATH, MINIBROWSER_PATH, WEBKIT_DRIVER_PATH } from '../test/support/engines/installed.js';
 
-const chromePath = process.env.CHROME_PATH ?? '/usr/bin/chromium';
+/** What each engine needs on disk, and the Debian package that provides it. */
+const browserFiles = [
+  { path: CHROMIUM_PATH, pkg: 'chromium', setting: 'CHROME_PATH' },
+  { path: FIREFOX_PATH, pkg: 'firefox-esr', setting: 'FIREFOX_PATH' },
+  { path: WEBKIT_DRIVER_PATH, pkg: 'webkit2gtk-driver', setting: 'WEBKIT_DRIVER_PATH' },
+  { path: MINIBROWSER_PATH, pkg: 'webkit2gtk-driver', setting: 'MINIBROWSER_PATH' },
+  // MiniBrowser has no headless mode: WebKit runs inside xvfb-run's virtual display.
+  { path: '/usr/bin/xvfb-run', pkg: 'xvfb', setting: null },
+];
 
-function ensureChromium() {
-  if (existsSync(chromePath)) return;
+function ensureBrowsers() {
+  const missing = browserFiles.filter((file) => !existsSync(file.path));
+  if (missing.length === 0) return;
+  const packages = [...new Set(missing.map((file) => file.pkg))];
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot) {
-    console.error(`Chromium is not at ${chromePath}. Install it (sudo apt-get install -y chromium) or set CHROME_PATH.`);
+    const where = missing.map((file) => `${file.path}${file.setting ? ` (or set ${file.setting})` : ''}`).join(', ');
+    console.error(`Missing for the browser tests: ${where}. Install them: sudo apt-get install -y ${packages.join(' ')}`);
     process.exit(1);
   }
-  console.log('Installing Debian’s chromium (needed by the component and end-to-end tests)…');
+  console.log(`Installing Debian’s ${packages.join(', ')} (needed by the component and end-to-end tests)…`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   for (const args of [
     ['update', '-qq'],
-    ['install', '-y', '-qq', 'chromium'],
+    ['install', '-y', '-qq', ...packages],
   ]) {
     const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
     if (result.status !== 0) process.exit(result.status ?? 1);
@@ -53,14 +66,18 @@ const steps = [
         },
       ]
     : []),
-  { name: 'widget', command: 'npm', args: ['run', 'test:widget', '--silent'], counts: 'wtr' },
-  // The demo runs on embedded SQLite, as `npm start` does.
+  // The component tests once per engine (packages/widget/web-test-runner.browsers.mjs).
+  { name: 'widget (Chromium)', command: 'npm', args: ['run', 'test:widget', '--silent'], counts: 'wtr', env: { PATCHBAY_ENGINE: 'chromium' } },
+  { name: 'widget (Firefox ESR)', command: 'npm', args: ['run', 'test:widget', '--silent'], counts: 'wtr', env: { PATCHBAY_ENGINE: 'firefox' } },
+  { name: 'widget (WebKitGTK)', command: 'npm', args: ['run', 'test:widget', '--silent'], counts: 'wtr', env: { PATCHBAY_ENGINE: 'webkit' } },
+  // The demo runs on embedded SQLite, as `npm start` does; test/engines.test.ts runs its main flows
+  // in all three engines.
   { name: 'end-to-end', command: 'npm', args: ['run', 'test:e2e', '--silent'], counts: 'node', env: sqliteEnv },
 ];
 
 function run(step) {
   return new Promise((resolve) => {
-    const child = spawn(step.command, step.args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CHROME_PATH: chromePath, ...step.env } });
+    const child = spawn(step.command, step.args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CHROME_PATH: CHROMIUM_PATH, ...step.env } });
     let output = '';
     const forward = (target) => (chunk) => {
       output += chunk;
@@ -83,14 +100,16 @@ function countsOf(kind, output) {
   return totals ? { pass: Number(totals[1]), fail: Number(totals[2]) } : { pass: 0, fail: 0 };
 }
 
-ensureChromium();
+ensureBrowsers();
 if (!postgresUrl) console.log(POSTGRES_SKIPPED);
 let passed = 0;
 let failed = 0;
 const started = Date.now();
 for (const step of steps) {
   console.log(`\n── ${step.name} ──`);
+  const stepStarted = Date.now();
   const { code, output } = await run(step);
+  console.log(`── ${step.name}: ${Math.round((Date.now() - stepStarted) / 1000)} s`);
   if (step.counts) {
     const counts = countsOf(step.counts, output);
     passed += counts.pass;

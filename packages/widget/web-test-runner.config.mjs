@@ -1,21 +1,9 @@
-// Component tests in Debian's Chromium (never a downloaded browser).
-import { chromeLauncher } from '@web/test-runner-chrome';
+// Component tests in Debian's Chromium, Firefox ESR or WebKitGTK (web-test-runner.browsers.mjs).
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { fileURLToPath } from 'node:url';
 import { portalStandIn } from './test-support/portal-stand-in.mjs';
 import { tenantStandIn } from './test-support/tenant-stand-in.mjs';
-
-const flags = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { browsers, files } from './web-test-runner.browsers.mjs';
 
 /**
  * A loopback stand-in for the three session endpoints the component calls (docs/flow.md), so the
@@ -145,11 +133,11 @@ export default {
   // nanostores reads process.env.NODE_ENV, which bundlers replace; the test page has no bundler.
   testRunnerHtml: (testFramework) =>
     `<html><head><script>window.process = { env: { NODE_ENV: 'development' } };</script></head><body><script type="module" src="${testFramework}"></script></body></html>`,
-  files: ['src/**/*.test.ts'],
+  files,
   nodeResolve: true,
   concurrency: 1,
   testFramework: { config: { timeout: 10000 } },
-  browsers: [chromeLauncher({ launchOptions: { executablePath: process.env.CHROME_PATH ?? '/usr/bin/chromium', headless: true, args: flags } })],
+  browsers,
   // The decorator options live in tsconfig.wtr.json itself: esbuildPlugin does not follow `extends`.
   plugins: [esbuildPlugin({ ts: true, tsconfig: fileURLToPath(new URL('./tsconfig.wtr.json', import.meta.url)) })],
 };
