@@ -6,6 +6,7 @@ import { connectorRoutes } from './connectors/routes.js';
 import type { OAuthClients } from './connections/oauth.js';
 import type { CredentialBroker } from './connections/service.js';
 import { connectionRoutes } from './connections/routes.js';
+import { jsonBody } from './http/body.js';
 import { widgetCors } from './http/cors.js';
 import { eventRoutes } from './events/routes.js';
 import { errorHandler, routeNotFound } from './http/errors.js';
@@ -69,7 +70,7 @@ export function createServer(ctx: AppContext, parts: ServerParts): Express {
 
   const integrationApi = express.Router({ mergeParams: true });
   integrationApi.use(widgetCors(ctx));
-  integrationApi.use(express.json({ limit: '256kb' }));
+  integrationApi.use(jsonBody({ limit: '256kb' }));
   integrationApi.use(sessionRoutes(ctx, parts.oauth, parts.broker));
   integrationApi.use(installRoutes(ctx));
   integrationApi.use(tenantActionRoutes(ctx, parts.broker));

@@ -1,5 +1,6 @@
 import type { AppContext } from '../context.js';
 import type { CredentialBroker } from '../connections/service.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../http/body.js';
 import { badRequest, HttpError } from '../http/errors.js';
 import { applyCredentials, type Credentials, type CustomAuthMethods } from './auth-methods.js';
 import type { Connector, PublicAuthMethod } from './catalog.js';
@@ -116,12 +117,16 @@ export async function callUpstream(ctx: AppContext, broker: CredentialBroker, cu
   return (await send(true)).response;
 }
 
-/** Reads an upstream answer as JSON when it is JSON, else as text. */
+/**
+ * Reads an upstream answer as JSON when it is JSON, else as text. JSON nested deeper than any
+ * request body may be stays text: re-serialising it into our answer would overflow the stack.
+ */
 export async function readBody(response: Response): Promise<unknown> {
   const text = await response.text();
   if (!text) return null;
   try {
-    return JSON.parse(text) as unknown;
+    const parsed = JSON.parse(text) as unknown;
+    return nestsDeeperThan(parsed, MAX_JSON_DEPTH) ? text : parsed;
   } catch {
     return text;
   }

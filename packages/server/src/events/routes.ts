@@ -1,4 +1,5 @@
-import express, { type Request, type Response, Router } from 'express';
+import { type Request, type Response, Router } from 'express';
+import { jsonBody } from '../http/body.js';
 import type { AppContext } from '../context.js';
 import { authenticate, type Principal, principalOf, recordAuthSuccessNow, refuse } from '../http/auth.js';
 import { badRequest } from '../http/errors.js';
@@ -73,7 +74,7 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
   const heartbeatMs = ctx.config.eventHeartbeatSeconds * 1000;
 
   // The body limit leaves room for the envelope; the payload's own cap is checked exactly in the service.
-  router.post('/', express.json({ limit: ctx.config.eventPayloadMaxBytes + 4096 }), caller, async function publishEventHandler(req, res) {
+  router.post('/', jsonBody({ limit: ctx.config.eventPayloadMaxBytes + 4096 }), caller, async function publishEventHandler(req, res) {
     const input = parseInput(publishSchema, req.body ?? {});
     const principal = principalOf(res);
     if (!mayPublish(principal, input.topic)) throw refuse(ctx, req, res, 'insufficient_scope', `This key may not publish to ${input.topic}.`);
