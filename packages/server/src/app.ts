@@ -7,6 +7,7 @@ import type { OAuthClients } from './connections/oauth.js';
 import type { CredentialBroker } from './connections/service.js';
 import { connectionRoutes } from './connections/routes.js';
 import { jsonBody } from './http/body.js';
+import { NO_STORE_PREFIXES, noStore } from './http/cache.js';
 import { widgetCors } from './http/cors.js';
 import { eventRoutes } from './events/routes.js';
 import { errorHandler, routeNotFound } from './http/errors.js';
@@ -52,6 +53,8 @@ export function createServer(ctx: AppContext, parts: ServerParts): Express {
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
     }),
   );
+
+  app.use(NO_STORE_PREFIXES, noStore);
 
   app.get('/healthz', function healthHandler(_req, res) {
     res.json({ ok: true });
