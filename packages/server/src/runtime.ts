@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Server, ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import { Router } from 'express';
 import { createServer } from './app.js';
@@ -21,6 +21,7 @@ import { AuthEventRecorder, pruneAuthEvents } from './keys/auth-events.js';
 import { createAccessKey } from './keys/service.js';
 import { loadTokenSigner } from './keys/tokens.js';
 import { KeyVerifier } from './keys/verifier.js';
+import { applyServerLimits } from './http/listener.js';
 import { FailureLimiter } from './http/rate-limit.js';
 import { createLogger, type Logger } from './logger.js';
 import { locateWidgetBundle } from './pages/widget.js';
@@ -155,9 +156,14 @@ async function createDemoHostKey(store: Store, ctx: AppContext): Promise<string>
 
 /** Listens, and on SIGTERM/SIGINT stops accepting, lets in-flight requests finish, then closes the store. */
 export async function listen(patchbay: Patchbay, config: Config): Promise<Server> {
-  const server = await new Promise<Server>((resolve, reject) => {
-    const listening = patchbay.app.listen(config.port, config.host, () => resolve(listening));
-    listening.once('error', reject);
+  const server = createHttpServer(patchbay.app);
+  applyServerLimits(server, config, patchbay.ctx.logger);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   let closing = false;
   // Once shutting down, each answer (in flight or new) closes its connection: a keep-alive client
