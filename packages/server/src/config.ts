@@ -64,6 +64,8 @@ export interface Config {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** Where `/metrics` is served without a key (an address Prometheus reaches, not the public); null: off. */
+  metricsListen: { host: string; port: number } | null;
 }
 
 export class ConfigError extends Error {
@@ -141,6 +143,15 @@ const settingsSchema = z.object({
   headersTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
   requestTimeoutMs: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   keepAliveTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  metricsListen: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'host:port, like 127.0.0.1:9464 or [::1]:9464')
+    .transform((value) => {
+      const colon = value.lastIndexOf(':');
+      return { host: value.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(value.slice(colon + 1)) };
+    })
+    .refine((address) => address.port <= 65535, 'a port up to 65535')
+    .optional(),
 });
 
 /** `https://app.example.com` or `http://localhost:3000`: what a browser sends as `Origin`, nothing more. */
@@ -200,6 +211,7 @@ export function loadConfig(argv: string[], env: Environment): Config {
     headersTimeoutMs: pickString(env.PATCHBAY_HEADERS_TIMEOUT_MS),
     requestTimeoutMs: pickString(env.PATCHBAY_REQUEST_TIMEOUT_MS),
     keepAliveTimeoutMs: pickString(env.PATCHBAY_KEEP_ALIVE_TIMEOUT_MS),
+    metricsListen: pickString(env.PATCHBAY_METRICS_LISTEN),
   });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || 'setting'}: ${issue.message}`);
@@ -267,6 +279,7 @@ export function loadConfig(argv: string[], env: Environment): Config {
     headersTimeoutMs: settings.headersTimeoutMs,
     requestTimeoutMs: settings.requestTimeoutMs,
     keepAliveTimeoutMs: settings.keepAliveTimeoutMs,
+    metricsListen: settings.metricsListen ?? null,
   });
 }
 

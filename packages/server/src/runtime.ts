@@ -24,6 +24,8 @@ import { KeyVerifier } from './keys/verifier.js';
 import { applyServerLimits } from './http/listener.js';
 import { FailureLimiter } from './http/rate-limit.js';
 import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics/metrics.js';
+import { startMetricsListener } from './metrics/routes.js';
 import { locateWidgetBundle } from './pages/widget.js';
 import { pruneEndedPortalSessions } from './partners/service.js';
 import { openStore, type Store, storeOptionsOf } from './store/store.js';
@@ -78,6 +80,9 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
     );
   }
   const hashingKey = await loadHashingKey(store, keyring);
+  const metrics = new Metrics();
+  store.observeQueries((sql, durationMs) => metrics.observeQuery(sql, durationMs));
+  if (store.poolStats) metrics.watchPool(store.poolStats);
 
   const runDemo = config.dev && !options.declarations && !config.declarations;
   const demoClientSecret = randomBytes(24).toString('base64url');
@@ -97,7 +102,9 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
     authEvents: new AuthEventRecorder(store, (error) => logger.error({ err: error }, 'could not write auth events')),
     failures: new FailureLimiter(store, config.authFailureLimit, config.authFailureWindowSeconds),
     events: new EventHub({ store }, logger),
+    metrics,
   };
+  ctx.authEvents.observe((event) => metrics.authAttempts.inc({ outcome: event.outcome, reason: event.reason ?? 'none' }));
   await ctx.events.start();
   const oauth = createOAuthClients(catalog, Math.ceil(config.upstreamTimeoutMs / 1000));
   const broker = new CredentialBroker(ctx, oauth);
@@ -136,6 +143,7 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
     ctx,
     async close() {
       clearInterval(timer);
+      store.observeQueries(null);
       await ctx.events.close();
       await ctx.authEvents.close();
       await store.close();
@@ -199,6 +207,8 @@ export async function listen(patchbay: Patchbay, config: Config): Promise<Server
       process.exit(1);
     }, 10_000).unref();
   };
+  const metricsServer = config.metricsListen ? await startMetricsListener(patchbay.ctx.metrics, config.metricsListen, patchbay.ctx.logger) : null;
+  if (metricsServer) server.once('close', () => metricsServer.close());
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
   return server;

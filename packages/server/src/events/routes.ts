@@ -80,6 +80,7 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
     if (!mayPublish(principal, input.topic)) throw refuse(ctx, req, res, 'insufficient_scope', `This key may not publish to ${input.topic}.`);
     const published = await publishEvent(ctx, { topic: input.topic, payload: input.payload, publisher: publisherOf(principal) });
     hub.poke();
+    ctx.metrics.eventsPublished.inc();
     res.status(201).json({ data: published });
   });
 
@@ -89,6 +90,7 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
     const topics = await topicsOf(ctx, principal, query.topics);
     if (!mayConsume(principal, topics)) throw refuseToRead(ctx, req, res);
     const page = await readEvents(ctx, { patterns: topics, after: query.after, limit: query.limit });
+    ctx.metrics.eventsDelivered.inc({ via: 'poll' }, page.data.length);
     res.json({ data: page.data, next: String(page.next) });
   });
 
@@ -112,6 +114,7 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
       .set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.flushHeaders();
     res.write('retry: 2000\n\n');
+    ctx.metrics.openStreams.inc();
 
     let closed = false;
     let lastWritten = Number.POSITIVE_INFINITY;
@@ -120,6 +123,7 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
         if (closed || event.seq <= lastWritten || !topics.some((pattern) => topicMatches(pattern, event.topic))) continue;
         res.write(`id: ${event.seq}\nevent: ${event.topic}\ndata: ${JSON.stringify(event)}\n\n`);
         lastWritten = event.seq;
+        ctx.metrics.eventsDelivered.inc({ via: 'stream' });
       }
     };
     let queue = Promise.resolve();
@@ -163,6 +167,7 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
     function close() {
       if (closed) return;
       closed = true;
+      ctx.metrics.openStreams.dec();
       clearInterval(heartbeat);
       unsubscribe();
       forgetClose();

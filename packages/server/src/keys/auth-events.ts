@@ -54,6 +54,7 @@ export class AuthEventRecorder {
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> = Promise.resolve();
   #closed = false;
+  #observer: ((event: AuthEventInput) => void) | null = null;
 
   constructor(
     private readonly store: Store,
@@ -62,7 +63,13 @@ export class AuthEventRecorder {
     private readonly maxBatch = 500,
   ) {}
 
+  /** Sees every attempt as it is recorded (metrics count outcomes and reasons). */
+  observe(observer: (event: AuthEventInput) => void): void {
+    this.#observer = observer;
+  }
+
   record(event: AuthEventInput): void {
+    this.#observer?.(event);
     this.#buffer.push(toValues(event));
     if (this.#buffer.length >= this.maxBatch) void this.flush();
     else this.#timer ??= setTimeout(() => void this.flush(), this.delayMs);

@@ -134,6 +134,7 @@ export function testConfig(overrides: Partial<Config> & Pick<Config, 'publicUrl'
     workspace: { name: 'Acme Logistics', color: '#0f766e', iconUrl: null },
     partnerEmbedOrigins: [],
     ...SERVER_TIMEOUTS,
+    metricsListen: null,
     ...overrides,
   };
 }
