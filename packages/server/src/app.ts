@@ -6,11 +6,15 @@ import { connectorRoutes } from './connectors/routes.js';
 import type { OAuthClients } from './connections/oauth.js';
 import type { CredentialBroker } from './connections/service.js';
 import { connectionRoutes } from './connections/routes.js';
+import { jsonBody } from './http/body.js';
+import { NO_STORE_PREFIXES, noStore } from './http/cache.js';
 import { integrationOrigins } from './http/cors.js';
 import { eventRoutes } from './events/routes.js';
-import { errorHandler, routeNotFound } from './http/errors.js';
+import { errorHandler, HttpError, routeNotFound } from './http/errors.js';
 import { installRoutes } from './installs/routes.js';
 import { keyRoutes } from './keys/routes.js';
+import { metricsRoutes } from './metrics/routes.js';
+import { routeTable } from './http/route-table.js';
 import { integrationRoutes, tenantActionRoutes } from './integrations/routes.js';
 import { partnerPageRoutes } from './pages/partner.js';
 import { externalPartnerRoutes, partnerPortalRoutes, partnerRoutes } from './partners/routes.js';
@@ -52,13 +56,26 @@ export function createServer(ctx: AppContext, parts: ServerParts): Express {
     }),
   );
 
+  app.use(ctx.metrics.httpMiddleware());
+  app.use(NO_STORE_PREFIXES, noStore);
+
   app.get('/healthz', function healthHandler(_req, res) {
     res.json({ ok: true });
   });
+  // Ready means the store answers and holds every migration this code needs; a load balancer
+  // takes the instance out of rotation otherwise. Bounded, so an unreachable database answers too.
   app.get('/readyz', async function readyHandler(_req, res) {
-    await ctx.store.db.selectFrom('access_keys').select('id').limit(1).execute();
-    res.json({ ok: true });
+    let pending: string[];
+    try {
+      pending = await withDeadline(ctx.store.pendingMigrations(), 2000);
+    } catch (error) {
+      throw new HttpError(503, 'store_unavailable', 'The database cannot be reached.', { expose: true, cause: error });
+    }
+    if (pending.length > 0)
+      throw new HttpError(503, 'migrations_pending', `The database lacks ${pending.length} migration(s); run patchbay migrate.`, { expose: true });
+    res.set('cache-control', 'no-store').json({ ok: true });
   });
+  app.use(metricsRoutes(ctx));
 
   app.use('/static', express.static(publicDir, { index: false, maxAge: '1h' }));
   if (parts.widget) app.use('/widget', widgetRoutes(parts.widget));
@@ -69,7 +86,7 @@ export function createServer(ctx: AppContext, parts: ServerParts): Express {
 
   const integrationApi = express.Router({ mergeParams: true });
   integrationApi.use(integrationOrigins(ctx));
-  integrationApi.use(express.json({ limit: '256kb' }));
+  integrationApi.use(jsonBody({ limit: '256kb' }));
   integrationApi.use(sessionRoutes(ctx, parts.oauth, parts.broker));
   integrationApi.use(installRoutes(ctx));
   integrationApi.use(tenantActionRoutes(ctx, parts.broker));
@@ -85,5 +102,14 @@ export function createServer(ctx: AppContext, parts: ServerParts): Express {
 
   app.use(routeNotFound());
   app.use(errorHandler(ctx.logger));
+  ctx.metrics.learnRoutes(routeTable(app));
   return app;
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

@@ -58,6 +58,16 @@ export interface Config {
    * portal session token the component holds in memory instead of the server's SameSite cookie.
    */
   partnerEmbedOrigins: string[];
+  /**
+   * How long a client may take to send its request headers, its whole request (body included),
+   * and how long an idle keep-alive connection stays open. Event streams are not cut: their
+   * request is complete once the headers are in.
+   */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** Where `/metrics` is served without a key (an address Prometheus reaches, not the public); null: off. */
+  metricsListen: { host: string; port: number } | null;
 }
 
 export class ConfigError extends Error {
@@ -133,6 +143,18 @@ const settingsSchema = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(z.string().refine(isExactOrigin, 'an origin like https://app.example.com (scheme, host and port only)'))),
+  headersTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  requestTimeoutMs: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  keepAliveTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  metricsListen: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'host:port, like 127.0.0.1:9464 or [::1]:9464')
+    .transform((value) => {
+      const colon = value.lastIndexOf(':');
+      return { host: value.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(value.slice(colon + 1)) };
+    })
+    .refine((address) => address.port <= 65535, 'a port up to 65535')
+    .optional(),
 });
 
 /** `https://app.example.com` or `http://localhost:3000`: what a browser sends as `Origin`, nothing more. */
@@ -190,12 +212,20 @@ export function loadConfig(argv: string[], env: Environment): Config {
     workspaceColor: pickString(env.PATCHBAY_WORKSPACE_COLOR),
     workspaceIconUrl: pickString(env.PATCHBAY_WORKSPACE_ICON_URL),
     partnerEmbedOrigins: pickString(env.PATCHBAY_PARTNER_EMBED_ORIGINS),
+    headersTimeoutMs: pickString(env.PATCHBAY_HEADERS_TIMEOUT_MS),
+    requestTimeoutMs: pickString(env.PATCHBAY_REQUEST_TIMEOUT_MS),
+    keepAliveTimeoutMs: pickString(env.PATCHBAY_KEEP_ALIVE_TIMEOUT_MS),
+    metricsListen: pickString(env.PATCHBAY_METRICS_LISTEN),
   });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || 'setting'}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const settings = parsed.data;
+  // Node refuses a headers timeout above the request timeout: the headers are part of the request.
+  if (settings.headersTimeoutMs > settings.requestTimeoutMs) {
+    throw new ConfigError('PATCHBAY_HEADERS_TIMEOUT_MS must not exceed PATCHBAY_REQUEST_TIMEOUT_MS.');
+  }
   const dataDir = path.resolve(settings.dataDir);
   // Dev mode listens on loopback only: the demo provider and demo host routes must never be reachable from outside.
   const host = settings.host ?? (settings.dev ? '127.0.0.1' : '0.0.0.0');
@@ -251,6 +281,10 @@ export function loadConfig(argv: string[], env: Environment): Config {
     workspace: { name: settings.workspaceName, color: settings.workspaceColor ?? null, iconUrl: settings.workspaceIconUrl ?? null },
     // The server's own origin uses the cookie; listing it here would hand its pages a readable token.
     partnerEmbedOrigins: settings.partnerEmbedOrigins.filter((origin) => origin !== new URL(publicUrl).origin),
+    headersTimeoutMs: settings.headersTimeoutMs,
+    requestTimeoutMs: settings.requestTimeoutMs,
+    keepAliveTimeoutMs: settings.keepAliveTimeoutMs,
+    metricsListen: settings.metricsListen ?? null,
   });
 }
 

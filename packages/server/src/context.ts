@@ -9,6 +9,7 @@ import type { TokenSigner } from './keys/tokens.js';
 import type { KeyVerifier } from './keys/verifier.js';
 import type { FailureLimiter } from './http/rate-limit.js';
 import type { EventHub } from './events/hub.js';
+import type { Metrics } from './metrics/metrics.js';
 
 /** What every service needs, built once at start-up and passed down explicitly (no globals). */
 export interface AppContext {
@@ -27,4 +28,6 @@ export interface AppContext {
   failures: FailureLimiter;
   /** Fans published events out to this instance's open streams. */
   events: EventHub;
+  /** This server's Prometheus metrics (served at /metrics). */
+  metrics: Metrics;
 }

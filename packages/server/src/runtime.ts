@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Server, ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import { Router } from 'express';
 import { createServer } from './app.js';
@@ -21,8 +21,11 @@ import { AuthEventRecorder, pruneAuthEvents } from './keys/auth-events.js';
 import { createAccessKey } from './keys/service.js';
 import { loadTokenSigner } from './keys/tokens.js';
 import { KeyVerifier } from './keys/verifier.js';
+import { applyServerLimits } from './http/listener.js';
 import { FailureLimiter } from './http/rate-limit.js';
 import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics/metrics.js';
+import { startMetricsListener } from './metrics/routes.js';
 import { locateWidgetBundle } from './pages/widget.js';
 import { pruneEndedPortalSessions } from './partners/portal.js';
 import { openStore, type Store, storeOptionsOf } from './store/store.js';
@@ -77,6 +80,9 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
     );
   }
   const hashingKey = await loadHashingKey(store, keyring);
+  const metrics = new Metrics();
+  store.observeQueries((sql, durationMs) => metrics.observeQuery(sql, durationMs));
+  if (store.poolStats) metrics.watchPool(store.poolStats);
 
   const runDemo = config.dev && !options.declarations && !config.declarations;
   const demoClientSecret = randomBytes(24).toString('base64url');
@@ -96,7 +102,9 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
     authEvents: new AuthEventRecorder(store, (error) => logger.error({ err: error }, 'could not write auth events')),
     failures: new FailureLimiter(store, config.authFailureLimit, config.authFailureWindowSeconds),
     events: new EventHub({ store }, logger),
+    metrics,
   };
+  ctx.authEvents.observe((event) => metrics.authAttempts.inc({ outcome: event.outcome, reason: event.reason ?? 'none' }));
   await ctx.events.start();
   const oauth = createOAuthClients(catalog, Math.ceil(config.upstreamTimeoutMs / 1000));
   const broker = new CredentialBroker(ctx, oauth);
@@ -135,6 +143,7 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
     ctx,
     async close() {
       clearInterval(timer);
+      store.observeQueries(null);
       await ctx.events.close();
       await ctx.authEvents.close();
       await store.close();
@@ -155,9 +164,14 @@ async function createDemoHostKey(store: Store, ctx: AppContext): Promise<string>
 
 /** Listens, and on SIGTERM/SIGINT stops accepting, lets in-flight requests finish, then closes the store. */
 export async function listen(patchbay: Patchbay, config: Config): Promise<Server> {
-  const server = await new Promise<Server>((resolve, reject) => {
-    const listening = patchbay.app.listen(config.port, config.host, () => resolve(listening));
-    listening.once('error', reject);
+  const server = createHttpServer(patchbay.app);
+  applyServerLimits(server, config, patchbay.ctx.logger);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   let closing = false;
   // Once shutting down, each answer (in flight or new) closes its connection: a keep-alive client
@@ -193,6 +207,8 @@ export async function listen(patchbay: Patchbay, config: Config): Promise<Server
       process.exit(1);
     }, 10_000).unref();
   };
+  const metricsServer = config.metricsListen ? await startMetricsListener(patchbay.ctx.metrics, config.metricsListen, patchbay.ctx.logger) : null;
+  if (metricsServer) server.once('close', () => metricsServer.close());
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
   return server;

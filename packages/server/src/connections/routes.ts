@@ -1,9 +1,9 @@
-import express, { Router } from 'express';
+import express, { type RequestHandler, Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { callUpstream, FORWARDED_REQUEST_HEADERS } from '../connectors/upstream.js';
 import { assertTenantAllowed, authenticate } from '../http/auth.js';
-import { notFound } from '../http/errors.js';
+import { HttpError, notFound } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { type CredentialBroker, getConnection, listConnections, revokeConnection } from './service.js';
 
@@ -27,6 +27,16 @@ const FORWARDED_RESPONSE_HEADERS = [
   'x-ratelimit-remaining',
   'x-ratelimit-reset',
 ];
+
+/** What an HTTP client (Node's fetch included) can send upstream; TRACE, CONNECT and the rest are refused. */
+const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/** A method the proxy cannot forward is the caller's mistake (405), not a third party's failure (502). */
+const proxyMethodAllowed: RequestHandler = function proxyMethodAllowed(req, res, next) {
+  if (PROXY_METHODS.includes(req.method)) return next();
+  res.set('allow', PROXY_METHODS.join(', '));
+  throw new HttpError(405, 'method_not_allowed', `The proxy forwards ${PROXY_METHODS.join(', ')} only.`);
+};
 
 export function connectionRoutes(ctx: AppContext, broker: CredentialBroker): Router {
   const router = Router();
@@ -59,6 +69,7 @@ export function connectionRoutes(ctx: AppContext, broker: CredentialBroker): Rou
    */
   router.all(
     '/:connectionId/proxy/{*rest}',
+    proxyMethodAllowed,
     authenticate(ctx, { scope: 'installs:write' }),
     express.raw({ type: () => true, limit: '1mb' }),
     async function proxyHandler(req, res) {

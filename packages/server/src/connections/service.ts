@@ -168,7 +168,19 @@ export class CredentialBroker {
     if (!due) return { credentials, row };
     let pending = this.#inFlight.get(connectionId);
     if (!pending) {
-      pending = this.#refreshUnlessDone(connectionId, JSON.stringify(credentials)).finally(() => this.#inFlight.delete(connectionId));
+      pending = this.#refreshUnlessDone(connectionId, JSON.stringify(credentials))
+        .then(
+          (refreshed) => {
+            this.ctx.metrics.tokenRefreshes.inc({ outcome: 'success' });
+            return refreshed;
+          },
+          (error: unknown) => {
+            const reauth = error instanceof HttpError && error.code === 'connection_needs_reauth';
+            this.ctx.metrics.tokenRefreshes.inc({ outcome: reauth ? 'needs_reauth' : 'failed' });
+            throw error;
+          },
+        )
+        .finally(() => this.#inFlight.delete(connectionId));
       this.#inFlight.set(connectionId, pending);
     }
     return { credentials: await pending, row };

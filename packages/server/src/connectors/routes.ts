@@ -1,4 +1,5 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
+import { jsonBody } from '../http/body.js';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import type { CredentialBroker } from '../connections/service.js';
@@ -57,7 +58,7 @@ function maskValue(value: unknown, forms: string[]): unknown {
 
 export function connectorRoutes(ctx: AppContext, broker: CredentialBroker): Router {
   const router = Router();
-  router.use(express.json({ limit: '64kb' }));
+  router.use(jsonBody({ limit: '64kb' }));
 
   router.get('/', authenticate(ctx, { scope: 'connectors:read' }), async function listConnectorsHandler(req, res) {
     const query = parseInput(listQuerySchema, req.query);

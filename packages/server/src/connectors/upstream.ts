@@ -1,5 +1,6 @@
 import type { AppContext } from '../context.js';
 import type { CredentialBroker } from '../connections/service.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../http/body.js';
 import { badRequest, HttpError } from '../http/errors.js';
 import { applyCredentials, type Credentials, type CustomAuthMethods } from './auth-methods.js';
 import type { Connector, PublicAuthMethod } from './catalog.js';
@@ -85,6 +86,8 @@ export async function callUpstream(ctx: AppContext, broker: CredentialBroker, cu
     for (const [name, value] of Object.entries(call.query ?? {})) url.searchParams.set(name, value);
     const headers = new Headers(call.headers ?? {});
     await applyCredentials({ method: call.method, url, headers }, methodOf(call.connector, credentials.type), credentials, customs);
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
     try {
       const response = await fetch(url, {
         method: call.method,
@@ -94,10 +97,12 @@ export async function callUpstream(ctx: AppContext, broker: CredentialBroker, cu
         signal: AbortSignal.timeout(ctx.config.upstreamTimeoutMs),
       });
       const body = NULL_BODY_STATUSES.has(response.status) ? null : await response.arrayBuffer();
+      ctx.metrics.recordUpstream(call.connector.slug, response.status, seconds());
       const refreshable = credentials.type === 'oauth2' || (credentials.type === 'custom' && customs[credentials.handler]?.refresh !== undefined);
       return { response: new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers }), refreshable };
     } catch (error) {
       const timedOut = (error as Error).name === 'TimeoutError';
+      ctx.metrics.recordUpstream(call.connector.slug, timedOut ? 'timeout' : 'unreachable', seconds());
       // Exposed although 5xx: the caller (and a person at the credential form) must learn that the
       // third party, not Patchbay, failed; the messages are fixed and carry nothing from the request.
       throw new HttpError(
@@ -116,12 +121,16 @@ export async function callUpstream(ctx: AppContext, broker: CredentialBroker, cu
   return (await send(true)).response;
 }
 
-/** Reads an upstream answer as JSON when it is JSON, else as text. */
+/**
+ * Reads an upstream answer as JSON when it is JSON, else as text. JSON nested deeper than any
+ * request body may be stays text: re-serialising it into our answer would overflow the stack.
+ */
 export async function readBody(response: Response): Promise<unknown> {
   const text = await response.text();
   if (!text) return null;
   try {
-    return JSON.parse(text) as unknown;
+    const parsed = JSON.parse(text) as unknown;
+    return nestsDeeperThan(parsed, MAX_JSON_DEPTH) ? text : parsed;
   } catch {
     return text;
   }

@@ -1,4 +1,5 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
+import { jsonBody } from '../http/body.js';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { parseInput } from '../http/validation.js';
@@ -50,7 +51,7 @@ export function demoHost(config: Config, accessKey: string): Router {
     });
   });
 
-  router.post('/host/session', express.json(), async function demoCreateSessionHandler(req, res) {
+  router.post('/host/session', jsonBody({ limit: '100kb' }), async function demoCreateSessionHandler(req, res) {
     const { integration } = parseInput(
       z.object({ integration: z.enum([DEMO_INTEGRATION, DEMO_CATALOG_INTEGRATION]).default(DEMO_INTEGRATION) }),
       req.body ?? {},
@@ -59,7 +60,7 @@ export function demoHost(config: Config, accessKey: string): Router {
     res.status(answer.status).json(answer.body);
   });
 
-  router.post('/host/invoke', express.json(), async function demoInvokeHandler(req, res) {
+  router.post('/host/invoke', jsonBody({ limit: '100kb' }), async function demoInvokeHandler(req, res) {
     const body = parseInput(z.object({ note: z.string().max(200).optional() }), req.body ?? {});
     const answer = await callPatchbay(`/api/tenant/${DEMO_TENANT}/test`, body);
     res.status(answer.status).json(answer.body);

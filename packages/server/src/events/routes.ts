@@ -1,4 +1,5 @@
-import express, { type Request, type Response, Router } from 'express';
+import { type Request, type Response, Router } from 'express';
+import { jsonBody } from '../http/body.js';
 import type { AppContext } from '../context.js';
 import { authenticate, type Principal, principalOf, recordAuthSuccessNow, refuse } from '../http/auth.js';
 import { badRequest } from '../http/errors.js';
@@ -76,12 +77,13 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
   const heartbeatMs = ctx.config.eventHeartbeatSeconds * 1000;
 
   // The body limit leaves room for the envelope; the payload's own cap is checked exactly in the service.
-  router.post('/', express.json({ limit: ctx.config.eventPayloadMaxBytes + 4096 }), caller, async function publishEventHandler(req, res) {
+  router.post('/', jsonBody({ limit: ctx.config.eventPayloadMaxBytes + 4096 }), caller, async function publishEventHandler(req, res) {
     const input = parseInput(publishSchema, req.body ?? {});
     const principal = principalOf(res);
     if (!mayPublish(principal, input.topic)) throw refuse(ctx, req, res, 'insufficient_scope', `This key may not publish to ${input.topic}.`);
     const published = await publishEvent(ctx, { topic: input.topic, payload: input.payload, publisher: publisherOf(principal) });
     hub.poke();
+    ctx.metrics.eventsPublished.inc();
     res.status(201).json({ data: published });
   });
 
@@ -91,6 +93,7 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
     const topics = await topicsOf(ctx, principal, query.topics);
     if (!mayConsume(principal, topics)) throw refuseToRead(ctx, req, res);
     const page = await readEvents(ctx, { patterns: topics, after: query.after, limit: query.limit });
+    ctx.metrics.eventsDelivered.inc({ via: 'poll' }, page.data.length);
     res.json({ data: page.data, next: String(page.next) });
   });
 
@@ -114,6 +117,7 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
       .set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.flushHeaders();
     res.write('retry: 2000\n\n');
+    ctx.metrics.openStreams.inc();
 
     let closed = false;
     let lastWritten = Number.POSITIVE_INFINITY;
@@ -122,6 +126,7 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
         if (closed || event.seq <= lastWritten || !topics.some((pattern) => topicMatches(pattern, event.topic))) continue;
         res.write(`id: ${event.seq}\nevent: ${event.topic}\ndata: ${JSON.stringify(event)}\n\n`);
         lastWritten = event.seq;
+        ctx.metrics.eventsDelivered.inc({ via: 'stream' });
       }
     };
     let queue = Promise.resolve();
@@ -169,6 +174,7 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
     function close() {
       if (closed) return;
       closed = true;
+      ctx.metrics.openStreams.dec();
       clearInterval(heartbeat);
       unsubscribe();
       forgetClose();

@@ -56,6 +56,7 @@ export class AuthEventRecorder {
   #closed = false;
   #retryMs = 1000;
   #dropped = 0;
+  #observer: ((event: AuthEventInput) => void) | null = null;
 
   constructor(
     private readonly store: Store,
@@ -66,7 +67,13 @@ export class AuthEventRecorder {
     private readonly maxBuffered = 100_000,
   ) {}
 
+  /** Sees every attempt as it is recorded (metrics count outcomes and reasons). */
+  observe(observer: (event: AuthEventInput) => void): void {
+    this.#observer = observer;
+  }
+
   record(event: AuthEventInput): void {
+    this.#observer?.(event);
     this.#buffer.push(toValues(event));
     if (this.#buffer.length > this.maxBuffered) {
       this.#dropped += this.#buffer.length - this.maxBuffered;

@@ -1,4 +1,5 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
+import { jsonBody } from '../http/body.js';
 import type { AppContext } from '../context.js';
 import { listAudit } from '../audit/service.js';
 import { actorOf, authenticate, principalOf, refuse } from '../http/auth.js';
@@ -13,7 +14,7 @@ import { createAccessKey, getAccessKey, listAccessKeys, rollAccessKey, setAccess
 export function keyRoutes(ctx: AppContext): Router {
   const router = Router();
   const admin = authenticate(ctx, { scope: 'admin' });
-  router.use(express.json({ limit: '32kb' }));
+  router.use(jsonBody({ limit: '32kb' }));
 
   router.post('/keys', admin, async function createKeyHandler(req, res) {
     const input = parseInput(createKeySchema, req.body ?? {});

@@ -9,6 +9,8 @@ export const SCOPES = [
   'partners:write',
   'events:publish',
   'events:consume',
+  /** Reads /metrics; nothing else. */
+  'metrics:read',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

@@ -1,5 +1,6 @@
 import cors from 'cors';
-import express, { type Request, Router } from 'express';
+import { type Request, Router } from 'express';
+import { jsonBody } from '../http/body.js';
 import type { AppContext } from '../context.js';
 import { actorOf, authenticate } from '../http/auth.js';
 import { forbidden, notFound, unauthorized } from '../http/errors.js';
@@ -25,7 +26,7 @@ export function externalPartnerRoutes(ctx: AppContext): Router {
   const router = Router();
   router.post(
     '/api/v1/external/partner',
-    express.json({ limit: '16kb' }),
+    jsonBody({ limit: '16kb' }),
     authenticate(ctx, { scope: 'partners:write' }),
     async function createPartnerHandler(req, res) {
       const input = parseInput(createPartnerSchema, req.body ?? {});
@@ -39,7 +40,7 @@ export function externalPartnerRoutes(ctx: AppContext): Router {
 export function partnerRoutes(ctx: AppContext): Router {
   const router = Router();
   const operator = authenticate(ctx, { scope: 'partners:write' });
-  router.use(express.json({ limit: '16kb' }));
+  router.use(jsonBody({ limit: '16kb' }));
 
   router.get('/', operator, async function listPartnersHandler(req, res) {
     res.json(await listPartners(ctx, parseInput(listPartnersSchema, req.query)));
@@ -109,7 +110,7 @@ export function partnerPortalRoutes(ctx: AppContext): Router {
       maxAge: 600,
     }),
   );
-  router.use(express.json({ limit: '16kb' }));
+  router.use(jsonBody({ limit: '16kb' }));
   router.use(function portalOriginCheck(req, _res, next) {
     const origin = req.get('origin');
     const fromEmbed = origin !== undefined && origin !== serverOrigin;

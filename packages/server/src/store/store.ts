@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { CompiledQuery, Kysely, PostgresDialect, sql, SqliteDialect, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, type LogEvent, PostgresDialect, sql, SqliteDialect, type Transaction } from 'kysely';
 import SQLite from 'better-sqlite3';
 import type { Database } from './schema.js';
-import { migrateToLatest } from './migrations.js';
+import { migrateToLatest, pendingMigrations } from './migrations.js';
 
 /**
  * The one storage seam. Services write portable Kysely queries against `db`; everything that
@@ -33,12 +33,31 @@ export interface Store {
     rows: readonly RowValues<Database[T], C>[],
   ): Promise<void>;
   migrate(): Promise<string[]>;
+  /** Migrations not applied yet; throws when the database cannot be reached (readiness). */
+  pendingMigrations(): Promise<string[]>;
+  /** Sees every statement run through `db` with its duration (metrics); null stops it. */
+  observeQueries(observer: QueryObserver | null): void;
+  /** PostgreSQL: the pool's connections now; SQLite has no pool. */
+  poolStats?(): { total: number; idle: number; waiting: number };
   /** SQLite: refresh planner statistics now (also done at open and hourly). PostgreSQL's autovacuum does this itself. */
   optimize?(): Promise<void>;
   close(): Promise<void>;
 }
 
 export class UnsupportedDatabaseError extends Error {}
+
+export type QueryObserver = (sql: string, durationMs: number) => void;
+
+/** Kysely's `log` hook, fixed when the Kysely instance is made, forwarding to an observer set later. */
+function queryLog() {
+  let observer: QueryObserver | null = null;
+  return {
+    log: (event: LogEvent) => observer?.(event.query.sql, event.queryDurationMillis),
+    observe: (next: QueryObserver | null) => {
+      observer = next;
+    },
+  };
+}
 
 /** One row for `appendRows`: the values of `C`'s columns, in that order. */
 export type RowValues<Row, C extends readonly (keyof Row)[]> = { -readonly [I in keyof C]: Row[C[I]] };
@@ -97,7 +116,8 @@ function openSqliteStore(file: string): Store {
   optimize('=0x10002');
   const optimizer = setInterval(() => optimize(), 3_600_000);
   optimizer.unref();
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const queries = queryLog();
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }), log: queries.log });
   const appenders = new Map<string, (rows: readonly (readonly unknown[])[]) => void>();
   const appenderFor = (table: string, columns: readonly string[]) => {
     const shape = `${table}(${columns.join(',')})`;
@@ -134,6 +154,8 @@ function openSqliteStore(file: string): Store {
     notify: async () => undefined,
     listen: async () => async () => undefined,
     migrate: () => migrateSqliteExclusively(database, db),
+    pendingMigrations: () => pendingMigrations(db),
+    observeQueries: queries.observe,
     /** Re-reads planner statistics where the data changed enough (the hourly job, on demand). */
     optimize: async () => optimize(),
     close: async () => {
@@ -205,7 +227,8 @@ async function openPostgresStore(databaseUrl: string, options: StoreOptions): Pr
   // socket error as an 'error' event then, which would end the process without a listener. The
   // next query on it fails instead (and is answered 503), and the pool drops it on release.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const queries = queryLog();
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queries.log });
   const listenChannel = (channel: string) => {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new UnsupportedDatabaseError(`Invalid channel name "${channel}".`);
     return channel;
@@ -276,6 +299,9 @@ async function openPostgresStore(databaseUrl: string, options: StoreOptions): Pr
     },
     // Kysely's migrator takes a PostgreSQL advisory lock, so several instances can migrate at once.
     migrate: () => migrateToLatest(db, schema),
+    pendingMigrations: () => pendingMigrations(db, schema),
+    observeQueries: queries.observe,
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => db.destroy(),
   };
 }

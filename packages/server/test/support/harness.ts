@@ -12,11 +12,13 @@ import { demoThirdPartyApi } from '../../src/demo/api.js';
 import { createAccessKey, type Scope } from '../../src/keys/service.js';
 import type Provider from 'oidc-provider';
 import type { CustomAuthMethods } from '../../src/connectors/auth-methods.js';
+import { applyServerLimits } from '../../src/http/listener.js';
 import { LogCapture } from './log-capture.js';
 
 /** Listens on an ephemeral loopback port before the handler exists, so URLs are known up front. */
-export async function listenOnLoopback(): Promise<{ server: Server; origin: string; port: number }> {
+export async function listenOnLoopback(prepare?: (server: Server) => void): Promise<{ server: Server; origin: string; port: number }> {
   const server = createHttpServer();
+  prepare?.(server);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -112,6 +114,9 @@ export async function dropTestSchema(config: Pick<Config, 'databaseUrl' | 'dbSch
   await client.end();
 }
 
+/** The production defaults of the listener's timeouts (tests that cut slow clients pass smaller ones). */
+export const SERVER_TIMEOUTS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 };
+
 export function testConfig(overrides: Partial<Config> & Pick<Config, 'publicUrl' | 'dataDir'>): Config {
   return {
     port: 0,
@@ -141,6 +146,8 @@ export function testConfig(overrides: Partial<Config> & Pick<Config, 'publicUrl'
     eventHeartbeatSeconds: 15,
     workspace: { name: 'Acme Logistics', color: '#0f766e', iconUrl: null },
     partnerEmbedOrigins: [],
+    ...SERVER_TIMEOUTS,
+    metricsListen: null,
     ...overrides,
   };
 }
@@ -154,7 +161,8 @@ export async function startPatchbay(
     authMethods?: CustomAuthMethods;
   } = {},
 ): Promise<TestPatchbay> {
-  const { server, origin } = await listenOnLoopback();
+  // The listener gets the production limits (or the test's own) before it listens, as `listen` does.
+  const { server, origin } = await listenOnLoopback((created) => applyServerLimits(created, { ...SERVER_TIMEOUTS, ...options.config }));
   const declarations = typeof options.declarations === 'function' ? await options.declarations(origin) : options.declarations;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'patchbay-test-'));
   const config = testConfig({ publicUrl: origin, dataDir, dev: options.dev ?? false, ...options.config });
