@@ -7,6 +7,7 @@ import { parseInput } from '../http/validation.js';
 import { grants } from '../keys/scopes.js';
 import { consumeSubscriptionsOf, type GrantView, recheckPartnerKey } from '../partners/service.js';
 import type { EventHub } from './hub.js';
+import { assertCursorKept } from './retention.js';
 import { lastEventIdSchema, pollSchema, publishSchema, streamSchema } from './schema.js';
 import { type EventView, lastSeq, publishEvent, readEvents } from './service.js';
 import { patternCovers, topicMatches } from './topics.js';
@@ -89,6 +90,8 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
     const principal = principalOf(res);
     const topics = await topicsOf(ctx, principal, query.topics);
     if (!mayConsume(principal, topics)) throw refuseToRead(ctx, req, res);
+    // A cursor the caller gave must still point into the log; without one, reading starts at the oldest kept.
+    if (req.query.after !== undefined) await assertCursorKept(ctx.store, query.after);
     const page = await readEvents(ctx, { patterns: topics, after: query.after, limit: query.limit });
     ctx.metrics.eventsDelivered.inc({ via: 'poll' }, page.data.length);
     res.json({ data: page.data, next: String(page.next) });
@@ -107,6 +110,7 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
     const principal = principalOf(res);
     const topics = await topicsOf(ctx, principal, query.topics);
     if (!mayConsume(principal, topics)) throw refuseToRead(ctx, req, res);
+    if (resumeAfter !== undefined) await assertCursorKept(ctx.store, resumeAfter);
     recordAuthSuccessNow(res);
 
     res
@@ -118,13 +122,46 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
 
     let closed = false;
     let lastWritten = Number.POSITIVE_INFINITY;
-    const write = (events: EventView[]) => {
+    const bound = ctx.config.eventStreamBufferBytes;
+    /** Live events are pushed at the publishers' pace: a reader that lets them pile up is ended (see endSlowReader). */
+    const write = (events: EventView[], live: boolean) => {
       for (const event of events) {
         if (closed || event.seq <= lastWritten || !topics.some((pattern) => topicMatches(pattern, event.topic))) continue;
         res.write(`id: ${event.seq}\nevent: ${event.topic}\ndata: ${JSON.stringify(event)}\n\n`);
         lastWritten = event.seq;
         ctx.metrics.eventsDelivered.inc({ via: 'stream' });
+        if (live && res.writableLength > bound) return endSlowReader();
       }
+    };
+    /** Whether the reader took what was written within `ms` (false: it did not, or it left). */
+    const drained = (ms: number) =>
+      new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => finish(false), ms);
+        const onDrain = () => finish(true);
+        const onClose = () => finish(false);
+        function finish(ok: boolean) {
+          clearTimeout(timer);
+          res.off('drain', onDrain);
+          res.off('close', onClose);
+          resolve(ok);
+        }
+        res.once('drain', onDrain);
+        res.once('close', onClose);
+      });
+    /**
+     * The reader is not keeping up: what it has not read waits in this process's memory. Past the
+     * bound the stream ends with a last event naming the cursor; everything written before it still
+     * reaches the reader, so reconnecting with Last-Event-ID (EventSource does) loses nothing.
+     * A reader that reads nothing at all is disconnected after a while.
+     */
+    const endSlowReader = () => {
+      if (closed) return;
+      res.write(`event: patchbay.resume\ndata: ${JSON.stringify({ reason: 'slow_reader', after: lastWritten })}\n\n`);
+      ctx.metrics.slowReadersEnded.inc();
+      const stuck = setTimeout(() => res.destroy(), 60_000);
+      stuck.unref();
+      res.once('close', () => clearTimeout(stuck));
+      close();
     };
     let queue = Promise.resolve();
     const enqueue = (step: () => unknown) => {
@@ -139,13 +176,16 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
     };
     // Subscribe before choosing the starting point: an event committed meanwhile is either in the
     // backlog read below or dispatched by the hub after this line, so none falls in between.
-    const unsubscribe = hub.subscribe((events) => enqueue(() => write(events)));
+    const unsubscribe = hub.subscribe((events) => enqueue(() => write(events, true)));
     enqueue(async () => {
       const start = resumeAfter ?? (await lastSeq(ctx));
       lastWritten = start;
       for (let after = start; !closed;) {
         const page = await readEvents(ctx, { patterns: topics, after, limit: 500 });
-        write(page.data);
+        write(page.data, false);
+        // The backlog is read at the reader's pace: past the bound, wait until it has taken what
+        // was written (live events queue behind); one that takes nothing for a minute is ended.
+        if (res.writableLength > bound && !(await drained(60_000))) return endSlowReader();
         if (page.next === after) break;
         after = page.next;
       }
