@@ -66,6 +66,14 @@ export interface Config {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /**
+   * The event log keeps events this many days and at most this many (the newest always stays: its
+   * number is where the next one continues). Older ones are deleted by the hourly housekeeping.
+   */
+  eventRetentionDays: number;
+  eventRetentionCount: number;
+  /** An event stream whose reader lets more than this many bytes pile up is ended with a resume event. */
+  eventStreamBufferBytes: number;
   /** Where `/metrics` is served without a key (an address Prometheus reaches, not the public); null: off. */
   metricsListen: { host: string; port: number } | null;
 }
@@ -146,6 +154,9 @@ const settingsSchema = z.object({
   headersTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
   requestTimeoutMs: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   keepAliveTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  eventRetentionDays: z.coerce.number().int().min(1).max(3650).default(30),
+  eventRetentionCount: z.coerce.number().int().min(1000).max(1_000_000_000).default(10_000_000),
+  eventStreamBufferBytes: z.coerce.number().int().min(16_384).max(268_435_456).default(4_194_304),
   metricsListen: z
     .string()
     .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'host:port, like 127.0.0.1:9464 or [::1]:9464')
@@ -216,6 +227,9 @@ export function loadConfig(argv: string[], env: Environment): Config {
     requestTimeoutMs: pickString(env.PATCHBAY_REQUEST_TIMEOUT_MS),
     keepAliveTimeoutMs: pickString(env.PATCHBAY_KEEP_ALIVE_TIMEOUT_MS),
     metricsListen: pickString(env.PATCHBAY_METRICS_LISTEN),
+    eventRetentionDays: pickString(env.PATCHBAY_EVENT_RETENTION_DAYS),
+    eventRetentionCount: pickString(env.PATCHBAY_EVENT_RETENTION_COUNT),
+    eventStreamBufferBytes: pickString(env.PATCHBAY_STREAM_BUFFER_BYTES),
   });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || 'setting'}: ${issue.message}`);
@@ -285,6 +299,9 @@ export function loadConfig(argv: string[], env: Environment): Config {
     requestTimeoutMs: settings.requestTimeoutMs,
     keepAliveTimeoutMs: settings.keepAliveTimeoutMs,
     metricsListen: settings.metricsListen ?? null,
+    eventRetentionDays: settings.eventRetentionDays,
+    eventRetentionCount: settings.eventRetentionCount,
+    eventStreamBufferBytes: settings.eventStreamBufferBytes,
   });
 }
 

@@ -16,6 +16,7 @@ import { type Declarations } from './declarations.js';
 import { DEMO_CLIENT_ID, demoDeclarations } from './demo/declarations.js';
 import { demoHost } from './demo/host.js';
 import { EventHub } from './events/hub.js';
+import { pruneEvents } from './events/retention.js';
 import { resumePendingInstalls } from './installs/service.js';
 import { AuthEventRecorder, pruneAuthEvents } from './keys/auth-events.js';
 import { createAccessKey } from './keys/service.js';
@@ -133,6 +134,7 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
   const housekeeping = async () => {
     await pruneAuthEvents(store, config.authEventRetentionDays);
     await pruneEndedPortalSessions({ store });
+    await pruneEvents(store, { maxAgeDays: config.eventRetentionDays, maxCount: config.eventRetentionCount });
     await ctx.failures.prune();
   };
   await housekeeping();

@@ -10,6 +10,7 @@ import { consumeSubscriptionsOf } from '../partners/portal.js';
 import type { GrantView } from '../partners/views.js';
 import type { EventHub } from './hub.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
+import { assertCursorKept } from './retention.js';
 import { lastEventIdSchema, pollSchema, publishSchema, streamSchema } from './schema.js';
 import { type EventView, lastSeq, publishEvent, readEvents } from './service.js';
 import { patternCovers, topicMatches } from './topics.js';
@@ -92,6 +93,8 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
     const principal = principalOf(res);
     const topics = await topicsOf(ctx, principal, query.topics);
     if (!mayConsume(principal, topics)) throw refuseToRead(ctx, req, res);
+    // A cursor the caller gave must still point into the log; without one, reading starts at the oldest kept.
+    if (req.query.after !== undefined) await assertCursorKept(ctx.store, query.after);
     const page = await readEvents(ctx, { patterns: topics, after: query.after, limit: query.limit });
     ctx.metrics.eventsDelivered.inc({ via: 'poll' }, page.data.length);
     res.json({ data: page.data, next: String(page.next) });
@@ -110,6 +113,7 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
     const principal = principalOf(res);
     const topics = await topicsOf(ctx, principal, query.topics);
     if (!mayConsume(principal, topics)) throw refuseToRead(ctx, req, res);
+    if (resumeAfter !== undefined) await assertCursorKept(ctx.store, resumeAfter);
     recordAuthSuccessNow(res);
 
     res
@@ -121,13 +125,46 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
 
     let closed = false;
     let lastWritten = Number.POSITIVE_INFINITY;
-    const write = (events: EventView[]) => {
+    const bound = ctx.config.eventStreamBufferBytes;
+    /** Live events are pushed at the publishers' pace: a reader that lets them pile up is ended (see endSlowReader). */
+    const write = (events: EventView[], live: boolean) => {
       for (const event of events) {
         if (closed || event.seq <= lastWritten || !topics.some((pattern) => topicMatches(pattern, event.topic))) continue;
         res.write(`id: ${event.seq}\nevent: ${event.topic}\ndata: ${JSON.stringify(event)}\n\n`);
         lastWritten = event.seq;
         ctx.metrics.eventsDelivered.inc({ via: 'stream' });
+        if (live && res.writableLength > bound) return endSlowReader();
       }
+    };
+    /** Whether the reader took what was written within `ms` (false: it did not, or it left). */
+    const drained = (ms: number) =>
+      new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => finish(false), ms);
+        const onDrain = () => finish(true);
+        const onClose = () => finish(false);
+        function finish(ok: boolean) {
+          clearTimeout(timer);
+          res.off('drain', onDrain);
+          res.off('close', onClose);
+          resolve(ok);
+        }
+        res.once('drain', onDrain);
+        res.once('close', onClose);
+      });
+    /**
+     * The reader is not keeping up: what it has not read waits in this process's memory. Past the
+     * bound the stream ends with a last event naming the cursor; everything written before it still
+     * reaches the reader, so reconnecting with Last-Event-ID (EventSource does) loses nothing.
+     * A reader that reads nothing at all is disconnected after a while.
+     */
+    const endSlowReader = () => {
+      if (closed) return;
+      res.write(resumeEvent('slow_reader'));
+      ctx.metrics.slowReadersEnded.inc();
+      const stuck = setTimeout(() => res.destroy(), 60_000);
+      stuck.unref();
+      res.once('close', () => clearTimeout(stuck));
+      close();
     };
     let queue = Promise.resolve();
     const enqueue = (step: () => unknown) => {
@@ -146,13 +183,16 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
     };
     // Subscribe before choosing the starting point: an event committed meanwhile is either in the
     // backlog read below or dispatched by the hub after this line, so none falls in between.
-    const unsubscribe = hub.subscribe((events) => enqueue(() => write(events)));
+    const unsubscribe = hub.subscribe((events) => enqueue(() => write(events, true)));
     enqueue(async () => {
       const start = resumeAfter ?? (await lastSeq(ctx));
       lastWritten = start;
       for (let after = start; !closed;) {
         const page = await readEvents(ctx, { patterns: topics, after, limit: 500 });
-        write(page.data);
+        write(page.data, false);
+        // The backlog is read at the reader's pace: past the bound, wait until it has taken what
+        // was written (live events queue behind); one that takes nothing for a minute is ended.
+        if (res.writableLength > bound && !(await drained(60_000))) return endSlowReader();
         if (page.next === after) break;
         after = page.next;
       }
@@ -185,12 +225,16 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
      * Ends the stream with its cursor, so the client resumes exactly there: EventSource reconnects
      * by itself (after `retry`) and sends this id as Last-Event-ID, even when no event was written.
      */
-    function endResumable(reason: string) {
+    function endResumable(reason: 'store_unavailable') {
       if (closed) return;
-      const cursor = Number.isFinite(lastWritten) ? lastWritten : resumeAfter;
-      const id = cursor === undefined ? '' : `id: ${cursor}\n`;
-      res.write(`${id}event: patchbay.resume\ndata: ${JSON.stringify({ reason, after: cursor === undefined ? null : String(cursor) })}\n\n`);
+      res.write(resumeEvent(reason));
       close();
+    }
+    /** The last event of a stream that ends early: why, and the cursor to resume after (also as its id). */
+    function resumeEvent(reason: 'slow_reader' | 'store_unavailable'): string {
+      const cursor = Number.isFinite(lastWritten) ? lastWritten : (resumeAfter ?? null);
+      const id = cursor === null ? '' : `id: ${cursor}\n`;
+      return `${id}event: patchbay.resume\ndata: ${JSON.stringify({ reason, after: cursor })}\n\n`;
     }
     // The hub could not read the log (the database went away): end now rather than fall silent.
     const forgetUnavailable = hub.onUnavailable(() => enqueue(() => endResumable('store_unavailable')));

@@ -75,6 +75,11 @@ export class Metrics {
     labelNames: ['via'] as const,
     registers: [this.registry],
   });
+  readonly slowReadersEnded = new Counter({
+    name: 'patchbay_event_streams_slow_ended_total',
+    help: 'Event streams ended because their reader fell behind by more than the buffer bound (the reader resumes).',
+    registers: [this.registry],
+  });
   readonly openStreams = new Gauge({
     name: 'patchbay_event_streams_open',
     help: 'Event streams open on this instance.',

@@ -148,6 +148,9 @@ export function testConfig(overrides: Partial<Config> & Pick<Config, 'publicUrl'
     partnerEmbedOrigins: [],
     ...SERVER_TIMEOUTS,
     metricsListen: null,
+    eventRetentionDays: 30,
+    eventRetentionCount: 10_000_000,
+    eventStreamBufferBytes: 4_194_304,
     ...overrides,
   };
 }
