@@ -38,6 +38,20 @@ describe('bounded input: deep JSON and methods the proxy cannot forward', () => 
     assert.equal(stored.length, 0, 'nothing half-written');
   });
 
+  it('refuses a NUL character in a body string or key with 400 invalid_json on every store (PostgreSQL cannot store it), and writes nothing', async () => {
+    const keys = await patchbay.patchbay.ctx.store.db.selectFrom('access_keys').select('id').execute();
+    const keyId = keys[0]!.id;
+    assertError(await call(`/v1/keys/${keyId}`, { method: 'PATCH', auth: key, body: '{"description":"a\\u0000b"}' }), 400, 'invalid_json');
+    assertError(await call('/v1/events', { method: 'POST', auth: key, body: '{"topic":"app/nul","payload":{"k\\u0000":1}}' }), 400, 'invalid_json');
+    const stored = await patchbay.patchbay.ctx.store.db.selectFrom('events').select('seq').execute();
+    assert.equal(stored.length, 0, 'nothing written');
+  });
+
+  it('answers a NUL character in a path value with a 4xx, never a 500', async () => {
+    const answer = await call('/v1/keys/key_%00abc', { auth: key });
+    assert.ok(answer.status >= 400 && answer.status < 500, `${answer.status} ${answer.text}`);
+  });
+
   it('refuses a connector whose action body nests 5,000 levels deep', async () => {
     const body = `{"slug":"deep","name":"Deep","baseUrl":"${api.origin}/bearer","authMethods":[{"type":"bearer"}],"actions":{"a":{"method":"POST","path":"/x","body":${deep(5000, '{}')}}}}`;
     assertError(await call('/v1/connectors', { method: 'POST', auth: key, body }), 400, 'invalid_json');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,10 +12,24 @@ import { startTcpCutter, type TcpCutter } from './support/tcp-cutter.js';
 
 const INTEGRATION = '/v1/integrations/acme-sync';
 
-/** A request that may not hang: whatever the database does, an answer comes within `ms`. */
-async function callWithin(ms: number, url: string, init: RequestInit): Promise<{ status: number; body: Record<string, unknown>; retryAfter: string | null }> {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(ms) });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown>, retryAfter: response.headers.get('retry-after') };
+/**
+ * A request that may not hang: whatever the database does, an answer comes within `ms`. Each on a
+ * fresh connection, so an idle keep-alive socket the server closes meanwhile cannot fail it.
+ */
+async function callWithin(ms: number, url: string, init: { method: string; headers: Record<string, string>; body: string }) {
+  const answer = await new Promise<{ status: number; text: string; retryAfter: string | null }>((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method, headers: init.headers, agent: false, timeout: ms }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, retryAfter: res.headers['retry-after'] ?? null }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${ms} ms`)));
+    req.on('error', reject);
+    req.end(init.body);
+  });
+  return { status: answer.status, body: JSON.parse(answer.text) as Record<string, unknown>, retryAfter: answer.retryAfter };
 }
 
 describe('a SQLite file locked by another process', () => {
@@ -137,7 +152,7 @@ describe('PostgreSQL goes away under load and comes back', POSTGRES_URL ? {} : {
         else if (answer.status === 503 && (answer.body.error as { code: string }).code === 'store_unavailable') refusals.push(Date.now() - started);
         else unexpected.push(`${answer.status} ${JSON.stringify(answer.body)}`);
       } catch (error) {
-        unexpected.push(`no answer within 15 s: ${(error as Error).message}`);
+        unexpected.push(`no answer: ${(error as Error).message}`);
       }
     };
     const load = async (until: () => boolean) => {

@@ -50,6 +50,10 @@ export function toHttpError(error: unknown): HttpError {
     return new HttpError(status, 'bad_request', 'The request could not be read.');
   }
   if (isStoreUnavailable(error)) return storeUnavailable(error);
+  // PostgreSQL refuses a NUL character (or one its encoding lacks) in any text it is given: that
+  // came from the request (a path or query value; bodies are checked in http/body.ts), not from us.
+  const sqlState = (error as { code?: unknown } | null)?.code;
+  if (sqlState === '22021' || sqlState === '22P05') return badRequest('invalid_input', 'The request contains a character that cannot be stored (such as NUL).');
   return new HttpError(500, 'internal_error', 'Unexpected error', { expose: false, cause: error });
 }
 

@@ -32,7 +32,20 @@ export default [
       color: var(--_danger);
     }
 
+    /* A long account label ("Connected as …") stays on one line on a phone: ellipsis, not a tall button. */
+    [part~='base'] {
+      max-width: 100%;
+    }
+
+    [part~='label'] {
+      min-width: 0;
+      overflow: hidden;
+      text-overflow: ellipsis;
+      white-space: nowrap;
+    }
+
     [part~='check'] {
+      flex: none;
       width: 1em;
       height: 1em;
     }
