@@ -9,19 +9,11 @@ import { parseInput } from '../http/validation.js';
 import { sendConfigurationPage, sendCredentialsPage, sendDonePage, sendErrorPage } from '../pages/flow.js';
 import { cancelSession } from './cancel.js';
 import { callbackQuerySchema, connectionIdSchema, createSessionSchema, sessionIdSchema, startQuerySchema } from './schema.js';
-import {
-  commitSession,
-  completeAuthorization,
-  credentialForm,
-  createSession,
-  getSession,
-  integrationBaseUrl,
-  requireIntegration,
-  saveConfiguration,
-  startSession,
-  submitCredentials,
-  type CallbackOutcome,
-} from './service.js';
+import { credentialForm, submitCredentials } from './credential-form.js';
+import { completeAuthorization } from './oauth-step.js';
+import { commitSession, createSession, getSession, integrationBaseUrl, requireIntegration, saveConfiguration } from './service.js';
+import { startSession } from './start.js';
+import type { CallbackOutcome } from './view.js';
 import { disconnectConnection, sessionConnectors } from './tenant-connections.js';
 
 type Params = { integrationId: string; sessionId: string };
