@@ -41,7 +41,7 @@ const sessionUsed = () => conflict('session_used', 'This session has already bee
 
 /**
  * Moves the session for this start: to `started`, or — reopening the configuration form — from
- * `configuring` to itself. Refused when it has been authorized (or cancelled) meanwhile.
+ * `configuring` to itself. Refused when the session has moved on meanwhile (authorized, say).
  */
 async function moveForStart(deps: Pick<AppContext, 'store'>, row: SessionRow, to: 'started' | 'configuring', set: SessionChanges): Promise<SessionRow> {
   const moved = await moveSession(deps.store.db, { session: { id: row.id }, to, from: to === 'configuring' ? ['configuring'] : allowedFrom('started'), set });
