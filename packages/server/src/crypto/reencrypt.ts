@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { ConfigError } from '../config.js';
 import { credentialsAad } from '../connections/service.js';
 import { clientSecretAad } from '../connectors/catalog.js';
-import { pkceVerifierAad } from '../sessions/service.js';
+import { pkceVerifierAad } from '../sessions/oauth-step.js';
 import type { Store } from '../store/store.js';
 import { DecryptionError, type Keyring, keyIdOf } from './envelope.js';
 import { serverSecretAad } from './secrets.js';

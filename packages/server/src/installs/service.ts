@@ -1,7 +1,8 @@
+import type { Transaction } from 'kysely';
 import type { AppContext } from '../context.js';
 import { newId } from '../crypto/random.js';
 import { notFound } from '../http/errors.js';
-import type { InstallsTable } from '../store/schema.js';
+import type { Database, InstallsTable } from '../store/schema.js';
 import { isoNow } from '../store/time.js';
 
 export interface InstallView {
@@ -33,11 +34,20 @@ function toView(row: InstallsTable): InstallView {
 /**
  * Writes the install, its tag index and the session's link to it in one transaction: either all
  * of it exists or none. A concurrent commit of the same session loses on the unique session_id and
- * reads the winner's install instead.
+ * reads the winner's install instead. `linkSession` moves the session (sessions/state.ts owns its
+ * statuses); throwing there rolls the install back.
  */
 export async function createInstallForSession(
   ctx: AppContext,
-  input: { sessionId: string; integrationId: string; tenantId: string; tags: Record<string, string>; connectionIds: string[]; config: Record<string, string> },
+  input: {
+    sessionId: string;
+    integrationId: string;
+    tenantId: string;
+    tags: Record<string, string>;
+    connectionIds: string[];
+    config: Record<string, string>;
+    linkSession: (trx: Transaction<Database>, installId: string) => Promise<void>;
+  },
 ): Promise<string> {
   const installId = await ctx.store.db.transaction().execute(async (trx) => {
     const now = isoNow();
@@ -67,7 +77,7 @@ export async function createInstallForSession(
     }
     const tagRows = Object.entries(input.tags).map(([tag_key, tag_value]) => ({ install_id: id, tag_key, tag_value }));
     if (tagRows.length > 0) await trx.insertInto('install_tags').values(tagRows).execute();
-    await trx.updateTable('sessions').set({ status: 'committed', install_id: id, updated_at: now }).where('id', '=', input.sessionId).execute();
+    await input.linkSession(trx, id);
     return id;
   });
   setImmediate(() => {

@@ -2,7 +2,7 @@ import type { Response } from 'express';
 import type { FormField } from '../connectors/auth-methods.js';
 import type { Connector, PublicAuthMethod } from '../connectors/catalog.js';
 import type { ConfigField } from '../integrations/schema.js';
-import type { CallbackOutcome } from '../sessions/service.js';
+import type { CallbackOutcome } from '../sessions/view.js';
 import { html, sendPage } from './html.js';
 
 /**

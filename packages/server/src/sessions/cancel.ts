@@ -1,7 +1,8 @@
 import type { AppContext } from '../context.js';
 import { conflict } from '../http/errors.js';
-import { isoNow } from '../store/time.js';
-import { assertNotExpired, readSession, type SessionView, toView } from './service.js';
+import { readSession } from './service.js';
+import { assertNotExpired, moveSession, sessionExpired } from './state.js';
+import { type SessionView, toView } from './view.js';
 
 /** Why a session the app cancelled ended, as its view's `error` reports it. */
 export const USER_CANCELLED = { code: 'user_cancelled', message: 'The person cancelled the sign-in in the app.' } as const;
@@ -12,28 +13,26 @@ export const USER_CANCELLED = { code: 'user_cancelled', message: 'The person can
  * - a callback that has consumed its `state` (OAuth, `started` with no state left) is signing the
  *   person in right now: it wins, and the cancel answers 409;
  * - once cancelled, the callback for that state finds no `started` session and is refused
- *   (`completeAuthorization` answers `session_cancelled`); the credential form's final update is
+ *   (`completeAuthorization` answers `session_cancelled`); the credential form's final move is
  *   conditional too.
  * Cancelling a cancelled session answers its view again (idempotent). Starting it again from a
  * click stays allowed, as after a cancel at the provider.
  */
-export async function cancelSession(ctx: AppContext, integrationId: string, sessionId: string): Promise<SessionView> {
-  const row = await readSession(ctx, integrationId, sessionId);
+export async function cancelSession(deps: Pick<AppContext, 'store'>, integrationId: string, sessionId: string): Promise<SessionView> {
+  const row = await readSession(deps, integrationId, sessionId);
   if (row.status === 'cancelled') return toView(row);
   assertNotExpired(row);
-  const updated = await ctx.store.db
-    .updateTable('sessions')
-    .set({ status: 'cancelled', error_code: USER_CANCELLED.code, error_message: USER_CANCELLED.message, pkce_verifier_ciphertext: null, updated_at: isoNow() })
-    .where('id', '=', row.id)
-    .where('status', 'in', ['created', 'started', 'configuring'])
-    .where((eb) => eb.not(eb.and([eb('status', '=', 'started'), eb('auth_method', '=', 'oauth2'), eb('oauth_state_hash', 'is', null)])))
-    .returningAll()
-    .executeTakeFirst();
-  if (updated) return toView(updated);
-  const current = await readSession(ctx, integrationId, sessionId);
-  if (current.status === 'cancelled') return toView(current);
+  const moved = await moveSession(deps.store.db, {
+    session: { id: row.id },
+    to: 'cancelled',
+    set: { error_code: USER_CANCELLED.code, error_message: USER_CANCELLED.message, pkce_verifier_ciphertext: null },
+    where: (eb) => eb.not(eb.and([eb('status', '=', 'started'), eb('auth_method', '=', 'oauth2'), eb('oauth_state_hash', 'is', null)])),
+  });
+  if (moved.row) return toView(moved.row);
+  if (moved.refused.from === 'cancelled') return toView(await readSession(deps, integrationId, sessionId));
+  if (moved.refused.from === 'expired') throw sessionExpired();
   throw conflict(
     'session_not_cancellable',
-    current.status === 'failed' ? 'The sign-in has already failed.' : 'The sign-in has already finished (or is finishing) for this session.',
+    moved.refused.from === 'failed' ? 'The sign-in has already failed.' : 'The sign-in has already finished (or is finishing) for this session.',
   );
 }

@@ -9,19 +9,11 @@ import { parseInput } from '../http/validation.js';
 import { sendConfigurationPage, sendCredentialsPage, sendDonePage, sendErrorPage } from '../pages/flow.js';
 import { cancelSession } from './cancel.js';
 import { callbackQuerySchema, connectionIdSchema, createSessionSchema, sessionIdSchema, startQuerySchema } from './schema.js';
-import {
-  commitSession,
-  completeAuthorization,
-  credentialForm,
-  createSession,
-  getSession,
-  integrationBaseUrl,
-  requireIntegration,
-  saveConfiguration,
-  startSession,
-  submitCredentials,
-  type CallbackOutcome,
-} from './service.js';
+import { credentialForm, submitCredentials } from './credential-form.js';
+import { completeAuthorization } from './oauth-step.js';
+import { commitSession, createSession, getSession, integrationBaseUrl, requireIntegration, saveConfiguration } from './service.js';
+import { startSession } from './start.js';
+import type { CallbackOutcome } from './view.js';
 import { disconnectConnection, sessionConnectors } from './tenant-connections.js';
 
 type Params = { integrationId: string; sessionId: string };
@@ -32,6 +24,35 @@ function assertOwnSession(ctx: AppContext, req: Request, res: Response, params: 
   if (principal.kind === 'session' && (principal.sessionId !== params.sessionId || principal.integrationId !== params.integrationId)) {
     throw refuse(ctx, req, res, 'session_forbidden');
   }
+}
+
+/**
+ * A session-token or access-key route's session: a session token reaches only its own; an access
+ * key reaches only the tenants it is allowed. Answers the validated session id.
+ */
+async function sessionOfRequest(ctx: AppContext, req: Request, res: Response): Promise<string> {
+  const params = { integrationId: String(req.params.integrationId), sessionId: String(req.params.sessionId) };
+  assertOwnSession(ctx, req, res, params);
+  const sessionId = parseInput(sessionIdSchema, params.sessionId);
+  if (principalOf(res).kind === 'key') assertTenantAllowed(ctx, req, res, (await getSession(ctx, params.integrationId, sessionId)).tenantId);
+  return sessionId;
+}
+
+/** The integration's configuration form (again, with the error and the values typed, when `retry`). */
+function sendConfiguration(
+  ctx: AppContext,
+  res: Response,
+  integrationId: string,
+  actionUrl: string,
+  retry?: { error: string; values: Record<string, string> },
+) {
+  const integration = requireIntegration(ctx, integrationId);
+  sendConfigurationPage(res, { actionUrl, integrationName: integration.name, fields: integration.configFields, ...retry });
+}
+
+/** A posted form's text fields (anything else, such as repeated names, is dropped). */
+function textFields(body: unknown): Record<string, string> {
+  return Object.fromEntries(Object.entries((body ?? {}) as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
 }
 
 /** Browser-facing routes answer with a page, not JSON, when something goes wrong. */
@@ -86,11 +107,8 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
     '/session/:sessionId/connectors',
     authenticate(ctx, { scope: 'sessions:write', sessionToken: true }),
     async function sessionConnectorsHandler(req, res) {
-      const params = { integrationId: String(req.params.integrationId), sessionId: String(req.params.sessionId) };
-      assertOwnSession(ctx, req, res, params);
-      const sessionId = parseInput(sessionIdSchema, params.sessionId);
-      if (principalOf(res).kind === 'key') assertTenantAllowed(ctx, req, res, (await getSession(ctx, params.integrationId, sessionId)).tenantId);
-      res.json({ data: await sessionConnectors(ctx, params.integrationId, sessionId), next: null });
+      const sessionId = await sessionOfRequest(ctx, req, res);
+      res.json({ data: await sessionConnectors(ctx, String(req.params.integrationId), sessionId), next: null });
     },
   );
 
@@ -99,12 +117,9 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
     '/session/:sessionId/connections/:connectionId',
     authenticate(ctx, { scope: 'sessions:write', sessionToken: true }),
     async function disconnectConnectionHandler(req, res) {
-      const params = { integrationId: String(req.params.integrationId), sessionId: String(req.params.sessionId) };
-      assertOwnSession(ctx, req, res, params);
-      const sessionId = parseInput(sessionIdSchema, params.sessionId);
+      const sessionId = await sessionOfRequest(ctx, req, res);
       const connectionId = parseInput(connectionIdSchema, req.params.connectionId);
-      if (principalOf(res).kind === 'key') assertTenantAllowed(ctx, req, res, (await getSession(ctx, params.integrationId, sessionId)).tenantId);
-      res.json({ data: await disconnectConnection(ctx, params.integrationId, sessionId, connectionId, actorOf(res)), next: null });
+      res.json({ data: await disconnectConnection(ctx, String(req.params.integrationId), sessionId, connectionId, actorOf(res)), next: null });
     },
   );
 
@@ -119,12 +134,7 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
         return;
       }
       if (started.kind === 'configure') {
-        const integration = requireIntegration(ctx, started.session.integrationId);
-        sendConfigurationPage(res, {
-          actionUrl: `${req.baseUrl}/session/${sessionId}/config`,
-          integrationName: integration.name,
-          fields: integration.configFields,
-        });
+        sendConfiguration(ctx, res, started.session.integrationId, `${req.baseUrl}/session/${sessionId}/config`);
         return;
       }
       sendCredentialsPage(res, {
@@ -142,22 +152,13 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
     pageErrors(async function saveConfigurationHandler(req, res) {
       const integrationId = String(req.params.integrationId);
       const sessionId = parseInput(sessionIdSchema, req.params.sessionId);
-      const values = Object.fromEntries(
-        Object.entries((req.body ?? {}) as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
-      );
+      const values = textFields(req.body);
       let outcome: CallbackOutcome;
       try {
         outcome = await saveConfiguration(ctx, integrationId, sessionId, values);
       } catch (error) {
         if (error instanceof HttpError && error.code === 'invalid_config') {
-          const integration = requireIntegration(ctx, integrationId);
-          sendConfigurationPage(res, {
-            actionUrl: req.originalUrl,
-            integrationName: integration.name,
-            fields: integration.configFields,
-            error: error.message,
-            values,
-          });
+          sendConfiguration(ctx, res, integrationId, req.originalUrl, { error: error.message, values });
           return;
         }
         throw error;
@@ -182,9 +183,7 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
         });
         return;
       }
-      const values = Object.fromEntries(
-        Object.entries((req.body ?? {}) as Record<string, unknown>).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
-      );
+      const values = textFields(req.body);
       const outcome = await submitCredentials(ctx, broker, ctx.customAuthMethods, String(req.params.integrationId), sessionId, values);
       if ('formError' in outcome) {
         sendCredentialsPage(res, {
@@ -198,12 +197,7 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
         return;
       }
       if (outcome.needsConfiguration) {
-        const integration = requireIntegration(ctx, outcome.session.integrationId);
-        sendConfigurationPage(res, {
-          actionUrl: `${req.baseUrl}/session/${sessionId}/config`,
-          integrationName: integration.name,
-          fields: integration.configFields,
-        });
+        sendConfiguration(ctx, res, outcome.session.integrationId, `${req.baseUrl}/session/${sessionId}/config`);
         return;
       }
       sendDonePage(res, outcome);
@@ -211,20 +205,13 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
   );
 
   router.post('/session/:sessionId/cancel', authenticate(ctx, { scope: 'sessions:write', sessionToken: true }), async function cancelSessionHandler(req, res) {
-    const params = { integrationId: String(req.params.integrationId), sessionId: String(req.params.sessionId) };
-    assertOwnSession(ctx, req, res, params);
-    const sessionId = parseInput(sessionIdSchema, params.sessionId);
-    if (principalOf(res).kind === 'key') assertTenantAllowed(ctx, req, res, (await getSession(ctx, params.integrationId, sessionId)).tenantId);
-    res.status(200).json(await cancelSession(ctx, params.integrationId, sessionId));
+    const sessionId = await sessionOfRequest(ctx, req, res);
+    res.status(200).json(await cancelSession(ctx, String(req.params.integrationId), sessionId));
   });
 
   router.post('/session/:sessionId/commit', authenticate(ctx, { scope: 'installs:write', sessionToken: true }), async function commitSessionHandler(req, res) {
-    const params = { integrationId: String(req.params.integrationId), sessionId: String(req.params.sessionId) };
-    assertOwnSession(ctx, req, res, params);
-    const principal = principalOf(res);
-    if (principal.kind === 'key')
-      assertTenantAllowed(ctx, req, res, (await getSession(ctx, params.integrationId, parseInput(sessionIdSchema, params.sessionId))).tenantId);
-    const { targetUrl } = await commitSession(ctx, params.integrationId, parseInput(sessionIdSchema, params.sessionId));
+    const sessionId = await sessionOfRequest(ctx, req, res);
+    const { targetUrl } = await commitSession(ctx, String(req.params.integrationId), sessionId);
     res.status(200).json({ targetUrl });
   });
 
@@ -241,12 +228,8 @@ export function oauthCallbackRoutes(ctx: AppContext, oauth: OAuthClients): Route
       const currentUrl = new URL(req.originalUrl, ctx.config.publicUrl);
       const outcome = await completeAuthorization(ctx, oauth, currentUrl, query);
       if (outcome.needsConfiguration) {
-        const integration = requireIntegration(ctx, outcome.session.integrationId);
-        sendConfigurationPage(res, {
-          actionUrl: `${new URL(integrationBaseUrl(ctx, integration.id)).pathname}/session/${outcome.session.id}/config`,
-          integrationName: integration.name,
-          fields: integration.configFields,
-        });
+        const { integrationId, id } = outcome.session;
+        sendConfiguration(ctx, res, integrationId, `${new URL(integrationBaseUrl(ctx, integrationId)).pathname}/session/${id}/config`);
         return;
       }
       sendDonePage(res, outcome);

@@ -2,10 +2,11 @@ import { writeAudit } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import { type ConnectionHealth, healthOf, reauthDueAt } from '../connections/health.js';
 import { credentialsAad } from '../connections/service.js';
-import { conflict, HttpError, notFound } from '../http/errors.js';
-import type { SessionStatus } from '../store/schema.js';
+import { conflict, notFound } from '../http/errors.js';
 import { isoNow } from '../store/time.js';
+import { ownedConnection } from './connection.js';
 import { requireIntegration } from './service.js';
+import { sessionExpired, type SessionStatus } from './state.js';
 
 /** The tenant's state for one connector, decided by its worst connection. */
 export type ConnectorState = 'not_connected' | 'connected' | 'expiring' | 'needs_reauth';
@@ -48,7 +49,7 @@ async function liveSession(ctx: AppContext, integrationId: string, sessionId: st
     .where('integration_id', '=', integrationId)
     .executeTakeFirst();
   if (!row) throw notFound('session_not_found', 'No such session.');
-  if (Date.parse(row.expires_at) <= Date.now()) throw new HttpError(410, 'session_expired', 'The session has expired; start a new one.');
+  if (Date.parse(row.expires_at) <= Date.now()) throw sessionExpired();
   return row;
 }
 
@@ -119,9 +120,9 @@ export async function disconnectConnection(
   const session = await liveSession(ctx, integrationId, sessionId);
   const allowed = shownConnectors(ctx, integrationId, session);
   await ctx.store.db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom('connections').select(['id', 'tenant_id', 'connector_id', 'status']).where('id', '=', connectionId).executeTakeFirst();
+    const row = await ownedConnection(trx, connectionId, { tenantId: session.tenant_id, connectors: allowed });
     // One answer for "no such connection", "another tenant's" and "another integration's": no probing.
-    if (!row || row.tenant_id !== session.tenant_id || !allowed.includes(row.connector_id)) {
+    if (!row) {
       throw notFound('connection_not_found', 'This tenant has no such connection here.');
     }
     if (row.status === 'revoked') return;
