@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
 import { Keyring } from './crypto/envelope.js';
+import { resolveMasterKeys } from './crypto/master-key.js';
 import { loadHashingKey } from './crypto/secrets.js';
 import { z } from 'zod';
 import { HttpError } from './http/errors.js';
@@ -108,7 +109,7 @@ async function withStore<T>(
   const store = await openStore(config.databaseUrl, storeOptionsOf(config));
   try {
     await store.migrate();
-    const hashingKey = await loadHashingKey(store, new Keyring(config.masterKeys));
+    const hashingKey = await loadHashingKey(store, new Keyring(resolveMasterKeys(config).keys));
     return await work({ store, hashingKey });
   } finally {
     await store.close();

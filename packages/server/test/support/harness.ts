@@ -126,7 +126,6 @@ export function testConfig(overrides: Partial<Config> & Pick<Config, 'publicUrl'
     dbStatementTimeoutMs: 15_000,
     dev: false,
     masterKeys: [{ id: 'test', key: randomBytes(32) }],
-    generatedMasterKeyPath: null,
     configFile: null,
     declarations: null,
     logLevel: 'debug',
