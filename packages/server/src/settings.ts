@@ -19,7 +19,7 @@ export interface Setting<S extends z.ZodType = z.ZodType> {
   otherwise?: string;
   /** Reads the text form (flag or environment) into the value the server uses. */
   schema: S;
-  /** One line for `--help` and the README. */
+  /** One line for `--help` and the README (Markdown: `code` spans only). */
   help: string;
 }
 
@@ -57,14 +57,14 @@ export const SETTINGS = {
   host: setting({
     env: 'PATCHBAY_HOST',
     flag: 'host',
-    otherwise: '0.0.0.0 (127.0.0.1 in dev mode)',
+    otherwise: '0.0.0.0, or 127.0.0.1 in dev mode',
     schema: orNull(z.string().min(1)),
     help: 'The address to listen on; dev mode allows loopback only.',
   }),
   publicUrl: setting({
     env: 'PATCHBAY_PUBLIC_URL',
     flag: 'public-url',
-    otherwise: 'http://localhost:<port>',
+    otherwise: '`http://localhost:<port>`',
     schema: orNull(z.url({ protocol: /^https?$/ })),
     help: 'The origin browsers reach the server at.',
   }),
@@ -78,22 +78,22 @@ export const SETTINGS = {
   databaseUrl: setting({
     env: 'DATABASE_URL',
     flag: 'database-url',
-    otherwise: 'sqlite:<data-dir>/patchbay.db',
+    otherwise: '`sqlite:<data-dir>/patchbay.db`',
     schema: orNull(z.string().min(1)),
-    help: 'sqlite:<file>, or postgres://… for PostgreSQL.',
+    help: '`sqlite:<file>`, or `postgres://…` for PostgreSQL.',
   }),
   configFile: setting({
     env: 'PATCHBAY_CONFIG',
     flag: 'config',
     otherwise: 'none (dev mode uses the demo)',
     schema: orNull(z.string().min(1)),
-    help: 'The declarations file: connectors and integrations (patchbay.config.json).',
+    help: 'The declarations file: connectors and integrations (`patchbay.config.json`).',
   }),
   masterKey: setting({
     env: 'PATCHBAY_MASTER_KEY',
-    otherwise: 'required outside dev mode',
+    otherwise: 'none: required outside dev mode',
     schema: orNull(z.string().min(1)),
-    help: '32 bytes of base64 (patchbay master-key); id:base64,id:base64 during rotation, the first encrypts.',
+    help: '32 bytes of base64 (`patchbay master-key`); `id:base64,id:base64` during rotation, the first encrypts.',
   }),
   dev: setting({
     env: 'PATCHBAY_DEV',
@@ -101,14 +101,14 @@ export const SETTINGS = {
     switch: true,
     default: 'false',
     schema: z.string().transform((value) => value === '1' || value === 'true'),
-    help: 'Runs the demo on loopback, with a master key kept in the data dir (PATCHBAY_DEV=1).',
+    help: 'Runs the demo on loopback, with a master key kept in the data dir (`PATCHBAY_DEV=1`).',
   }),
   logLevel: setting({
     env: 'PATCHBAY_LOG_LEVEL',
     flag: 'log-level',
     default: 'info',
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    help: 'fatal, error, warn, info, debug, trace or silent.',
+    help: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.',
   }),
   trustProxy: setting({
     env: 'PATCHBAY_TRUST_PROXY',
@@ -117,7 +117,7 @@ export const SETTINGS = {
     schema: z
       .string()
       .transform((value): boolean | number | string => (value === 'false' ? false : value === 'true' ? true : /^\d+$/.test(value) ? Number(value) : value)),
-    help: 'Express `trust proxy`: false, true, a hop count, or a comma list of proxy addresses/CIDRs.',
+    help: 'Express `trust proxy`: `false`, `true`, a hop count, or a comma list of proxy addresses/CIDRs.',
   }),
   sessionTtlSeconds: setting({
     env: 'PATCHBAY_SESSION_TTL_SECONDS',
@@ -220,7 +220,7 @@ export const SETTINGS = {
     env: 'PATCHBAY_WORKSPACE_COLOR',
     otherwise: 'none',
     schema: orNull(z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #0f766e')),
-    help: 'Its colour, like #0f766e.',
+    help: 'Its colour, like `#0f766e`.',
   }),
   workspaceIconUrl: setting({
     env: 'PATCHBAY_WORKSPACE_ICON_URL',
@@ -246,7 +246,7 @@ export const SETTINGS = {
     env: 'PATCHBAY_HEADERS_TIMEOUT_MS',
     default: '10000',
     schema: whole(100, 600_000),
-    help: 'A client that has not sent its request headers by then gets 408 and is disconnected.',
+    help: 'A client that has not sent its request headers by then gets `408` and is disconnected.',
   }),
   requestTimeoutMs: setting({
     env: 'PATCHBAY_REQUEST_TIMEOUT_MS',
@@ -273,7 +273,7 @@ export const SETTINGS = {
         })
         .refine((address) => address.port <= 65535, 'a port up to 65535'),
     ),
-    help: 'host:port (like 127.0.0.1:9464) where /metrics is served without a key, for Prometheus.',
+    help: '`host:port` (like `127.0.0.1:9464`) where `/metrics` is served without a key, for Prometheus.',
   }),
 };
 
