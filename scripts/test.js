@@ -53,6 +53,8 @@ const steps = [
   { name: 'lint', command: 'npm', args: ['run', 'lint', '--silent'] },
   // custom-elements.json must match the components' JSDoc, and Storybook must build.
   { name: 'custom-elements manifest', command: 'npm', args: ['run', 'check:manifest', '--silent'] },
+  // README.md's settings section must match the settings table (packages/server/src/settings.ts).
+  { name: 'settings section', command: 'npm', args: ['run', 'check:settings', '--silent'] },
   { name: 'storybook build', command: 'npm', args: ['run', 'build:storybook', '--silent'] },
   { name: 'server (SQLite)', command: 'npm', args: ['run', 'test:server', '--silent'], counts: 'node', env: sqliteEnv },
   ...(postgresUrl

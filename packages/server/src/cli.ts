@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
 import { Keyring } from './crypto/envelope.js';
+import { resolveMasterKeys } from './crypto/master-key.js';
 import { loadHashingKey } from './crypto/secrets.js';
 import { z } from 'zod';
 import { HttpError } from './http/errors.js';
@@ -10,12 +11,14 @@ import { createKeySchema, listAuthEventsSchema, rollKeySchema } from './keys/sch
 import { SCOPE_NAMES } from './keys/scopes.js';
 import { type AccessKeyRecord, createAccessKey, listAccessKeys, rollAccessKey, setAccessKeyActive } from './keys/service.js';
 import { createPatchbay, listen } from './runtime.js';
+import { startFlagsUsage, startHelp } from './settings-help.js';
 import { openStore, type Store, storeOptionsOf } from './store/store.js';
 
 const USAGE = `patchbay — the Patchbay companion server
 
 Usage:
-  patchbay start [--dev] [--port N] [--host H] [--data-dir DIR] [--public-url URL] [--config FILE]
+  patchbay start ${startFlagsUsage()}
+  patchbay start --help                              (every setting: flag, environment variable, default)
   patchbay migrate [--data-dir DIR]
   patchbay keys create --name NAME [--scope SCOPE ...] [--tenant TENANT] [--ip CIDR ...] [--expires ISO-DATE] [--description TEXT]
   patchbay keys list [--search TEXT] [--inactive]
@@ -24,8 +27,8 @@ Usage:
   patchbay auth-events [--key ID] [--outcome success|failure] [--reason CODE] [--from ISO] [--to ISO] [--limit N]
   patchbay master-key
 
-Environment: PORT, PATCHBAY_DATA_DIR, PATCHBAY_PUBLIC_URL, PATCHBAY_MASTER_KEY, PATCHBAY_CONFIG,
-DATABASE_URL, PATCHBAY_LOG_LEVEL. --dev (or PATCHBAY_DEV=1) runs the demo on loopback.
+Settings come from flags or the environment (PATCHBAY_MASTER_KEY, PORT, DATABASE_URL, PATCHBAY_…):
+see patchbay start --help. --dev (or PATCHBAY_DEV=1) runs the demo on loopback.
 Scopes: ${SCOPE_NAMES.join(', ')} (read-only = every read scope).
 Operator commands take --data-dir / --database-url / --dev like start.`;
 
@@ -75,6 +78,10 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function start(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    out(startHelp());
+    return 0;
+  }
   const config = loadConfig(argv, process.env);
   const patchbay = await createPatchbay(config);
   const server = await listen(patchbay, config);
@@ -108,7 +115,7 @@ async function withStore<T>(
   const store = await openStore(config.databaseUrl, storeOptionsOf(config));
   try {
     await store.migrate();
-    const hashingKey = await loadHashingKey(store, new Keyring(config.masterKeys));
+    const hashingKey = await loadHashingKey(store, new Keyring(resolveMasterKeys(config).keys));
     return await work({ store, hashingKey });
   } finally {
     await store.close();

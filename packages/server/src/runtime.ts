@@ -10,6 +10,7 @@ import { CredentialBroker } from './connections/service.js';
 import type { CustomAuthMethods } from './connectors/auth-methods.js';
 import type { AppContext } from './context.js';
 import { Keyring } from './crypto/envelope.js';
+import { resolveMasterKeys } from './crypto/master-key.js';
 import { reencryptWithCurrentKey } from './crypto/reencrypt.js';
 import { loadHashingKey } from './crypto/secrets.js';
 import { type Declarations } from './declarations.js';
@@ -51,15 +52,17 @@ export interface PatchbayOptions {
 /** Opens the store and builds everything the app needs, in order. Does not listen. */
 export async function createPatchbay(config: Config, options: PatchbayOptions = {}): Promise<Patchbay> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  if (config.generatedMasterKeyPath) {
+  // Dev mode's key file is read or made here, not while loading the configuration (which writes nothing).
+  const masterKeys = resolveMasterKeys(config);
+  if (masterKeys.generatedPath) {
     logger.warn(
-      { path: config.generatedMasterKeyPath },
+      { path: masterKeys.generatedPath },
       'DEV MODE: generated a master key on disk. Anyone with this file can read stored credentials. Never use dev mode in production.',
     );
   }
   const store = options.store ?? (await openStore(config.databaseUrl, storeOptionsOf(config)));
   try {
-    return await assemble(config, options, logger, store);
+    return await assemble(config, options, logger, store, new Keyring(masterKeys.keys));
   } catch (error) {
     // A refused start (a wrong or missing master key, bad declarations…) leaves no open database
     // behind: a PostgreSQL pool would keep the process up.
@@ -69,9 +72,8 @@ export async function createPatchbay(config: Config, options: PatchbayOptions = 
 }
 
 /** Everything after the store is open: migrations, keys, catalog, context, app, housekeeping. */
-async function assemble(config: Config, options: PatchbayOptions, logger: Logger, store: Store): Promise<Patchbay> {
+async function assemble(config: Config, options: PatchbayOptions, logger: Logger, store: Store, keyring: Keyring): Promise<Patchbay> {
   await store.migrate();
-  const keyring = new Keyring(config.masterKeys);
   const { reencrypted, unreadable } = await reencryptWithCurrentKey(store, keyring);
   if (unreadable.length > 0) logger.error({ records: unreadable }, 'master key rotation: these stored secrets do not authenticate and were left as they are');
   if (reencrypted > 0) {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type Config, ConfigError, type Environment, loadConfig } from '../src/config.js';
 import { Keyring } from '../src/crypto/envelope.js';
+import { resolveMasterKeys } from '../src/crypto/master-key.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'patchbay-config-'));
 let scratchCount = 0;
@@ -77,31 +78,36 @@ describe('configuration', () => {
       assert.equal(existsSync(path.join(dataDir, 'master.key')), false, 'no key is made up outside dev mode');
     });
 
-    it('in dev mode creates master.key with mode 0600 once, then reuses the same key bytes', () => {
+    it('in dev mode creates master.key with mode 0600 once, when the server starts, then reuses the same key bytes', () => {
       const dataDir = scratch();
-      const first = loadConfig(['--dev', '--data-dir', dataDir], {});
+      const config = loadConfig(['--dev', '--data-dir', dataDir], {});
+      assert.equal(config.masterKeys, null, 'dev mode without PATCHBAY_MASTER_KEY leaves the key to the runtime');
       const file = path.join(dataDir, 'master.key');
-      assert.equal(first.generatedMasterKeyPath, file, 'the first start reports the generated key');
-      assert.equal(statSync(file).mode & 0o777, 0o600);
-      assert.equal(first.masterKeys.length, 1);
-      assert.equal(first.masterKeys[0]?.key.length, 32);
+      assert.equal(existsSync(file), false, 'loading the configuration writes no key');
 
-      const second = loadConfig(['--dev', '--data-dir', dataDir], {});
-      assert.equal(second.generatedMasterKeyPath, null, 'a reused key is not reported as generated');
-      assert.deepEqual(second.masterKeys, first.masterKeys);
-      const sealed = new Keyring(first.masterKeys).encrypt('credential', 'connections:c1');
-      assert.equal(new Keyring(second.masterKeys).decrypt(sealed, 'connections:c1'), 'credential', 'data sealed before a restart opens after it');
+      const first = resolveMasterKeys(config);
+      assert.equal(first.generatedPath, file, 'the first start reports the generated key');
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      assert.equal(first.keys.length, 1);
+      assert.equal(first.keys[0]?.key.length, 32);
+
+      const second = resolveMasterKeys(loadConfig(['--dev', '--data-dir', dataDir], {}));
+      assert.equal(second.generatedPath, null, 'a reused key is not reported as generated');
+      assert.deepEqual(second.keys, first.keys);
+      const sealed = new Keyring(first.keys).encrypt('credential', 'connections:c1');
+      assert.equal(new Keyring(second.keys).decrypt(sealed, 'connections:c1'), 'credential', 'data sealed before a restart opens after it');
     });
 
     it('in dev mode uses PATCHBAY_MASTER_KEY when it is given and writes no key file', () => {
       const dataDir = scratch();
       const key = randomBytes(32);
       const config = loadConfig(['--dev', '--data-dir', dataDir], { PATCHBAY_MASTER_KEY: key.toString('base64') });
+      const resolved = resolveMasterKeys(config);
       assert.deepEqual(
-        config.masterKeys.map((k) => k.key),
+        resolved.keys.map((k) => k.key),
         [key],
       );
-      assert.equal(config.generatedMasterKeyPath, null);
+      assert.equal(resolved.generatedPath, null);
       assert.equal(existsSync(path.join(dataDir, 'master.key')), false);
     });
 
@@ -132,6 +138,40 @@ describe('configuration', () => {
 
     it('rejects duplicate key ids', () => {
       refuses(() => loadConfig([], production({ PATCHBAY_MASTER_KEY: `k:${base64Key()},k:${base64Key()}` })), /PATCHBAY_MASTER_KEY.*unique/);
+    });
+  });
+
+  describe('loading', () => {
+    /** Every path under dir with its size and modification time. */
+    function snapshot(dir: string): string[] {
+      return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+        .sort()
+        .map((name) => {
+          const stat = statSync(path.join(dir, name));
+          return `${name} ${stat.size} ${stat.mtimeMs} ${stat.mode}`;
+        });
+    }
+
+    it('writes nothing: loading twice, in dev mode and not, inside a read-only directory leaves it as it was', () => {
+      const dir = scratch();
+      mkdirSync(dir);
+      const file = path.join(dir, 'patchbay.config.json');
+      writeFileSync(file, JSON.stringify(declarations({ connectors: [], integrations: [] })));
+      const dataDir = path.join(dir, 'data');
+      const before = snapshot(dir);
+      chmodSync(dir, 0o555);
+      try {
+        for (let round = 0; round < 2; round++) {
+          const dev = loadConfig(['--dev', '--data-dir', dataDir, '--config', file], {});
+          assert.equal(dev.masterKeys, null);
+          const production = loadConfig(['--data-dir', dataDir, '--config', file], { PATCHBAY_MASTER_KEY: base64Key() });
+          assert.equal(production.masterKeys?.length, 1);
+        }
+      } finally {
+        chmodSync(dir, 0o755);
+      }
+      assert.deepEqual(snapshot(dir), before, 'no file or directory was made or changed');
+      assert.equal(existsSync(dataDir), false, 'not even the data dir');
     });
   });
 

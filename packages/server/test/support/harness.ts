@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import express from 'express';
-import { type Config, createLogger, createPatchbay, type Declarations, type Patchbay } from '../../src/index.js';
+import { type Config, createLogger, createPatchbay, type Declarations, loadConfig, type Patchbay } from '../../src/index.js';
 import { createDemoProvider } from '../../src/demo/provider.js';
 import { demoThirdPartyApi } from '../../src/demo/api.js';
 import { createAccessKey, type Scope } from '../../src/keys/service.js';
@@ -114,43 +114,30 @@ export async function dropTestSchema(config: Pick<Config, 'databaseUrl' | 'dbSch
   await client.end();
 }
 
-/** The production defaults of the listener's timeouts (tests that cut slow clients pass smaller ones). */
-export const SERVER_TIMEOUTS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 };
+/**
+ * Every setting at its production default, from the settings table (src/settings.ts). Loading the
+ * configuration reads and writes nothing, so tests may call it freely.
+ */
+function productionConfig(): Config {
+  return loadConfig([], { PATCHBAY_MASTER_KEY: randomBytes(32).toString('base64') });
+}
 
+/** The production defaults of the listener's timeouts (tests that cut slow clients pass smaller ones). */
+const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = productionConfig();
+export const SERVER_TIMEOUTS = { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs };
+
+/** The production defaults, with what tests need instead: loopback, any port, a fresh store and key, fast upstream timeouts. */
 export function testConfig(overrides: Partial<Config> & Pick<Config, 'publicUrl' | 'dataDir'>): Config {
   return {
+    ...productionConfig(),
     port: 0,
     host: '127.0.0.1',
     ...databaseFor(overrides.dataDir),
-    dbPoolSize: 10,
-    dbStatementTimeoutMs: 15_000,
-    dev: false,
     masterKeys: [{ id: 'test', key: randomBytes(32) }],
-    generatedMasterKeyPath: null,
-    configFile: null,
-    declarations: null,
     logLevel: 'debug',
-    sessionTtlSeconds: 1800,
-    refreshMarginSeconds: 60,
-    expiringSoonDays: 7,
     upstreamTimeoutMs: 5000,
-    trustProxy: false,
-    keyCacheSeconds: 2,
     authFailureLimit: 1000,
-    authFailureWindowSeconds: 60,
-    authEventRetentionDays: 90,
-    accessTokenTtlSeconds: 900,
-    partnerLinkTtlDays: 7,
-    portalSessionMinutes: 30,
-    eventPayloadMaxBytes: 65_536,
-    eventHeartbeatSeconds: 15,
     workspace: { name: 'Acme Logistics', color: '#0f766e', iconUrl: null },
-    partnerEmbedOrigins: [],
-    ...SERVER_TIMEOUTS,
-    metricsListen: null,
-    eventRetentionDays: 30,
-    eventRetentionCount: 10_000_000,
-    eventStreamBufferBytes: 4_194_304,
     ...overrides,
   };
 }
