@@ -223,7 +223,7 @@ describe('access key service', () => {
   describe('the key verifier of the auth middleware', () => {
     it('answers invalid_credentials for malformed keys without touching the store, cache or not', async () => {
       const { store: probe, touches } = untouchableStore();
-      const verifier = new KeyVerifier(probe, hashingKey, 60_000);
+      const verifier = new KeyVerifier({ store: probe, hashingKey }, 60_000);
       await fc.assert(
         fc.asyncProperty(malformedKeys, async (presented) => {
           assert.deepEqual(await verifier.verifyKey(presented), { ok: false, reason: 'invalid_credentials', keyId: null, keyPrefix: null });
@@ -235,7 +235,7 @@ describe('access key service', () => {
 
     it('serves a key from its cache within the window, and refuses it at once when it is forgotten after a change', async () => {
       const { key, record } = await createAccessKey(deps(), { name: 'cached-then-inactivated', scopes: ['installs:read'] });
-      const verifier = new KeyVerifier(store, hashingKey, 60_000);
+      const verifier = new KeyVerifier({ store, hashingKey }, 60_000);
       assert.equal(verifier.cachedVerdict(key), undefined, 'a key not yet verified is not answered from the cache');
       assert.deepEqual(await verifier.verifyKey(key), { ok: true, key: record });
       assert.deepEqual(verifier.cachedVerdict(key), { ok: true, key: record });
@@ -260,7 +260,7 @@ describe('access key service', () => {
         scopes: ['installs:read'],
         expiresAt: new Date(Date.now() + 300).toISOString(),
       });
-      const verifier = new KeyVerifier(store, hashingKey, 60_000);
+      const verifier = new KeyVerifier({ store, hashingKey }, 60_000);
       assert.equal((await verifier.verifyKey(key)).ok, true);
       await new Promise((resolve) => setTimeout(resolve, 350));
       assert.deepEqual(await verifier.verifyKey(key), { ok: false, reason: 'key_expired', keyId: record.id, keyPrefix: record.keyPrefix });
