@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { AuthFailureReason } from '../auth/strategy.js';
-import type { AuthEventRecorder } from '../keys/auth-events.js';
+import type { AppContext } from '../context.js';
 
 /**
  * One request's authentication attempt and its one auth event: the only place an auth event is
@@ -18,7 +18,7 @@ export class AuthAttempt {
 
   /** Opened before `next()`, so `baseUrl` is the authenticated route's. */
   constructor(
-    private readonly recorder: AuthEventRecorder,
+    private readonly deps: Pick<AppContext, 'authEvents'>,
     req: Request,
     readonly clientIp: string | null,
   ) {
@@ -43,7 +43,7 @@ export class AuthAttempt {
   #record(outcome: 'success' | 'failure', reason: AuthFailureReason | null, keyId: string | null, keyPrefix: string | null): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.recorder.record({ keyId, keyPrefix, clientIp: this.clientIp, method: this.#method, path: this.#path, outcome, reason });
+    this.deps.authEvents.record({ keyId, keyPrefix, clientIp: this.clientIp, method: this.#method, path: this.#path, outcome, reason });
   }
 }
 

@@ -1,7 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { AuthFailureReason, CredentialStrategy, Principal, Refusal, Verdict } from '../auth/strategy.js';
+import type { AuthFailureReason, CredentialStrategy, Presented, Principal, Refusal, Verdict } from '../auth/strategy.js';
 import type { AppContext } from '../context.js';
-import type { Scope } from '../keys/scopes.js';
 import { AuthAttempt, attemptOf } from './auth-attempt.js';
 import { HttpError } from './errors.js';
 
@@ -57,7 +56,7 @@ export function actorOf(res: Response): string {
 
 export interface AuthOptions {
   /** The scope an access key needs; `admin` keys pass every scope check. */
-  scope?: Scope;
+  scope?: NonNullable<Presented['scope']>;
   /** Also accept the browser's session token (the route then checks it owns the resource). */
   sessionToken?: boolean;
   /** Also accept a partner's key (the route then checks the partner's topic grants). */
@@ -91,7 +90,7 @@ export function refuseBeforeAuthentication(
   reason: 'origin_not_allowed',
   message = FAILURES[reason].message,
 ): HttpError {
-  new AuthAttempt(deps.authEvents, req, clientIpOf(deps, req)).fail(reason);
+  new AuthAttempt(deps, req, clientIpOf(deps, req)).fail(reason);
   return new HttpError(FAILURES[reason].status, reason, message);
 }
 
@@ -127,7 +126,7 @@ export function authenticate(deps: AuthDeps, options: AuthOptions = {}): Request
   // is decided without a promise, so the route runs in the same tick; everything else takes the
   // asynchronous path.
   return function authenticateRequest(req, res, next) {
-    const attempt = new AuthAttempt(deps.authEvents, req, clientIpOf(deps, req));
+    const attempt = new AuthAttempt(deps, req, clientIpOf(deps, req));
     const retryAfter = attempt.clientIp ? deps.failures.retryAfter(attempt.clientIp) : null;
     if (retryAfter !== null) {
       attempt.fail('rate_limited');
