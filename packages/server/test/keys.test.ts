@@ -371,7 +371,7 @@ describe('access key service', () => {
 
     it('the recorder writes every event of a burst larger than a batch once, as given, in order', async () => {
       const errors: unknown[] = [];
-      const recorder = new AuthEventRecorder(store, (error) => errors.push(error));
+      const recorder = new AuthEventRecorder({ store, onError: (error) => errors.push(error) });
       const count = 1_237; // several batches, each whole chunks of rows plus a remainder
       const startedAt = Date.now();
       for (let i = 0; i < count; i++) recorder.record(burstEvent(i));
@@ -414,7 +414,7 @@ describe('access key service', () => {
         appendRows: (table, columns, rows) => (failuresLeft-- > 0 ? Promise.reject(new Error('disk full')) : store.appendRows(table, columns, rows)),
       };
       const errors: unknown[] = [];
-      const recorder = new AuthEventRecorder(flaky, (error) => errors.push(error));
+      const recorder = new AuthEventRecorder({ store: flaky, onError: (error) => errors.push(error) });
       for (let i = 0; i < 40; i++) recorder.record({ ...burstEvent(i), path: `/v1/flaky/${i}` });
       await recorder.flush();
       assert.equal(errors.length, 1, 'the failure is reported');
@@ -428,7 +428,7 @@ describe('access key service', () => {
       let attempts = 0;
       const closing: Store = { ...store, appendRows: () => (attempts++, Promise.reject(new Error('store closed'))) };
       const errors: unknown[] = [];
-      const recorder = new AuthEventRecorder(closing, (error) => errors.push(error));
+      const recorder = new AuthEventRecorder({ store: closing, onError: (error) => errors.push(error) });
       recorder.record({ ...burstEvent(0), path: '/v1/closing' });
       await recorder.close();
       await new Promise((resolve) => setTimeout(resolve, 1_200));
@@ -445,7 +445,7 @@ describe('access key service', () => {
         throw new Error('rolled back');
       });
       await new Promise((resolve) => setTimeout(resolve, 20));
-      const recorder = new AuthEventRecorder(store, (error) => assert.fail(String(error)));
+      const recorder = new AuthEventRecorder({ store, onError: (error) => assert.fail(String(error)) });
       recorder.record({ ...burstEvent(0), path: '/v1/beside-a-transaction' });
       const flushed = recorder.flush();
       release();
