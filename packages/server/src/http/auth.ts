@@ -65,7 +65,9 @@ export interface AuthOptions {
 
 /**
  * A refusal decided inside a route, after authentication passed: recorded as the attempt's one
- * auth event (failure, with its reason) and answered with the reason's status.
+ * auth event (failure, with its reason) and answered with the reason's status. The attempt carries
+ * all the event needs; the first two parameters are unused and stay only until every call site
+ * (sessions/routes.ts among them) passes just the answer.
  */
 export function refuse(
   _ctx: unknown,
@@ -102,7 +104,7 @@ export function recordAuthSuccessNow(res: Response): void {
   attemptOf(res)?.succeed();
 }
 
-/** Tenant checks for routes whose tenant is not in the path (the resource names it). */
+/** Tenant checks for routes whose tenant is not in the path (the resource names it). `ctx` and `req`: see `refuse`. */
 export function assertTenantAllowed(ctx: unknown, req: Request, res: Response, tenantId: string): void {
   const principal = principalOf(res);
   if (principal.kind !== 'key' || principal.key.tenantId === null || principal.key.tenantId === tenantId) return;
