@@ -97,7 +97,7 @@ async function timeLookups(verifier: KeyVerifier, keys: string[]): Promise<{ p50
 
 async function benchKeys(store: Store) {
   const hashingKey = randomBytes(32);
-  const verifier = new KeyVerifier(store, hashingKey, 0); // no cache: every call reads the store
+  const verifier = new KeyVerifier({ store, hashingKey }, 0); // no cache: every call reads the store
   const keys = Array.from({ length: SMALL_KEYS }, () => generateAccessKey());
   await insertBatches(store, 'access_keys', SMALL_KEYS, (i) => keyRow(hashingKey, i, keys[i]));
   const small = await timeLookups(verifier, keys);

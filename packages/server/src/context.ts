@@ -1,3 +1,4 @@
+import type { CredentialStrategy } from './auth/strategy.js';
 import type { Config } from './config.js';
 import type { Keyring } from './crypto/envelope.js';
 import type { Logger } from './logger.js';
@@ -25,6 +26,11 @@ export interface AppContext {
   keys: KeyVerifier;
   tokenSigner: TokenSigner;
   authEvents: AuthEventRecorder;
+  /**
+   * The credential kinds, each from its resource (keys, sessions, partners); a route accepts the
+   * first that recognizes what was presented, so the access key strategy, which takes the rest, is last.
+   */
+  strategies: readonly CredentialStrategy[];
   failures: FailureLimiter;
   /** Fans published events out to this instance's open streams. */
   events: EventHub;

@@ -1,4 +1,5 @@
-export { createServer, type ServerParts } from './app.js';
+export { createServer } from './app.js';
+export type { ServerParts } from './routes.js';
 export { type Config, ConfigError, loadConfig, parseMasterKeys } from './config.js';
 export type { AppContext } from './context.js';
 export { parseDeclarations, type Declarations } from './declarations.js';

@@ -16,12 +16,13 @@ import { loadHashingKey } from './crypto/secrets.js';
 import { type Declarations } from './declarations.js';
 import { DEMO_CLIENT_ID, demoDeclarations } from './demo/declarations.js';
 import { demoHost } from './demo/host.js';
-import { EventHub } from './events/hub.js';
 import { pruneEvents } from './events/retention.js';
+import { createEventHub } from './events/service.js';
 import { resumePendingInstalls } from './installs/service.js';
 import { AuthEventRecorder, pruneAuthEvents } from './keys/auth-events.js';
 import { createAccessKey } from './keys/service.js';
 import { loadTokenSigner } from './keys/tokens.js';
+import { accessKeyStrategy, tokenStrategy } from './keys/strategy.js';
 import { KeyVerifier } from './keys/verifier.js';
 import { applyServerLimits } from './http/listener.js';
 import { FailureLimiter } from './http/rate-limit.js';
@@ -30,6 +31,8 @@ import { Metrics } from './metrics/metrics.js';
 import { startMetricsListener } from './metrics/routes.js';
 import { locateWidgetBundle } from './pages/widget.js';
 import { pruneEndedPortalSessions } from './partners/portal.js';
+import { partnerKeyStrategy } from './partners/strategy.js';
+import { sessionTokenStrategy } from './sessions/strategy.js';
 import { openStore, type Store, storeOptionsOf } from './store/store.js';
 import { isoNow } from './store/time.js';
 
@@ -100,13 +103,17 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
     logger,
     catalog,
     customAuthMethods: options.authMethods ?? {},
-    keys: new KeyVerifier(store, hashingKey, config.keyCacheSeconds * 1000),
-    tokenSigner: await loadTokenSigner(store, keyring, config.publicUrl),
-    authEvents: new AuthEventRecorder(store, (error) => logger.error({ err: error }, 'could not write auth events')),
-    failures: new FailureLimiter(store, config.authFailureLimit, config.authFailureWindowSeconds),
-    events: new EventHub({ store }, logger),
+    keys: new KeyVerifier({ store, hashingKey }, config.keyCacheSeconds * 1000),
+    tokenSigner: await loadTokenSigner({ store, keyring }, config.publicUrl),
+    authEvents: new AuthEventRecorder({ store, onError: (error) => logger.error({ err: error }, 'could not write auth events') }),
+    failures: new FailureLimiter({ store }, config.authFailureLimit, config.authFailureWindowSeconds),
+    strategies: [],
+    events: createEventHub({ store, logger }),
     metrics,
   };
+  // The credential kinds, from their resources; each reads parts of the context, so they come after
+  // it. The access key strategy takes whatever no other accepted kind recognizes: it is last.
+  ctx.strategies = [sessionTokenStrategy(ctx), partnerKeyStrategy(ctx), tokenStrategy(ctx), accessKeyStrategy(ctx)];
   ctx.authEvents.observe((event) => metrics.authAttempts.inc({ outcome: event.outcome, reason: event.reason ?? 'none' }));
   await ctx.events.start();
   const oauth = createOAuthClients(catalog, Math.ceil(config.upstreamTimeoutMs / 1000));

@@ -223,7 +223,7 @@ describe('access key service', () => {
   describe('the key verifier of the auth middleware', () => {
     it('answers invalid_credentials for malformed keys without touching the store, cache or not', async () => {
       const { store: probe, touches } = untouchableStore();
-      const verifier = new KeyVerifier(probe, hashingKey, 60_000);
+      const verifier = new KeyVerifier({ store: probe, hashingKey }, 60_000);
       await fc.assert(
         fc.asyncProperty(malformedKeys, async (presented) => {
           assert.deepEqual(await verifier.verifyKey(presented), { ok: false, reason: 'invalid_credentials', keyId: null, keyPrefix: null });
@@ -235,7 +235,7 @@ describe('access key service', () => {
 
     it('serves a key from its cache within the window, and refuses it at once when it is forgotten after a change', async () => {
       const { key, record } = await createAccessKey(deps(), { name: 'cached-then-inactivated', scopes: ['installs:read'] });
-      const verifier = new KeyVerifier(store, hashingKey, 60_000);
+      const verifier = new KeyVerifier({ store, hashingKey }, 60_000);
       assert.equal(verifier.cachedVerdict(key), undefined, 'a key not yet verified is not answered from the cache');
       assert.deepEqual(await verifier.verifyKey(key), { ok: true, key: record });
       assert.deepEqual(verifier.cachedVerdict(key), { ok: true, key: record });
@@ -260,7 +260,7 @@ describe('access key service', () => {
         scopes: ['installs:read'],
         expiresAt: new Date(Date.now() + 300).toISOString(),
       });
-      const verifier = new KeyVerifier(store, hashingKey, 60_000);
+      const verifier = new KeyVerifier({ store, hashingKey }, 60_000);
       assert.equal((await verifier.verifyKey(key)).ok, true);
       await new Promise((resolve) => setTimeout(resolve, 350));
       assert.deepEqual(await verifier.verifyKey(key), { ok: false, reason: 'key_expired', keyId: record.id, keyPrefix: record.keyPrefix });
@@ -371,7 +371,7 @@ describe('access key service', () => {
 
     it('the recorder writes every event of a burst larger than a batch once, as given, in order', async () => {
       const errors: unknown[] = [];
-      const recorder = new AuthEventRecorder(store, (error) => errors.push(error));
+      const recorder = new AuthEventRecorder({ store, onError: (error) => errors.push(error) });
       const count = 1_237; // several batches, each whole chunks of rows plus a remainder
       const startedAt = Date.now();
       for (let i = 0; i < count; i++) recorder.record(burstEvent(i));
@@ -414,7 +414,7 @@ describe('access key service', () => {
         appendRows: (table, columns, rows) => (failuresLeft-- > 0 ? Promise.reject(new Error('disk full')) : store.appendRows(table, columns, rows)),
       };
       const errors: unknown[] = [];
-      const recorder = new AuthEventRecorder(flaky, (error) => errors.push(error));
+      const recorder = new AuthEventRecorder({ store: flaky, onError: (error) => errors.push(error) });
       for (let i = 0; i < 40; i++) recorder.record({ ...burstEvent(i), path: `/v1/flaky/${i}` });
       await recorder.flush();
       assert.equal(errors.length, 1, 'the failure is reported');
@@ -428,7 +428,7 @@ describe('access key service', () => {
       let attempts = 0;
       const closing: Store = { ...store, appendRows: () => (attempts++, Promise.reject(new Error('store closed'))) };
       const errors: unknown[] = [];
-      const recorder = new AuthEventRecorder(closing, (error) => errors.push(error));
+      const recorder = new AuthEventRecorder({ store: closing, onError: (error) => errors.push(error) });
       recorder.record({ ...burstEvent(0), path: '/v1/closing' });
       await recorder.close();
       await new Promise((resolve) => setTimeout(resolve, 1_200));
@@ -445,7 +445,7 @@ describe('access key service', () => {
         throw new Error('rolled back');
       });
       await new Promise((resolve) => setTimeout(resolve, 20));
-      const recorder = new AuthEventRecorder(store, (error) => assert.fail(String(error)));
+      const recorder = new AuthEventRecorder({ store, onError: (error) => assert.fail(String(error)) });
       recorder.record({ ...burstEvent(0), path: '/v1/beside-a-transaction' });
       const flushed = recorder.flush();
       release();

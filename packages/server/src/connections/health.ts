@@ -15,10 +15,10 @@ const DAY_MS = 86_400_000;
  * Refreshing ahead of expiry is the server's job, so an access token that a refresh token can
  * renew never counts.
  */
-export function reauthDueAt(ctx: AppContext, row: Pick<ConnectionsTable, 'id' | 'tenant_id' | 'credentials_ciphertext'>): string | null {
+export function reauthDueAt(deps: Pick<AppContext, 'keyring'>, row: Pick<ConnectionsTable, 'id' | 'tenant_id' | 'credentials_ciphertext'>): string | null {
   let credentials;
   try {
-    credentials = decryptCredentials(ctx, row);
+    credentials = decryptCredentials(deps, row);
   } catch {
     // Unreadable credentials (a key no longer configured) cannot say when they expire; the broker reports them on use.
     return null;
@@ -30,10 +30,10 @@ export function reauthDueAt(ctx: AppContext, row: Pick<ConnectionsTable, 'id' | 
 }
 
 /** The stored status, or what the due date says: past it the person is needed now, within the window soon. */
-export function healthOf(ctx: AppContext, status: ConnectionsTable['status'], dueAt: string | null, now = Date.now()): ConnectionHealth {
+export function healthOf(deps: Pick<AppContext, 'config'>, status: ConnectionsTable['status'], dueAt: string | null, now = Date.now()): ConnectionHealth {
   if (status === 'needs_reauth') return 'needs_reauth';
   if (dueAt === null) return 'active';
   const due = Date.parse(dueAt);
   if (due <= now) return 'needs_reauth';
-  return due <= now + ctx.config.expiringSoonDays * DAY_MS ? 'expiring' : 'active';
+  return due <= now + deps.config.expiringSoonDays * DAY_MS ? 'expiring' : 'active';
 }

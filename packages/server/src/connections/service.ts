@@ -41,8 +41,8 @@ function expiryOf(credentials: Credentials): string | null {
   return credentials.type === 'oauth2' && credentials.tokens.expiresAt !== null ? new Date(credentials.tokens.expiresAt).toISOString() : null;
 }
 
-export function decryptCredentials(ctx: AppContext, row: Pick<ConnectionsTable, 'id' | 'tenant_id' | 'credentials_ciphertext'>): Credentials {
-  const parsed = JSON.parse(ctx.keyring.decrypt(row.credentials_ciphertext, credentialsAad(row.id, row.tenant_id))) as Credentials | TokenSet;
+export function decryptCredentials(deps: Pick<AppContext, 'keyring'>, row: Pick<ConnectionsTable, 'id' | 'tenant_id' | 'credentials_ciphertext'>): Credentials {
+  const parsed = JSON.parse(deps.keyring.decrypt(row.credentials_ciphertext, credentialsAad(row.id, row.tenant_id))) as Credentials | TokenSet;
   // Connections stored before typed credentials held a bare OAuth token set.
   return 'type' in parsed && typeof parsed.type === 'string' && !('accessToken' in parsed)
     ? (parsed as Credentials)
@@ -51,12 +51,12 @@ export function decryptCredentials(ctx: AppContext, row: Pick<ConnectionsTable, 
 
 /** Stores a new connection; credentials are encrypted with AAD bound to the connection and tenant. */
 export async function createConnection(
-  ctx: AppContext,
+  deps: Pick<AppContext, 'store' | 'keyring'>,
   input: { connector: string; tenantId: string; label?: string | null; credentials: Credentials },
 ): Promise<string> {
   const id = newId('con');
   const now = isoNow();
-  await ctx.store.db
+  await deps.store.db
     .insertInto('connections')
     .values({
       id,
@@ -65,7 +65,7 @@ export async function createConnection(
       label: input.label ?? null,
       auth_method: input.credentials.type,
       status: 'active',
-      credentials_ciphertext: ctx.keyring.encrypt(JSON.stringify(input.credentials), credentialsAad(id, input.tenantId)),
+      credentials_ciphertext: deps.keyring.encrypt(JSON.stringify(input.credentials), credentialsAad(id, input.tenantId)),
       expires_at: expiryOf(input.credentials),
       refresh_lease_until: null,
       created_at: now,
@@ -76,11 +76,16 @@ export async function createConnection(
 }
 
 /** Re-authorization: new credentials replace the old ones in place; the id (and installs using it) stay. */
-export async function replaceCredentials(ctx: AppContext, connectionId: string, tenantId: string, credentials: Credentials): Promise<void> {
-  const result = await ctx.store.db
+export async function replaceCredentials(
+  deps: Pick<AppContext, 'store' | 'keyring'>,
+  connectionId: string,
+  tenantId: string,
+  credentials: Credentials,
+): Promise<void> {
+  const result = await deps.store.db
     .updateTable('connections')
     .set({
-      credentials_ciphertext: ctx.keyring.encrypt(JSON.stringify(credentials), credentialsAad(connectionId, tenantId)),
+      credentials_ciphertext: deps.keyring.encrypt(JSON.stringify(credentials), credentialsAad(connectionId, tenantId)),
       auth_method: credentials.type,
       expires_at: expiryOf(credentials),
       status: 'active',
@@ -95,13 +100,13 @@ export async function replaceCredentials(ctx: AppContext, connectionId: string, 
   if (Number(result.numUpdatedRows) === 0) throw notFound('connection_not_found', 'No such connection.');
 }
 
-export async function getConnection(ctx: AppContext, id: string): Promise<ConnectionView | null> {
-  const row = await ctx.store.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
+export async function getConnection(deps: Pick<AppContext, 'store'>, id: string): Promise<ConnectionView | null> {
+  const row = await deps.store.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
   return row ? toConnectionView(row) : null;
 }
 
 export async function listConnections(
-  ctx: AppContext,
+  deps: Pick<AppContext, 'store'>,
   query: {
     tenantId?: string | undefined;
     connector?: string | undefined;
@@ -110,7 +115,7 @@ export async function listConnections(
     cursor?: string | undefined;
   },
 ): Promise<{ data: ConnectionView[]; next: string | null }> {
-  let select = ctx.store.db.selectFrom('connections').selectAll();
+  let select = deps.store.db.selectFrom('connections').selectAll();
   if (query.tenantId) select = select.where('tenant_id', '=', query.tenantId);
   if (query.connector) select = select.where('connector_id', '=', query.connector);
   if (query.status) select = select.where('status', '=', query.status);
@@ -124,14 +129,14 @@ export async function listConnections(
 }
 
 /** Revoked connections keep their row (installs and audit point at them) but lose their credentials. */
-export async function revokeConnection(ctx: AppContext, id: string): Promise<ConnectionView> {
-  const row = await ctx.store.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
+export async function revokeConnection(deps: Pick<AppContext, 'store' | 'keyring'>, id: string): Promise<ConnectionView> {
+  const row = await deps.store.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw notFound('connection_not_found', 'No such connection.');
-  const updated = await ctx.store.db
+  const updated = await deps.store.db
     .updateTable('connections')
     .set({
       status: 'revoked',
-      credentials_ciphertext: ctx.keyring.encrypt(JSON.stringify({ type: 'none' }), credentialsAad(row.id, row.tenant_id)),
+      credentials_ciphertext: deps.keyring.encrypt(JSON.stringify({ type: 'none' }), credentialsAad(row.id, row.tenant_id)),
       expires_at: null,
       updated_at: isoNow(),
     })
@@ -151,7 +156,7 @@ export class CredentialBroker {
   readonly #inFlight = new Map<string, Promise<Credentials>>();
 
   constructor(
-    private readonly ctx: AppContext,
+    private readonly deps: Pick<AppContext, 'config' | 'store' | 'keyring' | 'catalog' | 'customAuthMethods' | 'metrics'>,
     private readonly oauth: OAuthClients,
   ) {}
 
@@ -159,24 +164,24 @@ export class CredentialBroker {
     const row = await this.#row(connectionId);
     if (row.status === 'revoked') throw new HttpError(409, 'connection_revoked', 'The connection was revoked.');
     if (row.status !== 'active') throw new HttpError(409, 'connection_needs_reauth', 'The connection must be authorized again.');
-    const credentials = decryptCredentials(this.ctx, row);
+    const credentials = decryptCredentials(this.deps, row);
     // OAuth refreshes ahead of expiry; a custom method that can refresh does so only when the upstream said 401.
     const due =
       credentials.type === 'oauth2'
         ? this.#isDue(row.expires_at) || options.forceRefresh === true
-        : credentials.type === 'custom' && options.forceRefresh === true && this.ctx.customAuthMethods[credentials.handler]?.refresh !== undefined;
+        : credentials.type === 'custom' && options.forceRefresh === true && this.deps.customAuthMethods[credentials.handler]?.refresh !== undefined;
     if (!due) return { credentials, row };
     let pending = this.#inFlight.get(connectionId);
     if (!pending) {
       pending = this.#refreshUnlessDone(connectionId, JSON.stringify(credentials))
         .then(
           (refreshed) => {
-            this.ctx.metrics.tokenRefreshes.inc({ outcome: 'success' });
+            this.deps.metrics.tokenRefreshes.inc({ outcome: 'success' });
             return refreshed;
           },
           (error: unknown) => {
             const reauth = error instanceof HttpError && error.code === 'connection_needs_reauth';
-            this.ctx.metrics.tokenRefreshes.inc({ outcome: reauth ? 'needs_reauth' : 'failed' });
+            this.deps.metrics.tokenRefreshes.inc({ outcome: reauth ? 'needs_reauth' : 'failed' });
             throw error;
           },
         )
@@ -194,11 +199,11 @@ export class CredentialBroker {
   }
 
   #isDue(expiresAt: string | null): boolean {
-    return expiresAt !== null && Date.parse(expiresAt) - this.ctx.config.refreshMarginSeconds * 1000 <= Date.now();
+    return expiresAt !== null && Date.parse(expiresAt) - this.deps.config.refreshMarginSeconds * 1000 <= Date.now();
   }
 
   async #row(connectionId: string): Promise<ConnectionsTable> {
-    const row = await this.ctx.store.db.selectFrom('connections').selectAll().where('id', '=', connectionId).executeTakeFirst();
+    const row = await this.deps.store.db.selectFrom('connections').selectAll().where('id', '=', connectionId).executeTakeFirst();
     if (!row) throw notFound('connection_not_found', 'No such connection.');
     return row;
   }
@@ -208,7 +213,7 @@ export class CredentialBroker {
     const deadline = Date.now() + LEASE_MS * 2;
     while (Date.now() < deadline) {
       const now = Date.now();
-      const leased = await this.ctx.store.db
+      const leased = await this.deps.store.db
         .updateTable('connections')
         .set({ refresh_lease_until: new Date(now + LEASE_MS).toISOString() })
         .where('id', '=', connectionId)
@@ -217,7 +222,7 @@ export class CredentialBroker {
         .executeTakeFirst();
       const row = leased ?? (await this.#row(connectionId));
       if (row.status !== 'active') throw new HttpError(409, 'connection_needs_reauth', 'The connection must be authorized again.');
-      const current = decryptCredentials(this.ctx, row);
+      const current = decryptCredentials(this.deps, row);
       if (JSON.stringify(current) !== seen) {
         if (leased) await this.#releaseLease(connectionId);
         return current;
@@ -234,7 +239,7 @@ export class CredentialBroker {
   }
 
   async #releaseLease(connectionId: string): Promise<void> {
-    await this.ctx.store.db.updateTable('connections').set({ refresh_lease_until: null }).where('id', '=', connectionId).execute();
+    await this.deps.store.db.updateTable('connections').set({ refresh_lease_until: null }).where('id', '=', connectionId).execute();
   }
 
   /** A custom method's own refresh (called after an upstream 401); the new values replace the old in one update. */
@@ -242,7 +247,7 @@ export class CredentialBroker {
     try {
       let values: Record<string, string>;
       try {
-        values = await this.ctx.customAuthMethods[current.handler]!.refresh!(current.values);
+        values = await this.deps.customAuthMethods[current.handler]!.refresh!(current.values);
       } catch (error) {
         throw new HttpError(502, 'refresh_failed', 'The credentials could not be refreshed.', { cause: error });
       }
@@ -257,10 +262,10 @@ export class CredentialBroker {
 
   /** Writes refreshed credentials and releases the lease in one update. */
   async #storeRefreshed(row: ConnectionsTable, credentials: Credentials): Promise<void> {
-    await this.ctx.store.db
+    await this.deps.store.db
       .updateTable('connections')
       .set({
-        credentials_ciphertext: this.ctx.keyring.encrypt(JSON.stringify(credentials), credentialsAad(row.id, row.tenant_id)),
+        credentials_ciphertext: this.deps.keyring.encrypt(JSON.stringify(credentials), credentialsAad(row.id, row.tenant_id)),
         expires_at: expiryOf(credentials),
         refresh_lease_until: null,
         updated_at: isoNow(),
@@ -273,7 +278,7 @@ export class CredentialBroker {
 
   async #refresh(row: ConnectionsTable, currentCredentials: Extract<Credentials, { type: 'oauth2' }>): Promise<Credentials> {
     const current = currentCredentials.tokens;
-    const connector = this.ctx.catalog.connectors.get(row.connector_id);
+    const connector = this.deps.catalog.connectors.get(row.connector_id);
     try {
       if (!connector) throw new HttpError(409, 'connector_missing', `Connector ${row.connector_id} is no longer declared.`);
       if (!current.refreshToken) {
@@ -302,6 +307,6 @@ export class CredentialBroker {
   }
 
   async #markNeedsReauth(connectionId: string): Promise<void> {
-    await this.ctx.store.db.updateTable('connections').set({ status: 'needs_reauth', updated_at: isoNow() }).where('id', '=', connectionId).execute();
+    await this.deps.store.db.updateTable('connections').set({ status: 'needs_reauth', updated_at: isoNow() }).where('id', '=', connectionId).execute();
   }
 }

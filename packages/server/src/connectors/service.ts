@@ -27,12 +27,12 @@ export function uniqueSlug(wanted: string, taken: (slug: string) => boolean): st
 }
 
 export async function createConnector(
-  ctx: AppContext,
+  deps: Pick<AppContext, 'store' | 'catalog' | 'customAuthMethods'>,
   input: Omit<ConnectorDeclaration, 'slug'> & { slug?: string | undefined },
   actor: string,
 ): Promise<Connector> {
   for (const [index, method] of input.authMethods.entries()) {
-    if (method.type === 'custom' && !ctx.customAuthMethods[method.handler])
+    if (method.type === 'custom' && !deps.customAuthMethods[method.handler])
       throw badRequest('invalid_request', `authMethods: no custom auth method "${method.handler}" is registered on this server.`);
     // `{ "env": NAME }` is resolved when the declarations file is read; over the API it would be
     // stored as no secret at all, so the operator is told instead of getting a connector that fails later.
@@ -44,12 +44,12 @@ export async function createConnector(
   // The slug is claimed by the insert itself; losing a race to another request means the next suffix.
   for (let attempt = 0; connector === null; attempt++) {
     if (attempt === 20) throw new HttpError(409, 'slug_unavailable', 'Could not find a free slug for this name; try another name.');
-    await ctx.catalog.refresh();
-    const slug = uniqueSlug(input.slug ?? slugify(input.name), (candidate) => ctx.catalog.connectors.has(candidate));
-    connector = await ctx.catalog.insert({ ...input, slug }, 'api');
+    await deps.catalog.refresh();
+    const slug = uniqueSlug(input.slug ?? slugify(input.name), (candidate) => deps.catalog.connectors.has(candidate));
+    connector = await deps.catalog.insert({ ...input, slug }, 'api');
   }
   const slug = connector.slug;
-  await writeAudit(ctx.store.db, {
+  await writeAudit(deps.store.db, {
     actor,
     action: 'connector.created',
     targetType: 'connector',

@@ -79,7 +79,12 @@ const NULL_BODY_STATUSES = new Set([204, 205, 304]);
  * an upstream that sends its headers and then stalls must not hang the caller either. An upstream
  * 401 triggers one refresh and one retry, for OAuth and for custom methods that can refresh.
  */
-export async function callUpstream(ctx: AppContext, broker: CredentialBroker, customs: CustomAuthMethods, call: UpstreamCall): Promise<Response> {
+export async function callUpstream(
+  deps: Pick<AppContext, 'config' | 'metrics'>,
+  broker: CredentialBroker,
+  customs: CustomAuthMethods,
+  call: UpstreamCall,
+): Promise<Response> {
   const send = async (forceRefresh: boolean) => {
     const credentials = call.credentials ?? (await broker.credentials(call.connectionId!, { forceRefresh })).credentials;
     const url = resolveUnderBase(call.connector.baseUrl, call.path);
@@ -94,15 +99,15 @@ export async function callUpstream(ctx: AppContext, broker: CredentialBroker, cu
         headers,
         body: call.body,
         redirect: 'manual',
-        signal: AbortSignal.timeout(ctx.config.upstreamTimeoutMs),
+        signal: AbortSignal.timeout(deps.config.upstreamTimeoutMs),
       });
       const body = NULL_BODY_STATUSES.has(response.status) ? null : await response.arrayBuffer();
-      ctx.metrics.recordUpstream(call.connector.slug, response.status, seconds());
+      deps.metrics.recordUpstream(call.connector.slug, response.status, seconds());
       const refreshable = credentials.type === 'oauth2' || (credentials.type === 'custom' && customs[credentials.handler]?.refresh !== undefined);
       return { response: new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers }), refreshable };
     } catch (error) {
       const timedOut = (error as Error).name === 'TimeoutError';
-      ctx.metrics.recordUpstream(call.connector.slug, timedOut ? 'timeout' : 'unreachable', seconds());
+      deps.metrics.recordUpstream(call.connector.slug, timedOut ? 'timeout' : 'unreachable', seconds());
       // Exposed although 5xx: the caller (and a person at the credential form) must learn that the
       // third party, not Patchbay, failed; the messages are fixed and carry nothing from the request.
       throw new HttpError(

@@ -1,9 +1,23 @@
-import type { AppContext } from '../context.js';
 import type { Logger } from '../logger.js';
+import type { Store } from '../store/store.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
-import { EVENTS_CHANNEL, type EventView, lastSeq, readEvents } from './service.js';
+import { EVENTS_CHANNEL, type EventView } from './log.js';
 
 type Listener = (events: EventView[]) => void;
+
+/**
+ * What the hub is built from. It lives in the app context, so it names its parts instead of
+ * picking them from the context; the log is read through the events service (`createEventHub`).
+ */
+export interface EventHubDeps {
+  /** Wakes the hub when any instance appends (the store's notifications). */
+  store: Pick<Store, 'listen'>;
+  logger: Logger;
+  /** The newest sequence number: dispatching starts after it. */
+  lastSeq(): Promise<number>;
+  /** Events of every topic after a sequence number, one page; `next` is the page's last. */
+  readAfter(after: number): Promise<{ data: EventView[]; next: number }>;
+}
 
 /**
  * Fans new events out to this instance's open streams. Whatever wakes it — a publish here, or a
@@ -20,14 +34,11 @@ export class EventHub {
   #stopListening: (() => Promise<void>) | null = null;
   #closed = false;
 
-  constructor(
-    private readonly ctx: Pick<AppContext, 'store'>,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly deps: EventHubDeps) {}
 
   async start(): Promise<void> {
-    this.#highWater = await lastSeq(this.ctx);
-    this.#stopListening = await this.ctx.store.listen(EVENTS_CHANNEL, () => this.poke());
+    this.#highWater = await this.deps.lastSeq();
+    this.#stopListening = await this.deps.store.listen(EVENTS_CHANNEL, () => this.poke());
   }
 
   subscribe(listener: Listener): () => void {
@@ -66,11 +77,11 @@ export class EventHub {
     this.#reading = this.#drain()
       .catch((error: unknown) => {
         if (!isStoreUnavailable(error)) {
-          this.logger.error({ err: error }, 'could not read new events');
+          this.deps.logger.error({ err: error }, 'could not read new events');
           return;
         }
         // What was not dispatched is read again from the same high-water mark once the database is back.
-        this.logger.warn({ err: error }, 'the database is unavailable: ending event streams with their cursor');
+        this.deps.logger.warn({ err: error }, 'the database is unavailable: ending event streams with their cursor');
         for (const fn of [...this.#onUnavailable]) fn();
       })
       .finally(() => {
@@ -84,7 +95,7 @@ export class EventHub {
 
   async #drain(): Promise<void> {
     for (;;) {
-      const page = await readEvents(this.ctx, { patterns: ['*'], after: this.#highWater, limit: 500, anyTopic: true });
+      const page = await this.deps.readAfter(this.#highWater);
       if (page.next === this.#highWater) return;
       this.#highWater = page.next;
       for (const listener of this.#listeners) listener(page.data);

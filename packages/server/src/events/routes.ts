@@ -12,7 +12,8 @@ import type { EventHub } from './hub.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 import { assertCursorKept } from './retention.js';
 import { lastEventIdSchema, pollSchema, publishSchema, streamSchema } from './schema.js';
-import { type EventView, lastSeq, publishEvent, readEvents } from './service.js';
+import type { EventView } from './log.js';
+import { lastSeq, publishEvent, readEvents } from './service.js';
 import { patternCovers, topicMatches } from './topics.js';
 
 /**

@@ -1,25 +1,10 @@
 import type { AppContext } from '../context.js';
 import { newId } from '../crypto/random.js';
 import { HttpError } from '../http/errors.js';
-import type { EventsTable } from '../store/schema.js';
 import { isoNow } from '../store/time.js';
+import { EventHub } from './hub.js';
+import { EVENTS_CHANNEL, type EventView, toEventView } from './log.js';
 import { likePrefixOf, topicMatches } from './topics.js';
-
-export const EVENTS_CHANNEL = 'patchbay_events';
-
-export interface EventView {
-  /** The cursor: pass it as `after` or `Last-Event-ID` to continue after this event. */
-  seq: number;
-  id: string;
-  topic: string;
-  payload: unknown;
-  publishedAt: string;
-}
-
-export function toEventView(row: EventsTable): EventView {
-  // PostgreSQL's bigint arrives as a string.
-  return { seq: Number(row.seq), id: row.id, topic: row.topic, payload: JSON.parse(row.payload) as unknown, publishedAt: row.created_at };
-}
 
 /**
  * Appends one event and returns its sequence number, the cursor consumers resume from.
@@ -37,22 +22,22 @@ export function toEventView(row: EventsTable): EventView {
  * The notification wakes every instance's streams when (and only if) the event commits.
  */
 export async function publishEvent(
-  ctx: Pick<AppContext, 'store' | 'config'>,
+  deps: Pick<AppContext, 'store' | 'config'>,
   input: { topic: string; payload: unknown; publisher: string },
 ): Promise<{ id: string; seq: number }> {
   const payload = JSON.stringify(input.payload);
-  if (Buffer.byteLength(payload) > ctx.config.eventPayloadMaxBytes)
-    throw new HttpError(413, 'payload_too_large', `The payload is larger than ${ctx.config.eventPayloadMaxBytes} bytes.`);
+  if (Buffer.byteLength(payload) > deps.config.eventPayloadMaxBytes)
+    throw new HttpError(413, 'payload_too_large', `The payload is larger than ${deps.config.eventPayloadMaxBytes} bytes.`);
   const id = newId('evt');
-  const seq = await ctx.store.db.transaction().execute(async (trx) => {
-    await ctx.store.appendLock(trx, 'events');
+  const seq = await deps.store.db.transaction().execute(async (trx) => {
+    await deps.store.appendLock(trx, 'events');
     const last = await trx
       .selectFrom('events')
       .select((eb) => eb.fn.max('seq').as('max'))
       .executeTakeFirst();
     const next = Number(last?.max ?? 0) + 1;
     await trx.insertInto('events').values({ seq: next, id, topic: input.topic, payload, publisher: input.publisher, created_at: isoNow() }).execute();
-    await ctx.store.notify(trx, EVENTS_CHANNEL);
+    await deps.store.notify(trx, EVENTS_CHANNEL);
     return next;
   });
   return { id, seq };
@@ -60,10 +45,10 @@ export async function publishEvent(
 
 /** Events after a cursor on any of the patterns, oldest first; `next` is the cursor for the next page. */
 export async function readEvents(
-  ctx: Pick<AppContext, 'store'>,
+  deps: Pick<AppContext, 'store'>,
   query: { patterns: string[]; after: number; limit: number; anyTopic?: boolean },
 ): Promise<{ data: EventView[]; next: number }> {
-  let select = ctx.store.db.selectFrom('events').selectAll().where('seq', '>', query.after);
+  let select = deps.store.db.selectFrom('events').selectAll().where('seq', '>', query.after);
   if (!query.anyTopic) select = select.where((eb) => eb.or(query.patterns.map((pattern) => eb('topic', 'like', likePrefixOf(pattern)))));
   const events = (await select.orderBy('seq').limit(query.limit).execute()).map(toEventView);
   const matching = query.anyTopic ? events : events.filter((event) => query.patterns.some((pattern) => topicMatches(pattern, event.topic)));
@@ -71,10 +56,20 @@ export async function readEvents(
 }
 
 /** The newest sequence number, 0 when the log is empty. */
-export async function lastSeq(ctx: Pick<AppContext, 'store'>): Promise<number> {
-  const row = await ctx.store.db
+export async function lastSeq(deps: Pick<AppContext, 'store'>): Promise<number> {
+  const row = await deps.store.db
     .selectFrom('events')
     .select((eb) => eb.fn.max('seq').as('max'))
     .executeTakeFirst();
   return Number(row?.max ?? 0);
+}
+
+/** This instance's hub, reading the log through the functions above. */
+export function createEventHub(deps: Pick<AppContext, 'store' | 'logger'>): EventHub {
+  return new EventHub({
+    store: deps.store,
+    logger: deps.logger,
+    lastSeq: () => lastSeq(deps),
+    readAfter: (after) => readEvents(deps, { patterns: ['*'], after, limit: 500, anyTopic: true }),
+  });
 }

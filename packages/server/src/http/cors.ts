@@ -19,7 +19,7 @@ import { refuseBeforeAuthentication } from './auth.js';
  * form posts, whose `Origin` is `null` under their no-referrer policy; anything else there is
  * refused by authentication).
  */
-export function integrationOrigins(ctx: AppContext): RequestHandler[] {
+export function integrationOrigins(ctx: Pick<AppContext, 'config' | 'catalog' | 'authEvents'>): RequestHandler[] {
   const serverOrigin = new URL(ctx.config.publicUrl).origin;
   const answerAnyOrigin = cors({
     origin: true,

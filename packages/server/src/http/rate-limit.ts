@@ -10,7 +10,7 @@ export class FailureLimiter {
   readonly #blockedUntil = new Map<string, number>();
 
   constructor(
-    private readonly store: Store,
+    private readonly deps: { store: Store },
     private readonly limit: number,
     private readonly windowSeconds: number,
   ) {}
@@ -39,7 +39,7 @@ export class FailureLimiter {
   async recordFailure(address: string, now = Date.now()): Promise<{ over: boolean; retryAfterSeconds: number }> {
     const { start, endsAt } = this.#window(now);
     const bucket = `auth-failure:${address}`;
-    const row = await this.store.db
+    const row = await this.deps.store.db
       .insertInto('rate_limits')
       .values({ bucket, window_start: start, hits: 1 })
       .onConflict((oc) => oc.columns(['bucket', 'window_start']).doUpdateSet({ hits: sql`rate_limits.hits + 1` }))
@@ -52,7 +52,7 @@ export class FailureLimiter {
 
   /** Drops windows that have ended; run now and then. */
   async prune(now = Date.now()): Promise<void> {
-    await this.store.db
+    await this.deps.store.db
       .deleteFrom('rate_limits')
       .where('window_start', '<', this.#window(now - this.windowSeconds * 1000).start)
       .execute();

@@ -4,13 +4,15 @@ import type { Express } from 'express';
 export interface RouteEntry {
   path: string;
   methods: string[];
+  /** The name of the route's last function, its handler (every handler is a named function). */
+  handler: string;
   /** The router's own route object, which `req.route` points at once the route matched. */
   route: object;
 }
 
 interface LayerLike {
   rawPath?: unknown;
-  route?: { path: string; methods: Record<string, boolean> };
+  route?: { path: string; methods: Record<string, boolean>; stack: Array<{ handle: { name: string } }> };
   handle?: { stack?: LayerLike[] };
 }
 
@@ -26,7 +28,8 @@ export function routeTable(app: Express): RouteEntry[] {
       const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
       if (layer.route) {
         const methods = Object.keys(layer.route.methods).map((method) => (method === '_all' ? '*' : method.toUpperCase()));
-        entries.push({ path: layer.route.path === '/' && prefix ? prefix : prefix + layer.route.path, methods, route: layer.route });
+        const handler = layer.route.stack.at(-1)?.handle.name ?? '';
+        entries.push({ path: layer.route.path === '/' && prefix ? prefix : prefix + layer.route.path, methods, handler, route: layer.route });
       } else if (layer.handle?.stack) {
         walk(layer.handle.stack, prefix + mount);
       }

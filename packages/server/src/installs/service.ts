@@ -38,7 +38,7 @@ function toView(row: InstallsTable): InstallView {
  * statuses); throwing there rolls the install back.
  */
 export async function createInstallForSession(
-  ctx: AppContext,
+  deps: Pick<AppContext, 'store' | 'logger'>,
   input: {
     sessionId: string;
     integrationId: string;
@@ -49,7 +49,7 @@ export async function createInstallForSession(
     linkSession: (trx: Transaction<Database>, installId: string) => Promise<void>;
   },
 ): Promise<string> {
-  const installId = await ctx.store.db.transaction().execute(async (trx) => {
+  const installId = await deps.store.db.transaction().execute(async (trx) => {
     const now = isoNow();
     const id = newId('ins');
     const inserted = await trx
@@ -81,7 +81,7 @@ export async function createInstallForSession(
     return id;
   });
   setImmediate(() => {
-    completeInstall(ctx, installId).catch((error: unknown) => ctx.logger.error({ err: error, installId }, 'install completion failed'));
+    completeInstall(deps, installId).catch((error: unknown) => deps.logger.error({ err: error, installId }, 'install completion failed'));
   });
   return installId;
 }
@@ -90,13 +90,13 @@ export async function createInstallForSession(
  * The asynchronous half of an install: confirms its connections are usable and settles
  * operationState. Runs after commit answers, and again at start-up for installs left pending.
  */
-export async function completeInstall(ctx: AppContext, installId: string): Promise<void> {
-  const install = await ctx.store.db.selectFrom('installs').selectAll().where('id', '=', installId).executeTakeFirst();
+export async function completeInstall(deps: Pick<AppContext, 'store'>, installId: string): Promise<void> {
+  const install = await deps.store.db.selectFrom('installs').selectAll().where('id', '=', installId).executeTakeFirst();
   if (!install || install.status !== 'pending') return;
   const connectionIds = JSON.parse(install.connection_ids) as string[];
-  const connections = await ctx.store.db.selectFrom('connections').select(['id', 'status']).where('id', 'in', connectionIds).execute();
+  const connections = await deps.store.db.selectFrom('connections').select(['id', 'status']).where('id', 'in', connectionIds).execute();
   const usable = connections.length === connectionIds.length && connections.every((connection) => connection.status === 'active');
-  await ctx.store.db
+  await deps.store.db
     .updateTable('installs')
     .set(
       usable
@@ -108,14 +108,14 @@ export async function completeInstall(ctx: AppContext, installId: string): Promi
     .execute();
 }
 
-export async function resumePendingInstalls(ctx: AppContext): Promise<number> {
-  const pending = await ctx.store.db.selectFrom('installs').select('id').where('status', '=', 'pending').where('deleted_at', 'is', null).execute();
-  for (const { id } of pending) await completeInstall(ctx, id);
+export async function resumePendingInstalls(deps: Pick<AppContext, 'store'>): Promise<number> {
+  const pending = await deps.store.db.selectFrom('installs').select('id').where('status', '=', 'pending').where('deleted_at', 'is', null).execute();
+  for (const { id } of pending) await completeInstall(deps, id);
   return pending.length;
 }
 
-export async function getInstall(ctx: AppContext, integrationId: string, installId: string): Promise<InstallView> {
-  const row = await ctx.store.db
+export async function getInstall(deps: Pick<AppContext, 'store'>, integrationId: string, installId: string): Promise<InstallView> {
+  const row = await deps.store.db
     .selectFrom('installs')
     .selectAll()
     .where('id', '=', installId)
@@ -133,11 +133,11 @@ export interface InstallPage {
 
 /** Tag search uses the install_tags index; pages are ordered by id and continue after the cursor. */
 export async function searchInstalls(
-  ctx: AppContext,
+  deps: Pick<AppContext, 'store'>,
   integrationId: string,
   query: { tags: Array<[string, string]>; limit: number; cursor?: string | undefined },
 ): Promise<InstallPage> {
-  let select = ctx.store.db
+  let select = deps.store.db
     .selectFrom('installs')
     .selectAll('installs')
     .where('installs.integration_id', '=', integrationId)
@@ -159,8 +159,8 @@ export async function searchInstalls(
 }
 
 /** Installs are soft-deleted so audit and history keep their references. */
-export async function deleteInstall(ctx: AppContext, integrationId: string, installId: string): Promise<void> {
-  const result = await ctx.store.db
+export async function deleteInstall(deps: Pick<AppContext, 'store'>, integrationId: string, installId: string): Promise<void> {
+  const result = await deps.store.db
     .updateTable('installs')
     .set({ deleted_at: isoNow(), updated_at: isoNow() })
     .where('id', '=', installId)
@@ -171,8 +171,8 @@ export async function deleteInstall(ctx: AppContext, integrationId: string, inst
 }
 
 /** The tenant's newest working install of an integration, which tenant actions run against. */
-export async function findActiveInstall(ctx: AppContext, integrationId: string, tenantId: string): Promise<InstallView | null> {
-  const row = await ctx.store.db
+export async function findActiveInstall(deps: Pick<AppContext, 'store'>, integrationId: string, tenantId: string): Promise<InstallView | null> {
+  const row = await deps.store.db
     .selectFrom('installs')
     .selectAll()
     .where('integration_id', '=', integrationId)

@@ -45,8 +45,8 @@ export async function invokeAction(
   return { status: response.status, body: await readBody(response) };
 }
 
-async function connectionFor(ctx: AppContext, connectionIds: string[], connector: string): Promise<string> {
-  const rows = await ctx.store.db.selectFrom('connections').select(['id', 'connector_id']).where('id', 'in', connectionIds).execute();
+async function connectionFor(deps: Pick<AppContext, 'store'>, connectionIds: string[], connector: string): Promise<string> {
+  const rows = await deps.store.db.selectFrom('connections').select(['id', 'connector_id']).where('id', 'in', connectionIds).execute();
   const match = rows.find((row) => row.connector_id === connector);
   if (!match) throw notFound('connection_not_found', `The install has no connection for ${connector}.`);
   return match.id;

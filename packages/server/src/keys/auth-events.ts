@@ -43,6 +43,13 @@ export async function recordAuthEvent({ store }: { store: Store }, event: AuthEv
   await store.appendRows('auth_events', COLUMNS, [toValues(event)]);
 }
 
+/** What the recorder writes with; it lives in the app context, so it names its parts. */
+export interface AuthEventRecorderDeps {
+  store: Store;
+  /** Told when a batch could not be written (it is retried with the next) or rows were dropped. */
+  onError(error: unknown): void;
+}
+
 /**
  * Auth events are written in batches off the request path: one insert per burst instead of one per
  * request, through statements prepared once (`Store.appendRows`). `flush()` drains the buffer
@@ -59,8 +66,7 @@ export class AuthEventRecorder {
   #observer: ((event: AuthEventInput) => void) | null = null;
 
   constructor(
-    private readonly store: Store,
-    private readonly onError: (error: unknown) => void,
+    private readonly deps: AuthEventRecorderDeps,
     private readonly delayMs = 50,
     private readonly maxBatch = 500,
     /** While the database is away the buffer is bounded: the oldest rows go first (and are counted). */
@@ -92,10 +98,10 @@ export class AuthEventRecorder {
       while (this.#buffer.length > 0) {
         const batch = this.#buffer.splice(0, this.maxBatch);
         try {
-          await this.store.appendRows('auth_events', COLUMNS, batch);
+          await this.deps.store.appendRows('auth_events', COLUMNS, batch);
         } catch (error) {
           this.#buffer.unshift(...batch);
-          this.onError(error);
+          this.deps.onError(error);
           // Retried later (1 s, doubling to 30 s while the database stays away), unless the server
           // is shutting down (the store is going away).
           if (!this.#closed) this.#timer ??= setTimeout(() => void this.flush(), this.#retryMs);
@@ -105,7 +111,7 @@ export class AuthEventRecorder {
         this.#retryMs = 1000;
       }
       if (this.#dropped > 0) {
-        this.onError(new Error(`${this.#dropped} auth events were dropped while the database was unavailable`));
+        this.deps.onError(new Error(`${this.#dropped} auth events were dropped while the database was unavailable`));
         this.#dropped = 0;
       }
     });

@@ -1,72 +1,22 @@
 import { type Kysely, sql } from 'kysely';
 import { writeAudit } from '../audit/service.js';
 import { accessKeyPrefix, generateAccessKey, isWellFormedAccessKey } from '../crypto/access-key.js';
-import { constantTimeEqual, hmacSha256 } from '../crypto/hmac.js';
+import { hmacSha256 } from '../crypto/hmac.js';
 import { newId } from '../crypto/random.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import type { AccessKeysTable, Database } from '../store/schema.js';
-import type { Store } from '../store/store.js';
+import type { AppContext } from '../context.js';
 import { containsText } from '../store/like.js';
 import { isoNow } from '../store/time.js';
+import { type AccessKeyRecord, toKeyRecord, type VerifyResult } from './record.js';
 import type { Scope } from './scopes.js';
+import { findKeyRowBySecret } from './verifier.js';
 
 export { SCOPES, type Scope } from './scopes.js';
-
-export interface AccessKeyRecord {
-  id: string;
-  name: string;
-  description: string | null;
-  keyPrefix: string;
-  scopes: Scope[];
-  tenantId: string | null;
-  ipAllowlist: string[] | null;
-  createdAt: string;
-  expiresAt: string | null;
-  active: boolean;
-  lastAuthenticatedAt: string | null;
-  rolledFrom: string | null;
-}
-
-export type AuthFailureReason =
-  | 'invalid_credentials'
-  | 'key_inactive'
-  | 'key_expired'
-  | 'ip_restricted'
-  | 'tenant_forbidden'
-  | 'insufficient_scope'
-  | 'rate_limited'
-  | 'partner_suspended'
-  /** A widget's session token presented for another session or install. */
-  | 'session_forbidden'
-  /** A call from a page whose origin is not on the integration's `allowedOrigins`. */
-  | 'origin_not_allowed';
-
-export type VerifyResult = { ok: true; key: AccessKeyRecord } | { ok: false; reason: AuthFailureReason; keyId: string | null; keyPrefix: string | null };
-
-interface KeyServiceDeps {
-  store: Store;
-  hashingKey: Buffer;
-}
+export type { AccessKeyRecord } from './record.js';
 
 /** The CLI acts as `cli` in audit entries; HTTP callers as their key id. */
 export type Actor = string;
-
-export function toKeyRecord(row: AccessKeysTable): AccessKeyRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    description: row.description ?? null,
-    keyPrefix: row.key_prefix,
-    scopes: JSON.parse(row.scopes) as Scope[],
-    tenantId: row.tenant_id,
-    ipAllowlist: row.ip_allowlist ? (JSON.parse(row.ip_allowlist) as string[]) : null,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    active: row.inactive_at === null,
-    lastAuthenticatedAt: row.last_authenticated_at,
-    rolledFrom: row.rolled_from ?? null,
-  };
-}
 
 export interface CreateKeyInput {
   name: string;
@@ -118,9 +68,12 @@ function auditView(record: AccessKeyRecord) {
 }
 
 /** Creates a key; the plain key is returned here and nowhere else, ever. */
-export async function createAccessKey({ store, hashingKey }: KeyServiceDeps, input: CreateKeyInput): Promise<{ key: string; record: AccessKeyRecord }> {
-  return store.db.transaction().execute(async (trx) => {
-    const created = await insertKey(trx, hashingKey, input);
+export async function createAccessKey(
+  deps: Pick<AppContext, 'store' | 'hashingKey'>,
+  input: CreateKeyInput,
+): Promise<{ key: string; record: AccessKeyRecord }> {
+  return deps.store.db.transaction().execute(async (trx) => {
+    const created = await insertKey(trx, deps.hashingKey, input);
     await writeAudit(trx, {
       actor: input.actor ?? 'system',
       action: 'key.created',
@@ -132,22 +85,22 @@ export async function createAccessKey({ store, hashingKey }: KeyServiceDeps, inp
   });
 }
 
-export async function findAccessKeyByName({ store }: Pick<KeyServiceDeps, 'store'>, name: string): Promise<AccessKeyRecord | null> {
-  const row = await store.db.selectFrom('access_keys').selectAll().where('name', '=', name).executeTakeFirst();
+export async function findAccessKeyByName(deps: Pick<AppContext, 'store'>, name: string): Promise<AccessKeyRecord | null> {
+  const row = await deps.store.db.selectFrom('access_keys').selectAll().where('name', '=', name).executeTakeFirst();
   return row ? toKeyRecord(row) : null;
 }
 
-export async function getAccessKey({ store }: Pick<KeyServiceDeps, 'store'>, id: string): Promise<AccessKeyRecord> {
-  const row = await store.db.selectFrom('access_keys').selectAll().where('id', '=', id).executeTakeFirst();
+export async function getAccessKey(deps: Pick<AppContext, 'store'>, id: string): Promise<AccessKeyRecord> {
+  const row = await deps.store.db.selectFrom('access_keys').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw notFound('key_not_found', 'No such access key.');
   return toKeyRecord(row);
 }
 
 export async function listAccessKeys(
-  { store }: Pick<KeyServiceDeps, 'store'>,
+  deps: Pick<AppContext, 'store'>,
   query: { search?: string | undefined; active?: boolean | undefined; tenantId?: string | undefined; limit: number; cursor?: string | undefined },
 ): Promise<{ data: AccessKeyRecord[]; next: string | null }> {
-  let select = store.db.selectFrom('access_keys').selectAll();
+  let select = deps.store.db.selectFrom('access_keys').selectAll();
   if (query.search) {
     const search = query.search;
     select = select.where((eb) => eb.or([containsText(sql.ref('name'), search), eb('key_prefix', '=', search)]));
@@ -167,12 +120,12 @@ export async function listAccessKeys(
 /** The user's `%` and `_` are ordinary characters: escaped for LIKE … ESCAPE '\' (SQLite and PostgreSQL). */
 
 export async function updateAccessKey(
-  { store }: Pick<KeyServiceDeps, 'store'>,
+  deps: Pick<AppContext, 'store'>,
   id: string,
   changes: { description?: string | null; scopes?: Scope[]; tenantId?: string | null; ipAllowlist?: string[] | null; expiresAt?: string | null },
   actor: Actor,
 ): Promise<AccessKeyRecord> {
-  return store.db.transaction().execute(async (trx) => {
+  return deps.store.db.transaction().execute(async (trx) => {
     const before = await trx.selectFrom('access_keys').selectAll().where('id', '=', id).executeTakeFirst();
     if (!before) throw notFound('key_not_found', 'No such access key.');
     const set: Partial<AccessKeysTable> = {};
@@ -196,8 +149,8 @@ export async function updateAccessKey(
 }
 
 /** Keys are inactivated, never deleted: the audit history keeps pointing at them. */
-export async function setAccessKeyActive({ store }: Pick<KeyServiceDeps, 'store'>, id: string, active: boolean, actor: Actor): Promise<AccessKeyRecord> {
-  return store.db.transaction().execute(async (trx) => {
+export async function setAccessKeyActive(deps: Pick<AppContext, 'store'>, id: string, active: boolean, actor: Actor): Promise<AccessKeyRecord> {
+  return deps.store.db.transaction().execute(async (trx) => {
     const row = await trx
       .updateTable('access_keys')
       .set({ inactive_at: active ? null : isoNow() })
@@ -229,7 +182,7 @@ export function rolledName(name: string): string {
  * grace period ends (0 = now), then fails with key_expired. Both writes and the audit entry commit together.
  */
 export async function rollAccessKey(
-  { store, hashingKey }: KeyServiceDeps,
+  deps: Pick<AppContext, 'store' | 'hashingKey'>,
   id: string,
   gracePeriodSeconds: number,
   actor: Actor,
@@ -237,7 +190,7 @@ export async function rollAccessKey(
   if (!Number.isInteger(gracePeriodSeconds) || gracePeriodSeconds < 0 || gracePeriodSeconds > MAX_GRACE_SECONDS) {
     throw badRequest('invalid_request', `gracePeriodSeconds must be a whole number from 0 to ${MAX_GRACE_SECONDS}.`);
   }
-  return store.db.transaction().execute(async (trx) => {
+  return deps.store.db.transaction().execute(async (trx) => {
     const old = await trx.selectFrom('access_keys').selectAll().where('id', '=', id).executeTakeFirst();
     if (!old) throw notFound('key_not_found', 'No such access key.');
     if (old.inactive_at !== null) throw conflict('key_inactive', 'An inactive key cannot be rolled; reactivate it or create a new key.');
@@ -247,7 +200,7 @@ export async function rollAccessKey(
     const graceEnds = new Date(Date.now() + gracePeriodSeconds * 1000).toISOString();
     // Never extend an expiry the old key already had.
     const oldExpiry = old.expires_at && old.expires_at < graceEnds ? old.expires_at : graceEnds;
-    const created = await insertKey(trx, hashingKey, {
+    const created = await insertKey(trx, deps.hashingKey, {
       name: rolledName(old.name),
       description: old.description,
       scopes: previous.scopes,
@@ -275,15 +228,6 @@ export async function rollAccessKey(
   });
 }
 
-/** Looks a presented key up. Malformed keys (bad shape or checksum) are rejected before any lookup. */
-export async function findKeyRowBySecret({ store, hashingKey }: KeyServiceDeps, presented: string): Promise<AccessKeysTable | null> {
-  if (!isWellFormedAccessKey(presented)) return null;
-  const hash = hmacSha256(hashingKey, presented);
-  const row = await store.db.selectFrom('access_keys').selectAll().where('secret_hash', '=', hash).executeTakeFirst();
-  // The index lookup is by the full hash already; the constant-time compare keeps it that way if the lookup changes.
-  return row && constantTimeEqual(row.secret_hash, hash) ? row : null;
-}
-
 /** State checks that apply to a key however it was presented (the key itself or a token made from it). */
 export function checkKeyState(row: AccessKeysTable, now = Date.now()): VerifyResult {
   if (row.inactive_at !== null) return { ok: false, reason: 'key_inactive', keyId: row.id, keyPrefix: row.key_prefix };
@@ -291,7 +235,7 @@ export function checkKeyState(row: AccessKeysTable, now = Date.now()): VerifyRes
   return { ok: true, key: toKeyRecord(row) };
 }
 
-export async function verifyAccessKey(deps: KeyServiceDeps, presented: string, now = Date.now()): Promise<VerifyResult> {
+export async function verifyAccessKey(deps: Pick<AppContext, 'store' | 'hashingKey'>, presented: string, now = Date.now()): Promise<VerifyResult> {
   if (!isWellFormedAccessKey(presented)) return { ok: false, reason: 'invalid_credentials', keyId: null, keyPrefix: null };
   const row = await findKeyRowBySecret(deps, presented);
   if (!row) return { ok: false, reason: 'invalid_credentials', keyId: null, keyPrefix: accessKeyPrefix(presented) };

@@ -27,7 +27,8 @@ export interface TokenSigner {
   verify(token: string): Promise<TokenClaims | null>;
 }
 
-export async function loadTokenSigner(store: Store, keyring: Keyring, issuer: string): Promise<TokenSigner> {
+export async function loadTokenSigner(deps: { store: Store; keyring: Keyring }, issuer: string): Promise<TokenSigner> {
+  const { store, keyring } = deps;
   const aad = serverSecretAad(SIGNING_KEY_NAME);
   const read = () => store.db.selectFrom('server_secrets').select('ciphertext').where('name', '=', SIGNING_KEY_NAME).executeTakeFirst();
   let stored = await read();

@@ -3,9 +3,25 @@ import { accessKeyPrefix, isWellFormedAccessKey } from '../crypto/access-key.js'
 import type { AccessKeysTable } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { isoNow } from '../store/time.js';
-import { findKeyRowBySecret, toKeyRecord, type VerifyResult } from './service.js';
+import { constantTimeEqual, hmacSha256 } from '../crypto/hmac.js';
+import { toKeyRecord, type VerifyResult } from './record.js';
 
 const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** What the verifier reads keys with; it lives in the app context, so it names its parts rather than picking from it. */
+export interface KeyVerifierDeps {
+  store: Store;
+  hashingKey: Buffer;
+}
+
+/** Looks a presented key up. Malformed keys (bad shape or checksum) are rejected before any lookup. */
+export async function findKeyRowBySecret(deps: KeyVerifierDeps, presented: string): Promise<AccessKeysTable | null> {
+  if (!isWellFormedAccessKey(presented)) return null;
+  const secretHash = hmacSha256(deps.hashingKey, presented);
+  const row = await deps.store.db.selectFrom('access_keys').selectAll().where('secret_hash', '=', secretHash).executeTakeFirst();
+  // The index lookup is by the full hash already; the constant-time compare keeps it that way if the lookup changes.
+  return row && constantTimeEqual(row.secret_hash, secretHash) ? row : null;
+}
 
 /** The row, its parsed record and its passing result: a cache hit costs no parsing and no allocation. */
 interface CacheEntry {
@@ -43,8 +59,7 @@ export class KeyVerifier {
   readonly #lastUsedWrite = new Map<string, number>();
 
   constructor(
-    private readonly store: Store,
-    private readonly hashingKey: Buffer,
+    private readonly deps: KeyVerifierDeps,
     private readonly cacheMs: number,
   ) {}
 
@@ -64,7 +79,7 @@ export class KeyVerifier {
     const cached = this.#byLookupDigest.get(lookupDigest);
     if (this.#isFresh(cached)) return stateOf(cached);
     if (!isWellFormedAccessKey(presented)) return { ok: false, reason: 'invalid_credentials', keyId: null, keyPrefix: null };
-    const row = await findKeyRowBySecret({ store: this.store, hashingKey: this.hashingKey }, presented);
+    const row = await findKeyRowBySecret(this.deps, presented);
     if (!row) return { ok: false, reason: 'invalid_credentials', keyId: null, keyPrefix: accessKeyPrefix(presented) };
     return stateOf(this.#remember(row, lookupDigest));
   }
@@ -73,7 +88,7 @@ export class KeyVerifier {
   async verifyKeyId(keyId: string): Promise<VerifyResult> {
     const cached = this.#byId.get(keyId);
     if (this.#isFresh(cached)) return stateOf(cached);
-    const row = await this.store.db.selectFrom('access_keys').selectAll().where('id', '=', keyId).executeTakeFirst();
+    const row = await this.deps.store.db.selectFrom('access_keys').selectAll().where('id', '=', keyId).executeTakeFirst();
     if (!row) return { ok: false, reason: 'invalid_credentials', keyId: null, keyPrefix: null };
     return stateOf(this.#remember(row));
   }
@@ -121,7 +136,7 @@ export class KeyVerifier {
 
   async #writeLastUsed(keyId: string, now: number): Promise<void> {
     const threshold = new Date(now - LAST_USED_RESOLUTION_MS).toISOString();
-    await this.store.db
+    await this.deps.store.db
       .updateTable('access_keys')
       .set({ last_authenticated_at: isoNow(now) })
       .where('id', '=', keyId)

@@ -1,24 +1,25 @@
 /** Topic grants: what the workspace lets a partner publish and consume, per environment. */
+import type { AppContext } from '../context.js';
 import { writeAudit } from '../audit/service.js';
 import { newId } from '../crypto/random.js';
 import { notFound } from '../http/errors.js';
 import type { TopicGrantsTable } from '../store/schema.js';
 import { isoNow } from '../store/time.js';
-import { type Deps, type GrantView, toGrantView } from './views.js';
-import { requirePartner } from './service.js';
+import { type GrantView, toGrantView } from './views.js';
+import { requirePartner } from './lookup.js';
 
-export async function grantsOf(ctx: Deps, partnerId: string): Promise<TopicGrantsTable[]> {
-  return ctx.store.db.selectFrom('topic_grants').selectAll().where('partner_id', '=', partnerId).orderBy('pattern').orderBy('environment').execute();
+export async function grantsOf(deps: Pick<AppContext, 'store'>, partnerId: string): Promise<TopicGrantsTable[]> {
+  return deps.store.db.selectFrom('topic_grants').selectAll().where('partner_id', '=', partnerId).orderBy('pattern').orderBy('environment').execute();
 }
 
 export async function grantTopic(
-  ctx: Deps,
+  deps: Pick<AppContext, 'store'>,
   partnerId: string,
   grant: { pattern: string; environment: string; send: boolean; receive: boolean },
   actor: string,
 ): Promise<GrantView> {
-  await requirePartner(ctx, partnerId);
-  return ctx.store.db.transaction().execute(async (trx) => {
+  await requirePartner(deps, partnerId);
+  return deps.store.db.transaction().execute(async (trx) => {
     const existing = await trx
       .selectFrom('topic_grants')
       .select('id')
@@ -48,8 +49,8 @@ export async function grantTopic(
   });
 }
 
-export async function revokeGrant(ctx: Deps, partnerId: string, grantId: string, actor: string): Promise<void> {
-  await ctx.store.db.transaction().execute(async (trx) => {
+export async function revokeGrant(deps: Pick<AppContext, 'store'>, partnerId: string, grantId: string, actor: string): Promise<void> {
+  await deps.store.db.transaction().execute(async (trx) => {
     const grant = await trx.selectFrom('topic_grants').selectAll().where('id', '=', grantId).where('partner_id', '=', partnerId).executeTakeFirst();
     if (!grant) throw notFound('grant_not_found', 'No such grant for this partner.');
     await trx.deleteFrom('topic_grants').where('id', '=', grantId).execute();

@@ -1,4 +1,5 @@
 /** Partner keys: one per environment, shown once, rotated with a grace period, checked on every call. */
+import type { AppContext } from '../context.js';
 import { writeAudit } from '../audit/service.js';
 import { accessKeyPrefix, generateSecret, isWellFormedSecret, PARTNER_KEY_PREFIX } from '../crypto/access-key.js';
 import { hmacSha256 } from '../crypto/hmac.js';
@@ -7,7 +8,7 @@ import { conflict } from '../http/errors.js';
 import type { PartnerKeysTable } from '../store/schema.js';
 import { isoIn, isoNow } from '../store/time.js';
 import type { PartnerEnvironment } from './schema.js';
-import { type Deps, type GrantView, toGrantView } from './views.js';
+import { type GrantView, toGrantView } from './views.js';
 import { grantsOf } from './grants.js';
 
 export function activeKeys(rows: PartnerKeysTable[], now = isoNow()): PartnerKeysTable[] {
@@ -19,13 +20,13 @@ export function activeKeys(rows: PartnerKeysTable[], now = isoNow()): PartnerKey
  * the current key working for the grace period, then it fails with key_expired.
  */
 export async function issuePartnerKey(
-  ctx: Deps,
+  deps: Pick<AppContext, 'store' | 'hashingKey'>,
   partnerId: string,
   environment: PartnerEnvironment,
   rotation: { graceSeconds: number } | null,
 ): Promise<string> {
   const key = generateSecret(PARTNER_KEY_PREFIX);
-  await ctx.store.db.transaction().execute(async (trx) => {
+  await deps.store.db.transaction().execute(async (trx) => {
     const current = await trx
       .selectFrom('partner_keys')
       .select('id')
@@ -54,7 +55,7 @@ export async function issuePartnerKey(
         partner_id: partnerId,
         environment,
         key_prefix: accessKeyPrefix(key),
-        secret_hash: hmacSha256(ctx.hashingKey, key),
+        secret_hash: hmacSha256(deps.hashingKey, key),
         created_at: isoNow(),
         expires_at: null,
         last_authenticated_at: null,
@@ -79,21 +80,24 @@ export type PartnerKeyCheck =
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 /** Checks a partner key: format first (no lookup for typos), then the store, expiry and the partner's status. */
-export async function verifyPartnerKey(ctx: Deps, presented: string): Promise<PartnerKeyCheck> {
+export async function verifyPartnerKey(deps: Pick<AppContext, 'store' | 'hashingKey'>, presented: string): Promise<PartnerKeyCheck> {
   if (!isWellFormedSecret(PARTNER_KEY_PREFIX, presented)) return { ok: false, reason: 'invalid_credentials', keyId: null, keyPrefix: null };
-  return checkPartnerKey(ctx, { secretHash: hmacSha256(ctx.hashingKey, presented), presentedPrefix: accessKeyPrefix(presented) });
+  return checkPartnerKey(deps, { secretHash: hmacSha256(deps.hashingKey, presented), presentedPrefix: accessKeyPrefix(presented) });
 }
 
 /**
  * The same checks for a key already accepted, by id: an open event stream asks again now and then,
  * so a suspension, an ended grace period or a revoked grant also ends streams opened before it.
  */
-export async function recheckPartnerKey(ctx: Deps, keyId: string): Promise<PartnerKeyCheck> {
-  return checkPartnerKey(ctx, { keyId, presentedPrefix: null });
+export async function recheckPartnerKey(deps: Pick<AppContext, 'store'>, keyId: string): Promise<PartnerKeyCheck> {
+  return checkPartnerKey(deps, { keyId, presentedPrefix: null });
 }
 
-async function checkPartnerKey(ctx: Deps, by: { secretHash?: string; keyId?: string; presentedPrefix: string | null }): Promise<PartnerKeyCheck> {
-  let select = ctx.store.db
+async function checkPartnerKey(
+  deps: Pick<AppContext, 'store'>,
+  by: { secretHash?: string; keyId?: string; presentedPrefix: string | null },
+): Promise<PartnerKeyCheck> {
+  let select = deps.store.db
     .selectFrom('partner_keys')
     .innerJoin('partners', 'partners.id', 'partner_keys.partner_id')
     .select([
@@ -114,13 +118,13 @@ async function checkPartnerKey(ctx: Deps, by: { secretHash?: string; keyId?: str
   if (by.secretHash !== undefined && (row.last_authenticated_at === null || Date.parse(row.last_authenticated_at) < Date.now() - LAST_USED_RESOLUTION_MS)) {
     // Conditional, so parallel requests (or instances) write it once and never move it backwards.
     const stale = new Date(Date.now() - LAST_USED_RESOLUTION_MS).toISOString();
-    await ctx.store.db
+    await deps.store.db
       .updateTable('partner_keys')
       .set({ last_authenticated_at: now })
       .where('id', '=', row.id)
       .where((eb) => eb.or([eb('last_authenticated_at', 'is', null), eb('last_authenticated_at', '<', stale)]))
       .execute();
   }
-  const grants = (await grantsOf(ctx, row.partner_id)).filter((grant) => grant.environment === '*' || grant.environment === row.environment).map(toGrantView);
+  const grants = (await grantsOf(deps, row.partner_id)).filter((grant) => grant.environment === '*' || grant.environment === row.environment).map(toGrantView);
   return { ok: true, partnerId: row.partner_id, keyId: row.id, keyPrefix: row.key_prefix, environment: row.environment, grants };
 }

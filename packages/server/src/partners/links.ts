@@ -1,30 +1,30 @@
 /** One-time partner links: issued with the code in the URL fragment, stored hashed, redeemed once. */
 import { randomBytes } from 'node:crypto';
 import { type Kysely } from 'kysely';
+import type { AppContext } from '../context.js';
 import { writeAudit } from '../audit/service.js';
 import { generateSecret, isWellFormedSecret, PARTNER_LINK_PREFIX } from '../crypto/access-key.js';
 import { hmacSha256 } from '../crypto/hmac.js';
 import { newId } from '../crypto/random.js';
 import type { Database } from '../store/schema.js';
 import { isoIn, isoNow } from '../store/time.js';
-import { type Deps } from './views.js';
-import { requirePartner } from './service.js';
+import { requirePartner } from './lookup.js';
 
 /** The partner's embedded URL: the code rides in the fragment, which browsers never send anywhere. */
-export function linkUrl(ctx: Deps, code: string): string {
-  return `${ctx.config.publicUrl}/partner#code=${code}`;
+export function linkUrl(deps: Pick<AppContext, 'config'>, code: string): string {
+  return `${deps.config.publicUrl}/partner#code=${code}`;
 }
 
-export async function insertLink(ctx: Deps, db: Kysely<Database>, partnerId: string): Promise<string> {
+export async function insertLink(deps: Pick<AppContext, 'hashingKey' | 'config'>, db: Kysely<Database>, partnerId: string): Promise<string> {
   const code = generateSecret(PARTNER_LINK_PREFIX);
   await db
     .insertInto('partner_links')
     .values({
       id: newId('pln'),
       partner_id: partnerId,
-      code_hash: hmacSha256(ctx.hashingKey, code),
+      code_hash: hmacSha256(deps.hashingKey, code),
       created_at: isoNow(),
-      expires_at: isoIn(ctx.config.partnerLinkTtlDays * 86_400),
+      expires_at: isoIn(deps.config.partnerLinkTtlDays * 86_400),
       used_at: null,
       revoked_at: null,
     })
@@ -33,19 +33,23 @@ export async function insertLink(ctx: Deps, db: Kysely<Database>, partnerId: str
 }
 
 /** A fresh link for an existing partner; earlier unused links keep working until they expire or are revoked. */
-export async function issueLink(ctx: Deps, partnerId: string, actor: string): Promise<{ url: string; expiresAt: string }> {
-  await requirePartner(ctx, partnerId);
-  const code = await ctx.store.db.transaction().execute(async (trx) => {
-    const issued = await insertLink(ctx, trx, partnerId);
+export async function issueLink(
+  deps: Pick<AppContext, 'store' | 'hashingKey' | 'config'>,
+  partnerId: string,
+  actor: string,
+): Promise<{ url: string; expiresAt: string }> {
+  await requirePartner(deps, partnerId);
+  const code = await deps.store.db.transaction().execute(async (trx) => {
+    const issued = await insertLink(deps, trx, partnerId);
     await writeAudit(trx, { actor, action: 'partner.link_issued', targetType: 'partner', targetId: partnerId });
     return issued;
   });
-  return { url: linkUrl(ctx, code), expiresAt: isoIn(ctx.config.partnerLinkTtlDays * 86_400) };
+  return { url: linkUrl(deps, code), expiresAt: isoIn(deps.config.partnerLinkTtlDays * 86_400) };
 }
 
-export async function revokeLinks(ctx: Deps, partnerId: string, actor: string): Promise<{ revoked: number }> {
-  await requirePartner(ctx, partnerId);
-  return ctx.store.db.transaction().execute(async (trx) => {
+export async function revokeLinks(deps: Pick<AppContext, 'store'>, partnerId: string, actor: string): Promise<{ revoked: number }> {
+  await requirePartner(deps, partnerId);
+  return deps.store.db.transaction().execute(async (trx) => {
     const result = await trx
       .updateTable('partner_links')
       .set({ revoked_at: isoNow() })
@@ -63,16 +67,19 @@ export async function revokeLinks(ctx: Deps, partnerId: string, actor: string): 
  * exactly one wins. Every failure (malformed, unknown, expired, used, revoked, suspended partner)
  * is the same null, so the answer says nothing about which codes exist.
  */
-export async function redeemLink(ctx: Deps, code: string): Promise<{ partnerId: string; sessionToken: string; expiresAt: string } | null> {
+export async function redeemLink(
+  deps: Pick<AppContext, 'store' | 'hashingKey' | 'config'>,
+  code: string,
+): Promise<{ partnerId: string; sessionToken: string; expiresAt: string } | null> {
   if (!isWellFormedSecret(PARTNER_LINK_PREFIX, code)) return null;
   const now = isoNow();
-  return ctx.store.db
+  return deps.store.db
     .transaction()
     .execute(async (trx) => {
       const link = await trx
         .updateTable('partner_links')
         .set({ used_at: now })
-        .where('code_hash', '=', hmacSha256(ctx.hashingKey, code))
+        .where('code_hash', '=', hmacSha256(deps.hashingKey, code))
         .where('used_at', 'is', null)
         .where('revoked_at', 'is', null)
         .where('expires_at', '>', now)
@@ -83,10 +90,10 @@ export async function redeemLink(ctx: Deps, code: string): Promise<{ partnerId: 
       if (partner.status === 'suspended') throw new SuspendedRedemption();
       if (partner.status === 'invited') await trx.updateTable('partners').set({ status: 'active', updated_at: now }).where('id', '=', partner.id).execute();
       const sessionToken = randomBytes(32).toString('base64url');
-      const expiresAt = isoIn(ctx.config.portalSessionMinutes * 60);
+      const expiresAt = isoIn(deps.config.portalSessionMinutes * 60);
       await trx
         .insertInto('portal_sessions')
-        .values({ id: newId('pps'), partner_id: partner.id, token_hash: hmacSha256(ctx.hashingKey, sessionToken), created_at: now, expires_at: expiresAt })
+        .values({ id: newId('pps'), partner_id: partner.id, token_hash: hmacSha256(deps.hashingKey, sessionToken), created_at: now, expires_at: expiresAt })
         .execute();
       await writeAudit(trx, {
         actor: `partner:${partner.id}`,

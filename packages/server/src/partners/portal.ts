@@ -7,7 +7,7 @@ import { badRequest } from '../http/errors.js';
 import type { PartnersTable } from '../store/schema.js';
 import { isoNow } from '../store/time.js';
 import { ENVIRONMENTS } from './schema.js';
-import { type Deps, toPartnerView } from './views.js';
+import { toPartnerView } from './views.js';
 import { activeKeys } from './keys.js';
 import { grantsOf } from './grants.js';
 
@@ -15,14 +15,17 @@ import { grantsOf } from './grants.js';
  * The partner behind a portal session cookie and when that session ends, or null when the cookie
  * is missing, unknown, expired or its partner suspended (the UI then asks for a new link).
  */
-export async function partnerOfPortalSession(ctx: Deps, token: string | undefined): Promise<{ partner: PartnersTable; sessionExpiresAt: string } | null> {
+export async function partnerOfPortalSession(
+  deps: Pick<AppContext, 'store' | 'hashingKey'>,
+  token: string | undefined,
+): Promise<{ partner: PartnersTable; sessionExpiresAt: string } | null> {
   if (!token || token.length > 100) return null;
-  const row = await ctx.store.db
+  const row = await deps.store.db
     .selectFrom('portal_sessions')
     .innerJoin('partners', 'partners.id', 'portal_sessions.partner_id')
     .selectAll('partners')
     .select('portal_sessions.expires_at as session_expires_at')
-    .where('portal_sessions.token_hash', '=', hmacSha256(ctx.hashingKey, token))
+    .where('portal_sessions.token_hash', '=', hmacSha256(deps.hashingKey, token))
     .executeTakeFirst();
   if (!row || row.session_expires_at <= isoNow() || row.status === 'suspended') return null;
   const { session_expires_at: sessionExpiresAt, ...partner } = row;
@@ -35,9 +38,9 @@ function invitationOf(metadata: Record<string, unknown>): string {
 }
 
 /** What `<partner-onboarding>` shows (docs/partners.md): never a key, only prefixes. */
-export async function portalState(ctx: Deps, partner: PartnersTable, sessionExpiresAt: string) {
-  const keys = activeKeys(await ctx.store.db.selectFrom('partner_keys').selectAll().where('partner_id', '=', partner.id).orderBy('created_at').execute());
-  const grants = await grantsOf(ctx, partner.id);
+export async function portalState(deps: Pick<AppContext, 'store' | 'config'>, partner: PartnersTable, sessionExpiresAt: string) {
+  const keys = activeKeys(await deps.store.db.selectFrom('partner_keys').selectAll().where('partner_id', '=', partner.id).orderBy('created_at').execute());
+  const grants = await grantsOf(deps, partner.id);
   // One row per topic: what the workspace allows in any environment, and in which environments.
   const byTopic = new Map<
     string,
@@ -52,7 +55,7 @@ export async function portalState(ctx: Deps, partner: PartnersTable, sessionExpi
   }
   const view = toPartnerView(partner);
   return {
-    workspace: ctx.config.workspace,
+    workspace: deps.config.workspace,
     partner: { id: view.id, appName: view.appName, appDescription: view.appDescription, contact: view.contact, status: view.status },
     invitation: invitationOf(view.metadata),
     keys: ENVIRONMENTS.flatMap((environment) => {
@@ -64,13 +67,17 @@ export async function portalState(ctx: Deps, partner: PartnersTable, sessionExpi
     }),
     grants: [...byTopic.values()],
     subscriptions: JSON.parse(partner.subscriptions) as { publish: string[]; consume: string[] },
-    apiBaseUrl: ctx.config.publicUrl,
+    apiBaseUrl: deps.config.publicUrl,
     sessionExpiresAt,
   };
 }
 
-export async function updatePartnerDetails(ctx: Deps, partnerId: string, details: { appName: string; appDescription: string; contact: string }): Promise<void> {
-  await ctx.store.db.transaction().execute(async (trx) => {
+export async function updatePartnerDetails(
+  deps: Pick<AppContext, 'store'>,
+  partnerId: string,
+  details: { appName: string; appDescription: string; contact: string },
+): Promise<void> {
+  await deps.store.db.transaction().execute(async (trx) => {
     await trx
       .updateTable('partners')
       .set({ app_name: details.appName, app_description: details.appDescription, contact: details.contact, updated_at: isoNow() })
@@ -87,8 +94,12 @@ export async function updatePartnerDetails(ctx: Deps, partnerId: string, details
 }
 
 /** Subscriptions must stay within what the workspace granted, per direction. */
-export async function setSubscriptions(ctx: Deps, partnerId: string, subscriptions: { publish: string[]; consume: string[] }): Promise<void> {
-  const grants = await grantsOf(ctx, partnerId);
+export async function setSubscriptions(
+  deps: Pick<AppContext, 'store'>,
+  partnerId: string,
+  subscriptions: { publish: string[]; consume: string[] },
+): Promise<void> {
+  const grants = await grantsOf(deps, partnerId);
   for (const [direction, topics] of [
     ['publish', subscriptions.publish],
     ['consume', subscriptions.consume],
@@ -98,7 +109,7 @@ export async function setSubscriptions(ctx: Deps, partnerId: string, subscriptio
       if (!allowed) throw badRequest('topic_not_granted', `${direction}: ${topic} is not granted to this partner.`);
     }
   }
-  await ctx.store.db.transaction().execute(async (trx) => {
+  await deps.store.db.transaction().execute(async (trx) => {
     await trx
       .updateTable('partners')
       .set({
@@ -118,15 +129,15 @@ export async function setSubscriptions(ctx: Deps, partnerId: string, subscriptio
 }
 
 /** What a partner chose to consume in the portal: the default topics of its event stream. */
-export async function consumeSubscriptionsOf(ctx: Deps, partnerId: string): Promise<string[]> {
-  const row = await ctx.store.db.selectFrom('partners').select('subscriptions').where('id', '=', partnerId).executeTakeFirst();
+export async function consumeSubscriptionsOf(deps: Pick<AppContext, 'store'>, partnerId: string): Promise<string[]> {
+  const row = await deps.store.db.selectFrom('partners').select('subscriptions').where('id', '=', partnerId).executeTakeFirst();
   return row ? (JSON.parse(row.subscriptions) as { consume: string[] }).consume : [];
 }
 
 // ── operator side ──
 
 /** Housekeeping: ended portal sessions are useless (a cookie never outlives its row's expiry). */
-export async function pruneEndedPortalSessions(ctx: Pick<AppContext, 'store'>): Promise<number> {
-  const result = await ctx.store.db.deleteFrom('portal_sessions').where('expires_at', '<', isoNow()).executeTakeFirst();
+export async function pruneEndedPortalSessions(deps: Pick<AppContext, 'store'>): Promise<number> {
+  const result = await deps.store.db.deleteFrom('portal_sessions').where('expires_at', '<', isoNow()).executeTakeFirst();
   return Number(result.numDeletedRows);
 }

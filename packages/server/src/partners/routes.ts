@@ -2,7 +2,7 @@ import cors from 'cors';
 import { type Request, Router } from 'express';
 import { jsonBody } from '../http/body.js';
 import type { AppContext } from '../context.js';
-import { actorOf, authenticate } from '../http/auth.js';
+import { actorOf, authenticate, bearerOf } from '../http/auth.js';
 import { forbidden, notFound, unauthorized } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import {
@@ -81,12 +81,6 @@ function cookieOf(req: Request, name: string): string | undefined {
   return undefined;
 }
 
-/** The portal session token an embedding host's component sends, or undefined. */
-function bearerOf(req: Request): string | undefined {
-  const match = /^Bearer (\S+)$/.exec(req.get('authorization') ?? '');
-  return match?.[1];
-}
-
 /**
  * The partner's own routes. On the server's own site the portal session is a cookie: httpOnly (no
  * script reads it), SameSite=Strict and path-scoped, Secure on https. A host site listed in
@@ -116,7 +110,7 @@ export function partnerPortalRoutes(ctx: AppContext): Router {
     const fromEmbed = origin !== undefined && origin !== serverOrigin;
     const writes = req.method !== 'GET' && req.method !== 'HEAD';
     if (writes && req.get('x-patchbay-portal') !== '1') throw csrfFailed();
-    if (fromEmbed && (!embedOrigins.has(origin) || (req.path !== '/redeem' && bearerOf(req) === undefined))) throw csrfFailed();
+    if (fromEmbed && (!embedOrigins.has(origin) || (req.path !== '/redeem' && bearerOf(req) === null))) throw csrfFailed();
     next();
   });
   const csrfFailed = () => forbidden('csrf_check_failed', 'This request did not come from the partner portal.');
@@ -124,7 +118,8 @@ export function partnerPortalRoutes(ctx: AppContext): Router {
   const sessionExpired = () => unauthorized('portal_session_expired', 'Your portal session has ended. Ask the workspace for a new link.');
   /** The signed-in partner and the state the portal shows it, or 401 portal_session_expired. */
   async function sessionOf(req: Request) {
-    // A bearer token, when sent, is the only credential looked at: a stale one is not rescued by a cookie.
+    // A bearer token (the token an embedding host's component holds), when sent, is the only
+    // credential looked at: a stale one is not rescued by a cookie.
     const bearer = bearerOf(req);
     const session = await partnerOfPortalSession(ctx, bearer ?? cookieOf(req, PORTAL_COOKIE));
     if (!session) throw sessionExpired();

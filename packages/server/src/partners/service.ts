@@ -1,24 +1,26 @@
 /** The partner directory: create, read, list and suspend partners (links, portal, keys and grants sit beside it). */
 import { sql } from 'kysely';
+import type { AppContext } from '../context.js';
 import { writeAudit } from '../audit/service.js';
 import { newId } from '../crypto/random.js';
-import { conflict, notFound } from '../http/errors.js';
+import { conflict } from '../http/errors.js';
 import type { PartnersTable } from '../store/schema.js';
 import { containsText } from '../store/like.js';
 import { isoNow } from '../store/time.js';
-import { type Deps, type PartnerView, type GrantView, toPartnerView, toGrantView } from './views.js';
+import { type PartnerView, type GrantView, toPartnerView, toGrantView } from './views.js';
 import { linkUrl, insertLink } from './links.js';
 import { grantsOf } from './grants.js';
+import { requirePartner } from './lookup.js';
 
 /** A new partner and its first one-time link, stored together (or not at all). */
 export async function createPartner(
-  ctx: Deps,
+  deps: Pick<AppContext, 'store' | 'hashingKey' | 'config'>,
   input: { appName?: string | undefined; appDescription?: string | undefined; metadata?: Record<string, unknown> | undefined },
   actor: string,
 ): Promise<{ id: string; url: string }> {
   const id = newId('ptn');
   const now = isoNow();
-  const code = await ctx.store.db.transaction().execute(async (trx) => {
+  const code = await deps.store.db.transaction().execute(async (trx) => {
     await trx
       .insertInto('partners')
       .values({
@@ -33,17 +35,11 @@ export async function createPartner(
         updated_at: now,
       })
       .execute();
-    const issued = await insertLink(ctx, trx, id);
+    const issued = await insertLink(deps, trx, id);
     await writeAudit(trx, { actor, action: 'partner.created', targetType: 'partner', targetId: id, details: { appName: input.appName ?? null } });
     return issued;
   });
-  return { id, url: linkUrl(ctx, code) };
-}
-
-export async function requirePartner(ctx: Deps, partnerId: string): Promise<PartnersTable> {
-  const row = await ctx.store.db.selectFrom('partners').selectAll().where('id', '=', partnerId).executeTakeFirst();
-  if (!row) throw notFound('partner_not_found', 'No such partner.');
-  return row;
+  return { id, url: linkUrl(deps, code) };
 }
 
 /** Rows read per request at most when a tag filter skips rows, so one list call stays bounded. */
@@ -55,14 +51,14 @@ const LIST_SCAN_LIMIT = 1000;
  * full; `next` is the last id read, so the following page starts exactly where this one stopped.
  */
 export async function listPartners(
-  ctx: Deps,
+  deps: Pick<AppContext, 'store'>,
   query: { status?: string | undefined; tag?: string | undefined; search?: string | undefined; limit: number; cursor?: string | undefined },
 ): Promise<{ data: PartnerView[]; next: string | null }> {
   const data: PartnerView[] = [];
   let cursor = query.cursor;
   let scanned = 0;
   for (;;) {
-    let select = ctx.store.db.selectFrom('partners').selectAll();
+    let select = deps.store.db.selectFrom('partners').selectAll();
     if (query.status) select = select.where('status', '=', query.status as PartnersTable['status']);
     if (query.search) {
       const search = query.search;
@@ -89,7 +85,7 @@ export async function listPartners(
 }
 
 export async function getPartner(
-  ctx: Deps,
+  deps: Pick<AppContext, 'store'>,
   partnerId: string,
 ): Promise<
   PartnerView & {
@@ -97,11 +93,11 @@ export async function getPartner(
     keys: Array<{ id: string; environment: string; prefix: string; createdAt: string; expiresAt: string | null; lastAuthenticatedAt: string | null }>;
   }
 > {
-  const partner = await requirePartner(ctx, partnerId);
-  const keys = await ctx.store.db.selectFrom('partner_keys').selectAll().where('partner_id', '=', partnerId).orderBy('created_at').execute();
+  const partner = await requirePartner(deps, partnerId);
+  const keys = await deps.store.db.selectFrom('partner_keys').selectAll().where('partner_id', '=', partnerId).orderBy('created_at').execute();
   return {
     ...toPartnerView(partner),
-    grants: (await grantsOf(ctx, partnerId)).map(toGrantView),
+    grants: (await grantsOf(deps, partnerId)).map(toGrantView),
     keys: keys.map((key) => ({
       id: key.id,
       environment: key.environment,
@@ -113,14 +109,19 @@ export async function getPartner(
   };
 }
 
-export async function setPartnerStatus(ctx: Deps, partnerId: string, status: 'suspended' | 'active', actor: string): Promise<PartnerView> {
-  const partner = await requirePartner(ctx, partnerId);
+export async function setPartnerStatus(
+  deps: Pick<AppContext, 'store'>,
+  partnerId: string,
+  status: 'suspended' | 'active',
+  actor: string,
+): Promise<PartnerView> {
+  const partner = await requirePartner(deps, partnerId);
   if (status === 'active' && partner.status !== 'suspended') throw conflict('not_suspended', 'Only a suspended partner can be reinstated.');
-  await ctx.store.db.transaction().execute(async (trx) => {
+  await deps.store.db.transaction().execute(async (trx) => {
     await trx.updateTable('partners').set({ status, updated_at: isoNow() }).where('id', '=', partnerId).execute();
     // A suspension also ends open portal sessions: the partner must be invited again.
     if (status === 'suspended') await trx.deleteFrom('portal_sessions').where('partner_id', '=', partnerId).execute();
     await writeAudit(trx, { actor, action: status === 'suspended' ? 'partner.suspended' : 'partner.reinstated', targetType: 'partner', targetId: partnerId });
   });
-  return toPartnerView(await requirePartner(ctx, partnerId));
+  return toPartnerView(await requirePartner(deps, partnerId));
 }

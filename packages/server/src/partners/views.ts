@@ -1,8 +1,5 @@
 /** What the partner API shows of a partner and its grants (never a key or a link code). */
-import type { AppContext } from '../context.js';
 import type { PartnersTable, TopicGrantsTable } from '../store/schema.js';
-
-export type Deps = Pick<AppContext, 'store' | 'hashingKey' | 'config'>;
 
 export interface PartnerView {
   id: string;

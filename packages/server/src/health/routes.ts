@@ -1,0 +1,33 @@
+import { Router } from 'express';
+import type { AppContext } from '../context.js';
+import { HttpError } from '../http/errors.js';
+
+/** Liveness and readiness, for load balancers and orchestrators; no credential. */
+export function healthRoutes(deps: Pick<AppContext, 'store'>): Router {
+  const router = Router();
+  router.get('/healthz', function healthHandler(_req, res) {
+    res.json({ ok: true });
+  });
+  // Ready means the store answers and holds every migration this code needs; a load balancer
+  // takes the instance out of rotation otherwise. Bounded, so an unreachable database answers too.
+  router.get('/readyz', async function readyHandler(_req, res) {
+    let pending: string[];
+    try {
+      pending = await withDeadline(deps.store.pendingMigrations(), 2000);
+    } catch (error) {
+      throw new HttpError(503, 'store_unavailable', 'The database cannot be reached.', { expose: true, cause: error });
+    }
+    if (pending.length > 0)
+      throw new HttpError(503, 'migrations_pending', `The database lacks ${pending.length} migration(s); run patchbay migrate.`, { expose: true });
+    res.set('cache-control', 'no-store').json({ ok: true });
+  });
+  return router;
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}

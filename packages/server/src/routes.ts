@@ -1,0 +1,156 @@
+/**
+ * The server's table of contents: every route, in the order Express tries them, with its path and
+ * the named function that answers it, grouped by the file that holds it. Look an endpoint up here
+ * first. `mountRoutes` below wires exactly these (each resource's router at its prefix), and
+ * test/routes.test.ts checks that what Express serves is this list, line for line.
+ */
+import { fileURLToPath } from 'node:url';
+import express, { type Express } from 'express';
+import type { OAuthClients } from './connections/oauth.js';
+import { connectionRoutes } from './connections/routes.js';
+import type { CredentialBroker } from './connections/service.js';
+import { connectorRoutes } from './connectors/routes.js';
+import type { AppContext } from './context.js';
+import { eventRoutes } from './events/routes.js';
+import { healthRoutes } from './health/routes.js';
+import { jsonBody } from './http/body.js';
+import { integrationOrigins } from './http/cors.js';
+import { installRoutes } from './installs/routes.js';
+import { integrationRoutes, tenantActionRoutes } from './integrations/routes.js';
+import { keyRoutes } from './keys/routes.js';
+import { metricsRoutes } from './metrics/routes.js';
+import { partnerPageRoutes } from './pages/partner.js';
+import { type WidgetBundle, widgetRoutes } from './pages/widget.js';
+import { externalPartnerRoutes, partnerPortalRoutes, partnerRoutes } from './partners/routes.js';
+import { oauthCallbackRoutes, sessionRoutes } from './sessions/routes.js';
+
+/** `[method, full path, handler]`; the method `*` is every method. */
+export type RouteLine = readonly [method: string, path: string, handler: string];
+
+const INTEGRATION = '/v1/integrations/:integrationId';
+const SESSION = `${INTEGRATION}/session/:sessionId`;
+
+export const ROUTES: readonly RouteLine[] = [
+  // health/routes.ts: no credential
+  ['GET', '/healthz', 'healthHandler'],
+  ['GET', '/readyz', 'readyHandler'],
+  // metrics/routes.ts: a metrics:read key (or a listener of its own, `metricsListen`)
+  ['GET', '/metrics', 'metricsHandler'],
+
+  // Files, not routes: /static/* (public/) and /widget/* (the widget bundle, when built). In demo mode
+  // the demo's own routers (demo/) answer /demo/* here as well.
+
+  // pages/partner.ts: the partner's embedded page
+  ['GET', '/partner', 'partnerPageHandler'],
+  // sessions/routes.ts: the provider's redirect back (errors answered as a page)
+  ['GET', '/oauth/callback', 'handleWithErrorPage'],
+
+  // The integration API: CORS and allowedOrigins per integration (http/cors.ts), JSON bodies.
+  // sessions/routes.ts: the widget's flow (a sessions:write key creates; the session token follows)
+  ['POST', `${INTEGRATION}/session`, 'createSessionHandler'],
+  ['GET', SESSION, 'readSessionHandler'],
+  ['GET', `${SESSION}/connectors`, 'sessionConnectorsHandler'],
+  ['DELETE', `${SESSION}/connections/:connectionId`, 'disconnectConnectionHandler'],
+  ['GET', `${SESSION}/start`, 'handleWithErrorPage'],
+  ['POST', `${SESSION}/config`, 'handleWithErrorPage'],
+  ['POST', `${SESSION}/credentials`, 'handleWithErrorPage'],
+  ['POST', `${SESSION}/cancel`, 'cancelSessionHandler'],
+  ['POST', `${SESSION}/commit`, 'commitSessionHandler'],
+  // installs/routes.ts
+  ['GET', `${INTEGRATION}/install`, 'searchInstallsHandler'],
+  ['GET', `${INTEGRATION}/install/:installId`, 'readInstallHandler'],
+  ['DELETE', `${INTEGRATION}/install/:installId`, 'deleteInstallHandler'],
+  // integrations/routes.ts: a tenant's declared actions
+  ['POST', `${INTEGRATION}/api/tenant/:tenantId/:action`, 'invokeActionHandler'],
+  ['GET', '/v1/integrations', 'listIntegrationsHandler'],
+  ['GET', INTEGRATION, 'readIntegrationHandler'],
+
+  // connectors/routes.ts
+  ['GET', '/v1/connectors', 'listConnectorsHandler'],
+  ['POST', '/v1/connectors', 'createConnectorHandler'],
+  ['GET', '/v1/connectors/:slug', 'readConnectorHandler'],
+  ['POST', '/v1/connectors/:slug/actions/:action/test', 'testActionHandler'],
+  // connections/routes.ts
+  ['GET', '/v1/connections', 'listConnectionsHandler'],
+  ['GET', '/v1/connections/:connectionId', 'readConnectionHandler'],
+  ['DELETE', '/v1/connections/:connectionId', 'revokeConnectionHandler'],
+  ['*', '/v1/connections/:connectionId/proxy/{*rest}', 'proxyHandler'],
+
+  // partners/routes.ts: EnSync's shape, the operator side, then the partner's own portal
+  ['POST', '/api/v1/external/partner', 'createPartnerHandler'],
+  ['GET', '/v1/partners', 'listPartnersHandler'],
+  ['GET', '/v1/partners/:partnerId', 'readPartnerHandler'],
+  ['POST', '/v1/partners/:partnerId/links', 'issueLinkHandler'],
+  ['POST', '/v1/partners/:partnerId/links/revoke', 'revokeLinksHandler'],
+  ['POST', '/v1/partners/:partnerId/suspend', 'suspendPartnerHandler'],
+  ['POST', '/v1/partners/:partnerId/reinstate', 'reinstatePartnerHandler'],
+  ['POST', '/v1/partners/:partnerId/grants', 'grantTopicHandler'],
+  ['DELETE', '/v1/partners/:partnerId/grants/:grantId', 'revokeGrantHandler'],
+  ['POST', '/v1/partner-portal/redeem', 'redeemLinkHandler'],
+  ['GET', '/v1/partner-portal', 'portalStateHandler'],
+  ['PATCH', '/v1/partner-portal/partner', 'updateDetailsHandler'],
+  ['POST', '/v1/partner-portal/keys/:environment', 'createKeyHandler'],
+  ['POST', '/v1/partner-portal/keys/:environment/rotate', 'rotateKeyHandler'],
+  ['PUT', '/v1/partner-portal/subscriptions', 'subscriptionsHandler'],
+
+  // events/routes.ts: access keys by scope, partner keys by topic grants
+  ['POST', '/v1/events', 'publishEventHandler'],
+  ['GET', '/v1/events', 'pollEventsHandler'],
+  ['GET', '/v1/events/stream', 'streamEventsHandler'],
+
+  // keys/routes.ts: admin keys, then any key
+  ['POST', '/v1/keys', 'createKeyHandler'],
+  ['GET', '/v1/keys', 'listKeysHandler'],
+  ['GET', '/v1/keys/:keyId', 'readKeyHandler'],
+  ['PATCH', '/v1/keys/:keyId', 'updateKeyHandler'],
+  ['POST', '/v1/keys/:keyId/inactivate', 'inactivateKeyHandler'],
+  ['POST', '/v1/keys/:keyId/reactivate', 'reactivateKeyHandler'],
+  ['POST', '/v1/keys/:keyId/roll', 'rollKeyHandler'],
+  ['GET', '/v1/auth-events', 'listAuthEventsHandler'],
+  ['GET', '/v1/audit', 'listAuditHandler'],
+  ['POST', '/v1/tokens', 'issueTokenHandler'],
+  ['GET', '/v1/whoami', 'whoamiHandler'],
+];
+
+export interface ServerParts {
+  oauth: OAuthClients;
+  broker: CredentialBroker;
+  widget: WidgetBundle | null;
+  /** Demo-mode routes (provider, third-party API, host page), mounted before the API. */
+  demo?: express.Router;
+}
+
+const publicDir = fileURLToPath(new URL('../public/', import.meta.url));
+
+/** Mounts every router of `ROUTES`, in its order. */
+export function mountRoutes(app: Express, ctx: AppContext, parts: ServerParts): void {
+  app.use(healthRoutes(ctx));
+  app.use(metricsRoutes(ctx));
+
+  app.use('/static', express.static(publicDir, { index: false, maxAge: '1h' }));
+  if (parts.widget) app.use('/widget', widgetRoutes(parts.widget));
+  if (parts.demo) app.use('/demo', parts.demo);
+
+  app.use(partnerPageRoutes(ctx.config));
+  app.use(oauthCallbackRoutes(ctx, parts.oauth));
+
+  const integrationApi = express.Router({ mergeParams: true });
+  integrationApi.use(integrationOrigins(ctx));
+  integrationApi.use(jsonBody({ limit: '256kb' }));
+  integrationApi.use(sessionRoutes(ctx, parts.oauth, parts.broker));
+  integrationApi.use(installRoutes(ctx));
+  integrationApi.use(tenantActionRoutes(ctx, parts.broker));
+  app.use(INTEGRATION, integrationApi);
+  app.use('/v1/integrations', integrationRoutes(ctx));
+
+  app.use('/v1/connectors', connectorRoutes(ctx, parts.broker));
+  app.use('/v1/connections', connectionRoutes(ctx, parts.broker));
+
+  app.use(externalPartnerRoutes(ctx));
+  app.use('/v1/partners', partnerRoutes(ctx));
+  app.use('/v1/partner-portal', partnerPortalRoutes(ctx));
+
+  app.use('/v1/events', eventRoutes(ctx, ctx.events));
+
+  app.use('/v1', keyRoutes(ctx));
+}
