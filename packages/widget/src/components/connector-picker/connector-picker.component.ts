@@ -179,8 +179,8 @@ export class ConnectorPicker extends PatchbayElement {
   }
 
   /** Closes the popover; focus goes back to the trigger unless `returnFocus` is false. */
-  hide(options: { returnFocus?: boolean } = {}): void {
-    this.#popover.hide(options);
+  hide({ returnFocus = true }: { returnFocus?: boolean } = {}): void {
+    this.#popover.hide({ returnFocus });
   }
 
   /** Fetches the catalog again (for example after the tenant connected elsewhere). */
