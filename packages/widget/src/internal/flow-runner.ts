@@ -3,6 +3,7 @@ import { createFlowStore, type FlowState, initialFlowState } from '../state/flow
 import { type ConnectHost, sessionOf } from './connect-host.js';
 import { renderFlowChoices } from './flow-choices.js';
 import { FlowController } from './flow-controller.js';
+import { sessionIdOf } from './session-token.js';
 import { StoreController } from './store-controller.js';
 import '../events/patchbay-cancel.js';
 import '../events/patchbay-connected.js';
@@ -72,9 +73,13 @@ export class FlowRunner implements ReactiveController {
     queueMicrotask(() => this.#resume());
   }
 
-  /** Continues wherever the session stands; never opens a window. */
+  /**
+   * Continues wherever the session stands; never opens a window. A malformed token has no session
+   * to ask about: the tenant's state reports it on load (once), and a click reports it again.
+   */
   #resume(): void {
-    if (this.host.sessionToken && this.host.integration && this.host.isConnected) void this.flow.resume(sessionOf(this.host));
+    const { sessionToken, integration } = this.host;
+    if (sessionIdOf(sessionToken) && integration && this.host.isConnected) void this.flow.resume(sessionOf(this.host));
   }
 
   /** Only when the keyboard was in the element (or nowhere): a flow ending never steals focus from the page. */
