@@ -1,9 +1,8 @@
 import type { ReactiveController } from 'lit';
 import { createFlowStore, type FlowState, initialFlowState } from '../state/flow.js';
-import { type ConnectHost, sessionOf } from './connect-host.js';
+import { type ConnectHost, reportLoadError, sessionOf } from './connect-host.js';
 import { renderFlowChoices } from './flow-choices.js';
 import { FlowController } from './flow-controller.js';
-import { sessionIdOf } from './session-token.js';
 import { StoreController } from './store-controller.js';
 import '../events/patchbay-cancel.js';
 import '../events/patchbay-connected.js';
@@ -31,6 +30,8 @@ export class FlowRunner implements ReactiveController {
   #spentToken = '';
   /** The token the last update saw, so a new one resumes its session's flow. */
   #seenToken: string | undefined;
+  /** How many resume() calls are reading the session (a repeated call for the same token returns at once). */
+  #resuming = 0;
 
   constructor(
     private readonly host: ConnectHost,
@@ -51,7 +52,8 @@ export class FlowRunner implements ReactiveController {
         this.#returnFocus();
       },
       failed: (error) => {
-        host.emit('patchbay-error', error);
+        if (this.#resuming > 0) reportLoadError(host, error, 'resume');
+        else host.emit('patchbay-error', error);
         this.#returnFocus();
       },
     });
@@ -73,13 +75,11 @@ export class FlowRunner implements ReactiveController {
     queueMicrotask(() => this.#resume());
   }
 
-  /**
-   * Continues wherever the session stands; never opens a window. A malformed token has no session
-   * to ask about: the tenant's state reports it on load (once), and a click reports it again.
-   */
+  /** Continues wherever the session stands (its failures are load failures); never opens a window. */
   #resume(): void {
-    const { sessionToken, integration } = this.host;
-    if (sessionIdOf(sessionToken) && integration && this.host.isConnected) void this.flow.resume(sessionOf(this.host));
+    if (!this.host.sessionToken || !this.host.integration || !this.host.isConnected) return;
+    this.#resuming += 1;
+    void this.flow.resume(sessionOf(this.host)).finally(() => (this.#resuming -= 1));
   }
 
   /** Only when the keyboard was in the element (or nowhere): a flow ending never steals focus from the page. */

@@ -1,8 +1,7 @@
 import { initialState, Task, TaskStatus } from '@lit/task';
 import { ApiClient, type ConnectorState, PatchbayApiError, type SessionConnector, type TenantConnection } from './api-client.js';
-import { type ConnectHost, sessionOf } from './connect-host.js';
+import { type ConnectHost, reportLoadError, sessionOf } from './connect-host.js';
 import { sessionIdOf } from './session-token.js';
-import '../events/patchbay-error.js';
 
 /**
  * The tenant's current state for an integration, read from the server for the session: the one
@@ -71,7 +70,7 @@ export class TenantStateController {
       },
       onError: (error) => {
         // No token yet is the host still fetching one, not an error to report (the picker shows it when opened).
-        if ((error as Error).name !== 'AbortError' && host.sessionToken) host.emit('patchbay-error', toError(error));
+        if ((error as Error).name !== 'AbortError' && host.sessionToken) reportLoadError(host, toError(error), 'tenant');
       },
     });
   }
