@@ -36,6 +36,11 @@ export class PopoverController implements ReactiveController {
   #stopAutoUpdate: (() => void) | null = null;
   /** Whether positioning was started for the open state the last update rendered. */
   #following = false;
+  /**
+   * show() since the last update: position afresh even when a hide() in between left no change to
+   * render (hide and show in one task), as the trigger may have moved meanwhile.
+   */
+  #shown = false;
 
   constructor(
     private readonly host: PopoverHost,
@@ -45,7 +50,9 @@ export class PopoverController implements ReactiveController {
   }
 
   hostUpdated(): void {
-    if (this.host.open === this.#following) return;
+    const shown = this.#shown;
+    this.#shown = false;
+    if (this.host.open === this.#following && !shown) return;
     this.#following = this.host.open;
     if (this.host.open) void this.#startPositioning();
     else this.#stopPositioning();
@@ -105,6 +112,7 @@ export class PopoverController implements ReactiveController {
   /** Opens the popover and puts the keyboard in it. */
   async show(): Promise<void> {
     if (this.host.open) return;
+    this.#shown = true;
     this.host.open = true;
     // Shown now, as hide() hides now: the template's binding may not see a change to commit.
     const panel = this.options.panel();
