@@ -1,19 +1,14 @@
-import { html, nothing, type ReactiveController, type ReactiveElement } from 'lit';
+import { html, nothing, type ReactiveController } from 'lit';
 import type { SessionConnector, TenantConnection } from './api-client.js';
-import type { LocaleController } from './locale-controller.js';
+import type { ConnectHost } from './connect-host.js';
 import { type TenantStateController, toError } from './tenant-state.js';
-
-export interface ConnectionsManagerHost extends ReactiveElement {
-  readonly i18n: LocaleController;
-  integration: string;
-}
+import '../events/patchbay-error.js';
 
 export interface ConnectionsManagerEvents {
   /** The tenant chose Reconnect: run the flow re-authorizing this connection. */
   reconnect(connector: SessionConnector, connection: TenantConnection): void;
   /** The server revoked the connection (the list already shows it gone). */
   disconnected(detail: { connectionId: string; connector: string; integration: string }): void;
-  failed(error: { code: string; message: string }): void;
 }
 
 const STATE_TEXT = {
@@ -26,7 +21,8 @@ const STATE_TEXT = {
  * The tenant's connections for the integration, with Reconnect and Disconnect: one list shared by
  * `<connect-button manage>` and `<connector-picker>`. Disconnect asks first, inline: the question
  * takes the keyboard focus (on "Cancel", the harmless answer), Escape or Cancel puts it back on
- * Disconnect, and only "Yes, disconnect" calls the server.
+ * Disconnect, and only "Yes, disconnect" calls the server. A failed disconnect is shown on its row
+ * and reported (`patchbay-error`).
  */
 export class ConnectionsManager implements ReactiveController {
   #confirming: string | null = null;
@@ -35,7 +31,7 @@ export class ConnectionsManager implements ReactiveController {
   #announcement = '';
 
   constructor(
-    private readonly host: ConnectionsManagerHost,
+    private readonly host: ConnectHost,
     private readonly tenant: TenantStateController,
     private readonly events: ConnectionsManagerEvents,
   ) {
@@ -90,7 +86,7 @@ export class ConnectionsManager implements ReactiveController {
       const failure = toError(error);
       this.#confirming = null;
       this.#failure = { connectionId: connection.id, text: this.host.i18n.text('manage.failed', { name, message: this.host.i18n.error(failure) }) };
-      this.events.failed(failure);
+      this.host.emit('patchbay-error', failure);
       this.host.requestUpdate();
       void this.#focus(`[data-connection="${connection.id}"] [part~="disconnect"]`);
     } finally {

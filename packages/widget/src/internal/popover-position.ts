@@ -3,7 +3,7 @@ import { autoUpdate, computePosition, flip, offset, shift, size, type Placement 
 /**
  * Keeps `panel` next to `anchor` with @floating-ui/dom: flips to the other side near the viewport
  * edge, shifts to stay inside it, and caps the height to the room there is. Loaded on demand
- * (see connector-picker), so it imports only what it uses. Returns the function that stops it.
+ * (see popover-controller), so it imports only what it uses. Returns the function that stops it.
  */
 export function followAnchor(anchor: HTMLElement, panel: HTMLElement, placement: Placement): () => void {
   const place = async () => {

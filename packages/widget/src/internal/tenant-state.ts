@@ -1,6 +1,6 @@
 import { initialState, Task, TaskStatus } from '@lit/task';
-import type { ReactiveControllerHost } from 'lit';
 import { ApiClient, type ConnectorState, PatchbayApiError, type SessionConnector, type TenantConnection } from './api-client.js';
+import { type ConnectHost, reportLoadError, sessionOf } from './connect-host.js';
 import { sessionIdOf } from './session-token.js';
 
 /**
@@ -15,12 +15,6 @@ export interface TenantSummary {
   connector: SessionConnector | null;
   /** The connection the state is about: the one that needs the person, else the first that works. */
   connection: TenantConnection | null;
-}
-
-export interface TenantSource {
-  server: string;
-  integration: string;
-  token: string;
 }
 
 const RANK: Record<TenantState, number> = { not_connected: 0, connected: 1, expiring: 2, needs_reauth: 3 };
@@ -43,46 +37,46 @@ export function summarize(connectors: readonly SessionConnector[]): TenantSummar
 }
 
 export interface TenantStateOptions {
-  source: () => TenantSource;
   /** Whether an empty token is an error (the picker) or just "nothing to show yet" (the button). */
   requireToken: boolean;
-  /** The invalid-token message in the element's language. */
-  invalidTokenText: () => string;
-  /** A failed load: the element reports it (`patchbay-error`) and shows it; it never spins forever. */
-  failed: (error: { code: string; message: string }) => void;
 }
 
 /**
  * Loads the session's connectors view (docs/flow.md, section 5) through @lit/task: again when the
  * server, integration or token changes, on `refresh()`, and after a disconnect (whose answer is
- * the new view, so no second request is made).
+ * the new view, so no second request is made). A failed load is reported (`patchbay-error`) and
+ * shown by the element; it never spins forever.
  */
 export class TenantStateController {
   readonly task: Task<readonly [string, string, string], SessionConnector[]>;
   #next: SessionConnector[] | null = null;
 
   constructor(
-    host: ReactiveControllerHost,
-    private readonly options: TenantStateOptions,
+    private readonly host: ConnectHost,
+    options: TenantStateOptions,
   ) {
     this.task = new Task(host, {
       task: async ([server, integration, token], { signal }) => {
         if (!options.requireToken && (!token || !integration)) return initialState;
         const sessionId = sessionIdOf(token);
-        if (!sessionId) throw new PatchbayApiError(0, 'invalid_session_token', options.invalidTokenText());
+        if (!sessionId) throw new PatchbayApiError(0, 'invalid_session_token', this.#invalidTokenText());
         const next = this.#next;
         this.#next = null;
         return next ?? new ApiClient(server, integration, token).getConnectors(sessionId, signal);
       },
       args: () => {
-        const { server, integration, token } = options.source();
+        const { server, integration, token } = sessionOf(host);
         return [server, integration, token] as const;
       },
       onError: (error) => {
         // No token yet is the host still fetching one, not an error to report (the picker shows it when opened).
-        if ((error as Error).name !== 'AbortError' && options.source().token) options.failed(toError(error));
+        if ((error as Error).name !== 'AbortError' && host.sessionToken) reportLoadError(host, toError(error), 'tenant');
       },
     });
+  }
+
+  #invalidTokenText(): string {
+    return this.host.i18n.text('error.invalidToken');
   }
 
   /** The connectors view, once loaded (kept while a refresh is on its way). */
@@ -107,9 +101,9 @@ export class TenantStateController {
 
   /** Revokes one of the tenant's connections on the server; the state follows from the answer. */
   async disconnect(connectionId: string): Promise<SessionConnector[]> {
-    const { server, integration, token } = this.options.source();
+    const { server, integration, token } = sessionOf(this.host);
     const sessionId = sessionIdOf(token);
-    if (!sessionId) throw new PatchbayApiError(0, 'invalid_session_token', this.options.invalidTokenText());
+    if (!sessionId) throw new PatchbayApiError(0, 'invalid_session_token', this.#invalidTokenText());
     const view = await new ApiClient(server, integration, token).disconnect(sessionId, connectionId);
     this.#next = view;
     await this.task.run();

@@ -2,20 +2,14 @@ import { html, nothing } from 'lit';
 import { property, query } from 'lit/decorators.js';
 import { ConnectionsManager } from '../../internal/connections-manager.js';
 import { connectionsStyles } from '../../internal/connections-manager.styles.js';
-import { renderFlowChoices } from '../../internal/flow-choices.js';
-import { FlowController } from '../../internal/flow-controller.js';
+import { FlowRunner } from '../../internal/flow-runner.js';
 import { PatchbayElement } from '../../internal/patchbay-element.js';
-import { StoreController } from '../../internal/store-controller.js';
 import type { TranslationKey } from '../../i18n/index.js';
 import { LocaleController } from '../../internal/locale-controller.js';
 import { TenantStateController } from '../../internal/tenant-state.js';
-import { createFlowStore, type FlowState, initialFlowState } from '../../state/flow.js';
+import type { FlowState } from '../../state/flow.js';
 import styles from './connect-button.styles.js';
-import '../../events/patchbay-cancel.js';
-import '../../events/patchbay-connected.js';
 import '../../events/patchbay-disconnected.js';
-import '../../events/patchbay-error.js';
-import '../../events/patchbay-step.js';
 
 /** What the button shows: the flow's state, or the tenant's when no flow runs (`expiring` offers a reconnect). */
 export type ConnectButtonStatus = FlowState['status'] | 'expiring';
@@ -70,46 +64,25 @@ export type ConnectButtonStatus = FlowState['status'] | 'expiring';
 export class ConnectButton extends PatchbayElement {
   static override styles = [...styles, connectionsStyles];
 
-  readonly #flow = createFlowStore();
-  readonly #state = new StoreController<FlowState>(this, this.#flow);
   readonly i18n = new LocaleController(this);
-  readonly flow = new FlowController(this, this.#flow, {
-    step: (step) => this.emit('patchbay-step', { step }),
-    connected: (detail) => {
-      this.#spentToken = this.sessionToken;
-      this.emit('patchbay-connected', detail);
-      // The server now knows the new connection (and its label).
-      void this.tenant.refresh();
-      this.#returnFocus();
-    },
-    cancelled: (reason) => {
-      this.emit('patchbay-cancel', { reason });
-      this.#returnFocus();
-    },
-    failed: (error) => {
-      this.emit('patchbay-error', error);
-      this.#returnFocus();
-    },
+  readonly #run = new FlowRunner(this, {
+    // The server now knows the new connection (and its label).
+    connected: () => void this.tenant.refresh(),
+    focusTarget: () => this.button,
   });
+  readonly flow = this.#run.flow;
 
   /** The tenant's state for this integration, from the server (shared with `<connector-picker>`). */
-  readonly tenant = new TenantStateController(this, {
-    source: () => this.#options(),
-    requireToken: false,
-    invalidTokenText: () => this.i18n.text('error.invalidToken'),
-    failed: (error) => this.emit('patchbay-error', error),
-  });
+  readonly tenant = new TenantStateController(this, { requireToken: false });
   readonly manager = new ConnectionsManager(this, this.tenant, {
     reconnect: (_connector, connection) => this.#reconnect(connection.id),
     disconnected: (detail) => {
       // A connection made in this page is gone too: the button shows the tenant's state again.
-      if (this.#state.value.status === 'connected') this.#flow.set(initialFlowState);
+      if (this.#run.state.status === 'connected') this.#run.reset();
       this.emit('patchbay-disconnected', detail);
       this.button?.focus();
     },
-    failed: (error) => this.emit('patchbay-error', error),
   });
-  #spentToken = '';
 
   @query('[part~="base"]') private button!: HTMLButtonElement;
 
@@ -133,7 +106,7 @@ export class ConnectButton extends PatchbayElement {
    * idle (not connected), connected, expiring, needs-reauth, or error when the state could not be read.
    */
   get status(): ConnectButtonStatus {
-    const { status } = this.#state.value;
+    const { status } = this.#run.state;
     if (status !== 'idle') return status;
     if (this.reauth) return 'needs-reauth';
     if (this.tenant.error) return 'error';
@@ -141,35 +114,15 @@ export class ConnectButton extends PatchbayElement {
     return state === 'connected' ? 'connected' : state === 'expiring' ? 'expiring' : state === 'needs_reauth' ? 'needs-reauth' : 'idle';
   }
 
-  override connectedCallback(): void {
-    super.connectedCallback();
-    queueMicrotask(() => this.#resume());
-  }
-
-  override updated(changed: Map<PropertyKey, unknown>): void {
-    // After this update, not inside it: resuming may change the flow's state (Lit's change-in-update).
-    if (changed.has('sessionToken')) queueMicrotask(() => this.#resume());
+  override updated(): void {
     this.dataset.status = this.status;
-  }
-
-  #options() {
-    return { server: this.server || window.location.origin, integration: this.integration, token: this.sessionToken };
-  }
-
-  /** Continues wherever the session stands (remount, reload, back from page mode); never opens a window. */
-  #resume(): void {
-    if (this.sessionToken && this.integration && this.isConnected) void this.flow.resume(this.#options());
-  }
-
-  #returnFocus(): void {
-    if (document.activeElement === this || this.matches(':focus-within') || document.activeElement === document.body) this.button?.focus();
   }
 
   #onClick(): void {
     const status = this.status;
     if (status === 'connected') return;
     // The state could not be read (an expired session, the server down): reading again is the retry.
-    if (status === 'error' && this.#state.value.status === 'idle') {
+    if (status === 'error' && this.#run.state.status === 'idle') {
       void this.tenant.refresh();
       return;
     }
@@ -182,16 +135,12 @@ export class ConnectButton extends PatchbayElement {
 
   /** Re-authorizes one of the tenant's connections: its credentials are replaced in place. */
   #reconnect(connectionId: string): void {
-    if (this.#spentToken && this.#spentToken === this.sessionToken) {
-      this.#flow.set({ status: 'error', step: null, installId: null, error: { code: 'session_used', message: this.i18n.text('picker.status.sessionUsed') } });
-      return;
-    }
-    this.flow.start({ ...this.#options(), params: { reauth: connectionId } });
+    if (!this.#run.refuseUsedSession()) this.#run.start({ reauth: connectionId });
   }
 
   /** Runs the flow, as a click does. Call it from a user gesture, or the popup will be blocked. */
   start(): void {
-    this.flow.start(this.#options());
+    this.#run.start();
   }
 
   /** Reads the tenant's state from the server again (for example after it changed elsewhere). */
@@ -225,8 +174,8 @@ export class ConnectButton extends PatchbayElement {
 
   override render() {
     const status = this.status;
-    const { windowLost, cancelReason } = this.#state.value;
-    const error = this.#state.value.error ?? this.tenant.error;
+    const { windowLost, cancelReason } = this.#run.state;
+    const error = this.#run.state.error ?? this.tenant.error;
     const statusText: Record<ConnectButtonStatus, string> = {
       idle: '',
       connecting: this.i18n.text(windowLost ? 'connect.status.windowLost' : 'connect.status.connecting'),
@@ -256,7 +205,7 @@ export class ConnectButton extends PatchbayElement {
         <span part="label">${status === 'idle' ? html`<slot>${this.#label(status)}</slot>` : this.#label(status)}</span>
       </button>
       <span id="status" part="status" role="status" aria-live="polite">${statusText[status]}</span>
-      ${busy && windowLost ? renderFlowChoices(this.flow, this.i18n) : nothing}
+      ${busy && windowLost ? this.#run.renderChoices() : nothing}
       ${this.manage ? this.manager.render(busy) : nothing}
     `;
   }

@@ -106,7 +106,8 @@ describe('<connect-button>', () => {
       const { el, id } = await button();
       window.open = (() => fakePopup() as unknown as Window) as typeof window.open;
       base(el).click();
-      await waitUntil(async () => (await counts(id)).reads >= 0);
+      // The element's own resume read (on connect) lands first, so it cannot be mistaken for one a message caused.
+      await waitUntil(async () => (await counts(id)).reads >= 1, 'the resume read');
       const before = (await counts(id)).reads;
       const send = (data: unknown, origin: string) => window.dispatchEvent(new MessageEvent('message', { data, origin }));
       send({ source: 'patchbay', type: 'patchbay:session', sessionId: id, status: 'authorized' }, 'https://evil.example.com');

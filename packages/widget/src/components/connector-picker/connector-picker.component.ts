@@ -3,30 +3,18 @@ import { property, query, state } from 'lit/decorators.js';
 import { PatchbayApiError, type SessionConnector } from '../../internal/api-client.js';
 import { ConnectionsManager } from '../../internal/connections-manager.js';
 import { connectionsStyles } from '../../internal/connections-manager.styles.js';
-import { renderFlowChoices } from '../../internal/flow-choices.js';
-import { FlowController } from '../../internal/flow-controller.js';
-import { PatchbayElement } from '../../internal/patchbay-element.js';
-import { StoreController } from '../../internal/store-controller.js';
-import { TenantStateController } from '../../internal/tenant-state.js';
+import { FlowRunner } from '../../internal/flow-runner.js';
 import { LocaleController } from '../../internal/locale-controller.js';
-import { createFlowStore, type FlowState } from '../../state/flow.js';
-import { choiceFor, type ConnectorChoice, fold, LISTBOX_MOVES, reauthTargetOf, renderOption } from './connector-picker.option.js';
+import { PatchbayElement } from '../../internal/patchbay-element.js';
+import { PopoverController } from '../../internal/popover-controller.js';
+import { TenantStateController } from '../../internal/tenant-state.js';
+import type { FlowState } from '../../state/flow.js';
+import { choiceFor, type ConnectorChoice, fold, moveActive, reauthTargetOf, renderOption } from './connector-picker.option.js';
 import styles from './connector-picker.styles.js';
-import '../../events/patchbay-cancel.js';
-import '../../events/patchbay-connected.js';
 import '../../events/patchbay-disconnected.js';
-import '../../events/patchbay-error.js';
 import '../../events/patchbay-request-connect.js';
-import '../../events/patchbay-step.js';
 
 export type { ConnectorChoice } from './connector-picker.option.js';
-
-/**
- * The popover's positioning (@floating-ui/dom) is loaded on the first open, so pages that never
- * open the picker never pay for it and the script-tag bundle stays in its size budget.
- */
-let positioning: Promise<typeof import('../../internal/popover-position.js')> | null = null;
-const loadPositioning = () => (positioning ??= import('../../internal/popover-position.js'));
 
 /**
  * @summary A searchable catalog of the connectors a session allows, in a popover. Choosing one
@@ -86,47 +74,31 @@ const loadPositioning = () => (positioning ??= import('../../internal/popover-po
 export class ConnectorPicker extends PatchbayElement {
   static override styles = [...styles, connectionsStyles];
 
-  readonly #flow = createFlowStore();
-  readonly #flowState = new StoreController<FlowState>(this, this.#flow);
   readonly i18n = new LocaleController(this);
-  readonly flow = new FlowController(this, this.#flow, {
-    step: (step) => this.emit('patchbay-step', { step }),
-    connected: (detail) => {
-      this.#spentToken = this.sessionToken;
-      this.emit('patchbay-connected', detail);
-      void this.catalog.run();
-      this.#focusTrigger();
-    },
-    cancelled: (reason) => {
-      this.emit('patchbay-cancel', { reason });
-      this.#focusTrigger();
-    },
-    failed: (error) => {
-      this.emit('patchbay-error', error);
-      this.#focusTrigger();
-    },
+  readonly #run = new FlowRunner(this, {
+    connected: () => void this.catalog.run(),
+    focusTarget: () => this.trigger,
   });
+  readonly flow = this.#run.flow;
 
   /** The tenant's state for each connector, from the server (shared with `<connect-button>`). */
-  readonly tenant = new TenantStateController(this, {
-    source: () => ({ server: this.server || window.location.origin, integration: this.integration, token: this.sessionToken }),
-    requireToken: true,
-    invalidTokenText: () => this.i18n.text('error.invalidToken'),
-    failed: (error) => this.emit('patchbay-error', error),
-  });
+  readonly tenant = new TenantStateController(this, { requireToken: true });
   /** The session's connectors, fetched when the token or server changes (and on `refresh()`). */
   readonly catalog = this.tenant.task;
   readonly manager = new ConnectionsManager(this, this.tenant, {
-    reconnect: (connector, connection) => this.#run(connector, 'reconnect', connection.id),
+    reconnect: (connector, connection) => this.#start(connector, 'reconnect', connection.id),
     disconnected: (detail) => {
       this.emit('patchbay-disconnected', detail);
       this.trigger?.focus();
     },
-    failed: (error) => this.emit('patchbay-error', error),
   });
-
-  #stopAutoUpdate: (() => void) | null = null;
-  #spentToken = '';
+  readonly #popover = new PopoverController(this, {
+    trigger: () => this.trigger,
+    panel: () => this.panel,
+    placement: () => this.placement,
+    initialFocus: () => this.search,
+    opening: () => (this.activeSlug = this.visibleConnectors[0]?.slug ?? null),
+  });
 
   @query('[part~="trigger"]') private trigger!: HTMLButtonElement;
   @query('[part~="popover"]') private panel!: HTMLElement;
@@ -151,30 +123,8 @@ export class ConnectorPicker extends PatchbayElement {
   /** Where the popover goes when there is room; it flips to the other side near the viewport edge. */
   @property() placement: 'bottom-start' | 'bottom-end' | 'top-start' | 'top-end' = 'bottom-start';
 
-  override connectedCallback(): void {
-    super.connectedCallback();
-    queueMicrotask(() => this.#resume());
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.#stopPositioning();
-    document.removeEventListener('pointerdown', this.#onDocumentPointerDown, true);
-  }
-
   override updated(changed: Map<PropertyKey, unknown>): void {
-    if (changed.has('open')) {
-      if (this.open) void this.#startPositioning();
-      else if (changed.get('open') === true) this.#stopPositioning();
-    }
     if (changed.has('query') || changed.has('open') || changed.has('activeSlug')) this.#keepActiveVisible();
-    if (changed.has('sessionToken')) queueMicrotask(() => this.#resume());
-  }
-
-  /** Continues wherever the session stands (remount, reload, back from page mode); never opens a window. */
-  #resume(): void {
-    if (this.sessionToken && this.integration && this.isConnected)
-      void this.flow.resume({ server: this.server || window.location.origin, integration: this.integration, token: this.sessionToken });
   }
 
   /** The connectors the search matches, in catalog order. */
@@ -187,67 +137,23 @@ export class ConnectorPicker extends PatchbayElement {
     );
   }
 
-  async #startPositioning(): Promise<void> {
-    this.#stopPositioning();
-    document.addEventListener('pointerdown', this.#onDocumentPointerDown, true);
-    const { followAnchor } = await loadPositioning();
-    if (!this.open || this.#stopAutoUpdate) return;
-    this.#stopAutoUpdate = followAnchor(this.trigger, this.panel, this.placement);
-  }
-
-  #stopPositioning(): void {
-    this.#stopAutoUpdate?.();
-    this.#stopAutoUpdate = null;
-    document.removeEventListener('pointerdown', this.#onDocumentPointerDown, true);
-  }
-
-  #onDocumentPointerDown = (event: PointerEvent): void => {
-    if (!event.composedPath().includes(this)) this.hide({ returnFocus: false });
-  };
-
-  #onTriggerClick(): void {
-    if (this.open) this.hide();
-    else void this.show();
-  }
-
-  #onTriggerKeyDown(event: KeyboardEvent): void {
-    if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
-      event.preventDefault();
-      void this.show();
-    }
-  }
-
   #onSearchInput(event: InputEvent): void {
     this.query = (event.target as HTMLInputElement).value;
     this.activeSlug = this.visibleConnectors[0]?.slug ?? null;
   }
 
+  /** The combobox's keys: arrows, Home, End and Page keys move the active option, Enter chooses it. */
   #onSearchKeyDown(event: KeyboardEvent): void {
     const matches = this.visibleConnectors;
-    const index = matches.findIndex((connector) => connector.slug === this.#activeSlug());
-    const move = LISTBOX_MOVES[event.key];
-    if (move) {
+    const next = moveActive(event.key, matches, this.#activeSlug());
+    if (next !== undefined) {
       event.preventDefault();
-      if (matches.length > 0) this.activeSlug = matches[Math.min(matches.length - 1, Math.max(0, move(index, matches.length)))]!.slug;
-      return;
-    }
-    switch (event.key) {
-      case 'Enter': {
-        event.preventDefault();
-        const active = matches[index];
-        if (active) this.choose(active);
-        return;
-      }
-      case 'Escape':
-        event.preventDefault();
-        event.stopPropagation();
-        this.hide();
-        return;
-      case 'Tab':
-        // Tab leaves the popover as it leaves a select's list: closed, and on to the next control.
-        this.hide();
-        return;
-    }
+      if (next) this.activeSlug = next;
+    } else if (event.key === 'Enter') {
+      event.preventDefault();
+      const active = matches.find((connector) => connector.slug === this.#activeSlug());
+      if (active) this.choose(active);
+    } else this.#popover.onPanelKeyDown(event);
   }
 
   #onOptionClick(connector: SessionConnector): void {
@@ -267,28 +173,14 @@ export class ConnectorPicker extends PatchbayElement {
     this.renderRoot.querySelector(`#${CSS.escape(`option-${active}`)}`)?.scrollIntoView({ block: 'nearest' });
   }
 
-  #focusTrigger(): void {
-    if (document.activeElement === document.body || this.matches(':focus-within') || document.activeElement === this) this.trigger?.focus();
-  }
-
   /** Opens the popover and puts the keyboard in its search field. */
-  async show(): Promise<void> {
-    if (this.open) return;
-    this.open = true;
-    // Shown now, as hide() hides now: the template's binding may not see a change to commit.
-    if (this.panel) this.panel.hidden = false;
-    this.activeSlug = this.visibleConnectors[0]?.slug ?? null;
-    await this.updateComplete;
-    this.search?.focus();
+  show(): Promise<void> {
+    return this.#popover.show();
   }
 
   /** Closes the popover; focus goes back to the trigger unless `returnFocus` is false. */
   hide({ returnFocus = true }: { returnFocus?: boolean } = {}): void {
-    if (!this.open) return;
-    this.open = false;
-    // Hidden now, not at the next render: a Tab being handled must not land inside the popover.
-    if (this.panel) this.panel.hidden = true;
-    if (returnFocus) this.trigger?.focus();
+    this.#popover.hide({ returnFocus });
   }
 
   /** Fetches the catalog again (for example after the tenant connected elsewhere). */
@@ -301,13 +193,12 @@ export class ConnectorPicker extends PatchbayElement {
    * the browser will block the popup (the flow then falls back to a full-page redirect).
    */
   choose(connector: SessionConnector): void {
-    this.#run(connector, choiceFor(connector), reauthTargetOf(connector));
+    this.#start(connector, choiceFor(connector), reauthTargetOf(connector));
   }
 
-  #run(connector: SessionConnector, choice: ConnectorChoice, connectionId: string | undefined): void {
+  #start(connector: SessionConnector, choice: ConnectorChoice, connectionId: string | undefined): void {
     if (this.flow.running) return;
-    if (this.#spentToken && this.#spentToken === this.sessionToken) {
-      this.#flow.set({ status: 'error', step: null, installId: null, error: { code: 'session_used', message: this.i18n.text('picker.status.sessionUsed') } });
+    if (this.#run.refuseUsedSession()) {
       this.hide();
       return;
     }
@@ -315,12 +206,11 @@ export class ConnectorPicker extends PatchbayElement {
     if (request.defaultPrevented) return;
     this.chosen = connector;
     this.hide();
-    const params: Record<string, string> = { connector: connector.slug, ...(connectionId ? { reauth: connectionId } : {}) };
-    this.flow.start({ server: this.server || window.location.origin, integration: this.integration, token: this.sessionToken, params });
+    this.#run.start({ connector: connector.slug, ...(connectionId ? { reauth: connectionId } : {}) });
   }
 
   #renderStatus() {
-    const { status, error, windowLost, cancelReason } = this.#flowState.value;
+    const { status, error, windowLost, cancelReason } = this.#run.state;
     const name = this.chosen?.name ?? this.catalog.value?.find((connector) => connector.slug === this.flow.connector)?.name ?? '';
     const texts: Record<FlowState['status'], string> = {
       idle: '',
@@ -334,7 +224,7 @@ export class ConnectorPicker extends PatchbayElement {
           : this.i18n.text('picker.status.error', { name, message: this.i18n.error(error) }),
     };
     return html`<span part="status" role="status" aria-live="polite" data-status=${status}>${texts[status]}</span>
-      ${status === 'connecting' && windowLost ? renderFlowChoices(this.flow, this.i18n) : nothing}`;
+      ${status === 'connecting' && windowLost ? this.#run.renderChoices() : nothing}`;
   }
 
   #renderCatalog() {
@@ -370,7 +260,7 @@ export class ConnectorPicker extends PatchbayElement {
   }
 
   override render() {
-    const { status } = this.#flowState.value;
+    const { status } = this.#run.state;
     const busy = status === 'connecting';
     const active = this.open ? this.#activeSlug() : null;
     // The combobox's list is "expanded" only when there is a list: not while loading or failed.
@@ -385,8 +275,8 @@ export class ConnectorPicker extends PatchbayElement {
           aria-expanded=${this.open ? 'true' : 'false'}
           aria-controls="popover"
           aria-busy=${busy ? 'true' : 'false'}
-          @click=${this.#onTriggerClick}
-          @keydown=${this.#onTriggerKeyDown}
+          @click=${this.#popover.onTriggerClick}
+          @keydown=${this.#popover.onTriggerKeyDown}
         >
           ${busy ? html`<span class="spinner" aria-hidden="true"></span>` : nothing}
           ${busy ? this.i18n.text('picker.triggerBusy', { name: this.chosen?.name ?? '' }) : html`<slot>${this.i18n.text('picker.trigger')}</slot>`}

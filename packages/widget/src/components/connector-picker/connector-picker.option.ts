@@ -30,7 +30,7 @@ const STATE_LABELS: Partial<Record<SessionConnector['state'], TranslationKey>> =
 };
 
 /** Where each listbox key moves the active option, from its index (-1: none) among `count` matches. */
-export const LISTBOX_MOVES: Record<string, (index: number, count: number) => number> = {
+const LISTBOX_MOVES: Record<string, (index: number, count: number) => number> = {
   ArrowDown: (index) => (index < 0 ? 0 : index + 1),
   ArrowUp: (index, count) => (index < 0 ? count - 1 : index - 1),
   Home: () => 0,
@@ -38,6 +38,18 @@ export const LISTBOX_MOVES: Record<string, (index: number, count: number) => num
   PageDown: (index) => index + 5,
   PageUp: (index) => index - 5,
 };
+
+/**
+ * The combobox's arrow, Home, End and Page keys: the slug of the option `key` makes active among
+ * `matches` (clamped to the list; null when nothing matches), or undefined when the key is not one of them.
+ */
+export function moveActive(key: string, matches: readonly SessionConnector[], active: string | null): string | null | undefined {
+  const move = LISTBOX_MOVES[key];
+  if (!move) return undefined;
+  if (matches.length === 0) return null;
+  const index = matches.findIndex((connector) => connector.slug === active);
+  return matches[Math.min(matches.length - 1, Math.max(0, move(index, matches.length)))]!.slug;
+}
 
 /** Case- and accent-blind, so "sales" finds "Salesforce" and "cafe" finds "Café". */
 export function fold(text: string): string {

@@ -6,48 +6,16 @@ import { LocaleController } from '../../internal/locale-controller.js';
 import { PartnerPortalClient, type PartnerEnvironment, type PortalState } from '../../internal/partner-portal-client.js';
 import { readableTextOn } from '../../internal/contrast.js';
 import { PatchbayElement } from '../../internal/patchbay-element.js';
+import { breakableTopic, ENVIRONMENTS, GRACE_CHOICES, linkCodeOf, type OnboardingStep, type Screen, STEPS } from './partner-onboarding.steps.js';
 import styles from './partner-onboarding.styles.js';
 import '../../events/patchbay-error.js';
 import '../../events/patchbay-onboarding-step.js';
 
-/** The walk-through, in order; `welcome` … `done` are the five steps a partner sees. */
-const STEPS = ['welcome', 'details', 'keys', 'events', 'done'] as const;
-export type OnboardingStep = (typeof STEPS)[number];
-type Screen = OnboardingStep | 'loading' | 'link-invalid' | 'session-expired' | 'error';
-
-const ENVIRONMENTS: PartnerEnvironment[] = ['dev', 'stage', 'prod'];
-const GRACE_CHOICES: Array<{ seconds: number; label: TranslationKey }> = [
-  { seconds: 0, label: 'onboarding.keys.grace.none' },
-  { seconds: 3600, label: 'onboarding.keys.grace.hour' },
-  { seconds: 86_400, label: 'onboarding.keys.grace.day' },
-  { seconds: 604_800, label: 'onboarding.keys.grace.week' },
-];
-
 /** How long a copy button says "Copied" before it offers to copy again. */
 const COPIED_FOR_MS = 2000;
 
-/** A link code: `pbl_` and base62, as the server issues them. */
-const LINK_CODE = /^pbl_[0-9A-Za-z]{20,64}$/;
+export { linkCodeOf, type OnboardingStep } from './partner-onboarding.steps.js';
 
-/** The code in a URL's fragment (`#code=pbl_…`), or null. */
-export function linkCodeOf(url: string): string | null {
-  const hash = url.includes('#') ? url.slice(url.indexOf('#') + 1) : '';
-  const code = new URLSearchParams(hash).get('code');
-  return code && LINK_CODE.test(code) ? code : null;
-}
-
-/**
- * A topic that may break after each `/` on a narrow card (`app/shipment/` · `created`), not
- * mid-word, and never before a pattern's closing `*`.
- */
-function breakableTopic(topic: string) {
-  const segments = topic.split('/');
-  return segments.map((segment, index) => {
-    const next = segments[index + 1];
-    if (next === undefined) return segment;
-    return next === '*' ? `${segment}/` : html`${segment}/<wbr />`;
-  });
-}
 /**
  * @summary Walks an invited partner through onboarding: redeem the one-time link, check the
  * workspace, fill in their details, take one key per environment (each shown once), choose the

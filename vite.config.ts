@@ -8,7 +8,19 @@ import { promisify } from 'node:util';
 import { brotliCompress, constants as zlib, gzip as gzipCompress } from 'node:zlib';
 import { defineConfig, type Plugin } from 'vite';
 
-const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
+/**
+ * How @patchbay/widget is built, in its two modes (`npm run build -w @patchbay/widget` runs both):
+ * - library (default): ES modules for bundlers in packages/widget/dist/, one entry per element plus
+ *   `index.js`; lit, nanostores and @floating-ui stay imports, so the host's own copies are used.
+ * - script tag (`--mode standalone`): packages/widget/dist/standalone/patchbay.js with everything in
+ *   it, minified, for `<script type="module" src=…>`; lazy chunks, brotli and gzip copies, and
+ *   manifest.json (sizes and the SRI hash), which the server reads to serve it.
+ * Everything resolves from the widget's folder, so the build runs the same from the root.
+ */
+const widgetDir = fileURLToPath(new URL('./packages/widget/', import.meta.url));
+const inWidget = (file: string) => path.join(widgetDir, file);
+
+const { version } = JSON.parse(readFileSync(inWidget('package.json'), 'utf8')) as { version: string };
 
 /** The folder a package is installed in (its package.json is not among its exports). */
 function packageDir(name: string): string {
@@ -92,6 +104,7 @@ function bundleManifest(): Plugin {
 export default defineConfig(({ mode }) => {
   const standalone = mode === 'standalone';
   return {
+    root: widgetDir,
     // The script-tag bundle must also load in Node (SSR, test runners), where there is no DOM: it takes
     // lit's Node-safe builds (the `node` export condition, which only lit-html and @lit/reactive-element
     // use: `HTMLElement` and `document` are read only when present, otherwise identical) with our
@@ -100,7 +113,7 @@ export default defineConfig(({ mode }) => {
       ? {
           conditions: ['module', 'node', 'development|production'],
           alias: {
-            '@lit-labs/ssr-dom-shim': fileURLToPath(new URL('./src/internal/node-dom-shim.ts', import.meta.url)),
+            '@lit-labs/ssr-dom-shim': inWidget('src/internal/node-dom-shim.ts'),
             'lit-html/is-server.js': path.join(packageDir('lit-html'), 'is-server.js'),
           },
         }
