@@ -1,3 +1,4 @@
+import type { SessionView } from '@patchbay/contract';
 import type { AppContext } from '../context.js';
 import { type Connector, type Integration, oauthMethodOf, type PublicAuthMethod } from '../connectors/catalog.js';
 import { type Credentials, credentialsFromForm, type CustomAuthMethods, formFieldsFor, type FormField } from '../connectors/auth-methods.js';
@@ -19,19 +20,8 @@ const TOKEN_SEPARATOR = '_secret_';
 /** What a session's PKCE verifier is bound to (also used by master key rotation). */
 export const pkceVerifierAad = (sessionId: string) => `sessions:${sessionId}:pkce`;
 
-export interface SessionView {
-  id: string;
-  integrationId: string;
-  tenantId: string;
-  tags: Record<string, string>;
-  /** `expired`: past `expiresAt` before it ended; reported, never stored (the row keeps its last status). */
-  status: SessionsTable['status'] | 'expired';
-  /** The connector chosen for this session, once known (the widget names it when it resumes). */
-  connector: string | null;
-  error: { code: string; message: string } | null;
-  installId: string | null;
-  expiresAt: string;
-}
+/** The session as the widget reads it: the contract's shape. */
+export type { SessionView };
 
 export type SessionRow = SessionsTable;
 
