@@ -12,6 +12,8 @@ const config: StorybookConfig = {
   // Docs pages with the argument tables that preview.ts fills from custom-elements.json.
   addons: ['@storybook/addon-docs'],
   core: { disableTelemetry: true },
+  // msw's service worker script (mockServiceWorker.js), served at the root so it controls the preview.
+  staticDirs: ['./public'],
   async viteFinal(viteConfig) {
     return mergeConfig(viteConfig, {
       // The widget's decorator settings (experimentalDecorators, useDefineForClassFields: false):

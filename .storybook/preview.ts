@@ -8,10 +8,9 @@ import { installMockServer } from '../stories/mock-server.js';
 // generated manifest, so they say what the components' JSDoc headers say.
 setCustomElementsManifest(customElements);
 
-// Every story talks to the in-browser stand-in for the Patchbay server, never a real one.
-installMockServer();
-
 const preview: Preview = {
+  // Every story talks to the shared mock handlers (msw's worker), never a real server: started before the first story renders.
+  loaders: [async () => ({ mockServer: await installMockServer() })],
   decorators: [withActions],
   parameters: {
     // The widget's events show in the Actions panel as the host page would receive them.

@@ -71,7 +71,7 @@ export const FullCatalog: Story = { name: 'Full catalog (open popover)', args: {
  */
 export const ManageConnections: Story = { name: 'Manage connections' };
 
-/** On load, from the server: the tenant's Slack connection expires soon, so choosing Slack reconnects it. */
+/** On load, from the server: the tenant's Demo Cloud connection expires soon, so choosing it reconnects it. */
 export const Expiring: Story = {
   name: 'On load: expiring soon',
   args: { open: true, integration: 'crm-sync', 'session-token': mockSessionToken({ tenant: 'expiring' }) },

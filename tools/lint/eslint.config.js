@@ -13,7 +13,16 @@ const componentSources = ['packages/widget/src/**/*.ts', 'stories/**/*.ts'];
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/', '**/dist/', 'storybook-static/', 'coverage/', '.patchbay/', 'tmp/', 'packages/widget/custom-elements.json'],
+    ignores: [
+      '**/node_modules/',
+      '**/dist/',
+      'storybook-static/',
+      'coverage/',
+      '.patchbay/',
+      'tmp/',
+      'packages/widget/custom-elements.json',
+      '.storybook/public/mockServiceWorker.js',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -1,9 +1,10 @@
+import type { ConnectionHealth } from '@patchbay/contract';
 import type { AppContext } from '../context.js';
 import type { ConnectionsTable } from '../store/schema.js';
 import { decryptCredentials } from './service.js';
 
 /** A connection as its tenant sees it: working, working but soon needing them, or needing them now. */
-export type ConnectionHealth = 'active' | 'expiring' | 'needs_reauth';
+export type { ConnectionHealth } from '@patchbay/contract';
 
 const DAY_MS = 86_400_000;
 

@@ -1,4 +1,7 @@
-const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+import { BASE62_ALPHABET as ALPHABET } from '@patchbay/contract';
+
+export { BASE62_PATTERN } from '@patchbay/contract';
+
 const BASE = 62n;
 
 /** Fixed-width base62 of a non-negative integer, so every encoded value has the same length. */
@@ -29,5 +32,3 @@ export function bytesToBigInt(bytes: Uint8Array): bigint {
   for (const byte of bytes) value = (value << 8n) | BigInt(byte);
   return value;
 }
-
-export const BASE62_PATTERN = '[0-9A-Za-z]';

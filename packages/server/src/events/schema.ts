@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { TOPIC, TOPIC_PATTERN } from './topics.js';
+import { topicPatternSchema } from '@patchbay/contract';
+import { TOPIC } from './topics.js';
 
 export const publishSchema = z.strictObject({
   topic: z.string().regex(TOPIC, 'a topic like app/order/created: lowercase segments separated by /'),
@@ -24,7 +25,7 @@ const topicsParam = z
         .filter(Boolean),
     ),
   ])
-  .pipe(z.array(z.string().regex(TOPIC_PATTERN, 'a topic or pattern like app/order/*')).min(1).max(20));
+  .pipe(z.array(topicPatternSchema).min(1).max(20));
 
 /** Without `topics`, a partner key reads the topics it chose to consume in the portal. */
 export const pollSchema = z.object({

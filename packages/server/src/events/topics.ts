@@ -1,23 +1,16 @@
 /**
  * Topics are slash-separated lowercase segments (`app/order/created`). Patterns use `*` for exactly
- * one segment (`app/order/*`). Grants hold patterns; an event's topic never contains `*`.
+ * one segment (`app/order/*`). Grants hold patterns; an event's topic never contains `*`. The
+ * formats, and whether one pattern covers another, are the contract's (the mocks check them too).
  */
-const SEGMENT = '[a-z0-9][a-z0-9_.-]{0,62}';
-export const TOPIC = new RegExp(`^${SEGMENT}(/${SEGMENT}){1,7}$`);
-export const TOPIC_PATTERN = new RegExp(`^(${SEGMENT}|\\*)(/(${SEGMENT}|\\*)){1,7}$`);
+import { patternCovers } from '@patchbay/contract';
+
+export { patternCovers, TOPIC, TOPIC_PATTERN } from '@patchbay/contract';
 
 /** Whether a concrete topic matches a pattern. */
 export function topicMatches(pattern: string, topic: string): boolean {
-  const wanted = pattern.split('/');
-  const actual = topic.split('/');
-  return wanted.length === actual.length && wanted.every((segment, index) => segment === '*' || segment === actual[index]);
-}
-
-/** Whether everything `inner` can match is matched by `outer` (a subscription within a grant). */
-export function patternCovers(outer: string, inner: string): boolean {
-  const wide = outer.split('/');
-  const narrow = inner.split('/');
-  return wide.length === narrow.length && wide.every((segment, index) => segment === '*' || segment === narrow[index]);
+  // A concrete topic is the narrowest pattern: the pattern matches it when it covers it.
+  return patternCovers(pattern, topic);
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { ErrorEnvelope } from '@patchbay/contract';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { isStoreUnavailable } from '../store/unavailable.js';
@@ -26,9 +27,8 @@ export const forbidden = (code: string, message: string) => new HttpError(403, c
 export const notFound = (code: string, message: string) => new HttpError(404, code, message);
 export const conflict = (code: string, message: string) => new HttpError(409, code, message);
 
-export interface ErrorBody {
-  error: { code: string; message: string };
-}
+/** `{error: {code, message}}`: the contract's error envelope. */
+export type ErrorBody = ErrorEnvelope;
 
 export function errorBody(error: HttpError): ErrorBody {
   return {

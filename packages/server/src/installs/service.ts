@@ -1,21 +1,10 @@
+import type { InstallPage, InstallView } from '@patchbay/contract';
 import type { Transaction } from 'kysely';
 import type { AppContext } from '../context.js';
 import { newId } from '../crypto/random.js';
 import { notFound } from '../http/errors.js';
 import type { Database, InstallsTable } from '../store/schema.js';
 import { isoNow } from '../store/time.js';
-
-export interface InstallView {
-  id: string;
-  integrationId: string;
-  tenantId: string;
-  tags: Record<string, string>;
-  connectionIds: string[];
-  config: Record<string, string>;
-  operationState: { status: InstallsTable['status']; message?: string };
-  createdAt: string;
-  updatedAt: string;
-}
 
 function toView(row: InstallsTable): InstallView {
   return {
@@ -124,11 +113,6 @@ export async function getInstall(deps: Pick<AppContext, 'store'>, integrationId:
     .executeTakeFirst();
   if (!row) throw notFound('install_not_found', 'No such install.');
   return toView(row);
-}
-
-export interface InstallPage {
-  data: InstallView[];
-  next: string | null;
 }
 
 /** Tag search uses the install_tags index; pages are ordered by id and continue after the cursor. */

@@ -1,4 +1,5 @@
 /** The partner portal: its session, what `<partner-onboarding>` shows, and the partner's own choices. */
+import type { PortalGrant, PortalState, Subscriptions } from '@patchbay/contract';
 import { writeAudit } from '../audit/service.js';
 import { hmacSha256 } from '../crypto/hmac.js';
 import type { AppContext } from '../context.js';
@@ -38,19 +39,21 @@ function invitationOf(metadata: Record<string, unknown>): string {
 }
 
 /** What `<partner-onboarding>` shows (docs/partners.md): never a key, only prefixes. */
-export async function portalState(deps: Pick<AppContext, 'store' | 'config'>, partner: PartnersTable, sessionExpiresAt: string) {
+export async function portalState(deps: Pick<AppContext, 'store' | 'config'>, partner: PartnersTable, sessionExpiresAt: string): Promise<PortalState> {
   const keys = activeKeys(await deps.store.db.selectFrom('partner_keys').selectAll().where('partner_id', '=', partner.id).orderBy('created_at').execute());
   const grants = await grantsOf(deps, partner.id);
   // One row per topic: what the workspace allows in any environment, and in which environments.
-  const byTopic = new Map<
-    string,
-    { topic: string; send: boolean; receive: boolean; environments: Array<{ environment: string; send: boolean; receive: boolean }> }
-  >();
+  const byTopic = new Map<string, PortalGrant>();
   for (const grant of grants) {
     const entry = byTopic.get(grant.pattern) ?? { topic: grant.pattern, send: false, receive: false, environments: [] };
     entry.send ||= grant.can_send === 1;
     entry.receive ||= grant.can_receive === 1;
-    entry.environments.push({ environment: grant.environment, send: grant.can_send === 1, receive: grant.can_receive === 1 });
+    // The column holds what grantSchema accepted: an environment or `*`.
+    entry.environments.push({
+      environment: grant.environment as PortalGrant['environments'][number]['environment'],
+      send: grant.can_send === 1,
+      receive: grant.can_receive === 1,
+    });
     byTopic.set(grant.pattern, entry);
   }
   const view = toPartnerView(partner);
@@ -66,7 +69,7 @@ export async function portalState(deps: Pick<AppContext, 'store' | 'config'>, pa
       return [{ environment, prefix: live.key_prefix, createdAt: live.created_at, previousExpiresAt: previous?.expires_at ?? null }];
     }),
     grants: [...byTopic.values()],
-    subscriptions: JSON.parse(partner.subscriptions) as { publish: string[]; consume: string[] },
+    subscriptions: JSON.parse(partner.subscriptions) as Subscriptions,
     apiBaseUrl: deps.config.publicUrl,
     sessionExpiresAt,
   };

@@ -1,25 +1,9 @@
 /** What the partner API shows of a partner and its grants (never a key or a link code). */
+import type { GrantView, PartnerView } from '@patchbay/contract';
 import type { PartnersTable, TopicGrantsTable } from '../store/schema.js';
 
-export interface PartnerView {
-  id: string;
-  appName: string;
-  appDescription: string;
-  contact: string;
-  status: PartnersTable['status'];
-  metadata: Record<string, unknown>;
-  tags: string[];
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface GrantView {
-  id: string;
-  topic: string;
-  environment: string;
-  send: boolean;
-  receive: boolean;
-}
+/** What the partner API shows of a partner and its grants: the contract's shapes. */
+export type { GrantView, PartnerView };
 
 export function toPartnerView(row: PartnersTable): PartnerView {
   const metadata = JSON.parse(row.metadata) as Record<string, unknown>;

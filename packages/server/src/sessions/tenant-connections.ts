@@ -1,37 +1,13 @@
+import type { ConnectorState, SessionConnectorView, TenantConnectionView } from '@patchbay/contract';
 import { writeAudit } from '../audit/service.js';
 import type { AppContext } from '../context.js';
-import { type ConnectionHealth, healthOf, reauthDueAt } from '../connections/health.js';
+import { healthOf, reauthDueAt } from '../connections/health.js';
 import { credentialsAad } from '../connections/service.js';
 import { conflict, notFound } from '../http/errors.js';
 import { isoNow } from '../store/time.js';
 import { ownedConnection } from './connection.js';
 import { requireIntegration } from './service.js';
 import { sessionExpired, type SessionStatus } from './state.js';
-
-/** The tenant's state for one connector, decided by its worst connection. */
-export type ConnectorState = 'not_connected' | 'connected' | 'expiring' | 'needs_reauth';
-
-export interface TenantConnectionView {
-  id: string;
-  label: string | null;
-  status: ConnectionHealth;
-  /** When the connection was made (ISO). */
-  connectedAt: string;
-  /** When the credentials will need the person again (ISO), or null when nothing says they will. */
-  expiresAt: string | null;
-}
-
-export interface SessionConnectorView {
-  slug: string;
-  name: string;
-  description: string;
-  domain: string | null;
-  iconUrl: string | null;
-  methods: string[];
-  /** For this session's tenant: no connection yet, all working, one soon needing the person, or one needing them now. */
-  state: ConnectorState;
-  connections: TenantConnectionView[];
-}
 
 /** A session still re-authorizing a connection: revoking under it would leave it nothing to finish. */
 const REAUTH_IN_PROGRESS: SessionStatus[] = ['started', 'configuring', 'authorized'];

@@ -1,18 +1,8 @@
+import type { SessionView } from '@patchbay/contract';
 import { type SessionRow, type SessionStatus } from './state.js';
 
-export interface SessionView {
-  id: string;
-  integrationId: string;
-  tenantId: string;
-  tags: Record<string, string>;
-  /** `expired`: past `expiresAt` before it ended; reported, never stored (the row keeps its last status). */
-  status: SessionStatus | 'expired';
-  /** The connector chosen for this session, once known (the widget names it when it resumes). */
-  connector: string | null;
-  error: { code: string; message: string } | null;
-  installId: string | null;
-  expiresAt: string;
-}
+/** The session as the widget and the host read it: the contract's shape (@patchbay/contract). */
+export type { SessionView };
 
 /**
  * Statuses that still wait for the person; past `expiresAt` they are reported as `expired`. A

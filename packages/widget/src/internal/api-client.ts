@@ -1,51 +1,24 @@
 /** The widget's view of the Patchbay server: the session endpoints of docs/flow.md, nothing else. */
+import type {
+  CommitAnswer,
+  ConnectorsAnswer,
+  ConnectorState,
+  ErrorEnvelope,
+  InstallView,
+  SessionConnectorView,
+  SessionStatus,
+  SessionView,
+  TenantConnectionView,
+} from '@patchbay/contract';
 
-export type SessionStatus = 'created' | 'started' | 'configuring' | 'authorized' | 'cancelled' | 'failed' | 'committed' | 'expired';
-
-export interface SessionState {
-  id: string;
-  integrationId: string;
-  tenantId: string;
-  status: SessionStatus;
-  error: { code: string; message: string } | null;
-  installId: string | null;
-  expiresAt: string;
-  /** The connector chosen for the session, once known. */
-  connector?: string | null;
-}
-
-export interface InstallState {
-  id: string;
-  integrationId: string;
-  tenantId: string;
-  operationState: { status: 'pending' | 'success' | 'failed'; message?: string };
-}
-
-/** The tenant's state for one connector: its worst connection's (docs/flow.md, section 5). */
-export type ConnectorState = 'not_connected' | 'connected' | 'expiring' | 'needs_reauth';
-
+// The wire shapes are the contract's (types only: zod stays out of the bundle), under the widget's names.
+export type { ConnectorState, SessionStatus };
+export type SessionState = SessionView;
+export type InstallState = InstallView;
 /** One of the tenant's connections, as the session sees it. */
-export interface TenantConnection {
-  id: string;
-  label: string | null;
-  status: 'active' | 'expiring' | 'needs_reauth';
-  /** When it was made (ISO). */
-  connectedAt: string;
-  /** When the credentials will need the person again (ISO), or null. */
-  expiresAt: string | null;
-}
-
+export type TenantConnection = TenantConnectionView;
 /** One connector the session may connect, with this tenant's state for it. */
-export interface SessionConnector {
-  slug: string;
-  name: string;
-  description: string;
-  domain: string | null;
-  iconUrl: string | null;
-  methods: string[];
-  state: ConnectorState;
-  connections: TenantConnection[];
-}
+export type SessionConnector = SessionConnectorView;
 
 export class PatchbayApiError extends Error {
   constructor(
@@ -79,18 +52,18 @@ export class ApiClient {
   }
 
   async getConnectors(sessionId: string, signal?: AbortSignal): Promise<SessionConnector[]> {
-    const { data } = await this.#request<{ data: SessionConnector[] }>(`${this.integrationBaseUrl}/session/${sessionId}/connectors`, { signal });
+    const { data } = await this.#request<ConnectorsAnswer>(`${this.integrationBaseUrl}/session/${sessionId}/connectors`, { signal });
     return data;
   }
 
   /** Revokes one of the tenant's connections; answers the connectors view after it. */
   async disconnect(sessionId: string, connectionId: string, signal?: AbortSignal): Promise<SessionConnector[]> {
     const url = `${this.integrationBaseUrl}/session/${sessionId}/connections/${encodeURIComponent(connectionId)}`;
-    const { data } = await this.#request<{ data: SessionConnector[] }>(url, { method: 'DELETE', signal });
+    const { data } = await this.#request<ConnectorsAnswer>(url, { method: 'DELETE', signal });
     return data;
   }
 
-  commit(sessionId: string, signal?: AbortSignal): Promise<{ targetUrl: string }> {
+  commit(sessionId: string, signal?: AbortSignal): Promise<CommitAnswer> {
     return this.#request(`${this.integrationBaseUrl}/session/${sessionId}/commit`, { method: 'POST', signal });
   }
 
@@ -116,7 +89,7 @@ export class ApiClient {
       if ((error as Error).name === 'AbortError') throw error;
       throw new PatchbayApiError(0, 'network_error', 'The Patchbay server could not be reached.');
     }
-    const body = (await response.json().catch(() => null)) as (T & { error?: { code: string; message: string } }) | null;
+    const body = (await response.json().catch(() => null)) as (T & Partial<ErrorEnvelope>) | null;
     if (!response.ok) {
       const code = body?.error?.code ?? 'http_error';
       if (code === 'origin_not_allowed') this.#hintAtAllowedOrigins(url);

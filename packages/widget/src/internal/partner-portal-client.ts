@@ -1,38 +1,18 @@
+import type {
+  ErrorEnvelope,
+  PartnerDetails,
+  PartnerEnvironment,
+  PortalGrant,
+  PortalKey,
+  PortalKeyAnswer,
+  PortalState,
+  PortalWorkspace,
+  Subscriptions,
+} from '@patchbay/contract';
 import { PatchbayApiError } from './api-client.js';
 
-/** The partner portal as `<partner-onboarding>` sees it (docs/partners.md). */
-export type PartnerEnvironment = 'dev' | 'stage' | 'prod';
-
-export interface PortalWorkspace {
-  name: string;
-  color: string | null;
-  iconUrl: string | null;
-}
-
-export interface PortalGrant {
-  topic: string;
-  send: boolean;
-  receive: boolean;
-}
-
-export interface PortalKey {
-  environment: PartnerEnvironment;
-  prefix: string;
-  createdAt: string;
-  /** Set while an old key still works after a rotation. */
-  previousExpiresAt: string | null;
-}
-
-export interface PortalState {
-  workspace: PortalWorkspace;
-  partner: { id: string; appName: string; appDescription: string; contact: string; status: string };
-  invitation: string;
-  keys: PortalKey[];
-  grants: PortalGrant[];
-  subscriptions: { publish: string[]; consume: string[] };
-  apiBaseUrl: string;
-  sessionExpiresAt: string;
-}
+/** The partner portal as `<partner-onboarding>` sees it (docs/partners.md): the contract's shapes, types only. */
+export type { PartnerEnvironment, PortalGrant, PortalKey, PortalState, PortalWorkspace };
 
 /**
  * Talks to the portal endpoints. On the server's own site the session is an httpOnly cookie this
@@ -58,19 +38,19 @@ export class PartnerPortalClient {
     return this.#data('GET', '');
   }
 
-  saveDetails(details: { appName: string; appDescription: string; contact: string }): Promise<PortalState> {
+  saveDetails(details: PartnerDetails): Promise<PortalState> {
     return this.#data('PATCH', '/partner', details);
   }
 
-  createKey(environment: PartnerEnvironment): Promise<{ key: string; state: PortalState }> {
+  createKey(environment: PartnerEnvironment): Promise<PortalKeyAnswer['data']> {
     return this.#data('POST', `/keys/${environment}`, {});
   }
 
-  rotateKey(environment: PartnerEnvironment, graceSeconds: number): Promise<{ key: string; state: PortalState }> {
+  rotateKey(environment: PartnerEnvironment, graceSeconds: number): Promise<PortalKeyAnswer['data']> {
     return this.#data('POST', `/keys/${environment}/rotate`, { graceSeconds });
   }
 
-  saveSubscriptions(subscriptions: { publish: string[]; consume: string[] }): Promise<PortalState> {
+  saveSubscriptions(subscriptions: Subscriptions): Promise<PortalState> {
     return this.#data('PUT', '/subscriptions', subscriptions);
   }
 
@@ -113,7 +93,7 @@ export class PartnerPortalClient {
       this.#hintAtEmbedOrigins();
       throw new PatchbayApiError(0, 'network_error', 'The Patchbay server could not be reached.');
     }
-    const answer = (await response.json().catch(() => null)) as { data: T; session?: { token: string }; error?: { code: string; message: string } } | null;
+    const answer = (await response.json().catch(() => null)) as ({ data: T; session?: { token: string } } & Partial<ErrorEnvelope>) | null;
     if (!response.ok || !answer)
       throw new PatchbayApiError(response.status, answer?.error?.code ?? 'http_error', answer?.error?.message ?? `The server answered ${response.status}.`);
     return answer;

@@ -1,5 +1,5 @@
 /**
- * Helpers for component tests against the loopback stand-in in web-test-runner.config.mjs.
+ * Helpers for component tests against the shared mock handlers (mocks/sessions.ts, served by web-test-runner.config.mjs).
  * Test-only: nothing in the published bundles imports this folder.
  */
 let counter = 0;
@@ -43,12 +43,12 @@ export function capturePopups(popup: ReturnType<typeof fakePopup> | null = fakeP
   return { opened, restore: () => (window.open = original) };
 }
 
-/** Steers the tenant stand-in (test-support/tenant-stand-in.mjs): the tenant's state for this session. */
+/** Steers the mock handlers (mocks/sessions.ts): the tenant's state for this session. */
 export const setTenant = (id: string, state: 'not_connected' | 'connected' | 'expiring' | 'needs_reauth' | 'busy' | 'expired') =>
   fetch(`/__stand-in/${id}/tenant/${state}`, { method: 'POST' });
 
-/** The tenant stand-in's record for this session: its state and the connection ids it was asked to disconnect. */
+/** The mocks' record for this session: its state and the connection ids it was asked to disconnect. */
 export const tenantRecord = async (id: string) => (await (await fetch(`/__stand-in/${id}/tenant`)).json()) as { state: string; deletes: string[] };
 
-/** The one connection the tenant stand-in holds when connected. */
+/** The one connection the tenant holds when connected (mocks/fixtures.ts). */
 export const STAND_IN_CONNECTION_ID = 'con_StandInDemoCloud00000';

@@ -105,9 +105,16 @@ describe('<connect-button>', () => {
     it('re-reads the session only for a message from the server origin, marked patchbay, about its own session', async () => {
       const { el, id } = await button();
       window.open = (() => fakePopup() as unknown as Window) as typeof window.open;
+      // The element reads the session on load (once or twice, as its updates fall): let those land first.
+      let seen = -1;
+      const settled = async () => {
+        const reads = (await counts(id)).reads;
+        const same = reads === seen;
+        seen = reads;
+        return same;
+      };
+      await waitUntil(settled, 'the reads on load settled', { interval: 250, timeout: 5000 });
       base(el).click();
-      // The element's own resume read (on connect) lands first, so it cannot be mistaken for one a message caused.
-      await waitUntil(async () => (await counts(id)).reads >= 1, 'the resume read');
       const before = (await counts(id)).reads;
       const send = (data: unknown, origin: string) => window.dispatchEvent(new MessageEvent('message', { data, origin }));
       send({ source: 'patchbay', type: 'patchbay:session', sessionId: id, status: 'authorized' }, 'https://evil.example.com');

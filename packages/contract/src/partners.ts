@@ -1,0 +1,137 @@
+/**
+ * Partners on the wire: the host's partner API (docs/partners.md §1) and the partner portal that
+ * `<partner-onboarding>` talks to (§2).
+ */
+import { z } from 'zod';
+import { topicPatternSchema } from './primitives.js';
+
+export const ENVIRONMENTS = ['dev', 'stage', 'prod'] as const;
+export const environmentSchema = z.enum(ENVIRONMENTS);
+export type PartnerEnvironment = z.infer<typeof environmentSchema>;
+export const PARTNER_STATUSES = ['invited', 'active', 'suspended'] as const;
+
+const METADATA_MAX_BYTES = 4096;
+
+/** `POST /api/v1/external/partner`: exactly these three fields, all optional. */
+export const createPartnerSchema = z.strictObject({
+  appName: z.string().trim().min(1).max(100).optional(),
+  appDescription: z.string().trim().max(500).optional(),
+  metadata: z
+    .record(z.string().max(64), z.unknown())
+    // UTF-8 bytes, counted the same in Node and the browser.
+    .refine((metadata) => new TextEncoder().encode(JSON.stringify(metadata)).length <= METADATA_MAX_BYTES, `at most ${METADATA_MAX_BYTES} bytes of JSON`)
+    .optional(),
+});
+
+/** The answer to creating a partner: its id and its first one-time link. */
+export const createPartnerAnswerSchema = z.object({ data: z.object({ id: z.string(), url: z.string() }) });
+
+export const listPartnersSchema = z.object({
+  status: z.enum(PARTNER_STATUSES).optional(),
+  tag: z.string().max(64).optional(),
+  search: z.string().max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(64).optional(),
+});
+
+export const grantSchema = z
+  .strictObject({
+    pattern: topicPatternSchema,
+    environment: z.enum([...ENVIRONMENTS, '*']).default('*'),
+    send: z.boolean().default(false),
+    receive: z.boolean().default(false),
+  })
+  .refine((grant) => grant.send || grant.receive, { message: 'a grant allows send, receive or both', path: ['send'] });
+
+/** What the partner API shows of a partner (never a key or a link code). */
+export const partnerViewSchema = z.object({
+  id: z.string(),
+  appName: z.string(),
+  appDescription: z.string(),
+  contact: z.string(),
+  status: z.enum(PARTNER_STATUSES),
+  metadata: z.record(z.string(), z.unknown()),
+  tags: z.array(z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type PartnerView = z.infer<typeof partnerViewSchema>;
+
+export const grantViewSchema = z.object({ id: z.string(), topic: z.string(), environment: z.string(), send: z.boolean(), receive: z.boolean() });
+export type GrantView = z.infer<typeof grantViewSchema>;
+
+/* The partner portal ------------------------------------------------------------------------- */
+
+/** `POST /v1/partner-portal/redeem`: the one-time code from the link's fragment. */
+export const redeemSchema = z.strictObject({ code: z.string().min(1).max(64) });
+
+/** `PATCH /v1/partner-portal/partner`. */
+export const partnerDetailsSchema = z.strictObject({
+  appName: z.string().trim().min(1).max(100),
+  appDescription: z.string().trim().max(500).default(''),
+  contact: z.email().max(254),
+});
+export type PartnerDetails = z.input<typeof partnerDetailsSchema>;
+
+/** `POST /v1/partner-portal/keys/{environment}/rotate`. */
+export const rotateKeySchema = z.strictObject({
+  /** How long the old key keeps working: 0 (now) to 7 days. */
+  graceSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .default(86_400),
+});
+
+/** `PUT /v1/partner-portal/subscriptions`: each topic within a grant in that direction. */
+export const subscriptionsSchema = z.strictObject({
+  publish: z.array(topicPatternSchema).max(100),
+  consume: z.array(topicPatternSchema).max(100),
+});
+export type Subscriptions = z.infer<typeof subscriptionsSchema>;
+
+export const portalWorkspaceSchema = z.object({ name: z.string(), color: z.string().nullable(), iconUrl: z.string().nullable() });
+export type PortalWorkspace = z.infer<typeof portalWorkspaceSchema>;
+
+/** One topic the workspace allows, in any environment, and the per-environment breakdown. */
+export const portalGrantSchema = z.object({
+  topic: z.string(),
+  send: z.boolean(),
+  receive: z.boolean(),
+  environments: z.array(z.object({ environment: z.enum([...ENVIRONMENTS, '*']), send: z.boolean(), receive: z.boolean() })),
+});
+export type PortalGrant = z.infer<typeof portalGrantSchema>;
+
+export const portalKeySchema = z.object({
+  environment: environmentSchema,
+  prefix: z.string(),
+  createdAt: z.string(),
+  /** Set while an old key still works after a rotation. */
+  previousExpiresAt: z.string().nullable(),
+});
+export type PortalKey = z.infer<typeof portalKeySchema>;
+
+/** What `<partner-onboarding>` shows (docs/partners.md, "The portal state"): never a key, only prefixes. */
+export const portalStateSchema = z.object({
+  workspace: portalWorkspaceSchema,
+  partner: partnerViewSchema.pick({ id: true, appName: true, appDescription: true, contact: true, status: true }),
+  invitation: z.string(),
+  keys: z.array(portalKeySchema),
+  grants: z.array(portalGrantSchema),
+  subscriptions: subscriptionsSchema,
+  apiBaseUrl: z.string(),
+  sessionExpiresAt: z.string(),
+});
+export type PortalState = z.infer<typeof portalStateSchema>;
+
+/** Every portal answer carries the state; the redemption on a host's site also the session token. */
+export const portalAnswerSchema = z.object({
+  data: portalStateSchema,
+  session: z.object({ token: z.string(), expiresAt: z.string() }).optional(),
+});
+export type PortalAnswer = z.infer<typeof portalAnswerSchema>;
+
+/** Creating or rotating a key: the secret, shown this once, and the state after it. */
+export const portalKeyAnswerSchema = z.object({ data: z.object({ key: z.string(), state: portalStateSchema }) });
+export type PortalKeyAnswer = z.infer<typeof portalKeyAnswerSchema>;
