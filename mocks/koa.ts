@@ -15,6 +15,7 @@ interface KoaContext {
   req: IncomingMessage;
   status: number;
   body: unknown;
+  respond: boolean;
   set(field: string, value: string | string[]): void;
 }
 
@@ -39,6 +40,12 @@ export function koaMiddleware(handlers: HttpHandler[], paths: string[]) {
     const request = new Request(ctx.href, { method: ctx.method, headers, ...(hasBody ? { body: await bodyOf(ctx.req) } : {}) });
     const response = await getResponse(handlers, request);
     if (!response) return next();
+    if (response.type === 'error') {
+      // msw's HttpResponse.error(): the network drops, so the page's fetch rejects.
+      ctx.req.socket.destroy();
+      ctx.respond = false;
+      return undefined;
+    }
     ctx.status = response.status;
     response.headers.forEach((value, name) => {
       if (name !== 'set-cookie' && name !== 'content-length') ctx.set(name, value);

@@ -265,3 +265,36 @@ export const portalHandlers: HttpHandler[] = [
   ),
   http.all(`${PORTAL}/*`, () => errorAnswer(404, 'route_not_found', 'No such route.')),
 ];
+
+/** The pretend servers the tests made, by id, for their links. */
+const steered = new Map<string, MockPortal>();
+
+/**
+ * How component tests steer the portal mocks over HTTP (packages/widget/src/test-support/stand-in.ts):
+ * POST /__stand-in/portal makes a pretend server (the body: MockPortalOptions; no latency unless
+ * asked) and answers `{id, server}`; POST /__stand-in/portal/{id}/link/{state} answers `{link}`;
+ * POST /__stand-in/portal/{id}/logout ends the portal session (the real cookie is httpOnly: only
+ * the server can); GET /__stand-in/portal/{id} answers the portal state as the server holds it.
+ */
+export const portalSteeringHandlers: HttpHandler[] = [
+  http.post('*/__stand-in/portal', async ({ request }) => {
+    const text = await request.text();
+    const portal = mockPortalServer(new URL(request.url).origin, { latencyMs: 0, ...(text ? (JSON.parse(text) as MockPortalOptions) : {}) });
+    const id = portal.server.split('/').pop()!;
+    steered.set(id, portal);
+    return HttpResponse.json({ id, server: portal.server });
+  }),
+  http.post('*/__stand-in/portal/:serverId/link/:state', ({ params }) => {
+    const portal = steered.get(String(params.serverId));
+    return portal ? HttpResponse.json({ link: portal.link(String(params.state) as MockLinkState) }) : errorAnswer(404, 'route_not_found', 'No such server.');
+  }),
+  http.post('*/__stand-in/portal/:serverId/logout', ({ params }) => {
+    const server = servers.get(String(params.serverId));
+    if (server) server.cookie = null;
+    return HttpResponse.json({ ok: Boolean(server) });
+  }),
+  http.get('*/__stand-in/portal/:serverId', ({ params }) => {
+    const server = servers.get(String(params.serverId));
+    return server ? HttpResponse.json(stateOf(server, new Date().toISOString())) : errorAnswer(404, 'route_not_found', 'No such server.');
+  }),
+];

@@ -2,7 +2,6 @@
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { fileURLToPath } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
-import { portalStandIn } from './test-support/portal-stand-in.mjs';
 import { browsers, files } from './web-test-runner.browsers.mjs';
 
 /**
@@ -13,9 +12,11 @@ import { browsers, files } from './web-test-runner.browsers.mjs';
  */
 const { koaMiddleware } = await tsImport('../../mocks/koa.ts', import.meta.url);
 const { sessionHandlers, steeringHandlers } = await tsImport('../../mocks/sessions.ts', import.meta.url);
+const { portalHandlers, portalSteeringHandlers } = await tsImport('../../mocks/portal.ts', import.meta.url);
+const handlers = [...portalSteeringHandlers, ...steeringHandlers, ...sessionHandlers(), ...portalHandlers];
 
 export default {
-  middleware: [koaMiddleware([...steeringHandlers, ...sessionHandlers()], ['/v1/integrations/', '/__stand-in/']), portalStandIn],
+  middleware: [koaMiddleware(handlers, ['/v1/integrations/', '/mock-patchbay/', '/__stand-in/'])],
   // nanostores reads process.env.NODE_ENV, which bundlers replace; the test page has no bundler.
   testRunnerHtml: (testFramework) =>
     `<html><head><script>window.process = { env: { NODE_ENV: 'development' } };</script></head><body><script type="module" src="${testFramework}"></script></body></html>`,

@@ -1,7 +1,9 @@
 /**
- * Helpers for component tests against the shared mock handlers (mocks/sessions.ts, served by web-test-runner.config.mjs).
- * Test-only: nothing in the published bundles imports this folder.
+ * Helpers for component tests against the shared mock handlers (mocks/sessions.ts and mocks/portal.ts, served by
+ * web-test-runner.config.mjs). Test-only: nothing in the published bundles imports this folder.
  */
+import type { PortalState } from '@patchbay/contract';
+
 let counter = 0;
 
 /** A fresh, well-formed session per test (22 base62 characters each part). */
@@ -52,3 +54,18 @@ export const tenantRecord = async (id: string) => (await (await fetch(`/__stand-
 
 /** The one connection the tenant holds when connected (mocks/fixtures.ts). */
 export const STAND_IN_CONNECTION_ID = 'con_StandInDemoCloud00000';
+
+/** A fresh pretend Patchbay server for `<partner-onboarding>` (mocks/portal.ts), steered through its `id`. */
+export async function newPortal(options: { unreachableFor?: number } = {}): Promise<{ id: string; server: string }> {
+  return (await (await fetch('/__stand-in/portal', { method: 'POST', body: JSON.stringify(options) })).json()) as { id: string; server: string };
+}
+
+/** A partner link of that server (`{server}/partner#code=pbl_…`): `unused` redeems once, `unknown` was never issued. */
+export const portalLink = async (id: string, state: 'unused' | 'unknown' = 'unused') =>
+  ((await (await fetch(`/__stand-in/portal/${id}/link/${state}`, { method: 'POST' })).json()) as { link: string }).link;
+
+/** Ends the server's portal session (the real cookie is httpOnly: only the server can). */
+export const endPortalSession = (id: string) => fetch(`/__stand-in/portal/${id}/logout`, { method: 'POST' });
+
+/** The portal state as the server holds it. */
+export const portalState = async (id: string) => (await (await fetch(`/__stand-in/portal/${id}`)).json()) as PortalState;

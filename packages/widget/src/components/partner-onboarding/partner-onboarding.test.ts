@@ -4,6 +4,7 @@ import type { PartnerOnboarding } from './partner-onboarding.component.js';
 import { linkCodeOf } from './partner-onboarding.component.js';
 import './partner-onboarding.js';
 import { contrastRatio } from '../../internal/contrast.js';
+import { endPortalSession, newPortal, portalLink, portalState } from '../../test-support/stand-in.js';
 
 /** `rgb(r, g, b)` from getComputedStyle as `#rrggbb`. */
 const hexOf = (rgb: string) =>
@@ -13,9 +14,10 @@ const hexOf = (rgb: string) =>
     .map((n) => Number(n).toString(16).padStart(2, '0'))
     .join('')}`;
 
-let counter = 0;
-/** A code the stand-in redeems once (`pbl_good…`), fresh per test. */
-const goodCode = () => `pbl_good${Date.now().toString(36)}${(counter += 1)}`.padEnd(30, 'x');
+/** Each test's own pretend Patchbay server (mocks/portal.ts): its partner, links and portal session. */
+let portal: { id: string; server: string };
+/** A link the server redeems once. */
+const freshLink = () => portalLink(portal.id);
 
 const part = <T extends HTMLElement = HTMLElement>(el: PartnerOnboarding, name: string) => el.shadowRoot!.querySelector<T>(`[part~="${name}"]`);
 /** The part name of the focused element inside the component (a string: a failing assertion prints it). */
@@ -23,12 +25,10 @@ const focusedPart = (el: PartnerOnboarding) => el.shadowRoot!.activeElement?.get
 const heading = (el: PartnerOnboarding) => part(el, 'heading')?.textContent?.trim();
 const button = (el: PartnerOnboarding, text: string) =>
   [...el.shadowRoot!.querySelectorAll<HTMLButtonElement>('button')].find((b) => b.textContent!.trim() === text)!;
-const portalOf = async () =>
-  (await (await fetch('/__portal/current')).json()) as { calls: string[]; lastGrace: number; subscriptions: { publish: string[]; consume: string[] } };
 
 /** Redeems a fresh link and fills in the details step, as a partner would, up to the keys step. */
 async function atKeys() {
-  const el = await onboarding(`${location.origin}/partner#code=${goodCode()}`);
+  const el = await onboarding(await freshLink());
   button(el, 'Get started').click();
   await waitUntil(() => el.step === 'details');
   el.shadowRoot!.querySelector<HTMLInputElement>('#contact')!.value = 'ops@shipfast.example';
@@ -38,24 +38,24 @@ async function atKeys() {
 }
 
 async function onboarding(link: string) {
-  const el = await fixture<PartnerOnboarding>(html`<partner-onboarding link=${link} server=${location.origin}></partner-onboarding>`);
+  const el = await fixture<PartnerOnboarding>(html`<partner-onboarding link=${link} server=${portal.server}></partner-onboarding>`);
   await waitUntil(() => el.shadowRoot!.querySelector('[part~="heading"]'), 'a screen with a heading');
   return el;
 }
 
 describe('<partner-onboarding>', () => {
-  // The portal cookie is httpOnly: only the server can end the session.
-  const endSession = () => fetch('/__portal/logout');
-  afterEach(endSession);
+  beforeEach(async () => {
+    portal = await newPortal();
+  });
 
   describe('the link', () => {
     it('reads the code from the address bar’s fragment, removes it before anything else, and redeems it', async () => {
-      const code = goodCode();
+      const code = linkCodeOf(await freshLink())!;
       const before = location.href;
       history.replaceState(null, '', `${location.pathname}${location.search}#code=${code}`);
       const steps: string[] = [];
       document.addEventListener('patchbay-onboarding-step', (event) => steps.push(event.detail.step), { once: true });
-      const el = await fixture<PartnerOnboarding>(html`<partner-onboarding server=${location.origin}></partner-onboarding>`);
+      const el = await fixture<PartnerOnboarding>(html`<partner-onboarding server=${portal.server}></partner-onboarding>`);
       expect(location.hash).to.equal('', 'the code left the address bar synchronously, at connect');
       await waitUntil(() => el.step === 'welcome', 'redeemed');
       expect(heading(el)).to.equal('Acme Logistics invites you');
@@ -67,31 +67,33 @@ describe('<partner-onboarding>', () => {
 
     it('redeems the link a host passes in the link attribute, leaving the host page’s address alone', async () => {
       const before = location.href;
-      const el = await onboarding(`${location.origin}/partner#code=${goodCode()}`);
+      const el = await onboarding(await freshLink());
       expect(el.step).to.equal('welcome');
       expect(location.href).to.equal(before);
     });
 
     it('shows one "cannot be used" screen for a used link and for an unknown one', async () => {
-      const code = goodCode();
-      await onboarding(`${location.origin}/partner#code=${code}`);
-      await endSession();
-      const used = await onboarding(`${location.origin}/partner#code=${code}`);
-      const unknown = await onboarding(`${location.origin}/partner#code=pbl_${'u'.repeat(26)}`);
+      const link = await freshLink();
+      await onboarding(link);
+      await endPortalSession(portal.id);
+      const used = await onboarding(link);
+      const unknown = await onboarding(await portalLink(portal.id, 'unknown'));
       expect(heading(used)).to.equal('This link cannot be used');
       expect(used.shadowRoot!.textContent).to.equal(unknown.shadowRoot!.textContent);
       await expect(used).to.be.accessible();
     });
 
     it('says the session ended when there is no code and no portal session, and asks for a new link', async () => {
-      const el = await onboarding(`${location.origin}/partner`);
+      const el = await onboarding(`${portal.server}/partner`);
       expect(heading(el)).to.equal('Your session has ended');
       expect(part(el, 'message')!.textContent).to.contain('new link');
       await expect(el).to.be.accessible();
     });
 
     it('offers a retry when the server cannot be reached, with the same code', async () => {
-      const el = await onboarding(`${location.origin}/partner#code=pbl_down${'x'.repeat(22)}`);
+      // Every request fails as a dropped network does (fetch rejects).
+      portal = await newPortal({ unreachableFor: 1000 });
+      const el = await onboarding(await freshLink());
       expect(heading(el)).to.equal('The invitation could not be opened');
       expect(part(el, 'message')!.getAttribute('role')).to.equal('alert');
       await expect(el).to.be.accessible();
@@ -112,7 +114,7 @@ describe('<partner-onboarding>', () => {
 
   describe('the walk-through', () => {
     it('goes welcome → details → keys → events → done, accessible at every step, with the focus on each step’s heading', async () => {
-      const el = await onboarding(`${location.origin}/partner#code=${goodCode()}`);
+      const el = await onboarding(await freshLink());
       const seen: string[] = [];
       el.addEventListener('patchbay-onboarding-step', (event) => seen.push(event.detail.step));
 
@@ -141,7 +143,7 @@ describe('<partner-onboarding>', () => {
     });
 
     it('keeps the partner on the details form with the server’s message when the contact is refused', async () => {
-      const el = await onboarding(`${location.origin}/partner#code=${goodCode()}`);
+      const el = await onboarding(await freshLink());
       button(el, 'Get started').click();
       await waitUntil(() => el.step === 'details');
       el.shadowRoot!.querySelector<HTMLInputElement>('#contact')!.removeAttribute('type');
@@ -151,7 +153,7 @@ describe('<partner-onboarding>', () => {
       expect((await error).detail.code).to.equal('invalid_request');
       await el.updateComplete;
       expect(el.step).to.equal('details');
-      expect(el.shadowRoot!.querySelector('[role="alert"]')!.textContent).to.contain('contact: not an email address');
+      expect(el.shadowRoot!.querySelector('[role="alert"]')!.textContent).to.contain('contact: Invalid email address');
     });
   });
 
@@ -193,7 +195,9 @@ describe('<partner-onboarding>', () => {
       await waitUntil(() => row(el, 'prod').querySelector('[part~="key"]'));
       const second = row(el, 'prod').querySelector<HTMLInputElement>('[part~="key"]')!.value;
       expect(second).to.not.equal(first);
-      expect((await portalOf()).lastGrace).to.equal(604800);
+      const prod = (await portalState(portal.id)).keys.find((key) => key.environment === 'prod')!;
+      const graceMs = Date.parse(prod.previousExpiresAt!) - Date.now();
+      expect(graceMs, 'the old key works for the chosen week').to.be.within(604_800_000 - 60_000, 604_800_000);
       await expect(el).to.be.accessible();
     });
   });
@@ -209,9 +213,12 @@ describe('<partner-onboarding>', () => {
       el.shadowRoot!.querySelector<HTMLInputElement>('input[name="consume"][value="app/order/*"]')!.click();
       button(el, 'Save and continue').click();
       await waitUntil(() => el.step === 'done');
-      expect((await portalOf()).subscriptions).to.deep.equal({ publish: ['app/shipment/created'], consume: ['app/order/*'] });
+      expect((await portalState(portal.id)).subscriptions).to.deep.equal({ publish: ['app/shipment/created'], consume: ['app/order/*'] });
       const snippet = part(el, 'snippet')!.textContent!;
-      expect(snippet).to.contain('http://localhost:4400/v1/events').and.to.contain('app/shipment/created').and.to.contain('$PATCHBAY_PARTNER_KEY');
+      expect(snippet)
+        .to.contain('https://patchbay.acme-logistics.example/v1/events')
+        .and.to.contain('app/shipment/created')
+        .and.to.contain('$PATCHBAY_PARTNER_KEY');
     });
   });
 
@@ -220,7 +227,7 @@ describe('<partner-onboarding>', () => {
       await setViewport({ width: 360, height: 640 });
       try {
         const el = await fixture<PartnerOnboarding>(
-          html`<partner-onboarding lang="de" link=${`${location.origin}/partner#code=${goodCode()}`} server=${location.origin}></partner-onboarding>`,
+          html`<partner-onboarding lang="de" link=${await freshLink()} server=${portal.server}></partner-onboarding>`,
         );
         // Through the steps with each one's primary button, whatever its German label.
         const next = async (step: string) => {
@@ -247,7 +254,7 @@ describe('<partner-onboarding>', () => {
 
   describe('as a guest on a host page', () => {
     it('leaves the focus where the page has it on load, and moves it to the heading only when the partner moves on', async () => {
-      const el = await onboarding(`${location.origin}/partner#code=${goodCode()}`);
+      const el = await onboarding(await freshLink());
       await el.updateComplete;
       expect(focusedPart(el)).to.equal(null, 'loading the portal does not pull the focus (or scroll the host page)');
       button(el, 'Get started').click();
@@ -257,7 +264,7 @@ describe('<partner-onboarding>', () => {
     });
 
     it('keeps its portal when the host moves it elsewhere in the page, without redeeming the used link again', async () => {
-      const el = await onboarding(`${location.origin}/partner#code=${goodCode()}`);
+      const el = await onboarding(await freshLink());
       const elsewhere = document.createElement('div');
       document.body.append(elsewhere);
       elsewhere.append(el);
@@ -269,7 +276,7 @@ describe('<partner-onboarding>', () => {
 
     it('puts legible text on the workspace colour in the dark scheme too (WCAG AA, 4.5:1)', async () => {
       const el = await fixture<PartnerOnboarding>(
-        html`<partner-onboarding theme="dark" link=${`${location.origin}/partner#code=${goodCode()}`} server=${location.origin}></partner-onboarding>`,
+        html`<partner-onboarding theme="dark" link=${await freshLink()} server=${portal.server}></partner-onboarding>`,
       );
       await waitUntil(() => el.step === 'welcome');
       await el.updateComplete;
@@ -281,8 +288,8 @@ describe('<partner-onboarding>', () => {
 
   describe('returning', () => {
     it('comes back to its portal session without a code while the session lasts', async () => {
-      await onboarding(`${location.origin}/partner#code=${goodCode()}`);
-      const again = await onboarding(`${location.origin}/partner`);
+      await onboarding(await freshLink());
+      const again = await onboarding(`${portal.server}/partner`);
       expect(again.step).to.equal('welcome');
     });
   });
