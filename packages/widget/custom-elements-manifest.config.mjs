@@ -68,6 +68,20 @@ function publicApiOnly() {
   };
 }
 
+/**
+ * Modules in path order. The analyzer lists them in the order the file system returns the globbed
+ * files, which differs between two checkouts of the same commit, so the committed file would look
+ * stale on a fresh clone.
+ */
+function modulesInPathOrder() {
+  return {
+    name: 'patchbay-modules-in-path-order',
+    packageLinkPhase({ customElementsManifest }) {
+      customElementsManifest.modules?.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    },
+  };
+}
+
 export default {
   // The public surface only: the elements, their base class (inherited members) and the entry.
   globs: ['src/index.ts', 'src/components/*/*.ts', 'src/internal/patchbay-element.ts'],
@@ -76,5 +90,5 @@ export default {
   litelement: true,
   // The `customElements` field is written by hand in package.json; the check writes to a temp dir.
   packagejson: false,
-  plugins: [patchbayDefineCalls(), publicApiOnly()],
+  plugins: [patchbayDefineCalls(), publicApiOnly(), modulesInPathOrder()],
 };
