@@ -32,12 +32,12 @@ const RECORD_EVENTS = `(() => {
 type SeenEvent = { type: string; detail: Record<string, unknown> };
 const events = (page: EnginePage) => page.evaluate<SeenEvent[]>('window.patchbayEvents');
 
-/** Signs in and consents on the demo provider's pages (oidc-provider), as a person would. */
+/** Signs in and consents on the demo provider's Demo Cloud pages (oidc-provider), as a person would. */
 async function signInAndConsent(page: EnginePage): Promise<void> {
   await page.type({ css: ['input[name="login"]'] }, 'ada');
   await page.type({ css: ['input[name="password"]'] }, 'any password');
   await page.click({ css: ['button[type="submit"]'] });
-  await page.click({ css: ['button[type="submit"]'], text: 'Continue' });
+  await page.click({ css: ['button[type="submit"]'], text: 'Allow' });
 }
 
 let patchbay: TestPatchbay;
