@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import {
   closeServer,
   listenOnLoopback,
@@ -91,6 +91,10 @@ for (const engine of ENGINES) {
     });
     after(async () => {
       await browser?.close();
+    });
+    // The button shows the tenant's state on load: each flow starts from a tenant with no connection.
+    beforeEach(async () => {
+      await patchbay.patchbay.ctx.store.db.updateTable('connections').set({ status: 'revoked' }).where('tenant_id', '=', 'demo-user').execute();
     });
 
     async function openDemo(): Promise<EnginePage> {
