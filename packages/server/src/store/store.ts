@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { CompiledQuery, Kysely, type LogEvent, PostgresDialect, sql, SqliteDialect, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, type LogEvent, sql, SqliteDialect, type Transaction } from 'kysely';
+import { OwnSchemaPostgresDialect } from './pg-introspector.js';
 import SQLite from 'better-sqlite3';
 import type { Database } from './schema.js';
 import { migrateToLatest, pendingMigrations } from './migrations.js';
@@ -228,7 +229,7 @@ async function openPostgresStore(databaseUrl: string, options: StoreOptions): Pr
   // next query on it fails instead (and is answered 503), and the pool drops it on release.
   pool.on('connect', (client) => client.on('error', () => undefined));
   const queries = queryLog();
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queries.log });
+  const db = new Kysely<Database>({ dialect: new OwnSchemaPostgresDialect({ pool }), log: queries.log });
   const listenChannel = (channel: string) => {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new UnsupportedDatabaseError(`Invalid channel name "${channel}".`);
     return channel;
