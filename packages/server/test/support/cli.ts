@@ -16,8 +16,9 @@ export interface CliFixture {
   database: SharedDatabase;
   server: ServerProcess;
   standIn: StandInApi;
-  /** An admin key (every scope), the one `cli` uses unless told otherwise. */
+  /** An admin key (every scope), the one `cli` uses unless told otherwise, and its id (the audit's actor). */
   adminKey: string;
+  adminKeyId: string;
   /** `patchbay <args>` with PATCHBAY_SERVER and PATCHBAY_API_KEY set (override with `env`); `input` is its stdin. */
   cli(args: string[], env?: Record<string, string>, input?: string): Promise<Run>;
   /** Every output so far, stdout and stderr. */
@@ -34,13 +35,14 @@ export async function startCliFixture(kind: 'sqlite' | 'postgres'): Promise<CliF
   const configFile = path.join(database.dataDir, 'patchbay.config.json');
   writeFileSync(configFile, JSON.stringify(declarations));
   const server = await startServerProcess({ env: { ...database.env, PATCHBAY_CONFIG: configFile } });
-  const { key: adminKey } = await database.accessKey('cli-admin', EVERY_SCOPE);
+  const { key: adminKey, id: adminKeyId } = await database.accessKey('cli-admin', EVERY_SCOPE);
   const outputs: string[] = [];
   return {
     database,
     server,
     standIn,
     adminKey,
+    adminKeyId,
     outputs,
     async cli(args, env = {}, input) {
       const run = await runCli(args, { PATCHBAY_SERVER: server.origin, PATCHBAY_API_KEY: adminKey, ...env }, input);
