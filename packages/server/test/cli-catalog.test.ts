@@ -155,7 +155,7 @@ function catalogThroughTheCli(kind: 'sqlite' | 'postgres') {
       id,
       '--color',
       '#336699',
-      '--icon-url',
+      '--icon',
       'https://cdn.example.com/s.png',
       '--owner',
       'ops@shipfast.example',
@@ -166,7 +166,7 @@ function catalogThroughTheCli(kind: 'sqlite' | 'postgres') {
     const shown = await fx.cli(['partners', 'show', id]);
     assert.match(shown.stdout, /owner: +ops@shipfast\.example\n/);
     assert.match(shown.stdout, /colour: +#336699\n/);
-    assert.match(shown.stdout, /icon URL: +https:\/\/cdn\.example\.com\/s\.png\n/);
+    assert.match(shown.stdout, /icon: +https:\/\/cdn\.example\.com\/s\.png\n/);
     assert.match(shown.stdout, /tags: +logistics\n/);
     const bad = await fx.cli(['partners', 'update', id, '--color', 'blue']);
     assert.equal(bad.code, 1);

@@ -10,6 +10,8 @@ interface AuditEntry {
   id: string;
   at: string;
   actor: string;
+  /** What the actor acted through (a tenant's session), when the actor alone does not say. */
+  via?: string | null;
   action: string;
   resourceType?: string;
   resourceId?: string;
@@ -20,11 +22,12 @@ interface AuditEntry {
 
 export const AUDIT_USAGE = `Usage:
   patchbay audit list [--resource-type TYPE] [--resource-id ID] [--actor ACTOR] [--action ACTION] [--from ISO-DATE] [--to ISO-DATE] [--limit N] [--cursor CURSOR] [--all]
-Takes [--server URL] [--json]. Newest first.`;
+Takes [--server URL] [--json]. Newest first; --action connection. (ending with a dot) matches every action of a resource;
+--from is inclusive, --to exclusive.`;
 
 const LIST: Column<AuditEntry>[] = [
   { header: 'at', value: (e) => iso(e.at) },
-  { header: 'actor', value: (e) => e.actor, max: 32 },
+  { header: 'actor', value: (e) => (e.via ? `${e.actor} via ${e.via}` : e.actor), max: 48 },
   { header: 'action', value: (e) => e.action },
   { header: 'resource', value: (e) => `${e.resourceType ?? e.targetType ?? '-'} ${e.resourceId ?? e.targetId ?? '-'}` },
   { header: 'details', value: (e) => (e.details && Object.keys(e.details).length > 0 ? e.details : undefined), max: 60 },

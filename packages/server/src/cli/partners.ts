@@ -23,9 +23,9 @@ interface PartnerView {
 export const PARTNERS_USAGE = `Usage:
   patchbay partners list [--status STATUS] [--tag TAG] [--search TEXT] [--limit N] [--cursor CURSOR] [--all]
   patchbay partners show <partner id>
-  patchbay partners invite [--file FILE|-] [--name APP_NAME] [--description TEXT] [--color #RRGGBB] [--icon-url URL] [--owner TEXT] [--tag TAG ...]
+  patchbay partners invite [--file FILE|-] [--name APP_NAME] [--description TEXT] [--color #RRGGBB] [--icon HTTPS-URL] [--owner TEXT] [--tag TAG ...]
   patchbay partners create …                            (the same as invite)
-  patchbay partners update <partner id> [--file FILE|-] [--name APP_NAME] [--description TEXT] [--color #RRGGBB] [--icon-url URL] [--owner TEXT] [--tag TAG ...]
+  patchbay partners update <partner id> [--file FILE|-] [--name APP_NAME] [--description TEXT] [--color #RRGGBB] [--icon HTTPS-URL] [--owner TEXT] [--tag TAG ...]
   patchbay partners link <partner id>                   (a new one-time onboarding link)
   patchbay partners revoke-links|suspend|reinstate <partner id>
 Each takes [--server URL] [--json]. invite and link print the one-time link once: it is the partner's way in.`;
@@ -40,7 +40,7 @@ const LIST: Column<PartnerView>[] = [
 ];
 
 function renderPartner(partner: PartnerView): string {
-  const { color, iconUrl, owner, tags: _tags, ...rest } = partner.metadata;
+  const { color, icon, owner, tags: _tags, ...rest } = partner.metadata;
   return [
     renderDetails([
       ['id', partner.id],
@@ -50,7 +50,7 @@ function renderPartner(partner: PartnerView): string {
       ['contact', partner.contact],
       ['owner', owner],
       ['colour', color],
-      ['icon URL', iconUrl],
+      ['icon', icon],
       ['tags', partner.tags],
       ...(Object.keys(rest).length > 0 ? ([['metadata', rest]] as const) : []),
       ['created', iso(partner.createdAt)],
@@ -86,7 +86,7 @@ const fieldFlags = {
   name: { type: 'string' },
   description: { type: 'string' },
   color: { type: 'string' },
-  'icon-url': { type: 'string' },
+  icon: { type: 'string' },
   owner: { type: 'string' },
   tag: { type: 'string', multiple: true },
 } as const;
@@ -97,7 +97,7 @@ type FieldValues = { [name in keyof typeof fieldFlags]?: (typeof fieldFlags)[nam
 async function partnerBody(file: string | undefined, values: FieldValues): Promise<Record<string, unknown>> {
   const body = await bodyOf(file, { appName: values.name, appDescription: values.description });
   const metadata = Object.fromEntries(
-    Object.entries({ color: values.color, iconUrl: values['icon-url'], owner: values.owner, tags: values.tag }).filter(([, value]) => value !== undefined),
+    Object.entries({ color: values.color, icon: values.icon, owner: values.owner, tags: values.tag }).filter(([, value]) => value !== undefined),
   );
   if (Object.keys(metadata).length > 0) body.metadata = { ...(body.metadata as Record<string, unknown> | undefined), ...metadata };
   return body;
@@ -148,7 +148,7 @@ async function update(argv: string[], env: Environment) {
   const api = clientFrom(values, env);
   const input = await partnerBody(values.file, values);
   if (Object.keys(input).length === 0)
-    throw new UsageError('Nothing to change: give --file or a field flag (--name, --description, --color, --icon-url, --owner, --tag).');
+    throw new UsageError('Nothing to change: give --file or a field flag (--name, --description, --color, --icon, --owner, --tag).');
   const { body } = await api.request<PartnerView | { data: PartnerView }>('PATCH', path(id!), { body: input });
   if (values.json) printJson(body);
   else out(`Updated partner ${id}.\n\n${renderPartner('data' in body! ? body.data : body!)}`);
