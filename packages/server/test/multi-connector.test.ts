@@ -241,13 +241,13 @@ describe(`several connectors in one install, and the choice of an auth method ($
     const body = await page.text();
     const methods = [...body.matchAll(/<button type="submit" name="method" value="([^"]+)"/g)].map((match) => match[1]);
     assert.deepEqual(methods, ['basic', 'bearer', 'apiKey']);
-    assert.match(body, /value="basic" class="choice default"[^>]*>Username and password <span class="badge"[^>]*>Recommended</);
+    assert.match(body, /value="basic" class="choice default"[^>]*><span>Username and password<\/span> <span class="badge">Recommended</);
     assert.match(body, /<form method="get" action="\/v1\/integrations\/triple-app\/session\/ses_\w+\/start">/);
     assert.match(
       body,
       /<input type="hidden" name="mode" value="popup"><input type="hidden" name="origin" value="https:\/\/app.example.com"><input type="hidden" name="connector" value="triple">/,
     );
-    assert.match(body, /role="group" aria-labelledby="choose-heading"/);
+    assert.match(body, /role="group" aria-labelledby="choose-heading choose-question"/);
     const row = await patchbay.patchbay.ctx.store.db
       .selectFrom('sessions')
       .select(['status', 'auth_method'])

@@ -110,7 +110,8 @@ export function methodName(connector: Connector, method: PublicAuthMethod): stri
 /**
  * The choice among a connector's methods, default first and marked. Each choice is a submit button
  * of one GET form back to the start URL with `method` set, so it works without script (the pages'
- * CSP allows none inline), by keyboard and with a screen reader: a labelled group of buttons.
+ * CSP allows none inline), by keyboard and with a screen reader: a labelled group of buttons (the
+ * default's badge is part of its name, "… Recommended", as it reads on screen).
  */
 export function sendMethodChoicePage(
   res: Response,
@@ -120,17 +121,16 @@ export function sendMethodChoicePage(
   const hidden = Object.entries(input.hidden).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`);
   const choices = input.methods.map(
     (method) =>
-      html`<li><button type="submit" name="method" value="${method.type}" class="${method.default ? 'choice default' : 'choice secondary'}" data-method="${method.type}"${
-        method.default ? html` aria-describedby="recommended"` : ''
-      }>${methodName(connector, method)}${method.default ? html` <span class="badge" aria-hidden="true">Recommended</span>` : ''}</button></li>`,
+      html`<li><button type="submit" name="method" value="${method.type}" class="${method.default ? 'choice default' : 'choice secondary'}" data-method="${method.type}"><span>${methodName(connector, method)}</span>${
+        method.default ? html` <span class="badge">Recommended</span>` : ''
+      }</button></li>`,
   );
   sendPage(res, 200, {
     title: `Connect ${connector.name}`,
     body: html`<main class="card">
 ${connector.iconUrl ? html`<img class="icon" src="${connector.iconUrl}" alt="" width="40" height="40">` : ''}
 <h1 id="choose-heading">Connect ${connector.name}</h1>
-<p>Choose how to sign in.</p>
-<form method="get" action="${input.actionUrl}">${hidden}<ul class="choices" role="group" aria-labelledby="choose-heading">${choices}</ul></form>
-<p class="hint" id="recommended">Recommended: ${methodName(connector, input.methods[0]!)}.</p></main>`,
+<p id="choose-question">Choose how to sign in.</p>
+<form method="get" action="${input.actionUrl}">${hidden}<ul class="choices" role="group" aria-labelledby="choose-heading choose-question">${choices}</ul></form></main>`,
   });
 }
