@@ -16,7 +16,12 @@ export function fillPath(path: string, values: Record<string, string>): string {
   return path.replace(/\{([A-Za-z0-9_.]+)\}/g, (_match, name: string) => encodeURIComponent(values[name] ?? ''));
 }
 
-/** Runs one declared action for a tenant with the tenant's own credentials. */
+/**
+ * Runs one declared action for a tenant with the tenant's own credentials. The tenant's install
+ * holds one connection per connector it connected (commits add to it: installs/service.ts
+ * `commitInstall`), so the action's connector picks its connection there; deleting the install
+ * ends every action at once.
+ */
 export async function invokeAction(
   ctx: AppContext,
   broker: CredentialBroker,
@@ -48,6 +53,6 @@ export async function invokeAction(
 async function connectionFor(deps: Pick<AppContext, 'store'>, connectionIds: string[], connector: string): Promise<string> {
   const rows = await deps.store.db.selectFrom('connections').select(['id', 'connector_id']).where('id', 'in', connectionIds).execute();
   const match = rows.find((row) => row.connector_id === connector);
-  if (!match) throw notFound('connection_not_found', `The install has no connection for ${connector}.`);
+  if (!match) throw notFound('connection_not_found', `The tenant has not connected ${connector} in this install.`);
   return match.id;
 }

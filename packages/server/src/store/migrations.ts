@@ -226,6 +226,19 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('events_topic').on('events').columns(['topic', 'seq']).execute();
     },
   },
+  '0005_session_requested_connector': {
+    async up(db: Kysely<unknown>) {
+      // The connector the host limited a session to: `connector_id` becomes the one chosen at
+      // start, so it no longer tells whether the session may show the integration's others.
+      await db.schema.alterTable('sessions').addColumn('requested_connector', 'text').execute();
+      // Sessions not started yet still hold the host's choice; others show every connector.
+      await (db as Kysely<{ sessions: { requested_connector: string | null; connector_id: string | null; status: string } }>)
+        .updateTable('sessions')
+        .set((eb) => ({ requested_connector: eb.ref('connector_id') }))
+        .where('status', '=', 'created')
+        .execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

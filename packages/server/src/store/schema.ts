@@ -105,6 +105,8 @@ export interface SessionsTable {
   /** Set when the session re-authorizes an existing connection (its credentials are replaced in place). */
   reauth_connection_id: string | null;
   connection_label: string | null;
+  /** The connector the host limited the session to at creation (or the one being re-authorized); null: any of the integration's. */
+  requested_connector: string | null;
 }
 
 export type InstallStatus = 'pending' | 'success' | 'failed';
