@@ -17,7 +17,7 @@ export function echoDeclarations(api: StandInApi): Declarations {
         name: 'Bearer',
         description: '',
         baseUrl: `${api.origin}/bearer`,
-        visibility: 'private',
+        visibility: 'shared',
         authMethods: [{ type: 'bearer' }],
         actions: { me: { method: 'GET', path: '/me', query: {} } },
       },
