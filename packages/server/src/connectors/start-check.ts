@@ -26,7 +26,23 @@ export async function refuseUnhonourable(catalog: Catalog, declarations: Declara
   const problems: string[] = [];
   const declared = new Set(declarations.connectors.map((connector) => connector.slug));
   for (const connector of [...catalog.connectors.values()].sort((a, b) => (a.slug < b.slug ? -1 : 1))) {
-    const where = connector.source === 'file' ? catalog.fileName : 'the API';
+    let source = connector.source;
+    if (source === 'file' && !declared.has(connector.slug)) {
+      const offering = [...catalog.integrations.values()].filter((integration) => integration.connectors.includes(connector.slug));
+      if (offering.length > 0) {
+        problems.push(
+          `connector "${connector.slug}" is no longer declared in ${catalog.fileName}, but ${offering.map((integration) => `integration "${integration.id}"`).join(', ')} offers it. ` +
+            'Declare it again, or remove it from those integrations first (PATCH /v1/integrations/<id> while it is still declared).',
+        );
+      } else {
+        source = (await catalog.save(declarationOf(connector), 'api', { keepClientSecret: true })).source;
+        logger.warn(
+          { connector: connector.slug },
+          'connector no longer in the config file: kept (with its connections) as an API connector, which the API can change or delete',
+        );
+      }
+    }
+    const where = source === 'file' ? catalog.fileName : 'the API';
     for (const method of connector.authMethods) {
       if (method.type === 'custom' && !customs[method.handler])
         problems.push(
@@ -34,21 +50,11 @@ export async function refuseUnhonourable(catalog: Catalog, declarations: Declara
             `Register it with createPatchbay(config, { authMethods: { "${method.handler}": defineAuthMethod(…) } }), or remove the method from the connector.`,
         );
     }
-    if (connector.source !== 'file' || declared.has(connector.slug)) continue;
-    const offering = [...catalog.integrations.values()].filter((integration) => integration.connectors.includes(connector.slug));
-    if (offering.length > 0) {
-      problems.push(
-        `connector "${connector.slug}" is no longer declared in ${catalog.fileName}, but ${offering.map((integration) => `integration "${integration.id}"`).join(', ')} offers it. ` +
-          'Declare it again, or remove it from those integrations first (PATCH /v1/integrations/<id> while it is still declared).',
-      );
-    } else {
-      await catalog.save(declarationOf(connector), 'api', { keepClientSecret: true });
-      logger.warn({ connector: connector.slug }, 'connector no longer in the config file: kept (with its connections) as an API connector, which the API can change or delete');
-    }
   }
   for (const integration of [...catalog.integrations.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
     const where = integration.source === 'file' ? catalog.fileName : 'the API';
-    for (const problem of integrationProblems(catalog, integration)) problems.push(`integration "${integration.id}" (from ${where}): ${problem.field}: ${problem.message}.`);
+    for (const problem of integrationProblems(catalog, integration))
+      problems.push(`integration "${integration.id}" (from ${where}): ${problem.field}: ${problem.message}.`);
   }
   if (problems.length > 0) throw new StartRefused(problems);
 }
