@@ -5,7 +5,14 @@ import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { isoNow } from '../store/time.js';
 import type { AuthMethod, ConnectorDeclaration, OAuth2Auth } from './schema.js';
-import { type Integration, type IntegrationDeclaration, readIntegration, readIntegrations, syncFileIntegrations, writeIntegration } from '../integrations/store.js';
+import {
+  type Integration,
+  type IntegrationDeclaration,
+  readIntegration,
+  readIntegrations,
+  syncFileIntegrations,
+  writeIntegration,
+} from '../integrations/store.js';
 
 export type { Integration } from '../integrations/store.js';
 
@@ -47,7 +54,11 @@ export interface Catalog {
   /** Re-reads connectors from the store (another instance may have added, changed or deleted one). */
   refresh(): Promise<void>;
   /** Stores an integration; with `insert`, only if its id is free (null when it was taken). */
-  saveIntegration(declaration: IntegrationDeclaration, source: CatalogSource, options?: { db?: Kysely<Database>; insert?: boolean }): Promise<Integration | null>;
+  saveIntegration(
+    declaration: IntegrationDeclaration,
+    source: CatalogSource,
+    options?: { db?: Kysely<Database>; insert?: boolean },
+  ): Promise<Integration | null>;
   /** Re-reads every integration from the store. */
   refreshIntegrations(): Promise<void>;
   /**

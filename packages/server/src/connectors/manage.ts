@@ -81,7 +81,10 @@ export async function updateConnector(deps: Deps, slug: string, patch: UpdateCon
   if (next.visibility === 'private') {
     const offering = await offeredBy(deps, slug);
     if (offering.length > 0)
-      throw badRequest('invalid_request', `visibility: a private connector cannot be offered in an integration, and ${slug} is offered in ${offering.join(', ')}.`);
+      throw badRequest(
+        'invalid_request',
+        `visibility: a private connector cannot be offered in an integration, and ${slug} is offered in ${offering.join(', ')}.`,
+      );
   }
   const kept = new Set(next.authMethods.map((method) => method.type));
   const removed = current.authMethods.map((method) => method.type).filter((type) => !kept.has(type));
@@ -122,7 +125,10 @@ export async function deleteConnector(deps: Deps, slug: string, force: boolean, 
   const connector = await loadManaged(deps, slug);
   const offering = await offeredBy(deps, slug);
   if (offering.length > 0)
-    throw conflict('connector_offered', `Connector "${slug}" is offered in ${offering.map((id) => `"${id}"`).join(', ')}: remove it from those integrations first.`);
+    throw conflict(
+      'connector_offered',
+      `Connector "${slug}" is offered in ${offering.map((id) => `"${id}"`).join(', ')}: remove it from those integrations first.`,
+    );
   return inTransaction(deps, async (trx) => {
     const live = await trx.selectFrom('connections').select(['id', 'tenant_id']).where('connector_id', '=', slug).where('status', '!=', 'revoked').execute();
     if (live.length > 0 && !force)
@@ -134,7 +140,12 @@ export async function deleteConnector(deps: Deps, slug: string, force: boolean, 
     for (const row of live) {
       await trx
         .updateTable('connections')
-        .set({ status: 'revoked', credentials_ciphertext: deps.keyring.encrypt(JSON.stringify({ type: 'none' }), credentialsAad(row.id, row.tenant_id)), expires_at: null, updated_at: now })
+        .set({
+          status: 'revoked',
+          credentials_ciphertext: deps.keyring.encrypt(JSON.stringify({ type: 'none' }), credentialsAad(row.id, row.tenant_id)),
+          expires_at: null,
+          updated_at: now,
+        })
         .where('id', '=', row.id)
         .execute();
     }

@@ -57,9 +57,7 @@ export const connectorActionSchema = z.strictObject({
  * `private`: the operator's own test connector, never offered in an integration; `shared`: may be
  * offered. `public` is the word some consoles use for `shared`, accepted and stored as `shared`.
  */
-const visibility = z
-  .enum(['private', 'shared', 'public'])
-  .transform((value) => (value === 'public' ? 'shared' : value));
+const visibility = z.enum(['private', 'shared', 'public']).transform((value) => (value === 'public' ? 'shared' : value));
 
 const connectorFields = {
   name: z.string().min(1).max(100),

@@ -35,7 +35,10 @@ export function integrationProblems(catalog: Pick<Catalog, 'connectors'>, integr
   }
   for (const [name, action] of Object.entries(integration.actions)) {
     if (!integration.connectors.includes(action.connector))
-      problems.push({ field: `actions.${name}.connector`, message: `action uses connector "${action.connector}", which the integration does not list in connectors` });
+      problems.push({
+        field: `actions.${name}.connector`,
+        message: `action uses connector "${action.connector}", which the integration does not list in connectors`,
+      });
   }
   return problems;
 }
@@ -56,7 +59,10 @@ export async function loadIntegration(deps: Pick<AppContext, 'catalog'>, integra
 async function loadManaged(deps: Deps, integrationId: string): Promise<Integration> {
   const integration = await loadIntegration(deps, integrationId);
   if (integration.source === 'file')
-    throw conflict('managed_by_file', `Integration "${integration.id}" is declared in ${deps.catalog.fileName}: change it there (it is read-only through the API).`);
+    throw conflict(
+      'managed_by_file',
+      `Integration "${integration.id}" is declared in ${deps.catalog.fileName}: change it there (it is read-only through the API).`,
+    );
   return integration;
 }
 
@@ -79,7 +85,13 @@ export async function createIntegration(deps: Deps, input: CreateIntegrationInpu
     const created = await inTransaction(deps, async (trx) => {
       const saved = await deps.catalog.saveIntegration({ ...input, id }, 'api', { db: trx, insert: true });
       if (saved)
-        await writeAudit(trx, { actor, action: 'integration.created', targetType: 'integration', targetId: id, details: { after: integrationDeclarationOf(saved) } });
+        await writeAudit(trx, {
+          actor,
+          action: 'integration.created',
+          targetType: 'integration',
+          targetId: id,
+          details: { after: integrationDeclarationOf(saved) },
+        });
       return saved;
     });
     if (created) return created;
@@ -136,10 +148,21 @@ export async function deleteIntegration(deps: Deps, integrationId: string, force
         `Integration "${integration.id}" has ${installs} install${installs === 1 ? '' : 's'}; delete with ?force=true to delete ${installs === 1 ? 'it' : 'them'} too.`,
       );
     const now = isoNow();
-    await trx.updateTable('installs').set({ deleted_at: now, updated_at: now }).where('integration_id', '=', integration.id).where('deleted_at', 'is', null).execute();
+    await trx
+      .updateTable('installs')
+      .set({ deleted_at: now, updated_at: now })
+      .where('integration_id', '=', integration.id)
+      .where('deleted_at', 'is', null)
+      .execute();
     const cancelled = await trx
       .updateTable('sessions')
-      .set({ status: 'cancelled', error_code: 'integration_deleted', error_message: 'The integration was deleted.', pkce_verifier_ciphertext: null, updated_at: now })
+      .set({
+        status: 'cancelled',
+        error_code: 'integration_deleted',
+        error_message: 'The integration was deleted.',
+        pkce_verifier_ciphertext: null,
+        updated_at: now,
+      })
       .where('integration_id', '=', integration.id)
       .where('status', 'in', OPEN_SESSION_STATUSES)
       .executeTakeFirst();
@@ -157,9 +180,14 @@ export async function deleteIntegration(deps: Deps, integrationId: string, force
 }
 
 /** Integrations ordered by id, which is also the cursor: stable across instances and creates. */
-export async function listIntegrations(deps: Deps, query: { limit: number; cursor?: string | undefined }): Promise<{ data: Integration[]; next: string | null }> {
+export async function listIntegrations(
+  deps: Deps,
+  query: { limit: number; cursor?: string | undefined },
+): Promise<{ data: Integration[]; next: string | null }> {
   await deps.catalog.refreshIntegrations();
-  const after = [...deps.catalog.integrations.values()].filter((integration) => query.cursor === undefined || integration.id > query.cursor).sort((a, b) => (a.id < b.id ? -1 : 1));
+  const after = [...deps.catalog.integrations.values()]
+    .filter((integration) => query.cursor === undefined || integration.id > query.cursor)
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
   const page = after.slice(0, query.limit);
   return { data: page, next: after.length > query.limit ? page[page.length - 1]!.id : null };
 }
