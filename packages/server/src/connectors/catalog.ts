@@ -59,6 +59,11 @@ export interface Catalog {
     source: CatalogSource,
     options?: { db?: Kysely<Database>; insert?: boolean },
   ): Promise<Integration | null>;
+  /**
+   * Runs one change of the catalog in a store transaction (with its audit entry), then re-reads
+   * both caches, so they match the store whether the change committed or not.
+   */
+  change<T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
   /** Re-reads every integration from the store. */
   refreshIntegrations(): Promise<void>;
   /**
@@ -86,6 +91,22 @@ export function declarationOf(connector: Connector): ConnectorDeclaration {
       return oauth;
     }),
   };
+}
+
+/** Before/after of the fields that differ between two secret-free views (for audit details). */
+export function changedFields<T extends object>(
+  before: T,
+  after: T,
+  ignore: readonly string[] = [],
+): { before: Record<string, unknown>; after: Record<string, unknown> } {
+  const changes = { before: {} as Record<string, unknown>, after: {} as Record<string, unknown> };
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)].filter((key) => !ignore.includes(key)));
+  for (const key of keys as Set<keyof T & string>) {
+    if (JSON.stringify(before[key]) === JSON.stringify(after[key])) continue;
+    changes.before[key] = before[key] ?? null;
+    changes.after[key] = after[key] ?? null;
+  }
+  return changes;
 }
 
 /** A stored definition; rows written before `file` was the word say `declarations`. */
@@ -178,6 +199,13 @@ export async function loadCatalog(store: Store, keyring: Keyring, declarations: 
       return saved;
     },
     refreshIntegrations,
+    async change(work) {
+      try {
+        return await store.db.transaction().execute(work);
+      } finally {
+        await Promise.all([refresh(), refreshIntegrations()]);
+      }
+    },
     async loadIntegration(id) {
       const integration = await readIntegration(store.db, id);
       if (!integration) {

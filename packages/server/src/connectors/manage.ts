@@ -1,12 +1,10 @@
-import type { Kysely } from 'kysely';
 import { writeAudit } from '../audit/service.js';
 import { credentialsAad } from '../connections/service.js';
 import type { AppContext } from '../context.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
-import type { Database } from '../store/schema.js';
 import { isoNow } from '../store/time.js';
-import { type Connector, declarationOf } from './catalog.js';
+import { changedFields, type Connector, declarationOf } from './catalog.js';
 import { assertMethodsUsable } from './service.js';
 import { type AuthMethod, connectorDeclarationSchema, defaultMethod, type UpdateConnectorInput } from './schema.js';
 
@@ -43,26 +41,6 @@ function withDefault(current: Connector, methods: AuthMethod[]): AuthMethod[] {
   return methods.map((method) => ({ ...method, default: method.type === kept }));
 }
 
-/** Before/after of the changed fields, from the secret-free views (a client secret shows only as hasClientSecret). */
-function changedFields(before: Connector, after: Connector): { before: Record<string, unknown>; after: Record<string, unknown> } {
-  const changes = { before: {} as Record<string, unknown>, after: {} as Record<string, unknown> };
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)].filter((key) => !['createdAt', 'updatedAt'].includes(key))) as Set<keyof Connector>;
-  for (const key of keys) {
-    if (JSON.stringify(before[key]) === JSON.stringify(after[key])) continue;
-    changes.before[key] = before[key] ?? null;
-    changes.after[key] = after[key] ?? null;
-  }
-  return changes;
-}
-
-async function inTransaction<T>(deps: Pick<AppContext, 'store' | 'catalog'>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-  try {
-    return await deps.store.db.transaction().execute(work);
-  } finally {
-    await deps.catalog.refresh();
-  }
-}
-
 /**
  * Changes a connector made through the API. Connections whose method is removed become
  * `needs_reauth` in the same transaction: the tenant is asked to sign in again, never left with a
@@ -89,7 +67,7 @@ export async function updateConnector(deps: Deps, slug: string, patch: UpdateCon
   const kept = new Set(next.authMethods.map((method) => method.type));
   const removed = current.authMethods.map((method) => method.type).filter((type) => !kept.has(type));
   const secretReplaced = patch.authMethods?.some((method) => method.type === 'oauth2' && method.clientSecret !== undefined) ?? false;
-  return inTransaction(deps, async (trx) => {
+  return deps.catalog.change(async (trx) => {
     const saved = await deps.catalog.save(next, 'api', { db: trx, keepClientSecret: true });
     let needsReauth = 0;
     if (removed.length > 0) {
@@ -107,7 +85,11 @@ export async function updateConnector(deps: Deps, slug: string, patch: UpdateCon
       action: 'connector.updated',
       targetType: 'connector',
       targetId: slug,
-      details: { ...changedFields(current, saved), ...(secretReplaced ? { clientSecretReplaced: true } : {}), ...(removed.length ? { needsReauth } : {}) },
+      details: {
+        ...changedFields(current, saved, ['createdAt', 'updatedAt']),
+        ...(secretReplaced ? { clientSecretReplaced: true } : {}),
+        ...(removed.length ? { needsReauth } : {}),
+      },
     });
     return saved;
   });
@@ -129,7 +111,7 @@ export async function deleteConnector(deps: Deps, slug: string, force: boolean, 
       'connector_offered',
       `Connector "${slug}" is offered in ${offering.map((id) => `"${id}"`).join(', ')}: remove it from those integrations first.`,
     );
-  return inTransaction(deps, async (trx) => {
+  return deps.catalog.change(async (trx) => {
     const live = await trx.selectFrom('connections').select(['id', 'tenant_id']).where('connector_id', '=', slug).where('status', '!=', 'revoked').execute();
     if (live.length > 0 && !force)
       throw conflict(

@@ -1,10 +1,8 @@
-import type { Kysely } from 'kysely';
 import { writeAudit } from '../audit/service.js';
-import type { Catalog, Integration } from '../connectors/catalog.js';
+import { type Catalog, changedFields, type Integration } from '../connectors/catalog.js';
 import { slugify, uniqueSlug } from '../connectors/service.js';
 import type { AppContext } from '../context.js';
 import { badRequest, conflict, HttpError, notFound } from '../http/errors.js';
-import type { Database } from '../store/schema.js';
 import { isoNow } from '../store/time.js';
 import { parseInput } from '../http/validation.js';
 import { type CreateIntegrationInput, type IntegrationDeclaration, integrationDeclarationSchema, type UpdateIntegrationInput } from './schema.js';
@@ -66,15 +64,6 @@ async function loadManaged(deps: Deps, integrationId: string): Promise<Integrati
   return integration;
 }
 
-/** Keeps the cache true to the store after a transaction, whether it committed or not. */
-async function inTransaction<T>(deps: Deps, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-  try {
-    return await deps.store.db.transaction().execute(work);
-  } finally {
-    await deps.catalog.refreshIntegrations();
-  }
-}
-
 export async function createIntegration(deps: Deps, input: CreateIntegrationInput, actor: string): Promise<Integration> {
   await deps.catalog.refresh();
   assertHonourable(deps.catalog, { ...input, id: input.id ?? 'new' });
@@ -82,7 +71,7 @@ export async function createIntegration(deps: Deps, input: CreateIntegrationInpu
   for (let attempt = 0; attempt < 20; attempt++) {
     await deps.catalog.refreshIntegrations();
     const id = uniqueSlug(input.id ?? slugify(input.name, 'integration'), (candidate) => deps.catalog.integrations.has(candidate));
-    const created = await inTransaction(deps, async (trx) => {
+    const created = await deps.catalog.change(async (trx) => {
       const saved = await deps.catalog.saveIntegration({ ...input, id }, 'api', { db: trx, insert: true });
       if (saved)
         await writeAudit(trx, {
@@ -99,24 +88,13 @@ export async function createIntegration(deps: Deps, input: CreateIntegrationInpu
   throw new HttpError(409, 'id_unavailable', 'Could not find a free id for this name; try another name.');
 }
 
-/** Before/after of the fields a change touched (an integration holds no secret). */
-function changedFields(before: IntegrationDeclaration, after: IntegrationDeclaration): { before: Record<string, unknown>; after: Record<string, unknown> } {
-  const changes = { before: {} as Record<string, unknown>, after: {} as Record<string, unknown> };
-  for (const key of Object.keys(after) as Array<keyof IntegrationDeclaration>) {
-    if (JSON.stringify(before[key]) === JSON.stringify(after[key])) continue;
-    changes.before[key] = before[key];
-    changes.after[key] = after[key];
-  }
-  return changes;
-}
-
 export async function updateIntegration(deps: Deps, integrationId: string, patch: UpdateIntegrationInput, actor: string): Promise<Integration> {
   const current = integrationDeclarationOf(await loadManaged(deps, integrationId));
   await deps.catalog.refresh();
   const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
   const next = parseInput(integrationDeclarationSchema, { ...current, ...defined });
   assertHonourable(deps.catalog, next);
-  return inTransaction(deps, async (trx) => {
+  return deps.catalog.change(async (trx) => {
     const saved = (await deps.catalog.saveIntegration(next, 'api', { db: trx }))!;
     await writeAudit(trx, { actor, action: 'integration.updated', targetType: 'integration', targetId: integrationId, details: changedFields(current, next) });
     return saved;
@@ -134,7 +112,7 @@ export interface DeletedIntegration {
  */
 export async function deleteIntegration(deps: Deps, integrationId: string, force: boolean, actor: string): Promise<DeletedIntegration> {
   const integration = await loadManaged(deps, integrationId);
-  return inTransaction(deps, async (trx) => {
+  return deps.catalog.change(async (trx) => {
     const { count } = await trx
       .selectFrom('installs')
       .select((eb) => eb.fn.countAll<string | number>().as('count'))
