@@ -106,6 +106,19 @@ describe('integrations over HTTP (/v1/integrations)', () => {
       [echoIntegration('bearer', { name: 'Stray', actions: { run: { connector: own, path: '/me' } } }), /^actions\.run\.connector: .*does not list/],
       [echoIntegration(own, { name: 'Private' }), /^connectors\.0: connector "own-test" is private/],
       [{ ...echoIntegration('bearer'), name: undefined }, /^name: /],
+      [
+        echoIntegration('bearer', { actions: { get: { connector: 'bearer', path: '/items/{config.region}' } } }),
+        /^actions\.get\.path: \{config\.region\} is neither/,
+      ],
+      [
+        echoIntegration('bearer', {
+          configFields: [
+            { name: 'region', label: 'Region' },
+            { name: 'region', label: 'Again' },
+          ],
+        }),
+        /^configFields\.1\.name: "region" is already/,
+      ],
       [echoIntegration('bearer', { allowedOrigins: ['ftp://x.example'] }), /^allowedOrigins\.0: /],
     ];
     const before = (await call('/v1/integrations')).body.data as unknown[];

@@ -31,12 +31,22 @@ export function integrationProblems(catalog: Pick<Catalog, 'connectors'>, integr
         message: `connector "${slug}" is private (the operator's own test connector) and cannot be offered in an integration; make it shared first`,
       });
   }
+  const fieldNames = integration.configFields.map((field) => field.name);
+  for (const [index, name] of fieldNames.entries()) {
+    if (fieldNames.indexOf(name) !== index) problems.push({ field: `configFields.${index}.name`, message: `"${name}" is already a configuration field` });
+  }
+  // An action's path is filled from the tenant and its configuration only; any other placeholder would go upstream empty.
+  const fillable = new Set(['tenantId', ...fieldNames.map((name) => `config.${name}`)]);
   for (const [name, action] of Object.entries(integration.actions)) {
     if (!integration.connectors.includes(action.connector))
       problems.push({
         field: `actions.${name}.connector`,
         message: `action uses connector "${action.connector}", which the integration does not list in connectors`,
       });
+    for (const [, placeholder] of action.path.matchAll(/\{([A-Za-z0-9_.]+)\}/g)) {
+      if (!fillable.has(placeholder!))
+        problems.push({ field: `actions.${name}.path`, message: `{${placeholder}} is neither {tenantId} nor {config.<name>} of a configuration field` });
+    }
   }
   return problems;
 }
