@@ -179,6 +179,15 @@ describe('connectors changed and deleted over HTTP (PATCH/DELETE /v1/connectors/
 
   it('reads file connectors as source "file" and refuses to change or delete them (409 managed_by_file)', async () => {
     assert.equal((await call('/v1/connectors/bearer')).body.source, 'file');
+    // A row stored before "file" was the wire word says "declarations": it reads as "file" all the same.
+    const { db } = patchbay.patchbay.ctx.store;
+    const row = await db.selectFrom('connectors').select('definition').where('id', '=', 'bearer').executeTakeFirstOrThrow();
+    await db
+      .updateTable('connectors')
+      .set({ definition: JSON.stringify({ ...JSON.parse(row.definition), source: 'declarations' }) })
+      .where('id', '=', 'bearer')
+      .execute();
+    assert.equal((await call('/v1/connectors/bearer')).body.source, 'file');
     assertRefused(await call('/v1/connectors/bearer', { method: 'PATCH', json: { name: 'x' } }), 409, 'managed_by_file', /"bearer" is declared in/);
     assertRefused(await call('/v1/connectors/bearer?force=true', { method: 'DELETE' }), 409, 'managed_by_file');
   });
