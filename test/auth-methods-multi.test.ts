@@ -27,7 +27,7 @@ function declarations(thirdParty: ThirdParty, api: MultiMethodApi, hostOrigin: s
         name: 'Triple Cloud',
         description: 'Takes a sign-in, an API key or a password',
         domain: 'triple.example',
-        visibility: 'private',
+        visibility: 'shared',
         baseUrl: api.origin,
         authMethods: [
           {
@@ -48,7 +48,7 @@ function declarations(thirdParty: ThirdParty, api: MultiMethodApi, hostOrigin: s
         slug: 'keys',
         name: 'Key Vault',
         description: 'Takes an API key',
-        visibility: 'private',
+        visibility: 'shared',
         baseUrl: api.origin,
         authMethods: [{ type: 'apiKey', default: true, in: 'header', name: 'X-API-Key' }],
         actions: {},

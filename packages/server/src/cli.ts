@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
+import { DeclarationsError } from './declarations.js';
 import { Keyring } from './crypto/envelope.js';
 import { resolveMasterKeys } from './crypto/master-key.js';
 import { loadHashingKey } from './crypto/secrets.js';
@@ -68,6 +69,11 @@ export async function main(argv: string[]): Promise<number> {
     if (usage) {
       process.stderr.write(`${(error as Error).message}\n`);
       return 2;
+    }
+    // A declaration the server could not honour: one line each, no stack trace.
+    if (error instanceof DeclarationsError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
     }
     if (error instanceof HttpError && error.expose) {
       process.stderr.write(`${error.message}\n`);

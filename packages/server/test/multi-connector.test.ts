@@ -11,7 +11,7 @@ const store = TEST_POSTGRES_URL ? 'PostgreSQL' : 'SQLite';
 
 /** Two connectors in one integration (a bearer API and a key API), and one connector offering three methods. */
 function declarations(api: StandInApi, multi: MultiMethodApi): Declarations {
-  const plain = { description: '', visibility: 'private', actions: {} };
+  const plain = { description: '', visibility: 'shared', actions: {} };
   return {
     connectors: [
       {

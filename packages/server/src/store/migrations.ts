@@ -239,6 +239,20 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006_integrations': {
+    async up(db: Kysely<unknown>) {
+      // Integrations managed at runtime, beside the ones the config file declares (`source`).
+      await db.schema
+        .createTable('integrations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('definition', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -64,6 +64,16 @@ export interface ConnectorsTable {
   updated_at: string;
 }
 
+export interface IntegrationsTable {
+  id: string;
+  name: string;
+  source: 'file' | 'api';
+  /** The integration declaration as JSON (it holds no secret). */
+  definition: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface ConnectionsTable {
   id: string;
   connector_id: string;
@@ -204,6 +214,7 @@ export interface Database {
   server_secrets: ServerSecretsTable;
   connectors: ConnectorsTable;
   connections: ConnectionsTable;
+  integrations: IntegrationsTable;
   sessions: SessionsTable;
   installs: InstallsTable;
   install_tags: InstallTagsTable;
