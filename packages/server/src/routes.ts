@@ -16,7 +16,7 @@ import { healthRoutes } from './health/routes.js';
 import { jsonBody } from './http/body.js';
 import { integrationOrigins } from './http/cors.js';
 import { installRoutes } from './installs/routes.js';
-import { integrationRoutes, tenantActionRoutes } from './integrations/routes.js';
+import { freshIntegration, integrationRoutes, tenantActionRoutes } from './integrations/routes.js';
 import { keyRoutes } from './keys/routes.js';
 import { metricsRoutes } from './metrics/routes.js';
 import { partnerPageRoutes } from './pages/partner.js';
@@ -63,12 +63,17 @@ export const ROUTES: readonly RouteLine[] = [
   // integrations/routes.ts: a tenant's declared actions
   ['POST', `${INTEGRATION}/api/tenant/:tenantId/:action`, 'invokeActionHandler'],
   ['GET', '/v1/integrations', 'listIntegrationsHandler'],
+  ['POST', '/v1/integrations', 'createIntegrationHandler'],
   ['GET', INTEGRATION, 'readIntegrationHandler'],
+  ['PATCH', INTEGRATION, 'updateIntegrationHandler'],
+  ['DELETE', INTEGRATION, 'deleteIntegrationHandler'],
 
   // connectors/routes.ts
   ['GET', '/v1/connectors', 'listConnectorsHandler'],
   ['POST', '/v1/connectors', 'createConnectorHandler'],
   ['GET', '/v1/connectors/:slug', 'readConnectorHandler'],
+  ['PATCH', '/v1/connectors/:slug', 'updateConnectorHandler'],
+  ['DELETE', '/v1/connectors/:slug', 'deleteConnectorHandler'],
   ['POST', '/v1/connectors/:slug/actions/:action/test', 'testActionHandler'],
   // connections/routes.ts
   ['GET', '/v1/connections', 'listConnectionsHandler'],
@@ -135,6 +140,7 @@ export function mountRoutes(app: Express, ctx: AppContext, parts: ServerParts): 
   app.use(oauthCallbackRoutes(ctx, parts.oauth));
 
   const integrationApi = express.Router({ mergeParams: true });
+  integrationApi.use(freshIntegration(ctx));
   integrationApi.use(integrationOrigins(ctx));
   integrationApi.use(jsonBody({ limit: '256kb' }));
   integrationApi.use(sessionRoutes(ctx, parts.oauth, parts.broker));

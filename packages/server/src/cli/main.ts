@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../config.js';
+import { DeclarationsError } from '../declarations.js';
 import { HttpError } from '../http/errors.js';
 import type { Environment } from '../settings.js';
 import { audit } from './audit.js';
@@ -70,6 +71,11 @@ export async function main(argv: string[], env: Environment = process.env): Prom
     }
     if (error instanceof ServerUnreachable) {
       process.stderr.write(`error: ${error.message}\n`);
+      return 1;
+    }
+    // A declaration the server could not honour: one line each, no stack trace.
+    if (error instanceof DeclarationsError) {
+      process.stderr.write(`${error.message}\n`);
       return 1;
     }
     if (error instanceof HttpError && error.expose) {

@@ -53,11 +53,17 @@ export const connectorActionSchema = z.strictObject({
   body: z.unknown().optional(),
 });
 
+/**
+ * `private`: the operator's own test connector, never offered in an integration; `shared`: may be
+ * offered. `public` is the word some consoles use for `shared`, accepted and stored as `shared`.
+ */
+const visibility = z.enum(['private', 'shared', 'public']).transform((value) => (value === 'public' ? 'shared' : value));
+
 const connectorFields = {
   name: z.string().min(1).max(100),
   description: z.string().max(500).default(''),
   domain: z.string().max(253).optional(),
-  visibility: z.enum(['private', 'shared']).default('private'),
+  visibility: visibility.default('shared'),
   iconUrl: httpUrl.optional(),
   /** Every upstream call goes under this URL and nowhere else. */
   baseUrl: httpUrl,
@@ -117,6 +123,20 @@ export const createConnectorSchema = z
   .superRefine(checkMethods)
   .transform(markOneDefault);
 
+/** A connector's change: every field but the slug; what is sent replaces what was stored. */
+export const updateConnectorSchema = z.strictObject({
+  name: connectorFields.name.optional(),
+  description: z.string().max(500).optional(),
+  domain: connectorFields.domain,
+  visibility: visibility.optional(),
+  iconUrl: connectorFields.iconUrl,
+  baseUrl: httpUrl.optional(),
+  authMethods: connectorFields.authMethods.optional(),
+  actions: z.record(actionName, connectorActionSchema).optional(),
+  verifyAction: connectorFields.verifyAction,
+});
+
+export type UpdateConnectorInput = z.output<typeof updateConnectorSchema>;
 export type ConnectorDeclaration = z.output<typeof connectorDeclarationSchema>;
 export type AuthMethod = z.output<typeof authMethodSchema>;
 export type OAuth2Auth = z.output<typeof oauth2AuthSchema>;

@@ -15,8 +15,12 @@ export async function ownedConnection(
   db: Kysely<Database>,
   connectionId: string,
   owner: { tenantId: string; connectors: readonly string[] },
-): Promise<Pick<ConnectionsTable, 'id' | 'tenant_id' | 'connector_id' | 'status'> | undefined> {
-  const row = await db.selectFrom('connections').select(['id', 'tenant_id', 'connector_id', 'status']).where('id', '=', connectionId).executeTakeFirst();
+): Promise<Pick<ConnectionsTable, 'id' | 'tenant_id' | 'connector_id' | 'status' | 'auth_method'> | undefined> {
+  const row = await db
+    .selectFrom('connections')
+    .select(['id', 'tenant_id', 'connector_id', 'status', 'auth_method'])
+    .where('id', '=', connectionId)
+    .executeTakeFirst();
   return row && row.tenant_id === owner.tenantId && owner.connectors.includes(row.connector_id) ? row : undefined;
 }
 

@@ -6,7 +6,7 @@ import type { CredentialBroker } from '../connections/service.js';
 import { actorOf, assertTenantAllowed, authenticate, principalOf, refuse } from '../http/auth.js';
 import { HttpError, toHttpError } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
-import { sendConfigurationPage, sendCredentialsPage, sendDonePage, sendErrorPage } from '../pages/flow.js';
+import { sendConfigurationPage, sendCredentialsPage, sendDonePage, sendErrorPage, sendMethodChoicePage } from '../pages/flow.js';
 import { cancelSession } from './cancel.js';
 import { callbackQuerySchema, connectionIdSchema, createSessionSchema, sessionIdSchema, startQuerySchema } from './schema.js';
 import { credentialForm, submitCredentials } from './credential-form.js';
@@ -135,6 +135,16 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
       }
       if (started.kind === 'configure') {
         sendConfiguration(ctx, res, started.session.integrationId, `${req.baseUrl}/session/${sessionId}/config`);
+        return;
+      }
+      if (started.kind === 'choose') {
+        // The choice leads back here with the same query and the method set.
+        const hidden = Object.fromEntries(
+          Object.entries({ mode: query.mode, origin: query.origin, connector: started.connector.slug, reauth: query.reauth }).filter(
+            (entry): entry is [string, string] => entry[1] !== undefined,
+          ),
+        );
+        sendMethodChoicePage(res, { actionUrl: `${req.baseUrl}/session/${sessionId}/start`, hidden, connector: started.connector, methods: started.methods });
         return;
       }
       sendCredentialsPage(res, {

@@ -226,6 +226,33 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('events_topic').on('events').columns(['topic', 'seq']).execute();
     },
   },
+  '0005_session_requested_connector': {
+    async up(db: Kysely<unknown>) {
+      // The connector the host limited a session to: `connector_id` becomes the one chosen at
+      // start, so it no longer tells whether the session may show the integration's others.
+      await db.schema.alterTable('sessions').addColumn('requested_connector', 'text').execute();
+      // Sessions not started yet still hold the host's choice; others show every connector.
+      await (db as Kysely<{ sessions: { requested_connector: string | null; connector_id: string | null; status: string } }>)
+        .updateTable('sessions')
+        .set((eb) => ({ requested_connector: eb.ref('connector_id') }))
+        .where('status', '=', 'created')
+        .execute();
+    },
+  },
+  '0006_integrations': {
+    async up(db: Kysely<unknown>) {
+      // Integrations managed at runtime, beside the ones the config file declares (`source`).
+      await db.schema
+        .createTable('integrations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('definition', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -64,6 +64,16 @@ export interface ConnectorsTable {
   updated_at: string;
 }
 
+export interface IntegrationsTable {
+  id: string;
+  name: string;
+  source: 'file' | 'api';
+  /** The integration declaration as JSON (it holds no secret). */
+  definition: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface ConnectionsTable {
   id: string;
   connector_id: string;
@@ -105,6 +115,8 @@ export interface SessionsTable {
   /** Set when the session re-authorizes an existing connection (its credentials are replaced in place). */
   reauth_connection_id: string | null;
   connection_label: string | null;
+  /** The connector the host limited the session to at creation (or the one being re-authorized); null: any of the integration's. */
+  requested_connector: string | null;
 }
 
 export type InstallStatus = 'pending' | 'success' | 'failed';
@@ -202,6 +214,7 @@ export interface Database {
   server_secrets: ServerSecretsTable;
   connectors: ConnectorsTable;
   connections: ConnectionsTable;
+  integrations: IntegrationsTable;
   sessions: SessionsTable;
   installs: InstallsTable;
   install_tags: InstallTagsTable;

@@ -15,7 +15,8 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * Inside a transaction, waits until no other transaction (on any instance) holds the same lock,
-   * until commit: appends under it commit in the order they were numbered (the event log).
+   * until commit: appends under it commit in the order they were numbered (the event log), and
+   * one tenant's commits of an integration take turns on its install (installs/service.ts).
    */
   appendLock(trx: Transaction<Database>, name: string): Promise<void>;
   /** Inside a transaction: wakes every instance's `listen(channel)` when (and only if) it commits. */
