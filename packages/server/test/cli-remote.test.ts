@@ -88,7 +88,7 @@ function remoteCatalog(kind: 'sqlite' | 'postgres') {
       ['bearer', 'cli-keyed', 'from-stdin', 'page-a', 'page-b'],
     );
     const bearer = table.rows[0]!;
-    assert.deepEqual(bearer.slice(1, 6), ['Bearer', 'private', 'declarations', 'bearer*', '2']);
+    assert.deepEqual(bearer.slice(1, 6), ['Bearer', 'shared', 'file', 'bearer*', '2']);
     assert.match(bearer[6]!, ISO_SECOND);
 
     const first = await fx.cli(['connectors', 'list', '--limit', '1']);
