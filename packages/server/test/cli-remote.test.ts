@@ -88,7 +88,7 @@ function remoteCatalog(kind: 'sqlite' | 'postgres') {
       ['bearer', 'cli-keyed', 'from-stdin', 'page-a', 'page-b'],
     );
     const bearer = table.rows[0]!;
-    assert.deepEqual(bearer.slice(1, 6), ['Bearer', 'shared', 'file', 'bearer*', '2']);
+    assert.deepEqual(bearer.slice(1, 6), ['Bearer', 'shared', 'file', 'bearer*', '3']);
     assert.match(bearer[6]!, ISO_SECOND);
 
     const first = await fx.cli(['connectors', 'list', '--limit', '1']);
@@ -163,6 +163,9 @@ function remoteCatalog(kind: 'sqlite' | 'postgres') {
     assert.equal(echo.code, 0, echo.stderr);
     const answer = JSON.parse(echo.stdout) as { status: number; body: { headers: Record<string, string> } };
     assert.deepEqual([answer.status, answer.body.headers.authorization], [200, 'Bearer ••••']);
+    const missing = await fx.cli(['connectors', 'test', 'bearer', 'missing', '--connection', connectionId]);
+    assert.equal(missing.code, 1, 'an upstream answer other than 2xx exits 1');
+    assert.match(missing.stdout, /^bearer missing: the upstream answered 404 /);
     assert.ok(!fx.outputs.some((output) => output.includes(STAND_IN.bearer)), 'the tenant’s token is never printed');
   });
 

@@ -32,6 +32,8 @@ export async function startCliFixture(kind: 'sqlite' | 'postgres'): Promise<CliF
   const declarations = echoDeclarations(standIn) as unknown as { connectors: Array<{ actions: Record<string, unknown> }> };
   // An action that answers with the request's headers: `connectors test` must show them with the credential masked.
   declarations.connectors[0]!.actions.echo = { method: 'GET', path: '/echo', query: {} };
+  // An action the upstream answers 404: `connectors test` exits 1 for it.
+  declarations.connectors[0]!.actions.missing = { method: 'GET', path: '/not-found', query: {} };
   const configFile = path.join(database.dataDir, 'patchbay.config.json');
   writeFileSync(configFile, JSON.stringify(declarations));
   const server = await startServerProcess({ env: { ...database.env, PATCHBAY_CONFIG: configFile } });
