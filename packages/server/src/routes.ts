@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
+import { auditRoutes } from './audit/routes.js';
 import type { OAuthClients } from './connections/oauth.js';
 import { connectionRoutes } from './connections/routes.js';
 import type { CredentialBroker } from './connections/service.js';
@@ -107,9 +108,10 @@ export const ROUTES: readonly RouteLine[] = [
   ['POST', '/v1/keys/:keyId/reactivate', 'reactivateKeyHandler'],
   ['POST', '/v1/keys/:keyId/roll', 'rollKeyHandler'],
   ['GET', '/v1/auth-events', 'listAuthEventsHandler'],
-  ['GET', '/v1/audit', 'listAuditHandler'],
   ['POST', '/v1/tokens', 'issueTokenHandler'],
   ['GET', '/v1/whoami', 'whoamiHandler'],
+  // audit/routes.ts: admin keys
+  ['GET', '/v1/audit', 'listAuditHandler'],
 ];
 
 export interface ServerParts {
@@ -153,4 +155,5 @@ export function mountRoutes(app: Express, ctx: AppContext, parts: ServerParts): 
   app.use('/v1/events', eventRoutes(ctx, ctx.events));
 
   app.use('/v1', keyRoutes(ctx));
+  app.use('/v1/audit', auditRoutes(ctx));
 }

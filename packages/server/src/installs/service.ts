@@ -1,5 +1,6 @@
 import type { InstallPage, InstallView } from '@patchbay/contract';
 import type { Transaction } from 'kysely';
+import { type AuditActor, writeAudit } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import { newId } from '../crypto/random.js';
 import { notFound } from '../http/errors.js';
@@ -35,6 +36,8 @@ export async function createInstallForSession(
     tags: Record<string, string>;
     connectionIds: string[];
     config: Record<string, string>;
+    /** Who committed the session: the install's creator in the audit trail. */
+    by: AuditActor;
     linkSession: (trx: Transaction<Database>, installId: string) => Promise<void>;
   },
 ): Promise<string> {
@@ -67,6 +70,19 @@ export async function createInstallForSession(
     const tagRows = Object.entries(input.tags).map(([tag_key, tag_value]) => ({ install_id: id, tag_key, tag_value }));
     if (tagRows.length > 0) await trx.insertInto('install_tags').values(tagRows).execute();
     await input.linkSession(trx, id);
+    await writeAudit(trx, {
+      ...input.by,
+      action: 'install.created',
+      targetType: 'install',
+      targetId: id,
+      details: {
+        integrationId: input.integrationId,
+        tenantId: input.tenantId,
+        sessionId: input.sessionId,
+        connectionIds: input.connectionIds,
+        tags: input.tags,
+      },
+    });
     return id;
   });
   setImmediate(() => {
@@ -143,15 +159,25 @@ export async function searchInstalls(
 }
 
 /** Installs are soft-deleted so audit and history keep their references. */
-export async function deleteInstall(deps: Pick<AppContext, 'store'>, integrationId: string, installId: string): Promise<void> {
-  const result = await deps.store.db
-    .updateTable('installs')
-    .set({ deleted_at: isoNow(), updated_at: isoNow() })
-    .where('id', '=', installId)
-    .where('integration_id', '=', integrationId)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  if (Number(result.numUpdatedRows) === 0) throw notFound('install_not_found', 'No such install.');
+export async function deleteInstall(deps: Pick<AppContext, 'store'>, integrationId: string, installId: string, by: AuditActor): Promise<void> {
+  await deps.store.db.transaction().execute(async (trx) => {
+    const deleted = await trx
+      .updateTable('installs')
+      .set({ deleted_at: isoNow(), updated_at: isoNow() })
+      .where('id', '=', installId)
+      .where('integration_id', '=', integrationId)
+      .where('deleted_at', 'is', null)
+      .returning(['tenant_id', 'connection_ids'])
+      .executeTakeFirst();
+    if (!deleted) throw notFound('install_not_found', 'No such install.');
+    await writeAudit(trx, {
+      ...by,
+      action: 'install.deleted',
+      targetType: 'install',
+      targetId: installId,
+      details: { integrationId, tenantId: deleted.tenant_id, connectionIds: JSON.parse(deleted.connection_ids) as string[] },
+    });
+  });
 }
 
 /** The tenant's newest working install of an integration, which tenant actions run against. */
