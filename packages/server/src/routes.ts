@@ -81,6 +81,7 @@ export const ROUTES: readonly RouteLine[] = [
   ['POST', '/api/v1/external/partner', 'createPartnerHandler'],
   ['GET', '/v1/partners', 'listPartnersHandler'],
   ['GET', '/v1/partners/:partnerId', 'readPartnerHandler'],
+  ['PATCH', '/v1/partners/:partnerId', 'updatePartnerHandler'],
   ['POST', '/v1/partners/:partnerId/links', 'issueLinkHandler'],
   ['POST', '/v1/partners/:partnerId/links/revoke', 'revokeLinksHandler'],
   ['POST', '/v1/partners/:partnerId/suspend', 'suspendPartnerHandler'],

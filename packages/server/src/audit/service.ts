@@ -57,10 +57,10 @@ export async function inTransaction<T>(db: Kysely<Database>, change: (trx: Kysel
   return db.isTransaction ? change(db) : db.transaction().execute(change);
 }
 
-/** The fields of `after` whose values differ from `before`, each as `{before, after}`. */
-export function changedFields<T extends Record<string, unknown>>(before: T, after: T): Record<string, { before: unknown; after: unknown }> {
+/** The fields whose values differ between `before` and `after` (one missing counts as null), each as `{before, after}`. */
+export function changedFields(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, { before: unknown; after: unknown }> {
   const changed: Record<string, { before: unknown; after: unknown }> = {};
-  for (const key of Object.keys(after)) {
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
     if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) changed[key] = { before: before[key] ?? null, after: after[key] ?? null };
   }
   return changed;
