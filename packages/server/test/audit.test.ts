@@ -160,6 +160,9 @@ describe('the audit trail: every change, with its actor, never a secret', () => 
         assert.equal((await entryFor(patchbay, action, id)).actor, adminId, action);
       }
       assert.equal((await entryFor(patchbay, 'key.created', rolled.id)).actor, adminId, 'the successor’s creation');
+      assert.deepEqual((await entryFor(patchbay, 'key.inactivated', id)).parsed.changes, { active: { before: true, after: false } });
+      const updated = (await entryFor(patchbay, 'key.updated', id)).parsed as { before: { description: unknown }; after: { description: unknown } };
+      assert.deepEqual([updated.before.description, updated.after.description], [null, 'changed'], 'the field before and after');
     });
 
     it('records each change to a partner, by the operator’s key or by the partner itself', async () => {

@@ -59,6 +59,7 @@ async function insertKey(db: Kysely<Database>, hashingKey: Buffer, input: Create
 function auditView(record: AccessKeyRecord) {
   return {
     name: record.name,
+    description: record.description,
     keyPrefix: record.keyPrefix,
     scopes: record.scopes,
     tenantId: record.tenantId,
@@ -165,19 +166,20 @@ export async function updateAccessKey(
 /** Keys are inactivated, never deleted: the audit history keeps pointing at them. */
 export async function setAccessKeyActive(deps: Pick<AppContext, 'store'>, id: string, active: boolean, actor: Actor): Promise<AccessKeyRecord> {
   return deps.store.db.transaction().execute(async (trx) => {
+    const before = await trx.selectFrom('access_keys').select('inactive_at').where('id', '=', id).executeTakeFirst();
     const row = await trx
       .updateTable('access_keys')
       .set({ inactive_at: active ? null : isoNow() })
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirst();
-    if (!row) throw notFound('key_not_found', 'No such access key.');
+    if (!before || !row) throw notFound('key_not_found', 'No such access key.');
     await writeAudit(trx, {
       actor,
       action: active ? 'key.reactivated' : 'key.inactivated',
       targetType: 'access_key',
       targetId: id,
-      details: { name: row.name, keyPrefix: row.key_prefix },
+      details: { name: row.name, keyPrefix: row.key_prefix, changes: { active: { before: before.inactive_at === null, after: active } } },
     });
     return toKeyRecord(row);
   });

@@ -1,6 +1,6 @@
 /** The partner portal: its session, what `<partner-onboarding>` shows, and the partner's own choices. */
 import { type PortalGrant, type PortalPartnerBranding, type PortalState, partnerMetadataFields, type Subscriptions } from '@patchbay/contract';
-import { writeAudit } from '../audit/service.js';
+import { changedFields, writeAudit } from '../audit/service.js';
 import { hmacSha256 } from '../crypto/hmac.js';
 import type { AppContext } from '../context.js';
 import { patternCovers } from '../events/topics.js';
@@ -94,6 +94,7 @@ export async function updatePartnerDetails(
   details: { appName: string; appDescription: string; contact: string },
 ): Promise<void> {
   await deps.store.db.transaction().execute(async (trx) => {
+    const before = await trx.selectFrom('partners').select(['app_name', 'app_description', 'contact']).where('id', '=', partnerId).executeTakeFirstOrThrow();
     await trx
       .updateTable('partners')
       .set({ app_name: details.appName, app_description: details.appDescription, contact: details.contact, updated_at: isoNow() })
@@ -104,7 +105,10 @@ export async function updatePartnerDetails(
       action: 'partner.details_changed',
       targetType: 'partner',
       targetId: partnerId,
-      details: { appName: details.appName },
+      details: {
+        appName: details.appName,
+        changes: changedFields({ appName: before.app_name, appDescription: before.app_description, contact: before.contact }, details),
+      },
     });
   });
 }
