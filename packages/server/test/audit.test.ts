@@ -127,6 +127,17 @@ describe('the audit trail: every change, with its actor, never a secret', () => 
       }
     });
 
+    it('names the key that cancels a session from the app’s backend, and the tenant when the widget cancels', async () => {
+      for (const by of ['key', 'widget'] as const) {
+        const session = await flow.createSession(hostKey, 'echo-sync', { tenantId: 't-cancel', connector: 'bearer' });
+        secrets.push(session.token);
+        const answer = await flow.call('POST', `/v1/integrations/echo-sync/session/${session.id}/cancel`, by === 'key' ? hostKey : session.token);
+        assert.equal(answer.status, 200);
+        const entry = await entryFor(patchbay, 'session.cancelled', session.id);
+        assert.deepEqual([entry.actor, entry.via], by === 'key' ? [hostKeyId, null] : ['tenant:t-cancel', session.id]);
+      }
+    });
+
     it('records a refresh the provider refused as the server’s own change (system), once', async () => {
       const connectionId = await createConnection(patchbay.patchbay.ctx, {
         connector: 'acme',

@@ -206,7 +206,7 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
 
   router.post('/session/:sessionId/cancel', authenticate(ctx, { scope: 'sessions:write', sessionToken: true }), async function cancelSessionHandler(req, res) {
     const sessionId = await sessionOfRequest(ctx, req, res);
-    res.status(200).json(await cancelSession(ctx, String(req.params.integrationId), sessionId));
+    res.status(200).json(await cancelSession(ctx, String(req.params.integrationId), sessionId, auditActorOf(res)));
   });
 
   router.post('/session/:sessionId/commit', authenticate(ctx, { scope: 'installs:write', sessionToken: true }), async function commitSessionHandler(req, res) {
