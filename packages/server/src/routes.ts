@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
+import { auditRoutes } from './audit/routes.js';
 import type { OAuthClients } from './connections/oauth.js';
 import { connectionRoutes } from './connections/routes.js';
 import type { CredentialBroker } from './connections/service.js';
@@ -85,6 +86,7 @@ export const ROUTES: readonly RouteLine[] = [
   ['POST', '/api/v1/external/partner', 'createPartnerHandler'],
   ['GET', '/v1/partners', 'listPartnersHandler'],
   ['GET', '/v1/partners/:partnerId', 'readPartnerHandler'],
+  ['PATCH', '/v1/partners/:partnerId', 'updatePartnerHandler'],
   ['POST', '/v1/partners/:partnerId/links', 'issueLinkHandler'],
   ['POST', '/v1/partners/:partnerId/links/revoke', 'revokeLinksHandler'],
   ['POST', '/v1/partners/:partnerId/suspend', 'suspendPartnerHandler'],
@@ -112,9 +114,10 @@ export const ROUTES: readonly RouteLine[] = [
   ['POST', '/v1/keys/:keyId/reactivate', 'reactivateKeyHandler'],
   ['POST', '/v1/keys/:keyId/roll', 'rollKeyHandler'],
   ['GET', '/v1/auth-events', 'listAuthEventsHandler'],
-  ['GET', '/v1/audit', 'listAuditHandler'],
   ['POST', '/v1/tokens', 'issueTokenHandler'],
   ['GET', '/v1/whoami', 'whoamiHandler'],
+  // audit/routes.ts: admin keys
+  ['GET', '/v1/audit', 'listAuditHandler'],
 ];
 
 export interface ServerParts {
@@ -159,4 +162,5 @@ export function mountRoutes(app: Express, ctx: AppContext, parts: ServerParts): 
   app.use('/v1/events', eventRoutes(ctx, ctx.events));
 
   app.use('/v1', keyRoutes(ctx));
+  app.use('/v1/audit', auditRoutes(ctx));
 }

@@ -2,7 +2,7 @@ import express, { type RequestHandler, Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { callUpstream, FORWARDED_REQUEST_HEADERS } from '../connectors/upstream.js';
-import { assertTenantAllowed, authenticate } from '../http/auth.js';
+import { assertTenantAllowed, auditActorOf, authenticate } from '../http/auth.js';
 import { HttpError, notFound } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { type CredentialBroker, getConnection, listConnections, revokeConnection } from './service.js';
@@ -60,7 +60,7 @@ export function connectionRoutes(ctx: AppContext, broker: CredentialBroker): Rou
     const connection = await getConnection(ctx, String(req.params.connectionId));
     if (!connection) throw notFound('connection_not_found', 'No such connection.');
     assertTenantAllowed(ctx, req, res, connection.tenantId);
-    res.json(await revokeConnection(ctx, connection.id));
+    res.json(await revokeConnection(ctx, connection.id, auditActorOf(res)));
   });
 
   /**

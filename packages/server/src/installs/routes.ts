@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { assertTenantAllowed, authenticate, principalOf, refuse } from '../http/auth.js';
+import { assertTenantAllowed, auditActorOf, authenticate, principalOf, refuse } from '../http/auth.js';
 import { parseInput } from '../http/validation.js';
 import { deleteInstall, getInstall, searchInstalls } from './service.js';
 
@@ -46,7 +46,7 @@ export function installRoutes(ctx: AppContext): Router {
     const integrationId = String(req.params.integrationId);
     const install = await getInstall(ctx, integrationId, String(req.params.installId));
     assertTenantAllowed(ctx, req, res, install.tenantId);
-    await deleteInstall(ctx, integrationId, install.id);
+    await deleteInstall(ctx, integrationId, install.id, auditActorOf(res));
     res.status(204).end();
   });
 

@@ -1,5 +1,6 @@
 import type { InstallPage, InstallView } from '@patchbay/contract';
 import type { Transaction } from 'kysely';
+import { type AuditActor, writeAudit } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import { newId } from '../crypto/random.js';
 import { notFound } from '../http/errors.js';
@@ -46,6 +47,8 @@ export async function commitInstall(
     connectionId: string;
     config: Record<string, string>;
     committedInstall: (trx: Transaction<Database>) => Promise<string | null>;
+    /** Who committed the session: the install's creator (or changer) in the audit trail. */
+    by: AuditActor;
     linkSession: (trx: Transaction<Database>, installId: string) => Promise<void>;
   },
 ): Promise<string> {
@@ -64,8 +67,16 @@ export async function commitInstall(
       .limit(1)
       .executeTakeFirst();
     if (live) {
-      await addConnection(trx, live, input);
+      const before = JSON.parse(live.connection_ids) as string[];
+      const after = await addConnection(trx, live, input);
       await input.linkSession(trx, live.id);
+      await writeAudit(trx, {
+        ...input.by,
+        action: 'install.updated',
+        targetType: 'install',
+        targetId: live.id,
+        details: { integrationId: input.integrationId, tenantId: input.tenantId, sessionId: input.sessionId, connectionIds: { before, after } },
+      });
       return live.id;
     }
     const id = await insertInstall(trx, input);
@@ -76,6 +87,19 @@ export async function commitInstall(
     }
     await writeTags(trx, id, input.tags);
     await input.linkSession(trx, id);
+    await writeAudit(trx, {
+      ...input.by,
+      action: 'install.created',
+      targetType: 'install',
+      targetId: id,
+      details: {
+        integrationId: input.integrationId,
+        tenantId: input.tenantId,
+        sessionId: input.sessionId,
+        connectionIds: [input.connectionId],
+        tags: input.tags,
+      },
+    });
     return id;
   });
   setImmediate(() => {
@@ -115,7 +139,7 @@ async function insertInstall(trx: Transaction<Database>, input: CommitInput): Pr
  * Adds the session's connection to the tenant's install, in the place of the connection it had
  * for the same connector (a re-authorized connection keeps its id, so nothing moves).
  */
-async function addConnection(trx: Transaction<Database>, install: InstallsTable, input: CommitInput): Promise<void> {
+async function addConnection(trx: Transaction<Database>, install: InstallsTable, input: CommitInput): Promise<string[]> {
   const current = JSON.parse(install.connection_ids) as string[];
   const rows = await trx
     .selectFrom('connections')
@@ -137,6 +161,7 @@ async function addConnection(trx: Transaction<Database>, install: InstallsTable,
     .execute();
   await trx.deleteFrom('install_tags').where('install_id', '=', install.id).execute();
   await writeTags(trx, install.id, tags);
+  return connectionIds;
 }
 
 async function writeTags(trx: Transaction<Database>, installId: string, tags: Record<string, string>): Promise<void> {
@@ -212,15 +237,25 @@ export async function searchInstalls(
 }
 
 /** Installs are soft-deleted so audit and history keep their references. */
-export async function deleteInstall(deps: Pick<AppContext, 'store'>, integrationId: string, installId: string): Promise<void> {
-  const result = await deps.store.db
-    .updateTable('installs')
-    .set({ deleted_at: isoNow(), updated_at: isoNow() })
-    .where('id', '=', installId)
-    .where('integration_id', '=', integrationId)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  if (Number(result.numUpdatedRows) === 0) throw notFound('install_not_found', 'No such install.');
+export async function deleteInstall(deps: Pick<AppContext, 'store'>, integrationId: string, installId: string, by: AuditActor): Promise<void> {
+  await deps.store.db.transaction().execute(async (trx) => {
+    const deleted = await trx
+      .updateTable('installs')
+      .set({ deleted_at: isoNow(), updated_at: isoNow() })
+      .where('id', '=', installId)
+      .where('integration_id', '=', integrationId)
+      .where('deleted_at', 'is', null)
+      .returning(['tenant_id', 'connection_ids'])
+      .executeTakeFirst();
+    if (!deleted) throw notFound('install_not_found', 'No such install.');
+    await writeAudit(trx, {
+      ...by,
+      action: 'install.deleted',
+      targetType: 'install',
+      targetId: installId,
+      details: { integrationId, tenantId: deleted.tenant_id, connectionIds: JSON.parse(deleted.connection_ids) as string[] },
+    });
+  });
 }
 
 /**

@@ -81,12 +81,3 @@ export const listAuthEventsSchema = z.object({
   limit,
   cursor: z.string().max(64).optional(),
 });
-
-export const listAuditSchema = z.object({
-  targetType: z.string().max(64).optional(),
-  targetId: z.string().max(64).optional(),
-  actor: z.string().max(64).optional(),
-  action: z.string().max(64).optional(),
-  limit,
-  cursor: z.string().max(64).optional(),
-});

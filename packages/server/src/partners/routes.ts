@@ -14,12 +14,13 @@ import {
   redeemSchema,
   rotateKeySchema,
   subscriptionsSchema,
+  updatePartnerSchema,
 } from './schema.js';
 import { grantTopic, revokeGrant } from './grants.js';
 import { issuePartnerKey } from './keys.js';
 import { issueLink, redeemLink, revokeLinks } from './links.js';
 import { partnerOfPortalSession, portalState, setSubscriptions, updatePartnerDetails } from './portal.js';
-import { createPartner, getPartner, listPartners, setPartnerStatus } from './service.js';
+import { createPartner, getPartner, listPartners, setPartnerStatus, updatePartner } from './service.js';
 
 /** `POST /api/v1/external/partner` (EnSync's shape): an integration key makes a partner and its link. */
 export function externalPartnerRoutes(ctx: AppContext): Router {
@@ -36,7 +37,7 @@ export function externalPartnerRoutes(ctx: AppContext): Router {
   return router;
 }
 
-/** Operator routes: list, inspect, suspend and reinstate partners, issue and revoke links, grant topics. */
+/** Operator routes: list, inspect, edit, suspend and reinstate partners, issue and revoke links, grant topics. */
 export function partnerRoutes(ctx: AppContext): Router {
   const router = Router();
   const operator = authenticate(ctx, { scope: 'partners:write' });
@@ -47,6 +48,9 @@ export function partnerRoutes(ctx: AppContext): Router {
   });
   router.get('/:partnerId', operator, async function readPartnerHandler(req, res) {
     res.json(await getPartner(ctx, String(req.params.partnerId)));
+  });
+  router.patch('/:partnerId', operator, async function updatePartnerHandler(req, res) {
+    res.json(await updatePartner(ctx, String(req.params.partnerId), parseInput(updatePartnerSchema, req.body ?? {}), actorOf(res)));
   });
   router.post('/:partnerId/links', operator, async function issueLinkHandler(req, res) {
     res.status(201).json({ data: await issueLink(ctx, String(req.params.partnerId), actorOf(res)) });

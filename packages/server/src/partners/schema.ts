@@ -6,8 +6,11 @@ export {
   grantSchema,
   listPartnersSchema,
   partnerDetailsSchema,
+  partnerMetadataSchema,
   redeemSchema,
   rotateKeySchema,
   subscriptionsSchema,
+  updatePartnerSchema,
   type PartnerEnvironment,
+  type PartnerMetadata,
 } from '@patchbay/contract';

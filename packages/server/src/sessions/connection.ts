@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { tenantActor } from '../audit/service.js';
 import type { Credentials } from '../connectors/auth-methods.js';
 import type { Integration } from '../connectors/catalog.js';
 import type { AppContext } from '../context.js';
@@ -27,10 +28,10 @@ export async function ownedConnection(
 /** Saves the connection a session authorized: a new one, or new credentials for the one being re-authorized. */
 async function storeConnection(ctx: AppContext, row: SessionRow, connector: string, credentials: Credentials): Promise<string> {
   if (row.reauth_connection_id) {
-    await replaceCredentials(ctx, row.reauth_connection_id, row.tenant_id, credentials);
+    await replaceCredentials(ctx, row.reauth_connection_id, row.tenant_id, credentials, tenantActor(row.tenant_id, row.id));
     return row.reauth_connection_id;
   }
-  return createConnection(ctx, { connector, tenantId: row.tenant_id, label: row.connection_label, credentials });
+  return createConnection(ctx, { connector, tenantId: row.tenant_id, label: row.connection_label, credentials }, tenantActor(row.tenant_id, row.id));
 }
 
 /**

@@ -3,7 +3,7 @@ import { MAX_CREDENTIAL_LENGTH } from '../connectors/auth-methods.js';
 import type { AppContext } from '../context.js';
 import type { OAuthClients } from '../connections/oauth.js';
 import type { CredentialBroker } from '../connections/service.js';
-import { actorOf, assertTenantAllowed, authenticate, principalOf, refuse } from '../http/auth.js';
+import { assertTenantAllowed, auditActorOf, authenticate, principalOf, refuse } from '../http/auth.js';
 import { HttpError, toHttpError } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { sendConfigurationPage, sendCredentialsPage, sendDonePage, sendErrorPage, sendMethodChoicePage } from '../pages/flow.js';
@@ -92,7 +92,7 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
   router.post('/session', authenticate(ctx, { scope: 'sessions:write' }), async function createSessionHandler(req, res) {
     const input = parseInput(createSessionSchema, req.body ?? {});
     assertTenantAllowed(ctx, req, res, input.tenantId);
-    res.status(200).json(await createSession(ctx, String(req.params.integrationId), input));
+    res.status(200).json(await createSession(ctx, String(req.params.integrationId), input, auditActorOf(res)));
   });
 
   router.get('/session/:sessionId', authenticate(ctx, { scope: 'sessions:write', sessionToken: true }), async function readSessionHandler(req, res) {
@@ -119,7 +119,7 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
     async function disconnectConnectionHandler(req, res) {
       const sessionId = await sessionOfRequest(ctx, req, res);
       const connectionId = parseInput(connectionIdSchema, req.params.connectionId);
-      res.json({ data: await disconnectConnection(ctx, String(req.params.integrationId), sessionId, connectionId, actorOf(res)), next: null });
+      res.json({ data: await disconnectConnection(ctx, String(req.params.integrationId), sessionId, connectionId, auditActorOf(res)), next: null });
     },
   );
 
@@ -216,12 +216,12 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
 
   router.post('/session/:sessionId/cancel', authenticate(ctx, { scope: 'sessions:write', sessionToken: true }), async function cancelSessionHandler(req, res) {
     const sessionId = await sessionOfRequest(ctx, req, res);
-    res.status(200).json(await cancelSession(ctx, String(req.params.integrationId), sessionId));
+    res.status(200).json(await cancelSession(ctx, String(req.params.integrationId), sessionId, auditActorOf(res)));
   });
 
   router.post('/session/:sessionId/commit', authenticate(ctx, { scope: 'installs:write', sessionToken: true }), async function commitSessionHandler(req, res) {
     const sessionId = await sessionOfRequest(ctx, req, res);
-    const { targetUrl } = await commitSession(ctx, String(req.params.integrationId), sessionId);
+    const { targetUrl } = await commitSession(ctx, String(req.params.integrationId), sessionId, auditActorOf(res));
     res.status(200).json({ targetUrl });
   });
 

@@ -1,3 +1,4 @@
+import { type AuditActor, SYSTEM, tenantActor, writeAudit } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import type { Integration } from '../connectors/catalog.js';
 import { constantTimeEqual, hmacSha256 } from '../crypto/hmac.js';
@@ -34,7 +35,12 @@ export function isAllowedOrigin(integration: Integration, candidate: string): bo
   return origin !== 'null' && integration.allowedOrigins.includes(origin);
 }
 
-export async function createSession(deps: Pick<AppContext, 'store' | 'config' | 'catalog' | 'hashingKey'>, integrationId: string, input: CreateSessionInput) {
+export async function createSession(
+  deps: Pick<AppContext, 'store' | 'config' | 'catalog' | 'hashingKey'>,
+  integrationId: string,
+  input: CreateSessionInput,
+  by: AuditActor = SYSTEM,
+) {
   // `input` may gain the connector of a connection being re-authorized.
   const integration = requireIntegration(deps, integrationId);
   if (input.redirectUrl && !isAllowedOrigin(integration, input.redirectUrl)) {
@@ -54,35 +60,49 @@ export async function createSession(deps: Pick<AppContext, 'store' | 'config' | 
   const token = `${id}${TOKEN_SEPARATOR}${random128()}`;
   const now = isoNow();
   const expiresAt = isoIn(deps.config.sessionTtlSeconds);
-  await deps.store.db
-    .insertInto('sessions')
-    .values({
-      id,
-      integration_id: integration.id,
-      tenant_id: input.tenantId,
-      tags: JSON.stringify(input.tags),
-      redirect_url: input.redirectUrl,
-      token_hash: hmacSha256(deps.hashingKey, token),
-      status: 'created',
-      opener_origin: null,
-      mode: null,
-      oauth_state_hash: null,
-      pkce_verifier_ciphertext: null,
-      connection_id: null,
-      config: null,
-      error_code: null,
-      error_message: null,
-      install_id: null,
-      expires_at: expiresAt,
-      created_at: now,
-      updated_at: now,
-      connector_id: requested,
-      requested_connector: requested,
-      auth_method: null,
-      reauth_connection_id: input.connectionId ?? null,
-      connection_label: input.label ?? null,
-    })
-    .execute();
+  const row: SessionRow = {
+    id,
+    integration_id: integration.id,
+    tenant_id: input.tenantId,
+    tags: JSON.stringify(input.tags),
+    redirect_url: input.redirectUrl,
+    token_hash: hmacSha256(deps.hashingKey, token),
+    status: 'created',
+    opener_origin: null,
+    mode: null,
+    oauth_state_hash: null,
+    pkce_verifier_ciphertext: null,
+    connection_id: null,
+    config: null,
+    error_code: null,
+    error_message: null,
+    install_id: null,
+    expires_at: expiresAt,
+    created_at: now,
+    updated_at: now,
+    connector_id: requested,
+    requested_connector: requested,
+    auth_method: null,
+    reauth_connection_id: input.connectionId ?? null,
+    connection_label: input.label ?? null,
+  };
+  await deps.store.db.transaction().execute(async (trx) => {
+    await trx.insertInto('sessions').values(row).execute();
+    await writeAudit(trx, {
+      ...by,
+      action: 'session.created',
+      targetType: 'session',
+      targetId: id,
+      details: {
+        integrationId: row.integration_id,
+        tenantId: row.tenant_id,
+        tags: input.tags,
+        connector: row.connector_id,
+        reauthConnectionId: row.reauth_connection_id,
+        expiresAt,
+      },
+    });
+  });
   return { id, token, startUrl: `${integrationBaseUrl(deps, integration.id)}/session/${id}/start`, expiresAt };
 }
 
@@ -123,7 +143,12 @@ const notAuthorized = () => conflict('session_not_authorized', 'The session has 
  * transaction: a refused move leaves no install (and no added connection) behind. A tenant who has
  * an install of the integration already gets the session's connection added to it (installs/service.ts).
  */
-export async function commitSession(ctx: AppContext, integrationId: string, sessionId: string): Promise<{ installId: string; targetUrl: string }> {
+export async function commitSession(
+  ctx: AppContext,
+  integrationId: string,
+  sessionId: string,
+  by?: AuditActor,
+): Promise<{ installId: string; targetUrl: string }> {
   const row = await readSession(ctx, integrationId, sessionId);
   const target = (installId: string) => ({ installId, targetUrl: `${integrationBaseUrl(ctx, integrationId)}/install/${installId}` });
   if (row.install_id) return target(row.install_id);
@@ -140,8 +165,9 @@ export async function commitSession(ctx: AppContext, integrationId: string, sess
       const current = await trx.selectFrom('sessions').select('install_id').where('id', '=', row.id).executeTakeFirst();
       return current?.install_id ?? null;
     },
+    by: by ?? tenantActor(row.tenant_id, row.id),
     async linkSession(trx, id) {
-      const moved = await moveSession(trx, { session: { id: row.id }, to: 'committed', set: { install_id: id } });
+      const moved = await moveSession(trx, { session: { id: row.id }, to: 'committed', set: { install_id: id }, ...(by ? { by } : {}) });
       if (moved.refused) throw moved.refused.from === 'expired' ? sessionExpired() : notAuthorized();
     },
   });

@@ -1,5 +1,5 @@
 import type { ConnectorState, SessionConnectorView, TenantConnectionView } from '@patchbay/contract';
-import { writeAudit } from '../audit/service.js';
+import { type AuditActor, writeAudit } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import { healthOf, reauthDueAt } from '../connections/health.js';
 import { credentialsAad } from '../connections/service.js';
@@ -95,7 +95,7 @@ export async function disconnectConnection(
   integrationId: string,
   sessionId: string,
   connectionId: string,
-  actor: string,
+  by: AuditActor,
 ): Promise<SessionConnectorView[]> {
   const session = await liveSession(ctx, integrationId, sessionId);
   const allowed = shownConnectors(ctx, integrationId, session);
@@ -136,7 +136,8 @@ export async function disconnectConnection(
       .executeTakeFirst();
     if (Number(revoked.numUpdatedRows) === 0) return;
     await writeAudit(trx, {
-      actor,
+      ...by,
+      via: sessionId,
       action: 'connection.revoked',
       targetType: 'connection',
       targetId: row.id,

@@ -253,6 +253,16 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0007_audit_filters': {
+    async up(db: Kysely<unknown>) {
+      // The credential an actor acted through (a tenant's session id), when the actor alone does not say.
+      await db.schema.alterTable('audit_entries').addColumn('via', 'text').execute();
+      // GET /v1/audit pages newest first (by id) within an actor, an action (or action prefix) or a time range.
+      await db.schema.createIndex('audit_entries_actor').on('audit_entries').columns(['actor', 'id']).execute();
+      await db.schema.createIndex('audit_entries_action').on('audit_entries').columns(['action', 'id']).execute();
+      await db.schema.createIndex('audit_entries_at').on('audit_entries').columns(['at']).execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -23,8 +23,13 @@ export interface AccessKeysTable {
 export interface AuditEntriesTable {
   id: string;
   at: string;
-  /** The acting access key id, or `cli` for the operator's terminal. */
+  /**
+   * Who: an access key id (`key_…`), `cli` (the operator's terminal), `tenant:<tenantId>` (a person
+   * through a session), `partner:<partnerId>`, or `system` (the server itself, e.g. a failed refresh).
+   */
   actor: string;
+  /** What the actor acted through when the actor alone does not say (a tenant's session id); null otherwise. */
+  via: string | null;
   action: string;
   target_type: string;
   target_id: string;

@@ -66,6 +66,8 @@ export const de: Translation = {
   'manage.disconnected': '{name} wurde getrennt.',
   'manage.failed': '{name} konnte nicht getrennt werden: {message}',
   'onboarding.loading': 'Ihre Einladung wird geöffnet…',
+  'onboarding.partner.icon': 'Logo von {partner}',
+  'onboarding.partner.owner': 'Verantwortlich: {owner}',
   'onboarding.steps': 'Schritte der Einrichtung',
   'onboarding.step.welcome': 'Willkommen',
   'onboarding.step.details': 'Ihre App',

@@ -65,6 +65,8 @@ export const en = {
   'manage.disconnected': '{name} was disconnected.',
   'manage.failed': '{name} could not be disconnected: {message}',
   'onboarding.loading': 'Opening your invitation…',
+  'onboarding.partner.icon': '{partner} logo',
+  'onboarding.partner.owner': 'Owner: {owner}',
   'onboarding.steps': 'Onboarding steps',
   'onboarding.step.welcome': 'Welcome',
   'onboarding.step.details': 'Your app',

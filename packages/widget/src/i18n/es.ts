@@ -66,6 +66,8 @@ export const es: Translation = {
   'manage.disconnected': '{name} se ha desconectado.',
   'manage.failed': 'No se pudo desconectar {name}: {message}',
   'onboarding.loading': 'Abriendo tu invitación…',
+  'onboarding.partner.icon': 'Logotipo de {partner}',
+  'onboarding.partner.owner': 'Responsable: {owner}',
   'onboarding.steps': 'Pasos de la incorporación',
   'onboarding.step.welcome': 'Bienvenida',
   'onboarding.step.details': 'Tu aplicación',

@@ -66,6 +66,8 @@ export const fr: Translation = {
   'manage.disconnected': '{name} a été déconnecté.',
   'manage.failed': '{name} n’a pas pu être déconnecté : {message}',
   'onboarding.loading': 'Ouverture de votre invitation…',
+  'onboarding.partner.icon': 'Logo de {partner}',
+  'onboarding.partner.owner': 'Responsable : {owner}',
   'onboarding.steps': 'Étapes de l’inscription',
   'onboarding.step.welcome': 'Bienvenue',
   'onboarding.step.details': 'Votre application',

@@ -66,6 +66,8 @@ export const ja: Translation = {
   'manage.disconnected': '{name} の接続を解除しました。',
   'manage.failed': '{name} の接続を解除できませんでした: {message}',
   'onboarding.loading': '招待を開いています…',
+  'onboarding.partner.icon': '{partner} のロゴ',
+  'onboarding.partner.owner': '担当: {owner}',
   'onboarding.steps': 'オンボーディングの手順',
   'onboarding.step.welcome': 'ようこそ',
   'onboarding.step.details': 'アプリ情報',
