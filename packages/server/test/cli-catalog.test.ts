@@ -1,9 +1,8 @@
 /**
- * NEEDS ROUTES FROM THE `audit` BRANCH of issue 15: `PATCH /v1/partners/:partnerId` and the filters
- * of `GET /v1/audit` (resourceType, resourceId, actor, action, from, to). The catalog routes
- * (integrations and connectors written at runtime) are on main already, and the first three tests
- * pass on the `cli` branch; the last two fail there with route_not_found and unfiltered audit
- * lists. Run it after merging `audit`.
+ * Needs the routes of the `catalog` and `audit` branches of issue 15: `POST/PATCH/DELETE
+ * /v1/integrations`, `PATCH/DELETE /v1/connectors/:slug`, `PATCH /v1/partners/:partnerId` and the
+ * filters of `GET /v1/audit` (resourceType, resourceId, actor, action, from, to). Both are merged
+ * into main, and main into `cli`, so it passes here; on `cli` before those merges it could not.
  *
  * The catalog managed through the CLI against a real server process, on both stores: a connector
  * and an integration created with `patchbay`, connected by a tenant through the hosted credential
