@@ -57,9 +57,8 @@ describe('connectors changed and deleted over HTTP (PATCH/DELETE /v1/connectors/
     assert.deepEqual((await call(`/v1/connectors/${slug}`)).body, answer.body);
     assertRefused(await call(`/v1/connectors/${slug}`, { method: 'PATCH', json: { slug: 'other' } }), 400, 'invalid_request', /slug/);
     const updated = (await auditOf(slug)).find((entry) => entry.action === 'connector.updated');
-    const details = JSON.parse(updated!.details) as { before: Record<string, unknown>; after: Record<string, unknown> };
-    assert.deepEqual(details.before, { name: 'Editable', description: '' });
-    assert.deepEqual(details.after, { name: 'Edited', description: 'Now described' });
+    const { changes } = JSON.parse(updated!.details) as { changes: Record<string, { before: unknown; after: unknown }> };
+    assert.deepEqual(changes, { name: { before: 'Editable', after: 'Edited' }, description: { before: '', after: 'Now described' } });
   });
 
   it('moves the connections of a removed auth method to needs_reauth in the same change, leaving the others working', async () => {

@@ -147,10 +147,9 @@ describe('integrations over HTTP (/v1/integrations)', () => {
     assertRefused(await call(`/v1/integrations/${created.id}`, { method: 'PATCH', json: { id: 'renamed' } }), 400, 'invalid_request', /id/);
     const [, updated] = await auditOf(created.id);
     assert.equal(updated?.action, 'integration.updated');
-    const details = JSON.parse(updated!.details) as { before: Record<string, unknown>; after: Record<string, unknown> };
-    assert.deepEqual(details.before.name, 'Patch me');
-    assert.deepEqual(details.after.name, 'Patched');
-    assert.ok(!('actions' in details.after), 'an unchanged field is not in the details');
+    const { changes } = JSON.parse(updated!.details) as { changes: Record<string, { before: unknown; after: unknown }> };
+    assert.deepEqual(changes.name, { before: 'Patch me', after: 'Patched' });
+    assert.ok(!('actions' in changes), 'an unchanged field is not in the details');
   });
 
   it('refuses a PATCH the server could not honour with 400 naming the field, and changes nothing', async () => {

@@ -57,11 +57,16 @@ export async function inTransaction<T>(db: Kysely<Database>, change: (trx: Kysel
   return db.isTransaction ? change(db) : db.transaction().execute(change);
 }
 
-/** The fields whose values differ between `before` and `after` (one missing counts as null), each as `{before, after}`. */
-export function changedFields(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, { before: unknown; after: unknown }> {
+/**
+ * The fields whose values differ between `before` and `after` (one missing counts as null), each as
+ * `{before, after}`: every audit entry of a change keeps them in `details.changes`.
+ */
+export function changedFields<T extends object>(before: T, after: T, ignore: readonly string[] = []): Record<string, { before: unknown; after: unknown }> {
   const changed: Record<string, { before: unknown; after: unknown }> = {};
-  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) changed[key] = { before: before[key] ?? null, after: after[key] ?? null };
+  const [was, is] = [before as Record<string, unknown>, after as Record<string, unknown>];
+  for (const key of new Set([...Object.keys(was), ...Object.keys(is)])) {
+    if (ignore.includes(key)) continue;
+    if (JSON.stringify(was[key]) !== JSON.stringify(is[key])) changed[key] = { before: was[key] ?? null, after: is[key] ?? null };
   }
   return changed;
 }

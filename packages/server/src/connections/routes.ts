@@ -1,8 +1,9 @@
+import { auditActorOf } from '../audit/actor.js';
 import express, { type RequestHandler, Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { callUpstream, FORWARDED_REQUEST_HEADERS } from '../connectors/upstream.js';
-import { assertTenantAllowed, auditActorOf, authenticate } from '../http/auth.js';
+import { assertTenantAllowed, authenticate } from '../http/auth.js';
 import { HttpError, notFound } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { type CredentialBroker, getConnection, listConnections, revokeConnection } from './service.js';

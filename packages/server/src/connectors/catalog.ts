@@ -93,22 +93,6 @@ export function declarationOf(connector: Connector): ConnectorDeclaration {
   };
 }
 
-/** Before/after of the fields that differ between two secret-free views (for audit details). */
-export function changedFields<T extends object>(
-  before: T,
-  after: T,
-  ignore: readonly string[] = [],
-): { before: Record<string, unknown>; after: Record<string, unknown> } {
-  const changes = { before: {} as Record<string, unknown>, after: {} as Record<string, unknown> };
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)].filter((key) => !ignore.includes(key)));
-  for (const key of keys as Set<keyof T & string>) {
-    if (JSON.stringify(before[key]) === JSON.stringify(after[key])) continue;
-    changes.before[key] = before[key] ?? null;
-    changes.after[key] = after[key] ?? null;
-  }
-  return changes;
-}
-
 /** A stored definition; rows written before `file` was the word say `declarations`. */
 function parseConnector(definition: string): Connector {
   const connector = JSON.parse(definition) as Omit<Connector, 'source'> & { source: string };

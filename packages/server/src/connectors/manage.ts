@@ -4,7 +4,8 @@ import type { AppContext } from '../context.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { isoNow } from '../store/time.js';
-import { changedFields, type Connector, declarationOf } from './catalog.js';
+import { changedFields } from '../audit/service.js';
+import { type Connector, declarationOf } from './catalog.js';
 import { assertMethodsUsable } from './service.js';
 import { type AuthMethod, connectorDeclarationSchema, defaultMethod, type UpdateConnectorInput } from './schema.js';
 
@@ -86,7 +87,7 @@ export async function updateConnector(deps: Deps, slug: string, patch: UpdateCon
       targetType: 'connector',
       targetId: slug,
       details: {
-        ...changedFields(current, saved, ['createdAt', 'updatedAt']),
+        changes: changedFields(current, saved, ['createdAt', 'updatedAt']),
         ...(secretReplaced ? { clientSecretReplaced: true } : {}),
         ...(removed.length ? { needsReauth } : {}),
       },

@@ -1,17 +1,18 @@
+import { actorOf } from '../audit/actor.js';
 import { Router } from 'express';
 import { jsonBody } from '../http/body.js';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import type { CredentialBroker } from '../connections/service.js';
 import { decryptCredentials, getConnection } from '../connections/service.js';
-import { assertTenantAllowed, authenticate, principalOf } from '../http/auth.js';
+import { assertTenantAllowed, authenticate } from '../http/auth.js';
 import { badRequest, notFound } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { secretsOf } from './auth-methods.js';
 import { createConnectorSchema, updateConnectorSchema } from './schema.js';
 import { deleteConnector, updateConnector } from './manage.js';
 import { deleteQuerySchema } from '../integrations/schema.js';
-import { auditActor, createConnector } from './service.js';
+import { createConnector } from './service.js';
 import { callUpstream, readBody } from './upstream.js';
 import { fillPath } from '../integrations/actions.js';
 
@@ -75,8 +76,7 @@ export function connectorRoutes(ctx: AppContext, broker: CredentialBroker): Rout
 
   router.post('/', authenticate(ctx, { scope: 'connectors:write' }), async function createConnectorHandler(req, res) {
     const input = parseInput(createConnectorSchema, req.body ?? {});
-    const principal = principalOf(res);
-    res.status(201).json(await createConnector(ctx, input, auditActor(principal)));
+    res.status(201).json(await createConnector(ctx, input, actorOf(res)));
   });
 
   router.get('/:slug', authenticate(ctx, { scope: 'connectors:read' }), async function readConnectorHandler(req, res) {
@@ -89,12 +89,12 @@ export function connectorRoutes(ctx: AppContext, broker: CredentialBroker): Rout
 
   router.patch('/:slug', authenticate(ctx, { scope: 'connectors:write' }), async function updateConnectorHandler(req, res) {
     const patch = parseInput(updateConnectorSchema, req.body ?? {});
-    res.json(await updateConnector(ctx, String(req.params.slug), patch, auditActor(principalOf(res))));
+    res.json(await updateConnector(ctx, String(req.params.slug), patch, actorOf(res)));
   });
 
   router.delete('/:slug', authenticate(ctx, { scope: 'connectors:write' }), async function deleteConnectorHandler(req, res) {
     const { force } = parseInput(deleteQuerySchema, req.query);
-    res.json(await deleteConnector(ctx, String(req.params.slug), force === 'true', auditActor(principalOf(res))));
+    res.json(await deleteConnector(ctx, String(req.params.slug), force === 'true', actorOf(res)));
   });
 
   /** Runs one action with a given connection and shows what came back, secrets masked. */

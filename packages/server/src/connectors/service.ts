@@ -1,14 +1,8 @@
-import type { Principal } from '../auth/strategy.js';
 import type { AppContext } from '../context.js';
 import { writeAudit } from '../audit/service.js';
 import { badRequest, HttpError } from '../http/errors.js';
 import type { Connector } from './catalog.js';
 import type { AuthMethod, ConnectorDeclaration } from './schema.js';
-
-/** Who an audit entry names for a change made through the API. */
-export function auditActor(principal: Principal): string {
-  return principal.kind === 'key' ? principal.key.id : principal.kind;
-}
 
 /** `Salesforce Sandbox` → `salesforce-sandbox`. Non-Latin names fall back to `connector` (or the given word). */
 export function slugify(name: string, fallback = 'connector'): string {

@@ -1,6 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AuthFailureReason, CredentialStrategy, Presented, Principal, Refusal, Verdict } from '../auth/strategy.js';
-import { type AuditActor, tenantActor } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import { AuthAttempt, attemptOf } from './auth-attempt.js';
 import { HttpError } from './errors.js';
@@ -46,18 +45,6 @@ export function principalOf(res: Response): Principal {
   const principal = res.locals.principal as Principal | undefined;
   if (!principal) throw new Error('route is missing its authentication middleware');
   return principal;
-}
-
-/** Who did it, for the audit trail: the acting key's id, the session's tenant, or the partner. */
-export function actorOf(res: Response): string {
-  return auditActorOf(res).actor;
-}
-
-/** `actorOf`, with the session a tenant acted through (audit entries keep it in `via`). */
-export function auditActorOf(res: Response): AuditActor {
-  const principal = principalOf(res);
-  if (principal.kind === 'key') return { actor: principal.key.id };
-  return principal.kind === 'session' ? tenantActor(principal.tenantId, principal.sessionId) : { actor: `partner:${principal.partnerId}` };
 }
 
 export interface AuthOptions {

@@ -1,7 +1,8 @@
+import { auditActorOf } from '../audit/actor.js';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { assertTenantAllowed, auditActorOf, authenticate, principalOf, refuse } from '../http/auth.js';
+import { assertTenantAllowed, authenticate, principalOf, refuse } from '../http/auth.js';
 import { parseInput } from '../http/validation.js';
 import { deleteInstall, getInstall, searchInstalls } from './service.js';
 

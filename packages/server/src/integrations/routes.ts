@@ -1,8 +1,8 @@
+import { actorOf } from '../audit/actor.js';
 import { type RequestHandler, Router } from 'express';
 import type { AppContext } from '../context.js';
 import type { CredentialBroker } from '../connections/service.js';
-import { auditActor } from '../connectors/service.js';
-import { authenticate, principalOf } from '../http/auth.js';
+import { authenticate } from '../http/auth.js';
 import { jsonBody } from '../http/body.js';
 import { parseInput } from '../http/validation.js';
 import { invokeAction } from './actions.js';
@@ -31,7 +31,7 @@ export function integrationRoutes(ctx: AppContext): Router {
 
   router.post('/', authenticate(ctx, { scope: 'connectors:write' }), async function createIntegrationHandler(req, res) {
     const input = parseInput(createIntegrationSchema, req.body ?? {});
-    res.status(201).json(await createIntegration(ctx, input, auditActor(principalOf(res))));
+    res.status(201).json(await createIntegration(ctx, input, actorOf(res)));
   });
 
   router.get('/:integrationId', authenticate(ctx, { scope: 'connectors:read' }), async function readIntegrationHandler(req, res) {
@@ -40,12 +40,12 @@ export function integrationRoutes(ctx: AppContext): Router {
 
   router.patch('/:integrationId', authenticate(ctx, { scope: 'connectors:write' }), async function updateIntegrationHandler(req, res) {
     const patch = parseInput(updateIntegrationSchema, req.body ?? {});
-    res.json(await updateIntegration(ctx, String(req.params.integrationId), patch, auditActor(principalOf(res))));
+    res.json(await updateIntegration(ctx, String(req.params.integrationId), patch, actorOf(res)));
   });
 
   router.delete('/:integrationId', authenticate(ctx, { scope: 'connectors:write' }), async function deleteIntegrationHandler(req, res) {
     const { force } = parseInput(deleteQuerySchema, req.query);
-    res.json(await deleteIntegration(ctx, String(req.params.integrationId), force === 'true', auditActor(principalOf(res))));
+    res.json(await deleteIntegration(ctx, String(req.params.integrationId), force === 'true', actorOf(res)));
   });
   return router;
 }

@@ -1,5 +1,5 @@
-import { writeAudit } from '../audit/service.js';
-import { type Catalog, changedFields, type Integration } from '../connectors/catalog.js';
+import { changedFields, writeAudit } from '../audit/service.js';
+import { type Catalog, type Integration } from '../connectors/catalog.js';
 import { slugify, uniqueSlug } from '../connectors/service.js';
 import type { AppContext } from '../context.js';
 import { badRequest, conflict, HttpError, notFound } from '../http/errors.js';
@@ -106,7 +106,13 @@ export async function updateIntegration(deps: Deps, integrationId: string, patch
   assertHonourable(deps.catalog, next);
   return deps.catalog.change(async (trx) => {
     const saved = (await deps.catalog.saveIntegration(next, 'api', { db: trx }))!;
-    await writeAudit(trx, { actor, action: 'integration.updated', targetType: 'integration', targetId: integrationId, details: changedFields(current, next) });
+    await writeAudit(trx, {
+      actor,
+      action: 'integration.updated',
+      targetType: 'integration',
+      targetId: integrationId,
+      details: { changes: changedFields(current, next) },
+    });
     return saved;
   });
 }

@@ -1,7 +1,8 @@
+import { actorOf } from '../audit/actor.js';
 import { Router } from 'express';
 import { jsonBody } from '../http/body.js';
 import type { AppContext } from '../context.js';
-import { actorOf, authenticate, principalOf, refuse } from '../http/auth.js';
+import { authenticate, principalOf, refuse } from '../http/auth.js';
 import { forbidden } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { listAuthEvents } from './auth-events.js';

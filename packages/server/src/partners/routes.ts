@@ -1,8 +1,9 @@
+import { actorOf } from '../audit/actor.js';
 import cors from 'cors';
 import { type Request, Router } from 'express';
 import { jsonBody } from '../http/body.js';
 import type { AppContext } from '../context.js';
-import { actorOf, authenticate, bearerOf } from '../http/auth.js';
+import { authenticate, bearerOf } from '../http/auth.js';
 import { forbidden, notFound, unauthorized } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import {

@@ -1,9 +1,10 @@
+import { auditActorOf } from '../audit/actor.js';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import { MAX_CREDENTIAL_LENGTH } from '../connectors/auth-methods.js';
 import type { AppContext } from '../context.js';
 import type { OAuthClients } from '../connections/oauth.js';
 import type { CredentialBroker } from '../connections/service.js';
-import { assertTenantAllowed, auditActorOf, authenticate, principalOf, refuse } from '../http/auth.js';
+import { assertTenantAllowed, authenticate, principalOf, refuse } from '../http/auth.js';
 import { HttpError, toHttpError } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { sendConfigurationPage, sendCredentialsPage, sendDonePage, sendErrorPage, sendMethodChoicePage } from '../pages/flow.js';
