@@ -118,7 +118,7 @@ function openSqliteStore(file: string): Store {
   const optimizer = setInterval(() => optimize(), 3_600_000);
   optimizer.unref();
   const queries = queryLog();
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }), log: queries.log });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), log: queries.log });
   const appenders = new Map<string, (rows: readonly (readonly unknown[])[]) => void>();
   const appenderFor = (table: string, columns: readonly string[]) => {
     const shape = `${table}(${columns.join(',')})`;
@@ -165,6 +165,31 @@ function openSqliteStore(file: string): Store {
       await db.destroy();
     },
   };
+}
+
+/** Distinct statement texts kept prepared; the queries in code are a few hundred at most. */
+const PREPARED_STATEMENTS = 1000;
+
+/**
+ * Kysely hands every query to `prepare`, and better-sqlite3 parses and plans the SQL anew each
+ * time: that was most of a hot query's cost. The same text reuses one prepared statement (safe on
+ * the store's one connection, where Kysely runs one statement at a time; SQLite re-prepares a
+ * statement itself after a schema change).
+ */
+function withStatementCache(database: SQLite.Database): Pick<SQLite.Database, 'prepare' | 'close'> {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    prepare(text: string) {
+      let statement = statements.get(text);
+      if (!statement) {
+        statement = database.prepare(text);
+        if (statements.size >= PREPARED_STATEMENTS) statements.delete(statements.keys().next().value!);
+        statements.set(text, statement);
+      }
+      return statement;
+    },
+    close: () => database.close(),
+  } as Pick<SQLite.Database, 'prepare' | 'close'>;
 }
 
 /**
