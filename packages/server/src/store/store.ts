@@ -1,10 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { CompiledQuery, Kysely, type LogEvent, sql, SqliteDialect, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, type LogEvent, SqliteDialect } from 'kysely';
 import { OwnSchemaPostgresDialect } from './pg-introspector.js';
 import SQLite from 'better-sqlite3';
 import type { Database } from './schema.js';
 import { migrateToLatest, pendingMigrations } from './migrations.js';
+import { EVENTS_CHANNEL } from '../events/log.js';
+import { type NewEvent, postgresEventAppender, sqliteEventAppender } from './event-append.js';
+import { GroupCommit } from './group-commit.js';
 
 /**
  * The one storage seam. Services write portable Kysely queries against `db`; everything that
@@ -13,14 +16,7 @@ import { migrateToLatest, pendingMigrations } from './migrations.js';
 export interface Store {
   readonly db: Kysely<Database>;
   readonly dialect: 'sqlite' | 'postgres';
-  /**
-   * Inside a transaction, waits until no other transaction (on any instance) holds the same lock,
-   * until commit: appends under it commit in the order they were numbered (the event log).
-   */
-  appendLock(trx: Transaction<Database>, name: string): Promise<void>;
-  /** Inside a transaction: wakes every instance's `listen(channel)` when (and only if) it commits. */
-  notify(trx: Transaction<Database>, channel: string): Promise<void>;
-  /** Calls `onNotify` on each `notify(channel)` from any instance; resolves to a stop function. */
+  /** Calls `onNotify` each time any instance commits a change announced on `channel` (appendEvent does); resolves to a stop function. */
   listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   /**
    * Appends rows, given as values in `columns` order, all or none. For the append-only logs written
@@ -33,6 +29,11 @@ export interface Store {
     columns: C,
     rows: readonly RowValues<Database[T], C>[],
   ): Promise<void>;
+  /**
+   * Appends one event to the log and resolves to its sequence number once committed, with the
+   * numbering of events/service.ts; appends that arrive together are committed together.
+   */
+  appendEvent(event: NewEvent): Promise<number>;
   migrate(): Promise<string[]>;
   /** Migrations not applied yet; throws when the database cannot be reached (readiness). */
   pendingMigrations(): Promise<string[]>;
@@ -139,9 +140,11 @@ function openSqliteStore(file: string): Store {
     }
     return append;
   };
+  const events = new GroupCommit(sqliteEventAppender(database, db));
   return {
     db,
     dialect: 'sqlite',
+    appendEvent: (event) => events.add(event),
     async appendRows(table, columns, rows) {
       if (rows.length === 0) return;
       const append = appenderFor(table, columns);
@@ -149,10 +152,7 @@ function openSqliteStore(file: string): Store {
       // open across an await (the rows would otherwise join it, and go if it rolled back).
       await db.connection().execute(async () => append(rows));
     },
-    // One SQLite file has one writer at a time, and this process's Kysely connection runs one
-    // transaction at a time: appends are already ordered, and there is no other instance to wake.
-    appendLock: async () => undefined,
-    notify: async () => undefined,
+    // One process per SQLite file: there is no other instance to wake.
     listen: async () => async () => undefined,
     migrate: () => migrateSqliteExclusively(database, db),
     pendingMigrations: () => pendingMigrations(db),
@@ -259,9 +259,11 @@ async function openPostgresStore(databaseUrl: string, options: StoreOptions): Pr
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new UnsupportedDatabaseError(`Invalid channel name "${channel}".`);
     return channel;
   };
+  const events = new GroupCommit(postgresEventAppender(db, EVENTS_CHANNEL));
   return {
     db,
     dialect: 'postgres',
+    appendEvent: (event) => events.add(event),
     async appendRows(table, columns, rows) {
       if (rows.length === 0) return;
       const prefix = insertPrefix(table, columns);
@@ -282,12 +284,6 @@ async function openPostgresStore(databaseUrl: string, options: StoreOptions): Pr
       await db.transaction().execute(async (trx) => {
         for (const statement of statements) await trx.executeQuery(statement);
       });
-    },
-    async appendLock(trx, name) {
-      await sql`SELECT pg_advisory_xact_lock(hashtext(${name}))`.execute(trx);
-    },
-    async notify(trx, channel) {
-      await sql`SELECT pg_notify(${listenChannel(channel)}, '')`.execute(trx);
     },
     async listen(channel, onNotify) {
       // A dedicated connection: LISTEN belongs to a session, and pooled ones come and go.
