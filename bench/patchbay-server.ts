@@ -60,6 +60,10 @@ const partnerKey = await issuePartnerKey(ctx, partner.id, 'prod', null);
 const server = createServer(patchbay.app);
 server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as AddressInfo).port, key, partnerKey, connectionId }));
+// The parent asks for memory figures between phases.
+process.on('message', (message) => {
+  if (message === 'memory') process.send?.({ memory: process.memoryUsage() });
+});
 process.on('SIGTERM', () => {
   server.closeAllConnections();
   server.close(() => void patchbay.close().then(() => process.exit(0)));

@@ -13,9 +13,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { alternatingRounds, CONNECTIONS, printRatio, printRounds, ROUNDS, SECONDS, startChild, type Target, unloadedP50 } from './pairs.js';
+import { alternatingRounds, type Child, CONNECTIONS, printRatio, printRounds, ROUNDS, SECONDS, startChild, type Target, unloadedP50 } from './pairs.js';
 
 const mib = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+
+async function memoryOf(child: Child<unknown>): Promise<NodeJS.MemoryUsage> {
+  return new Promise((resolve) => {
+    child.process.once('message', (message) => resolve((message as { memory: NodeJS.MemoryUsage }).memory));
+    child.process.send('memory');
+  });
+}
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'patchbay-bench-'));
 const upstream = await startChild<{ port: number }>('./upstream-server.ts');
@@ -41,9 +48,11 @@ try {
   const floorTarget: Target = { name: 'floor (node:http proxy)', url: `http://127.0.0.1:${floor.info.port}/proxy/me` };
   const direct: Target = { name: 'upstream itself', url: `${upstreamOrigin}/me` };
 
+  const fresh = { rss: mib(patchbay.process.pid!), memory: await memoryOf(patchbay) };
   // Memory first, on a fresh process: 10 000 proxied calls, then the resident set of each server.
   for (const target of [proxy, floorTarget]) await autocannon({ url: target.url, headers: target.headers ?? {}, connections: CONNECTIONS, amount: 10_000 });
   const rss = { patchbay: mib(patchbay.process.pid!), floor: mib(floor.process.pid!) };
+  const memory = await memoryOf(patchbay);
 
   const results = await alternatingRounds([proxy, action, floorTarget]);
   const unloaded = await unloadedP50([direct, floorTarget, proxy, action]);
@@ -64,6 +73,10 @@ try {
   }
   console.log(
     `  RSS after 10 000 proxied calls: Patchbay ${rss.patchbay.toFixed(0)} MiB, floor ${rss.floor.toFixed(0)} MiB (target ≤ 120 MiB: ${rss.patchbay <= 120 ? 'met' : 'NOT met'}); Patchbay after every round: ${rssAfter.toFixed(0)} MiB`,
+  );
+  const inMiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+  console.log(
+    `    Patchbay's JavaScript heap after those calls ${inMiB(memory.heapUsed)} used of ${inMiB(memory.heapTotal)}; fresh (before any call): RSS ${fresh.rss.toFixed(0)} MiB, heap ${inMiB(fresh.memory.heapUsed)} used of ${inMiB(fresh.memory.heapTotal)}`,
   );
 } finally {
   await patchbay.stop();
