@@ -5,6 +5,7 @@ import { newId } from '../crypto/random.js';
 import { HttpError, notFound } from '../http/errors.js';
 import type { ConnectionsTable } from '../store/schema.js';
 import { isoNow } from '../store/time.js';
+import { DecryptedCredentials } from './credential-cache.js';
 import { isInvalidGrant, type OAuthClients, oidc, providerError, type TokenSet, toTokenSet } from './oauth.js';
 
 /** What a connection's credentials are bound to (also used by master key rotation). */
@@ -121,8 +122,12 @@ export async function replaceCredentials(
 }
 
 export async function getConnection(deps: Pick<AppContext, 'store'>, id: string): Promise<ConnectionView | null> {
-  const row = await deps.store.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await getConnectionRow(deps, id);
   return row ? toConnectionView(row) : null;
+}
+
+export async function getConnectionRow(deps: Pick<AppContext, 'store'>, id: string): Promise<ConnectionsTable | undefined> {
+  return deps.store.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
 export async function listConnections(
@@ -183,17 +188,25 @@ export async function revokeConnection(deps: Pick<AppContext, 'store' | 'keyring
  */
 export class CredentialBroker {
   readonly #inFlight = new Map<string, Promise<Credentials>>();
+  readonly #decrypted = new DecryptedCredentials();
 
   constructor(
     private readonly deps: Pick<AppContext, 'config' | 'store' | 'keyring' | 'catalog' | 'customAuthMethods' | 'metrics'>,
     private readonly oauth: OAuthClients,
   ) {}
 
-  async credentials(connectionId: string, options: { forceRefresh?: boolean } = {}): Promise<{ credentials: Credentials; row: ConnectionsTable }> {
-    const row = await this.#row(connectionId);
-    if (row.status === 'revoked') throw new HttpError(409, 'connection_revoked', 'The connection was revoked.');
+  /** `row`: the connection as the caller has just read it (it is read here otherwise). */
+  async credentials(
+    connectionId: string,
+    options: { forceRefresh?: boolean; row?: ConnectionsTable | undefined } = {},
+  ): Promise<{ credentials: Credentials; row: ConnectionsTable }> {
+    const row = options.row?.id === connectionId ? options.row : await this.#row(connectionId);
+    if (row.status === 'revoked') {
+      this.#decrypted.forget(connectionId);
+      throw new HttpError(409, 'connection_revoked', 'The connection was revoked.');
+    }
     if (row.status !== 'active') throw new HttpError(409, 'connection_needs_reauth', 'The connection must be authorized again.');
-    const credentials = decryptCredentials(this.deps, row);
+    const credentials = this.#decrypted.of(row, () => decryptCredentials(this.deps, row));
     // OAuth refreshes ahead of expiry; a custom method that can refresh does so only when the upstream said 401.
     const due =
       credentials.type === 'oauth2'
@@ -218,6 +231,11 @@ export class CredentialBroker {
       this.#inFlight.set(connectionId, pending);
     }
     return { credentials: await pending, row };
+  }
+
+  /** Drops what this instance holds in memory for a connection (on revoke; other instances see the new version on their next read). */
+  forget(connectionId: string): void {
+    this.#decrypted.forget(connectionId);
   }
 
   /** For callers that only need an OAuth access token. */

@@ -53,7 +53,7 @@ export async function commitInstall(
   },
 ): Promise<string> {
   const installId = await deps.store.db.transaction().execute(async (trx) => {
-    await deps.store.appendLock(trx, `install:${input.integrationId}:${input.tenantId}`);
+    await deps.store.lock(trx, `install:${input.integrationId}:${input.tenantId}`);
     const committed = await input.committedInstall(trx);
     if (committed) return committed;
     const live = await trx

@@ -120,7 +120,9 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
     async function disconnectConnectionHandler(req, res) {
       const sessionId = await sessionOfRequest(ctx, req, res);
       const connectionId = parseInput(connectionIdSchema, req.params.connectionId);
-      res.json({ data: await disconnectConnection(ctx, String(req.params.integrationId), sessionId, connectionId, auditActorOf(res)), next: null });
+      const connectors = await disconnectConnection(ctx, String(req.params.integrationId), sessionId, connectionId, auditActorOf(res));
+      broker.forget(connectionId);
+      res.json({ data: connectors, next: null });
     },
   );
 
