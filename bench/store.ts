@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import type { AppContext } from '../packages/server/src/context.js';
 import { generateAccessKey, accessKeyPrefix } from '../packages/server/src/crypto/access-key.js';
 import { hmacSha256 } from '../packages/server/src/crypto/hmac.js';
-import { createInstallForSession, searchInstalls } from '../packages/server/src/installs/service.js';
+import { commitInstall, searchInstalls } from '../packages/server/src/installs/service.js';
 import { KeyVerifier } from '../packages/server/src/keys/verifier.js';
 import { createLogger } from '../packages/server/src/logger.js';
 import { openStore, type Store } from '../packages/server/src/store/store.js';
@@ -202,13 +202,18 @@ async function benchCommits(store: Store, ctx: AppContext) {
     Array.from({ length: COMMIT_CONCURRENCY }, async () => {
       while (next < COMMITS) {
         const i = next++;
-        await createInstallForSession(ctx, {
+        await commitInstall(ctx, {
           sessionId: `ses_bench_${i}`,
           integrationId: 'bench-sync',
           tenantId: `commit-tenant-${i}`,
           tags: { 'fusebit.tenantId': `commit-tenant-${i}`, plan: 'pro' },
-          connectionIds: ['con_bench'],
+          connectionId: 'con_bench',
           config: {},
+          by: { actor: 'bench' },
+          committedInstall: async () => null,
+          linkSession: async (trx, installId) => {
+            await trx.updateTable('sessions').set({ install_id: installId, status: 'committed' }).where('id', '=', `ses_bench_${i}`).execute();
+          },
         });
       }
     }),
