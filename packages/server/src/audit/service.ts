@@ -1,17 +1,11 @@
+import type { z } from 'zod';
 import type { Kysely } from 'kysely';
 import { newSortableId } from '../crypto/random.js';
 import type { Database } from '../store/schema.js';
+import type { auditEntrySchema, auditPageSchema } from './schema.js';
 import { isoNow } from '../store/time.js';
 
-export interface AuditEntry {
-  id: string;
-  at: string;
-  actor: string;
-  action: string;
-  targetType: string;
-  targetId: string;
-  details: Record<string, unknown>;
-}
+export type AuditEntry = z.output<typeof auditEntrySchema>;
 
 /**
  * Writes one audit entry. Pass the same transaction as the change it describes, so a change and
@@ -45,7 +39,7 @@ export async function listAudit(
     limit: number;
     cursor?: string | undefined;
   },
-): Promise<{ data: AuditEntry[]; next: string | null }> {
+): Promise<z.output<typeof auditPageSchema>> {
   let select = db.selectFrom('audit_entries').selectAll();
   if (query.targetType) select = select.where('target_type', '=', query.targetType);
   if (query.targetId) select = select.where('target_id', '=', query.targetId);

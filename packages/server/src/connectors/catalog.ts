@@ -2,18 +2,14 @@ import type { Keyring } from '../crypto/envelope.js';
 import type { Declarations } from '../declarations.js';
 import type { Store } from '../store/store.js';
 import { isoNow } from '../store/time.js';
-import type { AuthMethod, ConnectorDeclaration, OAuth2Auth } from './schema.js';
+import type { z } from 'zod';
+import type { ConnectorDeclaration, connectorViewSchema, publicAuthMethodSchema } from './schema.js';
 import type { IntegrationDeclaration } from '../integrations/schema.js';
 
 /** An auth method as the rest of the server sees it: an oauth2 client secret is never in memory or answers. */
-export type PublicAuthMethod = Exclude<AuthMethod, OAuth2Auth> | (Omit<OAuth2Auth, 'clientSecret'> & { hasClientSecret: boolean });
+export type PublicAuthMethod = z.output<typeof publicAuthMethodSchema>;
 export type PublicOAuth2Method = Extract<PublicAuthMethod, { type: 'oauth2' }>;
-export type Connector = Omit<ConnectorDeclaration, 'authMethods'> & {
-  authMethods: PublicAuthMethod[];
-  source: 'declarations' | 'api';
-  createdAt: string;
-  updatedAt: string;
-};
+export type Connector = z.output<typeof connectorViewSchema>;
 export type Integration = IntegrationDeclaration;
 
 export interface Catalog {

@@ -12,6 +12,7 @@ import { createConnectorSchema } from './schema.js';
 import { createConnector } from './service.js';
 import { callUpstream, readBody } from './upstream.js';
 import { fillPath } from '../integrations/service.js';
+import type { actionTestAnswerSchema, connectorPageSchema } from './schema.js';
 
 const listQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(100),
@@ -68,7 +69,7 @@ export function connectorRoutes(ctx: AppContext, broker: CredentialBroker): Rout
       .filter((connector) => query.cursor === undefined || connector.slug > query.cursor)
       .sort((a, b) => (a.slug < b.slug ? -1 : 1));
     const page = after.slice(0, query.limit);
-    res.json({ data: page, next: after.length > query.limit ? page[page.length - 1]!.slug : null });
+    res.json({ data: page, next: after.length > query.limit ? page[page.length - 1]!.slug : null } satisfies z.output<typeof connectorPageSchema>);
   });
 
   router.post('/', authenticate(ctx, { scope: 'connectors:write' }), async function createConnectorHandler(req, res) {
@@ -106,7 +107,7 @@ export function connectorRoutes(ctx: AppContext, broker: CredentialBroker): Rout
     const row = await ctx.store.db.selectFrom('connections').selectAll().where('id', '=', connection.id).executeTakeFirstOrThrow();
     const forms = secretForms(secretsOf(decryptCredentials(ctx, row)));
     const headers = Object.fromEntries([...response.headers].map(([name, value]) => [name, maskText(value, forms)]));
-    res.json({ status: response.status, headers, body: maskValue(await readBody(response), forms) });
+    res.json({ status: response.status, headers, body: maskValue(await readBody(response), forms) } satisfies z.output<typeof actionTestAnswerSchema>);
   });
 
   return router;

@@ -4,11 +4,13 @@ import type { CredentialBroker } from '../connections/service.js';
 import { authenticate } from '../http/auth.js';
 import { requireIntegration } from '../sessions/service.js';
 import { invokeAction } from './service.js';
+import type { z } from 'zod';
+import type { integrationPageSchema } from './schema.js';
 
 export function integrationRoutes(ctx: AppContext): Router {
   const router = Router();
   router.get('/', authenticate(ctx, { scope: 'connectors:read' }), function listIntegrationsHandler(_req, res) {
-    res.json({ data: [...ctx.catalog.integrations.values()], next: null });
+    res.json({ data: [...ctx.catalog.integrations.values()], next: null } satisfies z.output<typeof integrationPageSchema>);
   });
   router.get('/:integrationId', authenticate(ctx, { scope: 'connectors:read' }), function readIntegrationHandler(req, res) {
     res.json(requireIntegration(ctx, String(req.params.integrationId)));

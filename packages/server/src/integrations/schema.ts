@@ -1,6 +1,10 @@
+import { listEnvelope } from '@patchbay/contract';
 import { z } from 'zod';
 
-const origin = z.url({ protocol: /^https?$/ }).transform((url) => new URL(url).origin);
+const origin = z
+  .url({ protocol: /^https?$/ })
+  .transform((url) => new URL(url).origin)
+  .pipe(z.string());
 
 export const actionSchema = z.strictObject({
   connector: z.string().min(1),
@@ -33,3 +37,10 @@ export const integrationDeclarationSchema = z.strictObject({
 export type IntegrationDeclaration = z.output<typeof integrationDeclarationSchema>;
 export type ActionDeclaration = z.output<typeof actionSchema>;
 export type ConfigField = z.output<typeof configFieldSchema>;
+
+/** An integration as answers show it: its declaration, defaults filled in. */
+export const integrationViewSchema = integrationDeclarationSchema;
+export const integrationPageSchema = listEnvelope(integrationViewSchema);
+
+/** A tenant action's answer: the upstream's status and its body (JSON when it sent JSON, else text). */
+export const actionResultSchema = z.object({ status: z.number().int(), body: z.unknown() });

@@ -1,5 +1,6 @@
 /** The partner directory: create, read, list and suspend partners (links, portal, keys and grants sit beside it). */
 import { sql } from 'kysely';
+import type { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { writeAudit } from '../audit/service.js';
 import { newId } from '../crypto/random.js';
@@ -11,6 +12,7 @@ import { type PartnerView, type GrantView, toPartnerView, toGrantView } from './
 import { linkUrl, insertLink } from './links.js';
 import { grantsOf } from './grants.js';
 import { requirePartner } from './lookup.js';
+import type { partnerDetailSchema } from './schema.js';
 
 /** A new partner and its first one-time link, stored together (or not at all). */
 export async function createPartner(
@@ -84,15 +86,7 @@ export async function listPartners(
   }
 }
 
-export async function getPartner(
-  deps: Pick<AppContext, 'store'>,
-  partnerId: string,
-): Promise<
-  PartnerView & {
-    grants: GrantView[];
-    keys: Array<{ id: string; environment: string; prefix: string; createdAt: string; expiresAt: string | null; lastAuthenticatedAt: string | null }>;
-  }
-> {
+export async function getPartner(deps: Pick<AppContext, 'store'>, partnerId: string): Promise<z.output<typeof partnerDetailSchema>> {
   const partner = await requirePartner(deps, partnerId);
   const keys = await deps.store.db.selectFrom('partner_keys').selectAll().where('partner_id', '=', partnerId).orderBy('created_at').execute();
   return {

@@ -1,3 +1,4 @@
+import type { CommitAnswer, ConnectorsAnswer } from '@patchbay/contract';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import { MAX_CREDENTIAL_LENGTH } from '../connectors/auth-methods.js';
 import type { AppContext } from '../context.js';
@@ -108,7 +109,7 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
     authenticate(ctx, { scope: 'sessions:write', sessionToken: true }),
     async function sessionConnectorsHandler(req, res) {
       const sessionId = await sessionOfRequest(ctx, req, res);
-      res.json({ data: await sessionConnectors(ctx, String(req.params.integrationId), sessionId), next: null });
+      res.json({ data: await sessionConnectors(ctx, String(req.params.integrationId), sessionId), next: null } satisfies ConnectorsAnswer);
     },
   );
 
@@ -119,7 +120,10 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
     async function disconnectConnectionHandler(req, res) {
       const sessionId = await sessionOfRequest(ctx, req, res);
       const connectionId = parseInput(connectionIdSchema, req.params.connectionId);
-      res.json({ data: await disconnectConnection(ctx, String(req.params.integrationId), sessionId, connectionId, actorOf(res)), next: null });
+      res.json({
+        data: await disconnectConnection(ctx, String(req.params.integrationId), sessionId, connectionId, actorOf(res)),
+        next: null,
+      } satisfies ConnectorsAnswer);
     },
   );
 
@@ -212,7 +216,7 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
   router.post('/session/:sessionId/commit', authenticate(ctx, { scope: 'installs:write', sessionToken: true }), async function commitSessionHandler(req, res) {
     const sessionId = await sessionOfRequest(ctx, req, res);
     const { targetUrl } = await commitSession(ctx, String(req.params.integrationId), sessionId);
-    res.status(200).json({ targetUrl });
+    res.status(200).json({ targetUrl } satisfies CommitAnswer);
   });
 
   return router;
