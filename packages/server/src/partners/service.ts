@@ -8,7 +8,7 @@ import { conflict } from '../http/errors.js';
 import type { PartnersTable } from '../store/schema.js';
 import { containsText } from '../store/like.js';
 import { isoNow } from '../store/time.js';
-import { type PartnerView, type GrantView, toPartnerView, toGrantView } from './views.js';
+import { type PartnerView, toPartnerView, toGrantView } from './views.js';
 import { linkUrl, insertLink } from './links.js';
 import { grantsOf } from './grants.js';
 import { requirePartner } from './lookup.js';
