@@ -14,12 +14,12 @@ import { callUpstream, readBody } from './upstream.js';
 import { fillPath } from '../integrations/service.js';
 import type { actionTestAnswerSchema, connectorPageSchema } from './schema.js';
 
-const listQuerySchema = z.object({
+export const listQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(100),
   cursor: z.string().max(64).optional(),
 });
 
-const testActionSchema = z.strictObject({
+export const testActionSchema = z.strictObject({
   connectionId: z.string().regex(/^con_[0-9A-Za-z]{22}$/),
   input: z.record(z.string(), z.string().max(1000)).default({}),
 });
