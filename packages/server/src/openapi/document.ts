@@ -147,6 +147,11 @@ function operationObject(line: RouteLine, method: string, operation: OperationDo
   const responses: Record<string, JsonSchema> = {};
   for (const [status, answer] of Object.entries(operation.answers)) responses[status] = answerOf(Number(status), answer);
   for (const [status, codes] of Object.entries(errorCodesOf(path, operation))) responses[status] = errorAnswerOf(codes);
+  if (operation.tag === 'Pages') {
+    const page = { 'text/html': { schema: { type: 'string' } } };
+    responses['4XX'] = { description: 'A page for the person naming what went wrong (an expired or unknown session, a refused origin, …).', content: page };
+    responses['5XX'] = { description: 'A page saying the sign-in could not be completed.', content: page };
+  }
   const scopeNote = operation.scope ? `\n\n**Scope:** \`${operation.scope}\` (an access key; \`admin\` passes).` : '';
   return {
     operationId,
