@@ -3,6 +3,7 @@
  * operation, and a JSON body must validate against the documented schema (ajv, draft 2020-12).
  * `fetch` through it, then assert `problems` is empty.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 
@@ -71,40 +72,67 @@ export class OpenApiAnswers {
   /** `fetch`, then checks the answer; the answer is returned unread (its body is cloned for the check). */
   async fetch(path: string, init: RequestInit = {}): Promise<Response> {
     const response = await fetch(`${this.origin}${path}`, { redirect: 'manual', ...init });
-    await this.check(init.method ?? 'GET', path, response.clone());
+    const copy = response.clone();
+    this.check(init.method ?? 'GET', path, copy.status, copy.headers.get('content-type') ?? '', await copy.text());
     return response;
   }
 
-  private async check(method: string, path: string, response: Response): Promise<void> {
+  /**
+   * Wraps the app's request listener so every answer it gives is checked as it finishes (the
+   * harness does this for a whole test file with PATCHBAY_CHECK_ANSWERS=1).
+   */
+  listener(app: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+    return (req, res) => {
+      // Read now: routers rewrite req.url as they strip their mount paths.
+      const url = req.url ?? '/';
+      const chunks: Buffer[] = [];
+      const keep = (chunk: unknown, encoding?: unknown) => {
+        if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
+        chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
+      };
+      const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+      const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+      res.write = ((...args: unknown[]) => (keep(args[0], args[1]), write(...args))) as typeof res.write;
+      res.end = ((...args: unknown[]) => (keep(args[0], args[1]), end(...args))) as typeof res.end;
+      res.on('finish', () => {
+        const type = String(res.getHeader('content-type') ?? '');
+        if (req.method === 'HEAD' || req.method === 'OPTIONS' || type.startsWith('text/event-stream')) return;
+        this.check(req.method ?? 'GET', url, res.statusCode, type, Buffer.concat(chunks).toString('utf8'));
+      });
+      app(req, res);
+    };
+  }
+
+  check(method: string, path: string, status: number, type: string, body: string): void {
     const pathname = new URL(path, this.origin).pathname;
     const operation = this.operations.find((candidate) => candidate.method === method && candidate.pattern.test(pathname));
-    const where = `${method} ${pathname} → ${response.status}`;
+    const where = `${method} ${pathname} → ${status}`;
     if (!operation) {
-      this.problems.push(`${where}: no operation in the document`);
+      // An unknown path is the app's own 404, documented nowhere but answered with the envelope.
+      if (status !== 404) this.problems.push(`${where}: no operation in the document`);
       return;
     }
     const name = `${operation.method} ${operation.template}`;
-    this.seen.push({ operation: name, status: response.status });
-    const documented = operation.responses[String(response.status)] ?? operation.responses[`${String(response.status)[0]}XX`];
+    this.seen.push({ operation: name, status });
+    const documented = operation.responses[String(status)] ?? operation.responses[`${String(status)[0]}XX`];
     if (!documented) {
       this.problems.push(`${where}: status not documented for ${name} (${Object.keys(operation.responses).join(', ')})`);
       return;
     }
     const schema = documented.content?.['application/json']?.schema;
-    const type = response.headers.get('content-type') ?? '';
     if (!schema || !type.startsWith('application/json')) {
       if (schema) this.problems.push(`${where}: documented as JSON, answered ${type}`);
       return;
     }
-    const key = `${name} ${response.status}`;
+    const key = `${name} ${status}`;
     let validate = this.compiled.get(key);
     if (!validate) {
       validate = this.ajv.compile(inlineRefs(schema, this.document) as Json);
       this.compiled.set(key, validate);
     }
-    const body: unknown = await response.json();
-    if (!validate(body)) {
-      this.problems.push(`${where}: ${this.ajv.errorsText(validate.errors)} in ${JSON.stringify(body).slice(0, 300)}`);
+    const value: unknown = JSON.parse(body);
+    if (!validate(value)) {
+      this.problems.push(`${where}: ${this.ajv.errorsText(validate.errors)} in ${body.slice(0, 300)}`);
     }
   }
 }
