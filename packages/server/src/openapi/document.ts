@@ -87,6 +87,8 @@ export function errorCodesOf(path: string, operation: OperationDoc): Record<numb
   for (const credential of operation.auth ?? []) addCodes(codes, CREDENTIAL_ERRORS[credential]);
   if (operation.auth?.length && path.startsWith(INTEGRATION_API)) addCodes(codes, { 403: ['origin_not_allowed'] });
   if (operation.query || operation.params) addCodes(codes, INPUT_ERRORS);
+  // A path parameter that is not valid percent-encoding is refused before any route code runs.
+  if (/[:{]/.test(path)) addCodes(codes, { 400: ['bad_request'] });
   if (operation.body || operation.form) addCodes(codes, BODY_ERRORS);
   addCodes(codes, operation.errors);
   addCodes(codes, SERVER_ERRORS);
@@ -147,6 +149,7 @@ function operationObject(line: RouteLine, method: string, operation: OperationDo
   const responses: Record<string, JsonSchema> = {};
   for (const [status, answer] of Object.entries(operation.answers)) responses[status] = answerOf(Number(status), answer);
   for (const [status, codes] of Object.entries(errorCodesOf(path, operation))) responses[status] = errorAnswerOf(codes);
+  if (operation.otherwise) responses.default = answerOf(0, operation.otherwise);
   if (operation.tag === 'Pages') {
     const page = { 'text/html': { schema: { type: 'string' } } };
     responses['4XX'] = { description: 'A page for the person naming what went wrong (an expired or unknown session, a refused origin, …).', content: page };

@@ -38,6 +38,8 @@ export interface OperationDoc {
   form?: z.ZodType;
   /** By status; a JSON answer is its zod schema. */
   answers: Record<number, Answer>;
+  /** Any other status: an answer passed through from elsewhere (the proxy's third party). */
+  otherwise?: OtherContent;
   /** The route's own refusals by status (credential, input and store refusals are added for every route). */
   errors?: Record<number, readonly string[]>;
 }

@@ -104,7 +104,8 @@ export class OpenApiAnswers {
   }
 
   check(method: string, path: string, status: number, type: string, body: string): void {
-    const pathname = new URL(path, this.origin).pathname;
+    // The path as sent, not normalised: `..` segments must reach the route that refuses them.
+    const pathname = path.split('?')[0]!;
     const operation = this.operations.find((candidate) => candidate.method === method && candidate.pattern.test(pathname));
     const where = `${method} ${pathname} → ${status}`;
     if (!operation) {
@@ -114,7 +115,7 @@ export class OpenApiAnswers {
     }
     const name = `${operation.method} ${operation.template}`;
     this.seen.push({ operation: name, status });
-    const documented = operation.responses[String(status)] ?? operation.responses[`${String(status)[0]}XX`];
+    const documented = operation.responses[String(status)] ?? operation.responses[`${String(status)[0]}XX`] ?? operation.responses.default;
     if (!documented) {
       this.problems.push(`${where}: status not documented for ${name} (${Object.keys(operation.responses).join(', ')})`);
       return;

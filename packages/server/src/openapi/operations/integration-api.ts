@@ -25,7 +25,9 @@ const session = { sessionId: sessionIdSchema };
 const SESSION_ERRORS = { 404: ['session_not_found', 'integration_not_found'], 410: ['session_expired'] } as const;
 /** A posted form's fields: the names come from the integration or the connector, the values are text. */
 const formFields = z.record(z.string(), z.string());
-const flowPage = htmlPage('The next page of the flow: the provider (303), a form, or the done page; an error is a page too, with its status.');
+const flowPage = htmlPage('The next page of the flow: a form, or the done page; an error is a page too, with its status.');
+/** In page mode (no popup) the flow ends by going back to the host's `redirectUrl`. */
+const backToHost = noContent('Back to the host page’s redirectUrl (page mode), or on to the provider.');
 
 export const INTEGRATION_API_OPERATIONS: Record<string, OperationDoc> = {
   [`POST ${INTEGRATION}/session`]: {
@@ -86,7 +88,7 @@ export const INTEGRATION_API_OPERATIONS: Record<string, OperationDoc> = {
     tag: 'Pages',
     params: session,
     form: formFields,
-    answers: { 200: flowPage },
+    answers: { 200: flowPage, 303: backToHost },
   },
   [`POST ${SESSION}/credentials`]: {
     summary: 'Submit the credential form (browser)',
@@ -94,7 +96,7 @@ export const INTEGRATION_API_OPERATIONS: Record<string, OperationDoc> = {
     tag: 'Pages',
     params: session,
     form: formFields,
-    answers: { 200: flowPage },
+    answers: { 200: flowPage, 303: backToHost },
   },
   [`POST ${SESSION}/cancel`]: {
     summary: 'Cancel a session',
@@ -179,6 +181,6 @@ export const INTEGRATION_API_OPERATIONS: Record<string, OperationDoc> = {
     description: 'The one-time `state` is the only credential. Answers the configuration form or the done page; an error is a page too.',
     tag: 'Pages',
     query: callbackQuerySchema,
-    answers: { 200: htmlPage('The configuration form or the done page (which tells the host page, then closes).') },
+    answers: { 200: htmlPage('The configuration form or the done page (which tells the host page, then closes).'), 303: backToHost },
   },
 };

@@ -130,7 +130,8 @@ export const OPERATOR_OPERATIONS: Record<string, OperationDoc> = {
     scope: 'installs:write',
     params: connection,
     body: z.unknown(),
-    answers: { 200: { mediaType: '*/*', description: 'The third party’s answer, passed through (any status).' } },
+    answers: { 200: { mediaType: '*/*', description: 'The third party’s answer, passed through.' } },
+    otherwise: { mediaType: '*/*', description: 'The third party’s answer with its own status (a redirect, a refusal, …), passed through.' },
     errors: { ...UPSTREAM_ERRORS, 403: ['tenant_forbidden'], 404: ['connection_not_found', 'connector_not_found'], 405: ['method_not_allowed'] },
   },
 
