@@ -72,7 +72,7 @@ export const INTEGRATION_API_OPERATIONS: Record<string, OperationDoc> = {
     scope: 'sessions:write',
     params: { ...session, connectionId: connectionIdSchema },
     answers: { 200: connectorsAnswerSchema },
-    errors: { ...SESSION_ERRORS, 403: ['tenant_forbidden'], 404: ['session_not_found', 'connection_not_found'] },
+    errors: { ...SESSION_ERRORS, 403: ['tenant_forbidden'], 404: ['session_not_found', 'connection_not_found'], 409: ['connection_in_use'] },
   },
   [`GET ${SESSION}/start`]: {
     summary: 'Start the flow (browser)',
