@@ -8,6 +8,9 @@
  * the ratio is the median of the pairs' ratios: this machine's speed drifts by a third within a
  * minute (shared host), and a pair's two rounds see nearly the same machine. BENCH_ROUNDS, BENCH_SECONDS (per
  * round) and BENCH_PROFILE=1 (writes a CPU profile of the server to /tmp/prof) tune it.
+ *
+ * Then `/healthz` of Patchbay's app on its own listener against a bare Express 5 app answering the
+ * same JSON (bench/express-hello.ts), each in its own process, in rotating rounds; target ≥ 0.9×.
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +19,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { alternatingRounds, printRatio, printRounds, startChild } from './pairs.js';
 import { freePort } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
@@ -84,6 +88,23 @@ try {
   console.log(
     `ratio (a)/(b), server CPU per request, median of pairs: ${median(pairs.map(({ open, keyed }) => open.cpuMicrosPerRequest / keyed.cpuMicrosPerRequest)).toFixed(3)}  (authentication costs ${authMicros.toFixed(0)} µs of CPU per request)`,
   );
+  // Patchbay's own app on its own listener (the server above wraps it in a second Express app).
+  const patchbay = await startChild<{ port: number }>('./patchbay-server.ts', {
+    PATCHBAY_MASTER_KEY: randomBytes(32).toString('base64'),
+    PATCHBAY_DATA_DIR: dataDir,
+    DATABASE_URL: `sqlite:${path.join(dataDir, 'healthz.db')}`,
+  });
+  const hello = await startChild<{ port: number }>('./express-hello.ts');
+  try {
+    const healthz = { name: 'Patchbay /healthz', url: `http://127.0.0.1:${patchbay.info.port}/healthz` };
+    const floor = { name: 'Express 5 hello', url: `http://127.0.0.1:${hello.info.port}/healthz` };
+    const results = await alternatingRounds([healthz, floor], Math.max(5, Math.ceil(ROUNDS / 2)));
+    printRounds(results);
+    printRatio(results, healthz.name, floor.name, 0.9);
+  } finally {
+    await hello.stop();
+    await patchbay.stop();
+  }
 } finally {
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));

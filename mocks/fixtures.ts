@@ -2,7 +2,7 @@
 import type { ConnectorState, SessionConnectorView, TenantConnectionView } from '@patchbay/contract';
 
 /** Integrations with a special catalog; any other name answers one connector in the session's tenant state. */
-export const CATALOG = { full: 'catalog', slow: 'slow', loading: 'loading', empty: 'empty', broken: 'broken' } as const;
+export const CATALOG = { full: 'catalog', slow: 'slow', loading: 'loading', empty: 'empty', broken: 'broken', methods: 'methods' } as const;
 
 const connector = (fields: Omit<SessionConnectorView, 'iconUrl' | 'methods'>): SessionConnectorView => ({ iconUrl: null, methods: ['oauth2'], ...fields });
 
@@ -35,6 +35,18 @@ export const mockCatalog: SessionConnectorView[] = [
   }),
   connector({ slug: 'hubspot', name: 'HubSpot', description: 'Contacts and deals', domain: 'hubspot.com', state: 'not_connected', connections: [] }),
   connector({ slug: 'notion', name: 'Notion', description: 'Pages and databases', domain: 'notion.so', state: 'not_connected', connections: [] }),
+];
+
+/**
+ * Connectors that offer several auth methods, in the server's order (the default first): Zendesk
+ * takes an API key (its default), OAuth or a password; Slack takes OAuth only.
+ */
+export const methodsCatalog: SessionConnectorView[] = [
+  {
+    ...connector({ slug: 'zendesk', name: 'Zendesk', description: 'Tickets and customers', domain: 'zendesk.com', state: 'not_connected', connections: [] }),
+    methods: ['apiKey', 'oauth2', 'basic'],
+  },
+  connector({ slug: 'slack', name: 'Slack', description: 'Messages and channels', domain: 'slack.com', state: 'not_connected', connections: [] }),
 ];
 
 /** The one connection a tenant holds in any other integration, when connected. */

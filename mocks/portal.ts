@@ -31,6 +31,8 @@ export type MockLinkState = 'unused' | 'used' | 'expired' | 'revoked' | 'unknown
 export interface MockPortalOptions {
   workspace?: Partial<PortalState['workspace']>;
   partner?: Partial<PortalState['partner']>;
+  /** The partner's colour, icon and owner from its metadata; `icon: 'broken'` is a URL that fails to load. */
+  partnerBranding?: Partial<Omit<PortalState['partnerBranding'], 'icon'>> & { icon?: string | null | 'broken' };
   /** The host's invitation sentence (`metadata.invitation`); `''` lets the component say its own. */
   invitation?: string;
   /** Environments with a live key; `previousValidForHours` when a rotation's old key still works. */
@@ -107,6 +109,12 @@ export function mockPortalServer(origin: string, options: MockPortalOptions = {}
         status: options.signedIn ? 'active' : 'invited',
         ...options.partner,
       },
+      partnerBranding: {
+        color: '#c2410c',
+        owner: 'ops@shipfast.example',
+        ...options.partnerBranding,
+        icon: iconUrl(origin, options.partnerBranding?.icon),
+      },
       invitation: options.invitation ?? 'Publish your shipment updates to Acme Logistics and receive its new orders.',
       grants: options.grants ?? mockGrants,
       subscriptions: options.subscriptions ?? { publish: [], consume: [] },
@@ -141,6 +149,17 @@ export function mockPortalServer(origin: string, options: MockPortalOptions = {}
     },
   };
 }
+
+/** The pretend partner's icon (an SVG these handlers serve), one that fails to load, or a URL as given. */
+export const MOCK_PARTNER_ICON_PATH = '/mock-patchbay/partner-icon.svg';
+function iconUrl(origin: string, icon: string | null | undefined): string | null {
+  if (icon === undefined) return `${origin}${MOCK_PARTNER_ICON_PATH}`;
+  return icon === 'broken' ? `${origin}/mock-patchbay/missing-icon.svg` : icon;
+}
+
+/** A parcel on an orange tile: Shipfast's logo in the stories and tests. */
+const PARTNER_ICON_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="14" fill="#c2410c"/><path d="M16 24l16-8 16 8v18l-16 8-16-8z" fill="#fff7ed"/><path d="M16 24l16 8 16-8M32 32v18" fill="none" stroke="#c2410c" stroke-width="3" stroke-linejoin="round"/></svg>';
 
 /** The state object every portal answer carries (docs/partners.md, "The portal state"). */
 function stateOf(server: PortalServer, sessionExpiresAt: string): PortalState {
@@ -215,6 +234,7 @@ function issueKey(rotate: boolean): Answer {
 }
 
 export const portalHandlers: HttpHandler[] = [
+  http.get(`*${MOCK_PARTNER_ICON_PATH}`, () => new HttpResponse(PARTNER_ICON_SVG, { headers: { 'content-type': 'image/svg+xml' } })),
   http.post(
     `${PORTAL}/redeem`,
     portalRoute(({ server, body }) => {

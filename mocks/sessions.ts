@@ -16,7 +16,7 @@ import {
   type SessionView,
 } from '@patchbay/contract';
 import { delay, http, HttpResponse, type HttpHandler } from 'msw';
-import { CATALOG, mockCatalog, type MockTenant, stateOf, TENANT_CONNECTION_ID, tenantConnectors } from './fixtures.js';
+import { CATALOG, methodsCatalog, mockCatalog, type MockTenant, stateOf, TENANT_CONNECTION_ID, tenantConnectors } from './fixtures.js';
 
 /** What the mocks hold for one session, and what the tests read back. */
 export interface MockSession {
@@ -75,6 +75,7 @@ function viewOf(id: string, integrationId: string, session: MockSession): Sessio
 function connectorsOf(session: MockSession, integration: string): SessionConnectorView[] {
   if (integration === CATALOG.empty) return [];
   if (integration === CATALOG.full || integration === CATALOG.slow) return (session.catalog ??= structuredClone(mockCatalog));
+  if (integration === CATALOG.methods) return structuredClone(methodsCatalog);
   return tenantConnectors(session.tenant);
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: every test suite, in order, against real parts (Chromium, Firefox ESR and WebKitGTK,
-// loopback servers, SQLite). Installs Debian's browsers first when one is missing and we may (root),
-// then prints one summary line.
+// `npm test`: every test suite against real parts (Chromium, Firefox ESR and WebKitGTK, loopback
+// servers, SQLite, PostgreSQL when named). Installs Debian's browsers first when one is missing and we
+// may (root), then prints one summary line. Steps that share a `stage` run at the same time: they use
+// separate databases, ports and browsers, and most of their time is spent waiting, not computing.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { CHROMIUM_PATH, FIREFOX_PATH, MINIBROWSER_PATH, WEBKIT_DRIVER_PATH } from '../test/support/engines/installed.js';
@@ -56,11 +57,12 @@ const steps = [
   // README.md's settings section must match the settings table (packages/server/src/settings.ts).
   { name: 'settings section', command: 'npm', args: ['run', 'check:settings', '--silent'] },
   { name: 'storybook build', command: 'npm', args: ['run', 'build:storybook', '--silent'] },
-  { name: 'server (SQLite)', command: 'npm', args: ['run', 'test:server', '--silent'], counts: 'node', env: sqliteEnv },
+  { name: 'server (SQLite)', stage: 'server', command: 'npm', args: ['run', 'test:server', '--silent'], counts: 'node', env: sqliteEnv },
   ...(postgresUrl
     ? [
         {
           name: 'server (PostgreSQL)',
+          stage: 'server',
           command: 'npm',
           args: ['run', 'test:server', '--silent'],
           counts: 'node',
@@ -69,21 +71,29 @@ const steps = [
       ]
     : []),
   // The component tests once per engine (packages/widget/web-test-runner.browsers.mjs).
-  { name: 'widget (Chromium)', command: 'npm', args: ['run', 'test:widget', '--silent'], counts: 'wtr', env: { PATCHBAY_ENGINE: 'chromium' } },
-  { name: 'widget (Firefox ESR)', command: 'npm', args: ['run', 'test:widget', '--silent'], counts: 'wtr', env: { PATCHBAY_ENGINE: 'firefox' } },
-  { name: 'widget (WebKitGTK)', command: 'npm', args: ['run', 'test:widget', '--silent'], counts: 'wtr', env: { PATCHBAY_ENGINE: 'webkit' } },
+  { name: 'widget (Chromium)', stage: 'widget', command: 'npm', args: ['run', 'test:widget', '--silent'], counts: 'wtr', env: { PATCHBAY_ENGINE: 'chromium' } },
+  {
+    name: 'widget (Firefox ESR)',
+    stage: 'widget',
+    command: 'npm',
+    args: ['run', 'test:widget', '--silent'],
+    counts: 'wtr',
+    env: { PATCHBAY_ENGINE: 'firefox' },
+  },
+  { name: 'widget (WebKitGTK)', stage: 'widget', command: 'npm', args: ['run', 'test:widget', '--silent'], counts: 'wtr', env: { PATCHBAY_ENGINE: 'webkit' } },
   // The demo runs on embedded SQLite, as `npm start` does; test/engines.test.ts runs its main flows
   // in all three engines.
   { name: 'end-to-end', command: 'npm', args: ['run', 'test:e2e', '--silent'], counts: 'node', env: sqliteEnv },
 ];
 
-function run(step) {
+/** Runs one step; its output streams through when it runs alone, and comes in one piece when it shares its stage. */
+function run(step, alone) {
   return new Promise((resolve) => {
     const child = spawn(step.command, step.args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CHROME_PATH: CHROMIUM_PATH, ...step.env } });
     let output = '';
     const forward = (target) => (chunk) => {
       output += chunk;
-      target.write(chunk);
+      if (alone) target.write(chunk);
     };
     child.stdout.on('data', forward(process.stdout));
     child.stderr.on('data', forward(process.stderr));
@@ -107,22 +117,41 @@ if (!postgresUrl) console.log(POSTGRES_SKIPPED);
 let passed = 0;
 let failed = 0;
 const started = Date.now();
+
+/** Consecutive steps with the same `stage` form one stage; a step without one is a stage alone. */
+const stages = [];
 for (const step of steps) {
-  console.log(`\n── ${step.name} ──`);
-  const stepStarted = Date.now();
-  const { code, output } = await run(step);
-  console.log(`── ${step.name}: ${Math.round((Date.now() - stepStarted) / 1000)} s`);
-  if (step.counts) {
+  const last = stages.at(-1);
+  if (step.stage && last?.[0].stage === step.stage) last.push(step);
+  else stages.push([step]);
+}
+
+for (const stage of stages) {
+  const alone = stage.length === 1;
+  if (!alone) console.log(`\n── ${stage.map((step) => step.name).join(' ‖ ')}: at the same time ──`);
+  const results = await Promise.all(
+    stage.map(async (step) => {
+      if (alone) console.log(`\n── ${step.name} ──`);
+      const stepStarted = Date.now();
+      const result = await run(step, alone);
+      if (!alone) process.stdout.write(`\n── ${step.name} ──\n${result.output}`);
+      console.log(`── ${step.name}: ${Math.round((Date.now() - stepStarted) / 1000)} s`);
+      return { step, ...result };
+    }),
+  );
+  for (const { step, code, output } of results) {
+    if (!step.counts) continue;
     const counts = countsOf(step.counts, output);
     passed += counts.pass;
     failed += counts.fail;
     if (code !== 0 && counts.fail === 0) failed += 1;
   }
-  if (code !== 0) {
-    console.log(`\n${step.name} failed (exit ${code}).`);
+  const failures = results.filter((result) => result.code !== 0);
+  if (failures.length > 0) {
+    for (const { step, code } of failures) console.log(`\n${step.name} failed (exit ${code}).`);
     if (!postgresUrl) console.log(POSTGRES_SKIPPED);
     console.log(`tests: ${passed} passed, ${failed} failed`);
-    process.exit(code);
+    process.exit(failures[0].code);
   }
 }
 console.log(`\nAll suites green in ${Math.round((Date.now() - started) / 1000)} s.`);

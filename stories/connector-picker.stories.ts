@@ -25,9 +25,10 @@ const meta: Meta<Args> = {
   },
   argTypes: {
     integration: {
-      description: 'The integration id. In these stories it also steers the mock catalog: `empty`, `broken`, `loading`, or any other name for the full one.',
+      description:
+        'The integration id. In these stories it also steers the mock catalog: `methods` (connectors with several auth methods), `empty`, `broken`, `loading`, or any other name for the full one.',
       control: 'select',
-      options: [CATALOG.full, CATALOG.empty, CATALOG.broken, CATALOG.loading],
+      options: [CATALOG.full, CATALOG.methods, CATALOG.empty, CATALOG.broken, CATALOG.loading],
     },
     placement: { control: 'select', options: ['bottom-start', 'bottom-end', 'top-start', 'top-end'] },
     theme: { control: 'inline-radio', options: ['auto', 'light', 'dark'] },
@@ -70,6 +71,23 @@ export const FullCatalog: Story = { name: 'Full catalog (open popover)', args: {
  * with Reconnect and Disconnect; Disconnect asks first, inline.
  */
 export const ManageConnections: Story = { name: 'Manage connections' };
+
+/**
+ * A connector with several auth methods: choosing Zendesk asks how to connect it, the default
+ * (API key) first and marked Recommended; each method starts the flow with `?method=`. Arrow keys
+ * move between the methods, Escape or Back returns to the list.
+ */
+export const ChooseMethod: Story = {
+  name: 'Choosing an auth method',
+  args: { open: true, integration: CATALOG.methods },
+  play: async ({ canvasElement }) => {
+    const picker = canvasElement.querySelector('connector-picker')!;
+    await picker.updateComplete;
+    await (picker as unknown as { catalog: { taskComplete: Promise<unknown> } }).catalog.taskComplete;
+    await picker.updateComplete;
+    picker.shadowRoot!.querySelector<HTMLElement>('[part~="option"][data-slug="zendesk"]')?.click();
+  },
+};
 
 /** On load, from the server: the tenant's Demo Cloud connection expires soon, so choosing it reconnects it. */
 export const Expiring: Story = {

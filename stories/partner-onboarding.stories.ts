@@ -129,6 +129,24 @@ export const WorkspaceBranding: Story = {
     }),
 };
 
+/** The header: the partner's icon, its colour as the accent beside it, and its owner, from the metadata the workspace set (`PATCH /v1/partners/{id}`). */
+export const PartnerBranding: Story = {
+  name: 'Header: partner icon, colour and owner',
+  render: (args) => render(args, { partnerBranding: { color: '#1d4ed8', owner: 'partnerships@acme-logistics.example' } }),
+};
+
+/** The partner's icon failed to load: its initial on its colour instead, never a broken image. */
+export const PartnerIconFailed: Story = {
+  name: 'Header: partner icon fails to load',
+  render: (args) => render(args, { partnerBranding: { color: '#7c3aed', icon: 'broken', owner: 'Partner team' } }),
+};
+
+/** A partner with no metadata: a neutral accent and its initial, no owner line. */
+export const PartnerUnbranded: Story = {
+  name: 'Header: partner without metadata',
+  render: (args) => render(args, { partnerBranding: { color: null, icon: null, owner: null } }),
+};
+
 /** Step 2: the app's details, prefilled from the invite; the contact is the partner's to give. */
 export const Details: Story = at('details');
 

@@ -3,6 +3,7 @@ import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { fileURLToPath } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { browsers, files } from './web-test-runner.browsers.mjs';
+import { freePort } from '../../test/support/engines/installed.js';
 
 /**
  * The component tests make real fetches over loopback to the shared mock handlers (mocks/, built on
@@ -21,6 +22,8 @@ export default {
   testRunnerHtml: (testFramework) =>
     `<html><head><script>window.process = { env: { NODE_ENV: 'development' } };</script></head><body><script type="module" src="${testFramework}"></script></body></html>`,
   files,
+  // npm test runs the three engines at once: each dev server takes a port of its own.
+  port: await freePort(),
   nodeResolve: true,
   concurrency: 1,
   testFramework: { config: { timeout: 10000 } },

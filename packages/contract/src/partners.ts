@@ -12,16 +12,73 @@ export const PARTNER_STATUSES = ['invited', 'active', 'suspended'] as const;
 
 const METADATA_MAX_BYTES = 4096;
 
+/** The typed metadata fields, each alone: a PATCH validates the fields it names with these. */
+export const partnerMetadataFields = {
+  /** The partner's colour, `#rrggbb` (stored in lower case). */
+  color: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #336699')
+    .transform((value) => value.toLowerCase()),
+  /** The partner's icon: an https URL (the portal loads it in the partner's browser). */
+  icon: z.url({ protocol: /^https$/, error: 'an https URL' }).max(2048),
+  /** Short labels for filtering (`GET /v1/partners?tag=`). */
+  tags: z
+    .array(z.string().trim().min(1).max(32))
+    .max(20)
+    .transform((tags) => [...new Set(tags)]),
+  /** Who owns the relationship: a team's name or an e-mail address (checked as one when it has an @). */
+  owner: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .refine((owner) => !owner.includes('@') || z.email().safeParse(owner).success, 'a name, or a valid e-mail address'),
+};
+
+/** UTF-8 bytes, counted the same in Node and the browser. */
+const withinMetadataBytes = (metadata: Record<string, unknown>) => new TextEncoder().encode(JSON.stringify(metadata)).length <= METADATA_MAX_BYTES;
+
+/**
+ * A partner's metadata: the typed fields are checked; any other key is the host's own (EnSync's
+ * "custom metadata for ownership, SLA, and support routing") and kept as sent, within the size bound.
+ */
+export const partnerMetadataSchema = z
+  .looseObject({
+    color: partnerMetadataFields.color.optional(),
+    icon: partnerMetadataFields.icon.optional(),
+    tags: partnerMetadataFields.tags.optional(),
+    owner: partnerMetadataFields.owner.optional(),
+  })
+  .refine((metadata) => Object.keys(metadata).every((key) => key.length <= 64), 'keys of at most 64 characters')
+  .refine(withinMetadataBytes, `at most ${METADATA_MAX_BYTES} bytes of JSON`);
+export type PartnerMetadata = z.output<typeof partnerMetadataSchema>;
+
 /** `POST /api/v1/external/partner`: exactly these three fields, all optional. */
 export const createPartnerSchema = z.strictObject({
   appName: z.string().trim().min(1).max(100).optional(),
   appDescription: z.string().trim().max(500).optional(),
-  metadata: z
-    .record(z.string().max(64), z.unknown())
-    // UTF-8 bytes, counted the same in Node and the browser.
-    .refine((metadata) => new TextEncoder().encode(JSON.stringify(metadata)).length <= METADATA_MAX_BYTES, `at most ${METADATA_MAX_BYTES} bytes of JSON`)
-    .optional(),
+  metadata: partnerMetadataSchema.optional(),
 });
+
+/**
+ * `PATCH /v1/partners/{partnerId}`: the fields to change. `metadata` is merged into the stored one
+ * (RFC 7396): a key set to null is removed, a key left out is kept.
+ */
+export const updatePartnerSchema = z
+  .strictObject({
+    appName: z.string().trim().min(1).max(100).optional(),
+    appDescription: z.string().trim().max(500).optional(),
+    metadata: z
+      .looseObject({
+        color: partnerMetadataFields.color.nullable().optional(),
+        icon: partnerMetadataFields.icon.nullable().optional(),
+        tags: partnerMetadataFields.tags.nullable().optional(),
+        owner: partnerMetadataFields.owner.nullable().optional(),
+      })
+      .optional(),
+  })
+  .refine((changes) => Object.keys(changes).length > 0, 'name at least one field to change');
+export type UpdatePartner = z.input<typeof updatePartnerSchema>;
 
 /** The answer to creating a partner: its id and its first one-time link. */
 export const createPartnerAnswerSchema = z.object({ data: z.object({ id: z.string(), url: z.string() }) });
@@ -50,7 +107,8 @@ export const partnerViewSchema = z.object({
   appDescription: z.string(),
   contact: z.string(),
   status: z.enum(PARTNER_STATUSES),
-  metadata: z.record(z.string(), z.unknown()),
+  /** As stored: the typed fields in their stored form (colour in lower case, tags unique), and the host's own keys. */
+  metadata: z.looseObject({ color: z.string().optional(), icon: z.string().optional(), tags: z.array(z.string()).optional(), owner: z.string().optional() }),
   tags: z.array(z.string()),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -112,10 +170,16 @@ export const portalKeySchema = z.object({
 });
 export type PortalKey = z.infer<typeof portalKeySchema>;
 
+/** What the portal's header shows of the partner's metadata (the host's own keys stay with the host). */
+export const portalPartnerBrandingSchema = z.object({ color: z.string().nullable(), icon: z.string().nullable(), owner: z.string().nullable() });
+export type PortalPartnerBranding = z.infer<typeof portalPartnerBrandingSchema>;
+
 /** What `<partner-onboarding>` shows (docs/partners.md, "The portal state"): never a key, only prefixes. */
 export const portalStateSchema = z.object({
   workspace: portalWorkspaceSchema,
   partner: partnerViewSchema.pick({ id: true, appName: true, appDescription: true, contact: true, status: true }),
+  /** The partner's colour, icon and owner from its metadata, for the header. */
+  partnerBranding: portalPartnerBrandingSchema,
   invitation: z.string(),
   keys: z.array(portalKeySchema),
   grants: z.array(portalGrantSchema),

@@ -61,6 +61,7 @@ export const startQuerySchema = z.object({
   mode: z.enum(['popup', 'page']).default('page'),
   origin: z.string().max(2048).optional(),
   connector: z.string().max(64).optional(),
+  /** The auth method to use; without it, a connector offering several shows the choice first. */
   method: z.enum(['none', 'basic', 'bearer', 'apiKey', 'oauth2', 'custom']).optional(),
   /** Re-authorize this connection of the session's tenant (the picker's "Needs re-auth"). */
   reauth: z.string().regex(CONNECTION_ID).optional(),
@@ -114,6 +115,7 @@ export const sessionConnectorSchema = z.object({
   description: z.string(),
   domain: z.string().nullable(),
   iconUrl: z.string().nullable(),
+  /** The connector's auth methods (`oauth2`, `apiKey`, `basic`, `bearer`, `custom`, `none`), the default first. */
   methods: z.array(z.string()),
   state: connectorStateSchema,
   connections: z.array(tenantConnectionSchema),

@@ -24,7 +24,12 @@ export const REDACTED_PATHS = [
   'token',
 ];
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+/**
+ * Without a destination, logs go to stdout asynchronously: a line is queued and written with
+ * whatever else queued meanwhile, instead of one blocking write per line on the request path (the
+ * access log writes one per request). pino flushes what is queued when the process exits.
+ */
+export function createLogger(level: string, destination: DestinationStream = pino.destination({ dest: 1, sync: false })): Logger {
   return pino(
     {
       level,

@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
+import { auditRoutes } from './audit/routes.js';
 import type { OAuthClients } from './connections/oauth.js';
 import { connectionRoutes } from './connections/routes.js';
 import type { CredentialBroker } from './connections/service.js';
@@ -16,7 +17,7 @@ import { healthRoutes } from './health/routes.js';
 import { jsonBody } from './http/body.js';
 import { integrationOrigins } from './http/cors.js';
 import { installRoutes } from './installs/routes.js';
-import { integrationRoutes, tenantActionRoutes } from './integrations/routes.js';
+import { freshIntegration, integrationRoutes, tenantActionRoutes } from './integrations/routes.js';
 import { keyRoutes } from './keys/routes.js';
 import { metricsRoutes } from './metrics/routes.js';
 import { openApiRoutes } from './openapi/routes.js';
@@ -68,12 +69,17 @@ export const ROUTES: readonly RouteLine[] = [
   // integrations/routes.ts: a tenant's declared actions
   ['POST', `${INTEGRATION}/api/tenant/:tenantId/:action`, 'invokeActionHandler'],
   ['GET', '/v1/integrations', 'listIntegrationsHandler'],
+  ['POST', '/v1/integrations', 'createIntegrationHandler'],
   ['GET', INTEGRATION, 'readIntegrationHandler'],
+  ['PATCH', INTEGRATION, 'updateIntegrationHandler'],
+  ['DELETE', INTEGRATION, 'deleteIntegrationHandler'],
 
   // connectors/routes.ts
   ['GET', '/v1/connectors', 'listConnectorsHandler'],
   ['POST', '/v1/connectors', 'createConnectorHandler'],
   ['GET', '/v1/connectors/:slug', 'readConnectorHandler'],
+  ['PATCH', '/v1/connectors/:slug', 'updateConnectorHandler'],
+  ['DELETE', '/v1/connectors/:slug', 'deleteConnectorHandler'],
   ['POST', '/v1/connectors/:slug/actions/:action/test', 'testActionHandler'],
   // connections/routes.ts
   ['GET', '/v1/connections', 'listConnectionsHandler'],
@@ -85,6 +91,7 @@ export const ROUTES: readonly RouteLine[] = [
   ['POST', '/api/v1/external/partner', 'createPartnerHandler'],
   ['GET', '/v1/partners', 'listPartnersHandler'],
   ['GET', '/v1/partners/:partnerId', 'readPartnerHandler'],
+  ['PATCH', '/v1/partners/:partnerId', 'updatePartnerHandler'],
   ['POST', '/v1/partners/:partnerId/links', 'issueLinkHandler'],
   ['POST', '/v1/partners/:partnerId/links/revoke', 'revokeLinksHandler'],
   ['POST', '/v1/partners/:partnerId/suspend', 'suspendPartnerHandler'],
@@ -112,9 +119,10 @@ export const ROUTES: readonly RouteLine[] = [
   ['POST', '/v1/keys/:keyId/reactivate', 'reactivateKeyHandler'],
   ['POST', '/v1/keys/:keyId/roll', 'rollKeyHandler'],
   ['GET', '/v1/auth-events', 'listAuthEventsHandler'],
-  ['GET', '/v1/audit', 'listAuditHandler'],
   ['POST', '/v1/tokens', 'issueTokenHandler'],
   ['GET', '/v1/whoami', 'whoamiHandler'],
+  // audit/routes.ts: admin keys
+  ['GET', '/v1/audit', 'listAuditHandler'],
 ];
 
 export interface ServerParts {
@@ -141,6 +149,7 @@ export function mountRoutes(app: Express, ctx: AppContext, parts: ServerParts): 
   app.use(oauthCallbackRoutes(ctx, parts.oauth));
 
   const integrationApi = express.Router({ mergeParams: true });
+  integrationApi.use(freshIntegration(ctx));
   integrationApi.use(integrationOrigins(ctx));
   integrationApi.use(jsonBody({ limit: '256kb' }));
   integrationApi.use(sessionRoutes(ctx, parts.oauth, parts.broker));
@@ -159,4 +168,5 @@ export function mountRoutes(app: Express, ctx: AppContext, parts: ServerParts): 
   app.use('/v1/events', eventRoutes(ctx, ctx.events));
 
   app.use('/v1', keyRoutes(ctx));
+  app.use('/v1/audit', auditRoutes(ctx));
 }

@@ -5,6 +5,7 @@ import { Router } from 'express';
 import { createServer } from './app.js';
 import type { Config } from './config.js';
 import { loadCatalog } from './connectors/catalog.js';
+import { refuseUnhonourable } from './connectors/start-check.js';
 import { createOAuthClients } from './connections/oauth.js';
 import { CredentialBroker } from './connections/service.js';
 import type { CustomAuthMethods } from './connectors/auth-methods.js';
@@ -94,7 +95,8 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
   const demoClientSecret = randomBytes(24).toString('base64url');
   const declarations =
     options.declarations ?? config.declarations ?? (runDemo ? demoDeclarations(config.publicUrl, demoClientSecret) : { connectors: [], integrations: [] });
-  const catalog = await loadCatalog(store, keyring, declarations);
+  const catalog = await loadCatalog(store, keyring, declarations, config.configFile ?? (runDemo ? 'the demo declarations' : 'the config file'));
+  await refuseUnhonourable(catalog, declarations, options.authMethods ?? {}, logger);
   const ctx: AppContext = {
     config,
     store,

@@ -18,7 +18,7 @@ function declarations(api: StandInApi): Declarations {
     name,
     description: `Accepts ${name} only`,
     baseUrl: `${api.origin}/${standIn}`,
-    visibility: 'private' as const,
+    visibility: 'shared' as const,
     authMethods: [auth],
     actions: { me: { method: 'GET' as const, path: '/me', query: {} }, slow: { method: 'GET' as const, path: '/slow', query: {} } },
     ...(verify ? { verifyAction: verify } : {}),

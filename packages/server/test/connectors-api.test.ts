@@ -162,6 +162,18 @@ describe('connectors over HTTP (/v1/connectors)', () => {
     );
   });
 
+  it('stores the seed\'s "public" as shared, makes shared the default visibility, and marks API connectors source "api"', async () => {
+    const aliased = await create(salesforce({ name: 'Seed word', visibility: 'public' }));
+    assert.equal(aliased.visibility, 'shared');
+    const unset = await create(salesforce({ name: 'No visibility', visibility: undefined }));
+    assert.equal(unset.visibility, 'shared');
+    const own = await create(salesforce({ name: 'Own test', visibility: 'private' }));
+    assert.equal(own.visibility, 'private');
+    const read = (await (await call('/seed-word', { key: reader })).json()) as ConnectorView & { source: string };
+    assert.equal(read.visibility, 'shared');
+    assert.equal(read.source, 'api');
+  });
+
   const badInputs: Array<[string, Record<string, unknown>, RegExp]> = [
     ['an unknown auth method', { authMethods: [{ type: 'kerberos' }] }, /^authMethods\.0\.type: /],
     ['an apiKey method without its header name', { authMethods: [{ type: 'apiKey', in: 'header' }] }, /^authMethods\.0\.name: /],
@@ -199,7 +211,7 @@ describe('connectors over HTTP (/v1/connectors)', () => {
     ['a base URL that is not http(s)', { baseUrl: 'file:///etc/passwd' }, /^baseUrl: /],
     ['a missing base URL', { baseUrl: undefined }, /^baseUrl: /],
     ['a missing name', { name: undefined }, /^name: /],
-    ['a visibility other than private or shared', { visibility: 'public' }, /^visibility: /],
+    ['a visibility other than private, shared or public', { visibility: 'everyone' }, /^visibility: /],
     ['a verify action that does not exist', { verifyAction: 'ghost' }, /^verifyAction: /],
     ['an action path that does not start with /', { actions: { a: { method: 'GET', path: 'x' } } }, /^actions\.a\.path: /],
     ['an unknown field', { colour: 'red' }, /colour/],

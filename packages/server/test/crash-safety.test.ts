@@ -18,7 +18,7 @@ const declarations = {
       name: 'Plain',
       description: 'No auth',
       baseUrl: 'http://127.0.0.1:9/plain',
-      visibility: 'private',
+      visibility: 'shared',
       authMethods: [{ type: 'none' }],
       actions: {},
     },

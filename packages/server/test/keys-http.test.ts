@@ -606,7 +606,7 @@ describe('access keys over HTTP', () => {
         await api(`/v1/keys/${created.id}`, { auth: admin }),
         await api('/v1/keys?limit=100', { auth: admin }),
         await api(`/v1/keys?search=${created.keyPrefix}`, { auth: admin }),
-        await api(`/v1/audit?targetId=${created.id}`, { auth: admin }),
+        await api(`/v1/audit?resourceId=${created.id}`, { auth: admin }),
       ];
       for (const answer of later) {
         assert.equal(answer.status, 200, answer.text);
@@ -724,7 +724,7 @@ describe('access keys over HTTP', () => {
       assert.deepEqual([after.scopes, after.tenantId, after.ipAllowlist, after.description], [['installs:read'], 'tenant-p', ['10.0.0.0/8'], 'narrowed']);
       assertError(await api('/v1/whoami', { auth: key }), 403, 'ip_restricted', 'the new allowlist applies at once');
 
-      const audit = await api(`/v1/audit?targetId=${record.id}&action=key.updated`, { auth: admin });
+      const audit = await api(`/v1/audit?resourceId=${record.id}&action=key.updated`, { auth: admin });
       const entries = (audit.json as { data: Array<{ actor: string; action: string; details: { before: KeyView; after: KeyView } }> }).data;
       assert.equal(entries.length, 1);
       assert.equal(entries[0]!.actor, adminId, 'the acting key is the actor');
@@ -780,7 +780,7 @@ describe('access keys over HTTP', () => {
       const successor = rolled.json as KeyView & { key: string };
       watch.handedOut(rolled, successor.key, 'Audited-r2');
 
-      const audit = await api(`/v1/audit?targetType=access_key&targetId=${record.id}`, { auth: admin });
+      const audit = await api(`/v1/audit?resourceType=access_key&resourceId=${record.id}`, { auth: admin });
       const entries = (audit.json as { data: Array<{ actor: string; action: string; details: Record<string, unknown> }> }).data;
       assert.deepEqual(
         entries.map((entry) => entry.action),
@@ -793,7 +793,7 @@ describe('access keys over HTTP', () => {
       assert.equal(entries[0]!.details.newKeyId, successor.id);
 
       const successorAudit = (
-        (await api(`/v1/audit?targetId=${successor.id}`, { auth: admin })).json as {
+        (await api(`/v1/audit?resourceId=${successor.id}`, { auth: admin })).json as {
           data: Array<{ actor: string; action: string; details: Record<string, unknown> }>;
         }
       ).data;
@@ -802,9 +802,9 @@ describe('access keys over HTTP', () => {
         [['key.created', adminId, record.id]],
       );
 
-      const byActor = ((await api(`/v1/audit?actor=${adminId}&limit=100`, { auth: admin })).json as { data: Array<{ targetId: string }> }).data;
+      const byActor = ((await api(`/v1/audit?actor=${adminId}&limit=100`, { auth: admin })).json as { data: Array<{ resourceId: string }> }).data;
       assert.ok(
-        byActor.some((entry) => entry.targetId === record.id),
+        byActor.some((entry) => entry.resourceId === record.id),
         'filtered by actor',
       );
     });

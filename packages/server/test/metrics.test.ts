@@ -22,7 +22,7 @@ function declarations(api: StandInApi): Declarations {
     name: 'Signed',
     description: '',
     baseUrl: `${api.origin}/custom`,
-    visibility: 'private',
+    visibility: 'shared',
     authMethods: [{ type: 'custom', handler: 'signed-refreshing' }],
     actions: {},
   } as unknown as Declarations['connectors'][number]);

@@ -32,7 +32,7 @@ describe('the proxy and connector actions', () => {
       name: `${slug} API`,
       description: '',
       baseUrl: `${api.origin}/${slug}`,
-      visibility: 'private',
+      visibility: 'shared',
       authMethods: [auth],
       actions: {
         me: { method: 'GET', path: '/me', query: {} },

@@ -51,7 +51,7 @@ function cleanShutdown(kind: 'sqlite' | 'postgres') {
             name: 'Slow',
             description: 'Answers when released',
             baseUrl: `${api.origin}/slow`,
-            visibility: 'private',
+            visibility: 'shared',
             authMethods: [{ type: 'none' }],
             actions: {},
           },

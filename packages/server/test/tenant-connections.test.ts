@@ -207,9 +207,14 @@ describe('the tenant’s connections through the session token (state on load, d
       assert.equal(row.status, 'revoked');
       assert.equal(row.expires_at, null);
       assert.deepEqual(decryptCredentials(patchbay.patchbay.ctx, row), { type: 'none' }, 'no credentials are left on the row');
-      const audit = await patchbay.patchbay.ctx.store.db.selectFrom('audit_entries').selectAll().where('target_id', '=', id).execute();
+      const audit = await patchbay.patchbay.ctx.store.db
+        .selectFrom('audit_entries')
+        .selectAll()
+        .where('target_id', '=', id)
+        .where('action', '=', 'connection.revoked')
+        .execute();
       assert.equal(audit.length, 1);
-      assert.deepEqual([audit[0]!.actor, audit[0]!.action, audit[0]!.target_type], [`session:${flow.id}`, 'connection.revoked', 'connection']);
+      assert.deepEqual([audit[0]!.actor, audit[0]!.via, audit[0]!.target_type], ['tenant:tenant-leaving', flow.id, 'connection']);
       assert.doesNotMatch(audit[0]!.details, /rt-secret-value/);
     });
 
@@ -222,7 +227,12 @@ describe('the tenant’s connections through the session token (state on load, d
         [200, 200, 200, 200, 200],
       );
       assert.equal((await disconnect(flow, id)).status, 200, 'a retried request is not an error');
-      const audit = await patchbay.patchbay.ctx.store.db.selectFrom('audit_entries').select('id').where('target_id', '=', id).execute();
+      const audit = await patchbay.patchbay.ctx.store.db
+        .selectFrom('audit_entries')
+        .select('id')
+        .where('target_id', '=', id)
+        .where('action', '=', 'connection.revoked')
+        .execute();
       assert.equal(audit.length, 1);
     });
 
@@ -286,7 +296,13 @@ describe('the tenant’s connections through the session token (state on load, d
       assert.equal(row.status, 'active');
       const credentials = decryptCredentials(patchbay.patchbay.ctx, row);
       assert.equal(credentials.type === 'oauth2' && credentials.tokens.refreshToken, 'rt-kept', 'not half-revoked: the credentials are intact');
-      assert.equal((await patchbay.patchbay.ctx.store.db.selectFrom('audit_entries').select('id').where('target_id', '=', id).execute()).length, 0);
+      const revocations = await patchbay.patchbay.ctx.store.db
+        .selectFrom('audit_entries')
+        .select('id')
+        .where('target_id', '=', id)
+        .where('action', '=', 'connection.revoked')
+        .execute();
+      assert.equal(revocations.length, 0);
 
       await patchbay.patchbay.ctx.store.db
         .updateTable('sessions')

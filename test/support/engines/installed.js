@@ -36,7 +36,8 @@ export const WEBKIT_CAPABILITIES = {
   'wdio:enforceWebDriverClassic': true,
 };
 
-async function freePort() {
+/** A free loopback port, for servers that would otherwise all try the same default (web-test-runner: 8000). */
+export async function freePort() {
   const server = createServer();
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();

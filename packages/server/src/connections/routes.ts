@@ -1,3 +1,5 @@
+import { pipeline } from 'node:stream/promises';
+import { auditActorOf } from '../audit/actor.js';
 import express, { type RequestHandler, Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
@@ -5,7 +7,7 @@ import { callUpstream, FORWARDED_REQUEST_HEADERS } from '../connectors/upstream.
 import { assertTenantAllowed, authenticate } from '../http/auth.js';
 import { HttpError, notFound } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
-import { type CredentialBroker, getConnection, listConnections, revokeConnection } from './service.js';
+import { type CredentialBroker, getConnection, getConnectionRow, listConnections, revokeConnection } from './service.js';
 
 export const listQuerySchema = z.object({
   tenantId: z.string().min(1).max(256).optional(),
@@ -60,7 +62,9 @@ export function connectionRoutes(ctx: AppContext, broker: CredentialBroker): Rou
     const connection = await getConnection(ctx, String(req.params.connectionId));
     if (!connection) throw notFound('connection_not_found', 'No such connection.');
     assertTenantAllowed(ctx, req, res, connection.tenantId);
-    res.json(await revokeConnection(ctx, connection.id));
+    const revoked = await revokeConnection(ctx, connection.id, auditActorOf(res));
+    broker.forget(connection.id);
+    res.json(revoked);
   });
 
   /**
@@ -73,33 +77,50 @@ export function connectionRoutes(ctx: AppContext, broker: CredentialBroker): Rou
     authenticate(ctx, { scope: 'installs:write' }),
     express.raw({ type: () => true, limit: '1mb' }),
     async function proxyHandler(req, res) {
-      const connection = await getConnection(ctx, String(req.params.connectionId));
+      // Read once: the same row gives the tenant check and the credentials.
+      const connection = await getConnectionRow(ctx, String(req.params.connectionId));
       if (!connection) throw notFound('connection_not_found', 'No such connection.');
-      assertTenantAllowed(ctx, req, res, connection.tenantId);
-      const connector = ctx.catalog.connectors.get(connection.connector);
+      assertTenantAllowed(ctx, req, res, connection.tenant_id);
+      const connector = ctx.catalog.connectors.get(connection.connector_id);
       if (!connector) throw notFound('connector_not_found', 'The connector is no longer available.');
       // The raw (still percent-encoded) path after /proxy/, so encoded tricks are seen before decoding.
       const marker = `/${connection.id}/proxy/`;
       const raw = req.originalUrl.slice(req.originalUrl.indexOf(marker) + marker.length);
       const headers: Record<string, string> = {};
       for (const name of FORWARDED_REQUEST_HEADERS) {
-        const value = req.get(name);
-        if (value) headers[name] = value;
+        const value = req.headers[name];
+        if (typeof value === 'string' && value) headers[name] = value;
       }
-      const body = Buffer.isBuffer(req.body) && req.body.length > 0 && !['GET', 'HEAD'].includes(req.method) ? req.body.toString('utf8') : undefined;
+      const body = Buffer.isBuffer(req.body) && req.body.length > 0 && req.method !== 'GET' && req.method !== 'HEAD' ? req.body : undefined;
       const upstream = await callUpstream(ctx, broker, ctx.customAuthMethods, {
         connector,
         connectionId: connection.id,
+        connection,
         method: req.method,
         path: raw,
         headers,
         body,
       });
+      res.status(upstream.status);
       for (const name of FORWARDED_RESPONSE_HEADERS) {
         const value = upstream.headers.get(name);
-        if (value) res.set(name, value);
+        if (value) res.setHeader(name, value);
       }
-      res.status(upstream.status).send(Buffer.from(await upstream.arrayBuffer()));
+      if (upstream.status === 204 || upstream.status === 304) {
+        upstream.rest?.destroy();
+        res.removeHeader('content-type');
+        res.end();
+        return;
+      }
+      if (!res.hasHeader('content-type')) res.setHeader('content-type', 'application/octet-stream');
+      if (!upstream.rest) {
+        res.setHeader('content-length', upstream.head.length);
+        res.end(upstream.head);
+        return;
+      }
+      // A large body is passed on as it arrives; if the upstream fails now, the answer is cut short.
+      res.write(upstream.head);
+      pipeline(upstream.rest, res).catch(() => res.destroy());
     },
   );
 

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { type AuditActor, changedFields, SYSTEM, writeAudit } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import type { Credentials } from '../connectors/auth-methods.js';
 import { newId } from '../crypto/random.js';
@@ -6,6 +7,7 @@ import { HttpError, notFound } from '../http/errors.js';
 import type { ConnectionsTable } from '../store/schema.js';
 import type { connectionViewSchema } from './schema.js';
 import { isoNow } from '../store/time.js';
+import { DecryptedCredentials } from './credential-cache.js';
 import { isInvalidGrant, type OAuthClients, oidc, providerError, type TokenSet, toTokenSet } from './oauth.js';
 
 /** What a connection's credentials are bound to (also used by master key rotation). */
@@ -29,6 +31,11 @@ export function toConnectionView(row: ConnectionsTable): ConnectionView {
   };
 }
 
+/** What the audit trail records of a connection: never its credentials. */
+function auditView(row: Pick<ConnectionsTable, 'connector_id' | 'tenant_id' | 'label' | 'auth_method' | 'status' | 'expires_at'>) {
+  return { connector: row.connector_id, tenantId: row.tenant_id, label: row.label, authMethod: row.auth_method, status: row.status, expiresAt: row.expires_at };
+}
+
 function expiryOf(credentials: Credentials): string | null {
   return credentials.type === 'oauth2' && credentials.tokens.expiresAt !== null ? new Date(credentials.tokens.expiresAt).toISOString() : null;
 }
@@ -45,25 +52,27 @@ export function decryptCredentials(deps: Pick<AppContext, 'keyring'>, row: Pick<
 export async function createConnection(
   deps: Pick<AppContext, 'store' | 'keyring'>,
   input: { connector: string; tenantId: string; label?: string | null; credentials: Credentials },
+  by: AuditActor = SYSTEM,
 ): Promise<string> {
   const id = newId('con');
   const now = isoNow();
-  await deps.store.db
-    .insertInto('connections')
-    .values({
-      id,
-      connector_id: input.connector,
-      tenant_id: input.tenantId,
-      label: input.label ?? null,
-      auth_method: input.credentials.type,
-      status: 'active',
-      credentials_ciphertext: deps.keyring.encrypt(JSON.stringify(input.credentials), credentialsAad(id, input.tenantId)),
-      expires_at: expiryOf(input.credentials),
-      refresh_lease_until: null,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
+  const row: ConnectionsTable = {
+    id,
+    connector_id: input.connector,
+    tenant_id: input.tenantId,
+    label: input.label ?? null,
+    auth_method: input.credentials.type,
+    status: 'active',
+    credentials_ciphertext: deps.keyring.encrypt(JSON.stringify(input.credentials), credentialsAad(id, input.tenantId)),
+    expires_at: expiryOf(input.credentials),
+    refresh_lease_until: null,
+    created_at: now,
+    updated_at: now,
+  };
+  await deps.store.db.transaction().execute(async (trx) => {
+    await trx.insertInto('connections').values(row).execute();
+    await writeAudit(trx, { ...by, action: 'connection.created', targetType: 'connection', targetId: id, details: auditView(row) });
+  });
   return id;
 }
 
@@ -73,28 +82,44 @@ export async function replaceCredentials(
   connectionId: string,
   tenantId: string,
   credentials: Credentials,
+  by: AuditActor = SYSTEM,
 ): Promise<void> {
-  const result = await deps.store.db
-    .updateTable('connections')
-    .set({
-      credentials_ciphertext: deps.keyring.encrypt(JSON.stringify(credentials), credentialsAad(connectionId, tenantId)),
-      auth_method: credentials.type,
-      expires_at: expiryOf(credentials),
-      status: 'active',
-      refresh_lease_until: null,
-      updated_at: isoNow(),
-    })
-    .where('id', '=', connectionId)
-    .where('tenant_id', '=', tenantId)
-    // Revoking is final: a re-authorization still under way when the tenant disconnected finds nothing.
-    .where('status', '!=', 'revoked')
-    .executeTakeFirst();
-  if (Number(result.numUpdatedRows) === 0) throw notFound('connection_not_found', 'No such connection.');
+  await deps.store.db.transaction().execute(async (trx) => {
+    const before = await trx.selectFrom('connections').selectAll().where('id', '=', connectionId).where('tenant_id', '=', tenantId).executeTakeFirst();
+    const after = await trx
+      .updateTable('connections')
+      .set({
+        credentials_ciphertext: deps.keyring.encrypt(JSON.stringify(credentials), credentialsAad(connectionId, tenantId)),
+        auth_method: credentials.type,
+        expires_at: expiryOf(credentials),
+        status: 'active',
+        refresh_lease_until: null,
+        updated_at: isoNow(),
+      })
+      .where('id', '=', connectionId)
+      .where('tenant_id', '=', tenantId)
+      // Revoking is final: a re-authorization still under way when the tenant disconnected finds nothing.
+      .where('status', '!=', 'revoked')
+      .returningAll()
+      .executeTakeFirst();
+    if (!before || !after) throw notFound('connection_not_found', 'No such connection.');
+    await writeAudit(trx, {
+      ...by,
+      action: 'connection.reauthorized',
+      targetType: 'connection',
+      targetId: connectionId,
+      details: { connector: after.connector_id, tenantId, changes: changedFields(auditView(before), auditView(after)) },
+    });
+  });
 }
 
 export async function getConnection(deps: Pick<AppContext, 'store'>, id: string): Promise<ConnectionView | null> {
-  const row = await deps.store.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await getConnectionRow(deps, id);
   return row ? toConnectionView(row) : null;
+}
+
+export async function getConnectionRow(deps: Pick<AppContext, 'store'>, id: string): Promise<ConnectionsTable | undefined> {
+  return deps.store.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
 export async function listConnections(
@@ -121,21 +146,30 @@ export async function listConnections(
 }
 
 /** Revoked connections keep their row (installs and audit point at them) but lose their credentials. */
-export async function revokeConnection(deps: Pick<AppContext, 'store' | 'keyring'>, id: string): Promise<ConnectionView> {
-  const row = await deps.store.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row) throw notFound('connection_not_found', 'No such connection.');
-  const updated = await deps.store.db
-    .updateTable('connections')
-    .set({
-      status: 'revoked',
-      credentials_ciphertext: deps.keyring.encrypt(JSON.stringify({ type: 'none' }), credentialsAad(row.id, row.tenant_id)),
-      expires_at: null,
-      updated_at: isoNow(),
-    })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  return toConnectionView(updated);
+export async function revokeConnection(deps: Pick<AppContext, 'store' | 'keyring'>, id: string, by: AuditActor): Promise<ConnectionView> {
+  return deps.store.db.transaction().execute(async (trx) => {
+    const row = await trx.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw notFound('connection_not_found', 'No such connection.');
+    const updated = await trx
+      .updateTable('connections')
+      .set({
+        status: 'revoked',
+        credentials_ciphertext: deps.keyring.encrypt(JSON.stringify({ type: 'none' }), credentialsAad(row.id, row.tenant_id)),
+        expires_at: null,
+        updated_at: isoNow(),
+      })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await writeAudit(trx, {
+      ...by,
+      action: 'connection.revoked',
+      targetType: 'connection',
+      targetId: id,
+      details: { connector: row.connector_id, tenantId: row.tenant_id, changes: changedFields(auditView(row), auditView(updated)) },
+    });
+    return toConnectionView(updated);
+  });
 }
 
 /**
@@ -146,17 +180,25 @@ export async function revokeConnection(deps: Pick<AppContext, 'store' | 'keyring
  */
 export class CredentialBroker {
   readonly #inFlight = new Map<string, Promise<Credentials>>();
+  readonly #decrypted = new DecryptedCredentials();
 
   constructor(
     private readonly deps: Pick<AppContext, 'config' | 'store' | 'keyring' | 'catalog' | 'customAuthMethods' | 'metrics'>,
     private readonly oauth: OAuthClients,
   ) {}
 
-  async credentials(connectionId: string, options: { forceRefresh?: boolean } = {}): Promise<{ credentials: Credentials; row: ConnectionsTable }> {
-    const row = await this.#row(connectionId);
-    if (row.status === 'revoked') throw new HttpError(409, 'connection_revoked', 'The connection was revoked.');
+  /** `row`: the connection as the caller has just read it (it is read here otherwise). */
+  async credentials(
+    connectionId: string,
+    options: { forceRefresh?: boolean; row?: ConnectionsTable | undefined } = {},
+  ): Promise<{ credentials: Credentials; row: ConnectionsTable }> {
+    const row = options.row?.id === connectionId ? options.row : await this.#row(connectionId);
+    if (row.status === 'revoked') {
+      this.#decrypted.forget(connectionId);
+      throw new HttpError(409, 'connection_revoked', 'The connection was revoked.');
+    }
     if (row.status !== 'active') throw new HttpError(409, 'connection_needs_reauth', 'The connection must be authorized again.');
-    const credentials = decryptCredentials(this.deps, row);
+    const credentials = this.#decrypted.of(row, () => decryptCredentials(this.deps, row));
     // OAuth refreshes ahead of expiry; a custom method that can refresh does so only when the upstream said 401.
     const due =
       credentials.type === 'oauth2'
@@ -181,6 +223,11 @@ export class CredentialBroker {
       this.#inFlight.set(connectionId, pending);
     }
     return { credentials: await pending, row };
+  }
+
+  /** Drops what this instance holds in memory for a connection (on revoke; other instances see the new version on their next read). */
+  forget(connectionId: string): void {
+    this.#decrypted.forget(connectionId);
   }
 
   /** For callers that only need an OAuth access token. */
@@ -274,7 +321,7 @@ export class CredentialBroker {
     try {
       if (!connector) throw new HttpError(409, 'connector_missing', `Connector ${row.connector_id} is no longer declared.`);
       if (!current.refreshToken) {
-        await this.#markNeedsReauth(row.id);
+        await this.#markNeedsReauth(row, 'no_refresh_token');
         throw new HttpError(409, 'connection_needs_reauth', 'The access token expired and there is no refresh token.');
       }
       let next: TokenSet;
@@ -283,7 +330,7 @@ export class CredentialBroker {
         next = toTokenSet(await oidc.refreshTokenGrant(configuration, current.refreshToken), current);
       } catch (error) {
         if (isInvalidGrant(error)) {
-          await this.#markNeedsReauth(row.id);
+          await this.#markNeedsReauth(row, 'invalid_grant');
           throw new HttpError(409, 'connection_needs_reauth', 'The provider refused the refresh token; the tenant must connect again.');
         }
         throw providerError(error, 'token refresh');
@@ -298,7 +345,23 @@ export class CredentialBroker {
     }
   }
 
-  async #markNeedsReauth(connectionId: string): Promise<void> {
-    await this.deps.store.db.updateTable('connections').set({ status: 'needs_reauth', updated_at: isoNow() }).where('id', '=', connectionId).execute();
+  /** A refresh the provider refused is a change nobody asked for: the server records it as `system`. */
+  async #markNeedsReauth(row: ConnectionsTable, reason: 'no_refresh_token' | 'invalid_grant'): Promise<void> {
+    await this.deps.store.db.transaction().execute(async (trx) => {
+      const marked = await trx
+        .updateTable('connections')
+        .set({ status: 'needs_reauth', updated_at: isoNow() })
+        .where('id', '=', row.id)
+        .where('status', '=', 'active')
+        .executeTakeFirst();
+      if (Number(marked.numUpdatedRows) === 0) return;
+      await writeAudit(trx, {
+        ...SYSTEM,
+        action: 'connection.refresh_failed',
+        targetType: 'connection',
+        targetId: row.id,
+        details: { connector: row.connector_id, tenantId: row.tenant_id, reason, changes: { status: { before: 'active', after: 'needs_reauth' } } },
+      });
+    });
   }
 }

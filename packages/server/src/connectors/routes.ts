@@ -1,17 +1,20 @@
+import { actorOf } from '../audit/actor.js';
 import { Router } from 'express';
 import { jsonBody } from '../http/body.js';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import type { CredentialBroker } from '../connections/service.js';
 import { decryptCredentials, getConnection } from '../connections/service.js';
-import { assertTenantAllowed, authenticate, principalOf } from '../http/auth.js';
+import { assertTenantAllowed, authenticate } from '../http/auth.js';
 import { badRequest, notFound } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { secretsOf } from './auth-methods.js';
-import { createConnectorSchema } from './schema.js';
+import { createConnectorSchema, updateConnectorSchema } from './schema.js';
+import { deleteConnector, updateConnector } from './manage.js';
+import { deleteQuerySchema } from '../integrations/schema.js';
 import { createConnector } from './service.js';
 import { callUpstream, readBody } from './upstream.js';
-import { fillPath } from '../integrations/service.js';
+import { fillPath } from '../integrations/actions.js';
 import type { actionTestAnswerSchema, connectorPageSchema } from './schema.js';
 
 export const listQuerySchema = z.object({
@@ -74,14 +77,25 @@ export function connectorRoutes(ctx: AppContext, broker: CredentialBroker): Rout
 
   router.post('/', authenticate(ctx, { scope: 'connectors:write' }), async function createConnectorHandler(req, res) {
     const input = parseInput(createConnectorSchema, req.body ?? {});
-    const principal = principalOf(res);
-    res.status(201).json(await createConnector(ctx, input, principal.kind === 'key' ? principal.key.id : 'session'));
+    res.status(201).json(await createConnector(ctx, input, actorOf(res)));
   });
 
-  router.get('/:slug', authenticate(ctx, { scope: 'connectors:read' }), function readConnectorHandler(req, res) {
+  router.get('/:slug', authenticate(ctx, { scope: 'connectors:read' }), async function readConnectorHandler(req, res) {
+    // Another instance may have made, changed or deleted it.
+    await ctx.catalog.refresh();
     const connector = ctx.catalog.connectors.get(String(req.params.slug));
     if (!connector) throw notFound('connector_not_found', 'No such connector.');
     res.json(connector);
+  });
+
+  router.patch('/:slug', authenticate(ctx, { scope: 'connectors:write' }), async function updateConnectorHandler(req, res) {
+    const patch = parseInput(updateConnectorSchema, req.body ?? {});
+    res.json(await updateConnector(ctx, String(req.params.slug), patch, actorOf(res)));
+  });
+
+  router.delete('/:slug', authenticate(ctx, { scope: 'connectors:write' }), async function deleteConnectorHandler(req, res) {
+    const { force } = parseInput(deleteQuerySchema, req.query);
+    res.json(await deleteConnector(ctx, String(req.params.slug), force === 'true', actorOf(res)));
   });
 
   /** Runs one action with a given connection and shows what came back, secrets masked. */

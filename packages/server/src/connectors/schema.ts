@@ -65,11 +65,17 @@ export const connectorActionSchema = z.strictObject({
   body: z.unknown().optional(),
 });
 
+/**
+ * `private`: the operator's own test connector, never offered in an integration; `shared`: may be
+ * offered. `public` is the word some consoles use for `shared`, accepted and stored as `shared`.
+ */
+const visibility = z.enum(['private', 'shared', 'public']).transform((value) => (value === 'public' ? 'shared' : value));
+
 const connectorFields = {
   name: z.string().min(1).max(100),
   description: z.string().max(500).default(''),
   domain: z.string().max(253).optional(),
-  visibility: z.enum(['private', 'shared']).default('private'),
+  visibility: visibility.default('shared'),
   iconUrl: httpUrl.optional(),
   /** Every upstream call goes under this URL and nowhere else. */
   baseUrl: httpUrl,
@@ -129,14 +135,31 @@ export const createConnectorSchema = z
   .superRefine(checkMethods)
   .transform(markOneDefault);
 
+/** A connector's change: every field but the slug; what is sent replaces what was stored. */
+export const updateConnectorSchema = z.strictObject({
+  name: connectorFields.name.optional(),
+  description: z.string().max(500).optional(),
+  domain: connectorFields.domain,
+  visibility: visibility.optional(),
+  iconUrl: connectorFields.iconUrl,
+  baseUrl: httpUrl.optional(),
+  authMethods: connectorFields.authMethods.optional(),
+  actions: z.record(actionName, connectorActionSchema).optional(),
+  verifyAction: connectorFields.verifyAction,
+});
+
+export type UpdateConnectorInput = z.output<typeof updateConnectorSchema>;
 export type ConnectorDeclaration = z.output<typeof connectorDeclarationSchema>;
 
 /** A connector as answers show it (the catalog holds these): no client secret, where it came from, when. */
 export const connectorViewSchema = z.object({
   slug: z.string(),
   ...connectorFields,
+  /** Stored as given, `public` already turned into `shared`. */
+  visibility: z.enum(['private', 'shared']),
   authMethods: z.array(publicAuthMethodSchema),
-  source: z.enum(['declarations', 'api']),
+  /** `file`: from the declarations file, read-only through the API; `api`: made through the API. */
+  source: z.enum(['file', 'api']),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -144,6 +167,8 @@ export const connectorPageSchema = listEnvelope(connectorViewSchema);
 
 /** `POST /v1/connectors/{slug}/actions/{action}/test`: what the upstream answered, secrets masked. */
 export const actionTestAnswerSchema = z.object({ status: z.number().int(), headers: z.record(z.string(), z.string()), body: z.unknown() });
+/** `DELETE /v1/connectors/{slug}`: the connections a forced delete revoked. */
+export const deletedConnectorSchema = z.object({ deleted: z.object({ connector: z.string(), connections: z.number().int() }) });
 export type AuthMethod = z.output<typeof authMethodSchema>;
 export type OAuth2Auth = z.output<typeof oauth2AuthSchema>;
 export type SecretValue = z.output<typeof secretValueSchema>;

@@ -2,10 +2,10 @@ import type { AppContext } from '../context.js';
 import { writeAudit } from '../audit/service.js';
 import { badRequest, HttpError } from '../http/errors.js';
 import type { Connector } from './catalog.js';
-import type { ConnectorDeclaration } from './schema.js';
+import type { AuthMethod, ConnectorDeclaration } from './schema.js';
 
-/** `Salesforce Sandbox` → `salesforce-sandbox`. Non-Latin names fall back to `connector`. */
-export function slugify(name: string): string {
+/** `Salesforce Sandbox` → `salesforce-sandbox`. Non-Latin names fall back to `connector` (or the given word). */
+export function slugify(name: string, fallback = 'connector'): string {
   const slug = name
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
@@ -14,7 +14,7 @@ export function slugify(name: string): string {
     .replace(/^-+|-+$/g, '')
     .slice(0, 50)
     .replace(/-+$/, '');
-  return slug || 'connector';
+  return slug || fallback;
 }
 
 /** A slug that clashes gets `-2`, `-3`, … — never an error the user has to fix. */
@@ -26,12 +26,9 @@ export function uniqueSlug(wanted: string, taken: (slug: string) => boolean): st
   }
 }
 
-export async function createConnector(
-  deps: Pick<AppContext, 'store' | 'catalog' | 'customAuthMethods'>,
-  input: Omit<ConnectorDeclaration, 'slug'> & { slug?: string | undefined },
-  actor: string,
-): Promise<Connector> {
-  for (const [index, method] of input.authMethods.entries()) {
+/** Methods the API may store: a registered custom handler, a client secret given as itself. */
+export function assertMethodsUsable(deps: Pick<AppContext, 'customAuthMethods'>, methods: AuthMethod[]): void {
+  for (const [index, method] of methods.entries()) {
     if (method.type === 'custom' && !deps.customAuthMethods[method.handler])
       throw badRequest('invalid_request', `authMethods: no custom auth method "${method.handler}" is registered on this server.`);
     // `{ "env": NAME }` is resolved when the declarations file is read; over the API it would be
@@ -40,6 +37,14 @@ export async function createConnector(
       throw badRequest('invalid_request', `authMethods.${index}.clientSecret: send the secret itself; { "env": … } works only in the declarations file.`);
     }
   }
+}
+
+export async function createConnector(
+  deps: Pick<AppContext, 'store' | 'catalog' | 'customAuthMethods'>,
+  input: Omit<ConnectorDeclaration, 'slug'> & { slug?: string | undefined },
+  actor: string,
+): Promise<Connector> {
+  assertMethodsUsable(deps, input.authMethods);
   let connector: Connector | null = null;
   // The slug is claimed by the insert itself; losing a race to another request means the next suffix.
   for (let attempt = 0; connector === null; attempt++) {

@@ -3,7 +3,11 @@ import type { CredentialBroker } from '../connections/service.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../http/body.js';
 import { badRequest, HttpError } from '../http/errors.js';
 import { applyCredentials, type Credentials, type CustomAuthMethods } from './auth-methods.js';
+import type { ConnectionsTable } from '../store/schema.js';
 import type { Connector, PublicAuthMethod } from './catalog.js';
+import { sendUpstream, UpstreamTimeout, type UpstreamResponse } from './upstream-client.js';
+
+export type { UpstreamResponse };
 
 /** Decodes only `%XX` escapes of ASCII characters; never throws, and shortens the text whenever it changes anything. */
 function decodeAsciiEscapes(text: string): string {
@@ -51,6 +55,8 @@ export interface UpstreamCall {
   connector: Connector;
   /** The stored connection whose credentials are applied (refreshed as needed)… */
   connectionId?: string;
+  /** The connection's row when the caller has just read it, so it is not read again. */
+  connection?: ConnectionsTable | undefined;
   /** …or credentials not stored yet (checking typed-in credentials): used as they are, never refreshed. */
   credentials?: Credentials;
   method: string;
@@ -58,7 +64,7 @@ export interface UpstreamCall {
   path: string;
   query?: Record<string, string>;
   headers?: Record<string, string>;
-  body?: string | undefined;
+  body?: string | Buffer | undefined;
 }
 
 /** Request headers a caller may pass through the proxy; everything else (cookies, auth, hop-by-hop) is dropped. */
@@ -69,9 +75,6 @@ function methodOf(connector: Connector, credentialsType: string): PublicAuthMeth
   if (!method) throw new HttpError(409, 'method_not_supported', `Connector ${connector.slug} no longer offers ${credentialsType}.`);
   return method;
 }
-
-/** Statuses whose answer has no body, which `new Response` refuses to be given one. */
-const NULL_BODY_STATUSES = new Set([204, 205, 304]);
 
 /**
  * Sends one request upstream with the connection's credentials applied. Redirects are not followed
@@ -84,45 +87,36 @@ export async function callUpstream(
   broker: CredentialBroker,
   customs: CustomAuthMethods,
   call: UpstreamCall,
-): Promise<Response> {
+): Promise<UpstreamResponse> {
   const send = async (forceRefresh: boolean) => {
-    const credentials = call.credentials ?? (await broker.credentials(call.connectionId!, { forceRefresh })).credentials;
+    const credentials =
+      call.credentials ?? (await broker.credentials(call.connectionId!, { forceRefresh, ...(forceRefresh ? {} : { row: call.connection }) })).credentials;
     const url = resolveUnderBase(call.connector.baseUrl, call.path);
     for (const [name, value] of Object.entries(call.query ?? {})) url.searchParams.set(name, value);
     const headers = new Headers(call.headers ?? {});
     await applyCredentials({ method: call.method, url, headers }, methodOf(call.connector, credentials.type), credentials, customs);
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
-    try {
-      const response = await fetch(url, {
-        method: call.method,
-        headers,
-        body: call.body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(deps.config.upstreamTimeoutMs),
-      });
-      const body = NULL_BODY_STATUSES.has(response.status) ? null : await response.arrayBuffer();
-      deps.metrics.recordUpstream(call.connector.slug, response.status, seconds());
-      const refreshable = credentials.type === 'oauth2' || (credentials.type === 'custom' && customs[credentials.handler]?.refresh !== undefined);
-      return { response: new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers }), refreshable };
-    } catch (error) {
-      const timedOut = (error as Error).name === 'TimeoutError';
+    const failure = (error: unknown) => {
+      const timedOut = error instanceof UpstreamTimeout;
       deps.metrics.recordUpstream(call.connector.slug, timedOut ? 'timeout' : 'unreachable', seconds());
       // Exposed although 5xx: the caller (and a person at the credential form) must learn that the
       // third party, not Patchbay, failed; the messages are fixed and carry nothing from the request.
-      throw new HttpError(
+      return new HttpError(
         timedOut ? 504 : 502,
         timedOut ? 'upstream_timeout' : 'upstream_unreachable',
         timedOut ? 'The third-party API did not answer in time.' : 'The third-party API could not be reached.',
-        {
-          cause: error,
-          expose: true,
-        },
+        { cause: error, expose: true },
       );
-    }
+    };
+    const response = await sendUpstream(url, { method: call.method, headers, body: call.body, timeoutMs: deps.config.upstreamTimeoutMs }, failure);
+    deps.metrics.recordUpstream(call.connector.slug, response.status, seconds());
+    const refreshable = credentials.type === 'oauth2' || (credentials.type === 'custom' && customs[credentials.handler]?.refresh !== undefined);
+    return { response, refreshable };
   };
   const first = await send(false);
   if (first.response.status !== 401 || !first.refreshable || call.credentials) return first.response;
+  first.response.rest?.destroy();
   return (await send(true)).response;
 }
 
@@ -130,7 +124,7 @@ export async function callUpstream(
  * Reads an upstream answer as JSON when it is JSON, else as text. JSON nested deeper than any
  * request body may be stays text: re-serialising it into our answer would overflow the stack.
  */
-export async function readBody(response: Response): Promise<unknown> {
+export async function readBody(response: Pick<UpstreamResponse, 'text'>): Promise<unknown> {
   const text = await response.text();
   if (!text) return null;
   try {

@@ -13,7 +13,7 @@ export function demoDeclarations(publicUrl: string, clientSecret: string): Decla
         description: 'A pretend third-party service, served by this server in demo mode.',
         domain: 'localhost',
         baseUrl: `${publicUrl}/demo/api`,
-        visibility: 'private',
+        visibility: 'shared',
         authMethods: [
           {
             type: 'oauth2',
@@ -32,7 +32,7 @@ export function demoDeclarations(publicUrl: string, clientSecret: string): Decla
         description: 'A pretend service that takes an API key (type demo-key-1234).',
         domain: 'localhost',
         baseUrl: `${publicUrl}/demo/api/keyed`,
-        visibility: 'private',
+        visibility: 'shared',
         authMethods: [{ type: 'apiKey', in: 'header', name: 'X-API-Key' }],
         actions: { me: { method: 'GET', path: '/me', query: {} } },
         verifyAction: 'me',

@@ -3,7 +3,7 @@ import { newId } from '../crypto/random.js';
 import { HttpError } from '../http/errors.js';
 import { isoNow } from '../store/time.js';
 import { EventHub } from './hub.js';
-import { EVENTS_CHANNEL, type EventView, toEventView } from './log.js';
+import { type EventView, toEventView } from './log.js';
 import { likePrefixOf, topicMatches } from './topics.js';
 
 /**
@@ -13,11 +13,13 @@ import { likePrefixOf, topicMatches } from './topics.js';
  * are inserted, not when they commit. Writer 1 takes 41, writer 2 takes 42 and commits first; a
  * consumer reads 42, stores it as its cursor, and never sees 41 when it commits a moment later.
  * A cursor is only safe if numbers become visible in order. So the number is taken (max + 1) and
- * the row inserted under one transaction-scoped lock (`appendLock`: pg_advisory_xact_lock on
+ * the row inserted under one transaction-scoped lock (pg_advisory_xact_lock on
  * PostgreSQL, shared by every instance; SQLite has one writer already). The lock is released only
  * after commit, so the next writer's max already includes this row: numbers are gap-free and commit
  * in order, and "everything after N" is a complete answer at any moment. The price is one append
- * at a time per database, which a short insert transaction makes a few hundred microseconds.
+ * at a time per database, which a short insert transaction makes a few hundred microseconds; and
+ * publishes that arrive together share one transaction (group commit, `Store.appendEvent`), each
+ * answered only once its transaction has committed.
  *
  * The notification wakes every instance's streams when (and only if) the event commits.
  */
@@ -29,17 +31,7 @@ export async function publishEvent(
   if (Buffer.byteLength(payload) > deps.config.eventPayloadMaxBytes)
     throw new HttpError(413, 'payload_too_large', `The payload is larger than ${deps.config.eventPayloadMaxBytes} bytes.`);
   const id = newId('evt');
-  const seq = await deps.store.db.transaction().execute(async (trx) => {
-    await deps.store.appendLock(trx, 'events');
-    const last = await trx
-      .selectFrom('events')
-      .select((eb) => eb.fn.max('seq').as('max'))
-      .executeTakeFirst();
-    const next = Number(last?.max ?? 0) + 1;
-    await trx.insertInto('events').values({ seq: next, id, topic: input.topic, payload, publisher: input.publisher, created_at: isoNow() }).execute();
-    await deps.store.notify(trx, EVENTS_CHANNEL);
-    return next;
-  });
+  const seq = await deps.store.appendEvent({ id, topic: input.topic, payload, publisher: input.publisher, created_at: isoNow() });
   return { id, seq };
 }
 

@@ -47,13 +47,6 @@ export function principalOf(res: Response): Principal {
   return principal;
 }
 
-/** Who did it, for the audit trail: the acting key's id, or the session or partner. */
-export function actorOf(res: Response): string {
-  const principal = principalOf(res);
-  if (principal.kind === 'key') return principal.key.id;
-  return principal.kind === 'session' ? `session:${principal.sessionId}` : `partner:${principal.partnerId}`;
-}
-
 export interface AuthOptions {
   /** The scope an access key needs; `admin` keys pass every scope check. */
   scope?: NonNullable<Presented['scope']>;

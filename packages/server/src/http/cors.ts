@@ -39,7 +39,9 @@ export function integrationOrigins(ctx: Pick<AppContext, 'config' | 'catalog' | 
       req,
       'origin_not_allowed',
       `This page's origin ${origin} is not allowed to use integration "${integrationId}". ` +
-        `Add ${origin} to that integration's allowedOrigins in the Patchbay server's config file.`,
+        (integration.source === 'file'
+          ? `Add ${origin} to that integration's allowedOrigins in the Patchbay server's config file.`
+          : `Add ${origin} to that integration's allowedOrigins (PATCH /v1/integrations/${integrationId}).`),
     );
   };
   return [answerAnyOrigin, enforceAllowedOrigins];

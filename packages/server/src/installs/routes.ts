@@ -1,3 +1,4 @@
+import { auditActorOf } from '../audit/actor.js';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
@@ -46,7 +47,7 @@ export function installRoutes(ctx: AppContext): Router {
     const integrationId = String(req.params.integrationId);
     const install = await getInstall(ctx, integrationId, String(req.params.installId));
     assertTenantAllowed(ctx, req, res, install.tenantId);
-    await deleteInstall(ctx, integrationId, install.id);
+    await deleteInstall(ctx, integrationId, install.id, auditActorOf(res));
     res.status(204).end();
   });
 

@@ -1,5 +1,6 @@
 import type { InstallPage, InstallView } from '@patchbay/contract';
 import type { Transaction } from 'kysely';
+import { type AuditActor, writeAudit } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import { newId } from '../crypto/random.js';
 import { notFound } from '../http/errors.js';
@@ -21,58 +22,151 @@ function toView(row: InstallsTable): InstallView {
 }
 
 /**
- * Writes the install, its tag index and the session's link to it in one transaction: either all
- * of it exists or none. A concurrent commit of the same session loses on the unique session_id and
- * reads the winner's install instead. `linkSession` moves the session (sessions/state.ts owns its
- * statuses); throwing there rolls the install back.
+ * One install per tenant and integration (Fusebit's "a tenant's configured integration"), holding
+ * one connection per connector of the integration. We chose this over "an action finds its
+ * connection across the tenant's installs" because then the install is what the host deletes to
+ * remove the tenant's access (all of it), and what it reads to see what the tenant connected.
+ *
+ * A session's commit therefore either creates the tenant's install or adds its connection to the
+ * tenant's working (pending or successful) one, replacing the connection of the same connector;
+ * the config and tags are merged, the session's values winning. All of it happens in one
+ * transaction with the session's link to the install: either all of it exists or none.
+ * `linkSession` moves the session (sessions/state.ts owns its statuses); throwing there rolls the
+ * install back. Commits of one tenant and integration take turns under one lock (any instance),
+ * so two sessions committed at once make one install, and neither loses its connection.
+ * `committedInstall` reads, under that lock, the install a concurrent commit of the same session
+ * already linked it to: that commit won, and this one answers the same install.
  */
-export async function createInstallForSession(
+export async function commitInstall(
   deps: Pick<AppContext, 'store' | 'logger'>,
   input: {
     sessionId: string;
     integrationId: string;
     tenantId: string;
     tags: Record<string, string>;
-    connectionIds: string[];
+    connectionId: string;
     config: Record<string, string>;
+    committedInstall: (trx: Transaction<Database>) => Promise<string | null>;
+    /** Who committed the session: the install's creator (or changer) in the audit trail. */
+    by: AuditActor;
     linkSession: (trx: Transaction<Database>, installId: string) => Promise<void>;
   },
 ): Promise<string> {
   const installId = await deps.store.db.transaction().execute(async (trx) => {
-    const now = isoNow();
-    const id = newId('ins');
-    const inserted = await trx
-      .insertInto('installs')
-      .values({
-        id,
-        integration_id: input.integrationId,
-        tenant_id: input.tenantId,
-        session_id: input.sessionId,
-        tags: JSON.stringify(input.tags),
-        connection_ids: JSON.stringify(input.connectionIds),
-        config: JSON.stringify(input.config),
-        status: 'pending',
-        status_message: null,
-        created_at: now,
-        updated_at: now,
-        deleted_at: null,
-      })
-      .onConflict((oc) => oc.column('session_id').doNothing())
-      .returning('id')
+    await deps.store.lock(trx, `install:${input.integrationId}:${input.tenantId}`);
+    const committed = await input.committedInstall(trx);
+    if (committed) return committed;
+    const live = await trx
+      .selectFrom('installs')
+      .selectAll()
+      .where('integration_id', '=', input.integrationId)
+      .where('tenant_id', '=', input.tenantId)
+      .where('status', 'in', ['pending', 'success'])
+      .where('deleted_at', 'is', null)
+      .orderBy('created_at', 'desc')
+      .limit(1)
       .executeTakeFirst();
-    if (!inserted) {
+    if (live) {
+      const before = JSON.parse(live.connection_ids) as string[];
+      const after = await addConnection(trx, live, input);
+      await input.linkSession(trx, live.id);
+      await writeAudit(trx, {
+        ...input.by,
+        action: 'install.updated',
+        targetType: 'install',
+        targetId: live.id,
+        details: { integrationId: input.integrationId, tenantId: input.tenantId, sessionId: input.sessionId, connectionIds: { before, after } },
+      });
+      return live.id;
+    }
+    const id = await insertInstall(trx, input);
+    if (id === null) {
+      // This session's install, inserted by a commit the lock does not cover (another SQLite process).
       const existing = await trx.selectFrom('installs').select('id').where('session_id', '=', input.sessionId).executeTakeFirstOrThrow();
       return existing.id;
     }
-    const tagRows = Object.entries(input.tags).map(([tag_key, tag_value]) => ({ install_id: id, tag_key, tag_value }));
-    if (tagRows.length > 0) await trx.insertInto('install_tags').values(tagRows).execute();
+    await writeTags(trx, id, input.tags);
     await input.linkSession(trx, id);
+    await writeAudit(trx, {
+      ...input.by,
+      action: 'install.created',
+      targetType: 'install',
+      targetId: id,
+      details: {
+        integrationId: input.integrationId,
+        tenantId: input.tenantId,
+        sessionId: input.sessionId,
+        connectionIds: [input.connectionId],
+        tags: input.tags,
+      },
+    });
     return id;
   });
   setImmediate(() => {
     completeInstall(deps, installId).catch((error: unknown) => deps.logger.error({ err: error, installId }, 'install completion failed'));
   });
   return installId;
+}
+
+type CommitInput = Parameters<typeof commitInstall>[1];
+
+/** A new install for the tenant; null when this session's install exists already. */
+async function insertInstall(trx: Transaction<Database>, input: CommitInput): Promise<string | null> {
+  const now = isoNow();
+  const inserted = await trx
+    .insertInto('installs')
+    .values({
+      id: newId('ins'),
+      integration_id: input.integrationId,
+      tenant_id: input.tenantId,
+      session_id: input.sessionId,
+      tags: JSON.stringify(input.tags),
+      connection_ids: JSON.stringify([input.connectionId]),
+      config: JSON.stringify(input.config),
+      status: 'pending',
+      status_message: null,
+      created_at: now,
+      updated_at: now,
+      deleted_at: null,
+    })
+    .onConflict((oc) => oc.column('session_id').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return inserted?.id ?? null;
+}
+
+/**
+ * Adds the session's connection to the tenant's install, in the place of the connection it had
+ * for the same connector (a re-authorized connection keeps its id, so nothing moves).
+ */
+async function addConnection(trx: Transaction<Database>, install: InstallsTable, input: CommitInput): Promise<string[]> {
+  const current = JSON.parse(install.connection_ids) as string[];
+  const rows = await trx
+    .selectFrom('connections')
+    .select(['id', 'connector_id'])
+    .where('id', 'in', [...current, input.connectionId])
+    .execute();
+  const connectorOf = new Map(rows.map((row) => [row.id, row.connector_id]));
+  const connector = connectorOf.get(input.connectionId);
+  const kept = current.filter((id) => id !== input.connectionId && connectorOf.get(id) !== connector);
+  const replaced = current.findIndex((id) => !kept.includes(id));
+  const connectionIds = [...kept];
+  connectionIds.splice(replaced < 0 ? kept.length : replaced, 0, input.connectionId);
+  const tags = { ...(JSON.parse(install.tags) as Record<string, string>), ...input.tags };
+  const config = { ...(JSON.parse(install.config) as Record<string, string>), ...input.config };
+  await trx
+    .updateTable('installs')
+    .set({ connection_ids: JSON.stringify(connectionIds), tags: JSON.stringify(tags), config: JSON.stringify(config), updated_at: isoNow() })
+    .where('id', '=', install.id)
+    .execute();
+  await trx.deleteFrom('install_tags').where('install_id', '=', install.id).execute();
+  await writeTags(trx, install.id, tags);
+  return connectionIds;
+}
+
+async function writeTags(trx: Transaction<Database>, installId: string, tags: Record<string, string>): Promise<void> {
+  const rows = Object.entries(tags).map(([tag_key, tag_value]) => ({ install_id: installId, tag_key, tag_value }));
+  if (rows.length > 0) await trx.insertInto('install_tags').values(rows).execute();
 }
 
 /**
@@ -143,18 +237,31 @@ export async function searchInstalls(
 }
 
 /** Installs are soft-deleted so audit and history keep their references. */
-export async function deleteInstall(deps: Pick<AppContext, 'store'>, integrationId: string, installId: string): Promise<void> {
-  const result = await deps.store.db
-    .updateTable('installs')
-    .set({ deleted_at: isoNow(), updated_at: isoNow() })
-    .where('id', '=', installId)
-    .where('integration_id', '=', integrationId)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  if (Number(result.numUpdatedRows) === 0) throw notFound('install_not_found', 'No such install.');
+export async function deleteInstall(deps: Pick<AppContext, 'store'>, integrationId: string, installId: string, by: AuditActor): Promise<void> {
+  await deps.store.db.transaction().execute(async (trx) => {
+    const deleted = await trx
+      .updateTable('installs')
+      .set({ deleted_at: isoNow(), updated_at: isoNow() })
+      .where('id', '=', installId)
+      .where('integration_id', '=', integrationId)
+      .where('deleted_at', 'is', null)
+      .returning(['tenant_id', 'connection_ids'])
+      .executeTakeFirst();
+    if (!deleted) throw notFound('install_not_found', 'No such install.');
+    await writeAudit(trx, {
+      ...by,
+      action: 'install.deleted',
+      targetType: 'install',
+      targetId: installId,
+      details: { integrationId, tenantId: deleted.tenant_id, connectionIds: JSON.parse(deleted.connection_ids) as string[] },
+    });
+  });
 }
 
-/** The tenant's newest working install of an integration, which tenant actions run against. */
+/**
+ * The tenant's install of an integration, which tenant actions run against: one per tenant since
+ * commits add to it (commitInstall); the newest when older data holds several.
+ */
 export async function findActiveInstall(deps: Pick<AppContext, 'store'>, integrationId: string, tenantId: string): Promise<InstallView | null> {
   const row = await deps.store.db
     .selectFrom('installs')

@@ -1,19 +1,51 @@
-import { Router } from 'express';
+import { actorOf } from '../audit/actor.js';
+import { type RequestHandler, Router } from 'express';
 import type { AppContext } from '../context.js';
 import type { CredentialBroker } from '../connections/service.js';
 import { authenticate } from '../http/auth.js';
-import { requireIntegration } from '../sessions/service.js';
-import { invokeAction } from './service.js';
-import type { z } from 'zod';
-import type { integrationPageSchema } from './schema.js';
+import { jsonBody } from '../http/body.js';
+import { parseInput } from '../http/validation.js';
+import { invokeAction } from './actions.js';
+import { createIntegrationSchema, deleteQuerySchema, integrationListQuerySchema, updateIntegrationSchema } from './schema.js';
+import { createIntegration, deleteIntegration, listIntegrations, loadIntegration, updateIntegration } from './service.js';
+
+/**
+ * Mounted first on `/v1/integrations/:integrationId`: every route under it (the flow, installs,
+ * tenant actions) then finds the integration as the store has it now, made or changed by any
+ * instance, while `requireIntegration` stays a synchronous read of this instance's copy.
+ */
+export function freshIntegration(ctx: Pick<AppContext, 'catalog'>): RequestHandler {
+  return async function freshIntegration(req, _res, next) {
+    await ctx.catalog.loadIntegration(String(req.params.integrationId));
+    next();
+  };
+}
 
 export function integrationRoutes(ctx: AppContext): Router {
   const router = Router();
-  router.get('/', authenticate(ctx, { scope: 'connectors:read' }), function listIntegrationsHandler(_req, res) {
-    res.json({ data: [...ctx.catalog.integrations.values()], next: null } satisfies z.output<typeof integrationPageSchema>);
+  router.use(jsonBody({ limit: '256kb' }));
+
+  router.get('/', authenticate(ctx, { scope: 'connectors:read' }), async function listIntegrationsHandler(req, res) {
+    res.json(await listIntegrations(ctx, parseInput(integrationListQuerySchema, req.query)));
   });
-  router.get('/:integrationId', authenticate(ctx, { scope: 'connectors:read' }), function readIntegrationHandler(req, res) {
-    res.json(requireIntegration(ctx, String(req.params.integrationId)));
+
+  router.post('/', authenticate(ctx, { scope: 'connectors:write' }), async function createIntegrationHandler(req, res) {
+    const input = parseInput(createIntegrationSchema, req.body ?? {});
+    res.status(201).json(await createIntegration(ctx, input, actorOf(res)));
+  });
+
+  router.get('/:integrationId', authenticate(ctx, { scope: 'connectors:read' }), async function readIntegrationHandler(req, res) {
+    res.json(await loadIntegration(ctx, String(req.params.integrationId)));
+  });
+
+  router.patch('/:integrationId', authenticate(ctx, { scope: 'connectors:write' }), async function updateIntegrationHandler(req, res) {
+    const patch = parseInput(updateIntegrationSchema, req.body ?? {});
+    res.json(await updateIntegration(ctx, String(req.params.integrationId), patch, actorOf(res)));
+  });
+
+  router.delete('/:integrationId', authenticate(ctx, { scope: 'connectors:write' }), async function deleteIntegrationHandler(req, res) {
+    const { force } = parseInput(deleteQuerySchema, req.query);
+    res.json(await deleteIntegration(ctx, String(req.params.integrationId), force === 'true', actorOf(res)));
   });
   return router;
 }

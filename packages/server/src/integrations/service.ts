@@ -1,52 +1,186 @@
-import type { z } from 'zod';
+import { changedFields, writeAudit } from '../audit/service.js';
+import { type Catalog, type Integration } from '../connectors/catalog.js';
+import { slugify, uniqueSlug } from '../connectors/service.js';
 import type { AppContext } from '../context.js';
-import type { CredentialBroker } from '../connections/service.js';
-import type { CustomAuthMethods } from '../connectors/auth-methods.js';
-import { callUpstream, readBody } from '../connectors/upstream.js';
-import { notFound } from '../http/errors.js';
-import { findActiveInstall } from '../installs/service.js';
-import { requireIntegration } from '../sessions/service.js';
-import type { actionResultSchema } from './schema.js';
+import { badRequest, conflict, HttpError, notFound } from '../http/errors.js';
+import { isoNow } from '../store/time.js';
+import { parseInput } from '../http/validation.js';
+import type { z } from 'zod';
+import { type CreateIntegrationInput, type deletedIntegrationSchema, type IntegrationDeclaration, integrationDeclarationSchema, type UpdateIntegrationInput } from './schema.js';
+import { integrationDeclarationOf } from './store.js';
 
-export type ActionResult = z.output<typeof actionResultSchema>;
+type Deps = Pick<AppContext, 'store' | 'catalog'>;
 
-/** Fills `{name}` placeholders with URL-encoded values, so a value can never add a path segment. */
-export function fillPath(path: string, values: Record<string, string>): string {
-  return path.replace(/\{([A-Za-z0-9_.]+)\}/g, (_match, name: string) => encodeURIComponent(values[name] ?? ''));
+/** Sessions still waiting for a person; deleting their integration ends them. */
+const OPEN_SESSION_STATUSES = ['created', 'started', 'configuring', 'authorized'] as const;
+
+export interface Problem {
+  /** The field at fault, e.g. `connectors.1` or `actions.sync.connector`. */
+  field: string;
+  message: string;
 }
 
-/** Runs one declared action for a tenant with the tenant's own credentials. */
-export async function invokeAction(
-  ctx: AppContext,
-  broker: CredentialBroker,
-  customs: CustomAuthMethods,
-  input: { integrationId: string; tenantId: string; action: string; body: unknown },
-): Promise<ActionResult> {
-  const integration = requireIntegration(ctx, input.integrationId);
-  const action = integration.actions[input.action];
-  if (!action) throw notFound('action_not_found', `The integration has no action "${input.action}".`);
-  const install = await findActiveInstall(ctx, integration.id, input.tenantId);
-  if (!install) throw notFound('install_not_found', `Tenant "${input.tenantId}" has no working install of this integration.`);
-  const connector = ctx.catalog.connectors.get(action.connector);
-  if (!connector) throw notFound('connector_not_found', `Connector ${action.connector} is not available.`);
-  const connectionId = await connectionFor(ctx, install.connectionIds, action.connector);
-  const values: Record<string, string> = { tenantId: input.tenantId };
-  for (const [name, value] of Object.entries(install.config)) values[`config.${name}`] = value;
-  const withBody = action.forwardBody && action.method !== 'GET';
-  const response = await callUpstream(ctx, broker, customs, {
-    connector,
-    connectionId,
-    method: action.method,
-    path: fillPath(action.path, values),
-    headers: withBody ? { accept: 'application/json', 'content-type': 'application/json' } : { accept: 'application/json' },
-    body: withBody ? JSON.stringify(input.body ?? {}) : undefined,
+/** Everything about an integration the running server could not honour, given its connectors. */
+export function integrationProblems(catalog: Pick<Catalog, 'connectors'>, integration: IntegrationDeclaration): Problem[] {
+  const problems: Problem[] = [];
+  for (const [index, slug] of integration.connectors.entries()) {
+    const connector = catalog.connectors.get(slug);
+    if (!connector) problems.push({ field: `connectors.${index}`, message: `no connector "${slug}" exists` });
+    else if (connector.visibility === 'private')
+      problems.push({
+        field: `connectors.${index}`,
+        message: `connector "${slug}" is private (the operator's own test connector) and cannot be offered in an integration; make it shared first`,
+      });
+  }
+  const fieldNames = integration.configFields.map((field) => field.name);
+  for (const [index, name] of fieldNames.entries()) {
+    if (fieldNames.indexOf(name) !== index) problems.push({ field: `configFields.${index}.name`, message: `"${name}" is already a configuration field` });
+  }
+  // An action's path is filled from the tenant and its configuration only; any other placeholder would go upstream empty.
+  const fillable = new Set(['tenantId', ...fieldNames.map((name) => `config.${name}`)]);
+  for (const [name, action] of Object.entries(integration.actions)) {
+    if (!integration.connectors.includes(action.connector))
+      problems.push({
+        field: `actions.${name}.connector`,
+        message: `action uses connector "${action.connector}", which the integration does not list in connectors`,
+      });
+    for (const [, placeholder] of action.path.matchAll(/\{([A-Za-z0-9_.]+)\}/g)) {
+      if (!fillable.has(placeholder!))
+        problems.push({ field: `actions.${name}.path`, message: `{${placeholder}} is neither {tenantId} nor {config.<name>} of a configuration field` });
+    }
+  }
+  return problems;
+}
+
+function assertHonourable(catalog: Pick<Catalog, 'connectors'>, integration: IntegrationDeclaration): void {
+  const problems = integrationProblems(catalog, integration);
+  if (problems.length > 0) throw badRequest('invalid_request', problems.map((problem) => `${problem.field}: ${problem.message}`).join('; '));
+}
+
+/** The integration, re-read from the store (another instance may have changed it), or 404. */
+export async function loadIntegration(deps: Pick<AppContext, 'catalog'>, integrationId: string): Promise<Integration> {
+  const integration = await deps.catalog.loadIntegration(integrationId);
+  if (!integration) throw notFound('integration_not_found', `No integration "${integrationId}".`);
+  return integration;
+}
+
+/** The integration, if the API may change it: one the config file declares answers 409. */
+async function loadManaged(deps: Deps, integrationId: string): Promise<Integration> {
+  const integration = await loadIntegration(deps, integrationId);
+  if (integration.source === 'file')
+    throw conflict(
+      'managed_by_file',
+      `Integration "${integration.id}" is declared in ${deps.catalog.fileName}: change it there (it is read-only through the API).`,
+    );
+  return integration;
+}
+
+export async function createIntegration(deps: Deps, input: CreateIntegrationInput, actor: string): Promise<Integration> {
+  await deps.catalog.refresh();
+  assertHonourable(deps.catalog, { ...input, id: input.id ?? 'new' });
+  // The id is claimed by the insert itself; losing a race to another request means the next suffix.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    await deps.catalog.refreshIntegrations();
+    const id = uniqueSlug(input.id ?? slugify(input.name, 'integration'), (candidate) => deps.catalog.integrations.has(candidate));
+    const created = await deps.catalog.change(async (trx) => {
+      const saved = await deps.catalog.saveIntegration({ ...input, id }, 'api', { db: trx, insert: true });
+      if (saved)
+        await writeAudit(trx, {
+          actor,
+          action: 'integration.created',
+          targetType: 'integration',
+          targetId: id,
+          details: { after: integrationDeclarationOf(saved) },
+        });
+      return saved;
+    });
+    if (created) return created;
+  }
+  throw new HttpError(409, 'id_unavailable', 'Could not find a free id for this name; try another name.');
+}
+
+export async function updateIntegration(deps: Deps, integrationId: string, patch: UpdateIntegrationInput, actor: string): Promise<Integration> {
+  const current = integrationDeclarationOf(await loadManaged(deps, integrationId));
+  await deps.catalog.refresh();
+  const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
+  const next = parseInput(integrationDeclarationSchema, { ...current, ...defined });
+  assertHonourable(deps.catalog, next);
+  return deps.catalog.change(async (trx) => {
+    const saved = (await deps.catalog.saveIntegration(next, 'api', { db: trx }))!;
+    await writeAudit(trx, {
+      actor,
+      action: 'integration.updated',
+      targetType: 'integration',
+      targetId: integrationId,
+      details: { changes: changedFields(current, next) },
+    });
+    return saved;
   });
-  return { status: response.status, body: await readBody(response) };
 }
 
-async function connectionFor(deps: Pick<AppContext, 'store'>, connectionIds: string[], connector: string): Promise<string> {
-  const rows = await deps.store.db.selectFrom('connections').select(['id', 'connector_id']).where('id', 'in', connectionIds).execute();
-  const match = rows.find((row) => row.connector_id === connector);
-  if (!match) throw notFound('connection_not_found', `The install has no connection for ${connector}.`);
-  return match.id;
+export type DeletedIntegration = z.output<typeof deletedIntegrationSchema>;
+
+/**
+ * Deletes an integration made through the API. Its installs are tenants' working setups: with any
+ * left, only an explicit `force` deletes them (soft, as one install's delete does) along with it,
+ * and its open sessions are cancelled, all in one transaction.
+ */
+export async function deleteIntegration(deps: Deps, integrationId: string, force: boolean, actor: string): Promise<DeletedIntegration> {
+  const integration = await loadManaged(deps, integrationId);
+  return deps.catalog.change(async (trx) => {
+    const { count } = await trx
+      .selectFrom('installs')
+      .select((eb) => eb.fn.countAll<string | number>().as('count'))
+      .where('integration_id', '=', integration.id)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    const installs = Number(count);
+    if (installs > 0 && !force)
+      throw conflict(
+        'integration_in_use',
+        `Integration "${integration.id}" has ${installs} install${installs === 1 ? '' : 's'}; delete with ?force=true to delete ${installs === 1 ? 'it' : 'them'} too.`,
+      );
+    const now = isoNow();
+    await trx
+      .updateTable('installs')
+      .set({ deleted_at: now, updated_at: now })
+      .where('integration_id', '=', integration.id)
+      .where('deleted_at', 'is', null)
+      .execute();
+    const cancelled = await trx
+      .updateTable('sessions')
+      .set({
+        status: 'cancelled',
+        error_code: 'integration_deleted',
+        error_message: 'The integration was deleted.',
+        pkce_verifier_ciphertext: null,
+        updated_at: now,
+      })
+      .where('integration_id', '=', integration.id)
+      .where('status', 'in', OPEN_SESSION_STATUSES)
+      .executeTakeFirst();
+    const sessions = Number(cancelled.numUpdatedRows);
+    await trx.deleteFrom('integrations').where('id', '=', integration.id).execute();
+    await writeAudit(trx, {
+      actor,
+      action: 'integration.deleted',
+      targetType: 'integration',
+      targetId: integration.id,
+      details: { before: integrationDeclarationOf(integration), installs, sessions, force },
+    });
+    return { deleted: { integration: integration.id, installs, sessions } };
+  });
+}
+
+/** Integrations ordered by id, which is also the cursor: stable across instances and creates. */
+export async function listIntegrations(
+  deps: Deps,
+  query: { limit: number; cursor?: string | undefined },
+): Promise<{ data: Integration[]; next: string | null }> {
+  await deps.catalog.refreshIntegrations();
+  const after = [...deps.catalog.integrations.values()]
+    .filter((integration) => query.cursor === undefined || integration.id > query.cursor)
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+  const page = after.slice(0, query.limit);
+  return { data: page, next: after.length > query.limit ? page[page.length - 1]!.id : null };
 }

@@ -1,18 +1,18 @@
+import { actorOf } from '../audit/actor.js';
 import { Router } from 'express';
 import { jsonBody } from '../http/body.js';
 import type { AppContext } from '../context.js';
-import { listAudit } from '../audit/service.js';
-import { actorOf, authenticate, principalOf, refuse } from '../http/auth.js';
+import { authenticate, principalOf, refuse } from '../http/auth.js';
 import { forbidden } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { listAuthEvents } from './auth-events.js';
 import { grants } from './scopes.js';
-import { createKeySchema, issueTokenSchema, listAuditSchema, listAuthEventsSchema, listKeysSchema, rollKeySchema, updateKeySchema } from './schema.js';
+import { createKeySchema, issueTokenSchema, listAuthEventsSchema, listKeysSchema, rollKeySchema, updateKeySchema } from './schema.js';
 import { createAccessKey, getAccessKey, listAccessKeys, rollAccessKey, setAccessKeyActive, updateAccessKey } from './service.js';
 import type { z } from 'zod';
 import type { createdKeySchema, rolledKeySchema, tokenAnswerSchema, whoamiSchema } from './schema.js';
 
-/** Operator routes: key management, auth events and the audit trail. All need the admin scope. */
+/** Operator routes: key management and auth events (admin scope), and tokens and whoami for any key. */
 export function keyRoutes(ctx: AppContext): Router {
   const router = Router();
   const admin = authenticate(ctx, { scope: 'admin' });
@@ -61,10 +61,6 @@ export function keyRoutes(ctx: AppContext): Router {
   router.get('/auth-events', admin, async function listAuthEventsHandler(req, res) {
     await ctx.authEvents.flush();
     res.json(await listAuthEvents(ctx.store, parseInput(listAuthEventsSchema, req.query)));
-  });
-
-  router.get('/audit', admin, async function listAuditHandler(req, res) {
-    res.json(await listAudit(ctx.store.db, parseInput(listAuditSchema, req.query)));
   });
 
   /** Exchanges the presented key for a short-lived JWT with the same or fewer scopes. */

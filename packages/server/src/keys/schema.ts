@@ -83,15 +83,6 @@ export const listAuthEventsSchema = z.object({
   cursor: z.string().max(64).optional(),
 });
 
-export const listAuditSchema = z.object({
-  targetType: z.string().max(64).optional(),
-  targetId: z.string().max(64).optional(),
-  actor: z.string().max(64).optional(),
-  action: z.string().max(64).optional(),
-  limit,
-  cursor: z.string().max(64).optional(),
-});
-
 /* Answers ------------------------------------------------------------------------------------ */
 
 /** An access key as answers show it: never its secret or its hash (keys/record.ts makes it). */

@@ -59,6 +59,7 @@ async function insertKey(db: Kysely<Database>, hashingKey: Buffer, input: Create
 function auditView(record: AccessKeyRecord) {
   return {
     name: record.name,
+    description: record.description,
     keyPrefix: record.keyPrefix,
     scopes: record.scopes,
     tenantId: record.tenantId,
@@ -119,6 +120,17 @@ export async function listAccessKeys(
 
 /** The user's `%` and `_` are ordinary characters: escaped for LIKE … ESCAPE '\' (SQLite and PostgreSQL). */
 
+/**
+ * A key's tenant is fixed once set (Fuuz: "Cannot change after creation"): moving a live secret to
+ * another tenant, or widening it to every tenant, would hand it data it was never issued for. A key
+ * made without a tenant may be narrowed to one, once: that only takes reach away.
+ */
+const tenantImmutable = (tenantId: string) =>
+  badRequest(
+    'tenant_immutable',
+    `tenantId: this key belongs to tenant "${tenantId}" and its tenant cannot change. Create a new key for the other tenant (POST /v1/keys) and inactivate this one; rolling it (POST /v1/keys/{keyId}/roll) replaces its secret but keeps its tenant.`,
+  );
+
 export async function updateAccessKey(
   deps: Pick<AppContext, 'store'>,
   id: string,
@@ -131,7 +143,10 @@ export async function updateAccessKey(
     const set: Partial<AccessKeysTable> = {};
     if (changes.description !== undefined) set.description = changes.description;
     if (changes.scopes !== undefined) set.scopes = JSON.stringify([...new Set(changes.scopes)].sort());
-    if (changes.tenantId !== undefined) set.tenant_id = changes.tenantId;
+    if (changes.tenantId !== undefined && changes.tenantId !== before.tenant_id) {
+      if (before.tenant_id !== null) throw tenantImmutable(before.tenant_id);
+      set.tenant_id = changes.tenantId;
+    }
     if (changes.ipAllowlist !== undefined)
       set.ip_allowlist = changes.ipAllowlist && changes.ipAllowlist.length > 0 ? JSON.stringify(changes.ipAllowlist) : null;
     if (changes.expiresAt !== undefined) set.expires_at = changes.expiresAt;
@@ -151,19 +166,20 @@ export async function updateAccessKey(
 /** Keys are inactivated, never deleted: the audit history keeps pointing at them. */
 export async function setAccessKeyActive(deps: Pick<AppContext, 'store'>, id: string, active: boolean, actor: Actor): Promise<AccessKeyRecord> {
   return deps.store.db.transaction().execute(async (trx) => {
+    const before = await trx.selectFrom('access_keys').select('inactive_at').where('id', '=', id).executeTakeFirst();
     const row = await trx
       .updateTable('access_keys')
       .set({ inactive_at: active ? null : isoNow() })
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirst();
-    if (!row) throw notFound('key_not_found', 'No such access key.');
+    if (!before || !row) throw notFound('key_not_found', 'No such access key.');
     await writeAudit(trx, {
       actor,
       action: active ? 'key.reactivated' : 'key.inactivated',
       targetType: 'access_key',
       targetId: id,
-      details: { name: row.name, keyPrefix: row.key_prefix },
+      details: { name: row.name, keyPrefix: row.key_prefix, changes: { active: { before: before.inactive_at === null, after: active } } },
     });
     return toKeyRecord(row);
   });

@@ -92,3 +92,45 @@ ${input.error ? html`<p class="error" role="alert">${input.error}</p>` : ''}
 <p class="hint">Stored encrypted. The app you came from never sees it.</p></main>`,
   });
 }
+
+/** What each method is called on the choice page when the connector's declaration gives it no label. */
+const METHOD_NAMES: Record<PublicAuthMethod['type'], (connector: Connector) => string> = {
+  oauth2: (connector) => `Sign in with ${connector.name}`,
+  apiKey: () => 'API key',
+  basic: () => 'Username and password',
+  bearer: () => 'Access token',
+  custom: () => 'Other sign-in',
+  none: () => 'Connect without credentials',
+};
+
+export function methodName(connector: Connector, method: PublicAuthMethod): string {
+  return method.label ?? METHOD_NAMES[method.type](connector);
+}
+
+/**
+ * The choice among a connector's methods, default first and marked. Each choice is a submit button
+ * of one GET form back to the start URL with `method` set, so it works without script (the pages'
+ * CSP allows none inline), by keyboard and with a screen reader: a labelled group of buttons (the
+ * default's badge is part of its name, "… Recommended", as it reads on screen).
+ */
+export function sendMethodChoicePage(
+  res: Response,
+  input: { actionUrl: string; hidden: Record<string, string>; connector: Connector; methods: PublicAuthMethod[] },
+): void {
+  const { connector } = input;
+  const hidden = Object.entries(input.hidden).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`);
+  const choices = input.methods.map(
+    (method) =>
+      html`<li><button type="submit" name="method" value="${method.type}" class="${method.default ? 'choice default' : 'choice secondary'}" data-method="${method.type}"><span>${methodName(connector, method)}</span>${
+        method.default ? html` <span class="badge">Recommended</span>` : ''
+      }</button></li>`,
+  );
+  sendPage(res, 200, {
+    title: `Connect ${connector.name}`,
+    body: html`<main class="card">
+${connector.iconUrl ? html`<img class="icon" src="${connector.iconUrl}" alt="" width="40" height="40">` : ''}
+<h1 id="choose-heading">Connect ${connector.name}</h1>
+<p id="choose-question">Choose how to sign in.</p>
+<form method="get" action="${input.actionUrl}">${hidden}<ul class="choices" role="group" aria-labelledby="choose-heading choose-question">${choices}</ul></form></main>`,
+  });
+}

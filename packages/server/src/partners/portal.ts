@@ -1,6 +1,6 @@
 /** The partner portal: its session, what `<partner-onboarding>` shows, and the partner's own choices. */
-import type { PortalGrant, PortalState, Subscriptions } from '@patchbay/contract';
-import { writeAudit } from '../audit/service.js';
+import { type PortalGrant, type PortalPartnerBranding, type PortalState, partnerMetadataFields, type Subscriptions } from '@patchbay/contract';
+import { changedFields, writeAudit } from '../audit/service.js';
 import { hmacSha256 } from '../crypto/hmac.js';
 import type { AppContext } from '../context.js';
 import { patternCovers } from '../events/topics.js';
@@ -38,6 +38,18 @@ function invitationOf(metadata: Record<string, unknown>): string {
   return typeof metadata.invitation === 'string' ? metadata.invitation.slice(0, 500) : '';
 }
 
+/**
+ * The typed fields the portal's header shows. Read leniently: a partner made before metadata was
+ * typed may hold anything, and a value that does not pass today's check is simply not shown.
+ */
+function brandingOf(metadata: Record<string, unknown>): PortalPartnerBranding {
+  const shown = (field: 'color' | 'icon' | 'owner') => {
+    const parsed = partnerMetadataFields[field].safeParse(metadata[field]);
+    return parsed.success ? parsed.data : null;
+  };
+  return { color: shown('color'), icon: shown('icon'), owner: shown('owner') };
+}
+
 /** What `<partner-onboarding>` shows (docs/partners.md): never a key, only prefixes. */
 export async function portalState(deps: Pick<AppContext, 'store' | 'config'>, partner: PartnersTable, sessionExpiresAt: string): Promise<PortalState> {
   const keys = activeKeys(await deps.store.db.selectFrom('partner_keys').selectAll().where('partner_id', '=', partner.id).orderBy('created_at').execute());
@@ -60,6 +72,7 @@ export async function portalState(deps: Pick<AppContext, 'store' | 'config'>, pa
   return {
     workspace: deps.config.workspace,
     partner: { id: view.id, appName: view.appName, appDescription: view.appDescription, contact: view.contact, status: view.status },
+    partnerBranding: brandingOf(view.metadata),
     invitation: invitationOf(view.metadata),
     keys: ENVIRONMENTS.flatMap((environment) => {
       const current = keys.filter((key) => key.environment === environment);
@@ -81,6 +94,7 @@ export async function updatePartnerDetails(
   details: { appName: string; appDescription: string; contact: string },
 ): Promise<void> {
   await deps.store.db.transaction().execute(async (trx) => {
+    const before = await trx.selectFrom('partners').select(['app_name', 'app_description', 'contact']).where('id', '=', partnerId).executeTakeFirstOrThrow();
     await trx
       .updateTable('partners')
       .set({ app_name: details.appName, app_description: details.appDescription, contact: details.contact, updated_at: isoNow() })
@@ -91,7 +105,10 @@ export async function updatePartnerDetails(
       action: 'partner.details_changed',
       targetType: 'partner',
       targetId: partnerId,
-      details: { appName: details.appName },
+      details: {
+        appName: details.appName,
+        changes: changedFields({ appName: before.app_name, appDescription: before.app_description, contact: before.contact }, details),
+      },
     });
   });
 }

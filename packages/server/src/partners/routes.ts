@@ -1,8 +1,9 @@
+import { actorOf } from '../audit/actor.js';
 import cors from 'cors';
 import { type Request, Router } from 'express';
 import { jsonBody } from '../http/body.js';
 import type { AppContext } from '../context.js';
-import { actorOf, authenticate, bearerOf } from '../http/auth.js';
+import { authenticate, bearerOf } from '../http/auth.js';
 import { forbidden, notFound, unauthorized } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import {
@@ -14,12 +15,13 @@ import {
   redeemSchema,
   rotateKeySchema,
   subscriptionsSchema,
+  updatePartnerSchema,
 } from './schema.js';
 import { grantTopic, revokeGrant } from './grants.js';
 import { issuePartnerKey } from './keys.js';
 import { issueLink, redeemLink, revokeLinks } from './links.js';
 import { partnerOfPortalSession, portalState, setSubscriptions, updatePartnerDetails } from './portal.js';
-import { createPartner, getPartner, listPartners, setPartnerStatus } from './service.js';
+import { createPartner, getPartner, listPartners, setPartnerStatus, updatePartner } from './service.js';
 import type { z } from 'zod';
 import type { createPartnerAnswerSchema, PortalAnswer, PortalKeyAnswer } from '@patchbay/contract';
 import type { issuedLinkSchema, revokedLinksSchema } from './schema.js';
@@ -39,7 +41,7 @@ export function externalPartnerRoutes(ctx: AppContext): Router {
   return router;
 }
 
-/** Operator routes: list, inspect, suspend and reinstate partners, issue and revoke links, grant topics. */
+/** Operator routes: list, inspect, edit, suspend and reinstate partners, issue and revoke links, grant topics. */
 export function partnerRoutes(ctx: AppContext): Router {
   const router = Router();
   const operator = authenticate(ctx, { scope: 'partners:write' });
@@ -50,6 +52,9 @@ export function partnerRoutes(ctx: AppContext): Router {
   });
   router.get('/:partnerId', operator, async function readPartnerHandler(req, res) {
     res.json(await getPartner(ctx, String(req.params.partnerId)));
+  });
+  router.patch('/:partnerId', operator, async function updatePartnerHandler(req, res) {
+    res.json(await updatePartner(ctx, String(req.params.partnerId), parseInput(updatePartnerSchema, req.body ?? {}), actorOf(res)));
   });
   router.post('/:partnerId/links', operator, async function issueLinkHandler(req, res) {
     res.status(201).json({ data: await issueLink(ctx, String(req.params.partnerId), actorOf(res)) } satisfies z.output<typeof issuedLinkSchema>);

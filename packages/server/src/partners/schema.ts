@@ -9,10 +9,13 @@ export {
   grantSchema,
   listPartnersSchema,
   partnerDetailsSchema,
+  partnerMetadataSchema,
   redeemSchema,
   rotateKeySchema,
   subscriptionsSchema,
+  updatePartnerSchema,
   type PartnerEnvironment,
+  type PartnerMetadata,
 } from '@patchbay/contract';
 
 /** `GET /v1/partners/{id}`: the partner, its topic grants and its keys (prefixes only, never a secret). */

@@ -1,10 +1,10 @@
 /** The partner directory: create, read, list and suspend partners (links, portal, keys and grants sit beside it). */
 import { sql } from 'kysely';
-import type { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { writeAudit } from '../audit/service.js';
+import { changedFields, writeAudit } from '../audit/service.js';
 import { newId } from '../crypto/random.js';
-import { conflict } from '../http/errors.js';
+import { conflict, notFound } from '../http/errors.js';
+import { parseInput } from '../http/validation.js';
 import type { PartnersTable } from '../store/schema.js';
 import { containsText } from '../store/like.js';
 import { isoNow } from '../store/time.js';
@@ -12,7 +12,8 @@ import { type PartnerView, toPartnerView, toGrantView } from './views.js';
 import { linkUrl, insertLink } from './links.js';
 import { grantsOf } from './grants.js';
 import { requirePartner } from './lookup.js';
-import type { partnerDetailSchema } from './schema.js';
+import { type PartnerMetadata, partnerMetadataSchema, type partnerDetailSchema, type updatePartnerSchema } from './schema.js';
+import { z } from 'zod';
 
 /** A new partner and its first one-time link, stored together (or not at all). */
 export async function createPartner(
@@ -38,7 +39,13 @@ export async function createPartner(
       })
       .execute();
     const issued = await insertLink(deps, trx, id);
-    await writeAudit(trx, { actor, action: 'partner.created', targetType: 'partner', targetId: id, details: { appName: input.appName ?? null } });
+    await writeAudit(trx, {
+      actor,
+      action: 'partner.created',
+      targetType: 'partner',
+      targetId: id,
+      details: { appName: input.appName ?? null, appDescription: input.appDescription ?? null, metadata: input.metadata ?? {} },
+    });
     return issued;
   });
   return { id, url: linkUrl(deps, code) };
@@ -118,4 +125,53 @@ export async function setPartnerStatus(
     await writeAudit(trx, { actor, action: status === 'suspended' ? 'partner.suspended' : 'partner.reinstated', targetType: 'partner', targetId: partnerId });
   });
   return toPartnerView(await requirePartner(deps, partnerId));
+}
+
+/** A partner's editable fields, flattened (`metadata.color`) so the audit trail names each one that changed. */
+function auditView(row: PartnersTable): Record<string, unknown> {
+  const metadata = JSON.parse(row.metadata) as Record<string, unknown>;
+  return {
+    appName: row.app_name,
+    appDescription: row.app_description,
+    ...Object.fromEntries(Object.entries(metadata).map(([key, value]) => [`metadata.${key}`, value])),
+  };
+}
+
+/** Metadata after an RFC 7396 merge: a key set to null is removed, one left out is kept. */
+function mergedMetadata(stored: string, patch: Record<string, unknown>): PartnerMetadata {
+  const merged: Record<string, unknown> = JSON.parse(stored) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete merged[key];
+    else merged[key] = value;
+  }
+  // Each field was checked already; this checks the whole (its size) and names `metadata` when it fails.
+  return parseInput(z.object({ metadata: partnerMetadataSchema }), { metadata: merged }).metadata;
+}
+
+/**
+ * The operator edits a partner's names and metadata. Everything is checked before anything is
+ * written, and the row and its audit entry commit together: a refusal changes nothing.
+ */
+export async function updatePartner(
+  deps: Pick<AppContext, 'store'>,
+  partnerId: string,
+  changes: z.output<typeof updatePartnerSchema>,
+  actor: string,
+): Promise<PartnerView> {
+  return deps.store.db.transaction().execute(async (trx) => {
+    const before = await trx.selectFrom('partners').selectAll().where('id', '=', partnerId).executeTakeFirst();
+    if (!before) throw notFound('partner_not_found', 'No such partner.');
+    const metadata = changes.metadata ? JSON.stringify(mergedMetadata(before.metadata, changes.metadata)) : before.metadata;
+    const after = await trx
+      .updateTable('partners')
+      .set({ app_name: changes.appName ?? before.app_name, app_description: changes.appDescription ?? before.app_description, metadata, updated_at: isoNow() })
+      .where('id', '=', partnerId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const changed = changedFields(auditView(before), auditView(after));
+    if (Object.keys(changed).length > 0) {
+      await writeAudit(trx, { actor, action: 'partner.updated', targetType: 'partner', targetId: partnerId, details: { changes: changed } });
+    }
+    return toPartnerView(after);
+  });
 }

@@ -1,3 +1,4 @@
+import type { AuditActor } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import { conflict } from '../http/errors.js';
 import { readSession } from './service.js';
@@ -18,7 +19,7 @@ export const USER_CANCELLED = { code: 'user_cancelled', message: 'The person can
  * Cancelling a cancelled session answers its view again (idempotent). Starting it again from a
  * click stays allowed, as after a cancel at the provider.
  */
-export async function cancelSession(deps: Pick<AppContext, 'store'>, integrationId: string, sessionId: string): Promise<SessionView> {
+export async function cancelSession(deps: Pick<AppContext, 'store'>, integrationId: string, sessionId: string, by?: AuditActor): Promise<SessionView> {
   const row = await readSession(deps, integrationId, sessionId);
   if (row.status === 'cancelled') return toView(row);
   assertNotExpired(row);
@@ -27,6 +28,7 @@ export async function cancelSession(deps: Pick<AppContext, 'store'>, integration
     to: 'cancelled',
     set: { error_code: USER_CANCELLED.code, error_message: USER_CANCELLED.message, pkce_verifier_ciphertext: null },
     where: (eb) => eb.not(eb.and([eb('status', '=', 'started'), eb('auth_method', '=', 'oauth2'), eb('oauth_state_hash', 'is', null)])),
+    ...(by ? { by } : {}),
   });
   if (moved.row) return toView(moved.row);
   if (moved.refused.from === 'cancelled') return toView(await readSession(deps, integrationId, sessionId));

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { tenantActor } from '../audit/service.js';
 import type { Credentials } from '../connectors/auth-methods.js';
 import type { Integration } from '../connectors/catalog.js';
 import type { AppContext } from '../context.js';
@@ -15,18 +16,22 @@ export async function ownedConnection(
   db: Kysely<Database>,
   connectionId: string,
   owner: { tenantId: string; connectors: readonly string[] },
-): Promise<Pick<ConnectionsTable, 'id' | 'tenant_id' | 'connector_id' | 'status'> | undefined> {
-  const row = await db.selectFrom('connections').select(['id', 'tenant_id', 'connector_id', 'status']).where('id', '=', connectionId).executeTakeFirst();
+): Promise<Pick<ConnectionsTable, 'id' | 'tenant_id' | 'connector_id' | 'status' | 'auth_method'> | undefined> {
+  const row = await db
+    .selectFrom('connections')
+    .select(['id', 'tenant_id', 'connector_id', 'status', 'auth_method'])
+    .where('id', '=', connectionId)
+    .executeTakeFirst();
   return row && row.tenant_id === owner.tenantId && owner.connectors.includes(row.connector_id) ? row : undefined;
 }
 
 /** Saves the connection a session authorized: a new one, or new credentials for the one being re-authorized. */
 async function storeConnection(ctx: AppContext, row: SessionRow, connector: string, credentials: Credentials): Promise<string> {
   if (row.reauth_connection_id) {
-    await replaceCredentials(ctx, row.reauth_connection_id, row.tenant_id, credentials);
+    await replaceCredentials(ctx, row.reauth_connection_id, row.tenant_id, credentials, tenantActor(row.tenant_id, row.id));
     return row.reauth_connection_id;
   }
-  return createConnection(ctx, { connector, tenantId: row.tenant_id, label: row.connection_label, credentials });
+  return createConnection(ctx, { connector, tenantId: row.tenant_id, label: row.connection_label, credentials }, tenantActor(row.tenant_id, row.id));
 }
 
 /**

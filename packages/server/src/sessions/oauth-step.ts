@@ -104,6 +104,8 @@ export async function completeAuthorization(
     throw badRequest('invalid_state', 'This sign-in link is unknown, already used or expired. Start again from the app.');
   }
   const row = claimed.row;
+  // The provider may send the person back to an instance that has not seen this integration yet.
+  await ctx.catalog.loadIntegration(row.integration_id);
   const integration = requireIntegration(ctx, row.integration_id);
 
   if (query.error) {

@@ -1,13 +1,14 @@
 import type { CommitAnswer, ConnectorsAnswer } from '@patchbay/contract';
+import { auditActorOf } from '../audit/actor.js';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import { MAX_CREDENTIAL_LENGTH } from '../connectors/auth-methods.js';
 import type { AppContext } from '../context.js';
 import type { OAuthClients } from '../connections/oauth.js';
 import type { CredentialBroker } from '../connections/service.js';
-import { actorOf, assertTenantAllowed, authenticate, principalOf, refuse } from '../http/auth.js';
+import { assertTenantAllowed, authenticate, principalOf, refuse } from '../http/auth.js';
 import { HttpError, toHttpError } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
-import { sendConfigurationPage, sendCredentialsPage, sendDonePage, sendErrorPage } from '../pages/flow.js';
+import { sendConfigurationPage, sendCredentialsPage, sendDonePage, sendErrorPage, sendMethodChoicePage } from '../pages/flow.js';
 import { cancelSession } from './cancel.js';
 import { callbackQuerySchema, connectionIdSchema, createSessionSchema, sessionIdSchema, startQuerySchema } from './schema.js';
 import { credentialForm, submitCredentials } from './credential-form.js';
@@ -93,7 +94,7 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
   router.post('/session', authenticate(ctx, { scope: 'sessions:write' }), async function createSessionHandler(req, res) {
     const input = parseInput(createSessionSchema, req.body ?? {});
     assertTenantAllowed(ctx, req, res, input.tenantId);
-    res.status(200).json(await createSession(ctx, String(req.params.integrationId), input));
+    res.status(200).json(await createSession(ctx, String(req.params.integrationId), input, auditActorOf(res)));
   });
 
   router.get('/session/:sessionId', authenticate(ctx, { scope: 'sessions:write', sessionToken: true }), async function readSessionHandler(req, res) {
@@ -120,10 +121,9 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
     async function disconnectConnectionHandler(req, res) {
       const sessionId = await sessionOfRequest(ctx, req, res);
       const connectionId = parseInput(connectionIdSchema, req.params.connectionId);
-      res.json({
-        data: await disconnectConnection(ctx, String(req.params.integrationId), sessionId, connectionId, actorOf(res)),
-        next: null,
-      } satisfies ConnectorsAnswer);
+      const connectors = await disconnectConnection(ctx, String(req.params.integrationId), sessionId, connectionId, auditActorOf(res));
+      broker.forget(connectionId);
+      res.json({ data: connectors, next: null } satisfies ConnectorsAnswer);
     },
   );
 
@@ -139,6 +139,16 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
       }
       if (started.kind === 'configure') {
         sendConfiguration(ctx, res, started.session.integrationId, `${req.baseUrl}/session/${sessionId}/config`);
+        return;
+      }
+      if (started.kind === 'choose') {
+        // The choice leads back here with the same query and the method set.
+        const hidden = Object.fromEntries(
+          Object.entries({ mode: query.mode, origin: query.origin, connector: started.connector.slug, reauth: query.reauth }).filter(
+            (entry): entry is [string, string] => entry[1] !== undefined,
+          ),
+        );
+        sendMethodChoicePage(res, { actionUrl: `${req.baseUrl}/session/${sessionId}/start`, hidden, connector: started.connector, methods: started.methods });
         return;
       }
       sendCredentialsPage(res, {
@@ -210,12 +220,12 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
 
   router.post('/session/:sessionId/cancel', authenticate(ctx, { scope: 'sessions:write', sessionToken: true }), async function cancelSessionHandler(req, res) {
     const sessionId = await sessionOfRequest(ctx, req, res);
-    res.status(200).json(await cancelSession(ctx, String(req.params.integrationId), sessionId));
+    res.status(200).json(await cancelSession(ctx, String(req.params.integrationId), sessionId, auditActorOf(res)));
   });
 
   router.post('/session/:sessionId/commit', authenticate(ctx, { scope: 'installs:write', sessionToken: true }), async function commitSessionHandler(req, res) {
     const sessionId = await sessionOfRequest(ctx, req, res);
-    const { targetUrl } = await commitSession(ctx, String(req.params.integrationId), sessionId);
+    const { targetUrl } = await commitSession(ctx, String(req.params.integrationId), sessionId, auditActorOf(res));
     res.status(200).json({ targetUrl } satisfies CommitAnswer);
   });
 

@@ -1,10 +1,11 @@
+import { type AuditActor, SYSTEM, tenantActor, writeAudit } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import type { Integration } from '../connectors/catalog.js';
 import { constantTimeEqual, hmacSha256 } from '../crypto/hmac.js';
 import { newId, random128 } from '../crypto/random.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import { isoIn, isoNow } from '../store/time.js';
-import { createInstallForSession } from '../installs/service.js';
+import { commitInstall } from '../installs/service.js';
 import { ownedConnection } from './connection.js';
 import type { CreateSessionInput } from './schema.js';
 import { assertNotExpired, moveSession, sessionExpired, type SessionRow } from './state.js';
@@ -34,7 +35,12 @@ export function isAllowedOrigin(integration: Integration, candidate: string): bo
   return origin !== 'null' && integration.allowedOrigins.includes(origin);
 }
 
-export async function createSession(deps: Pick<AppContext, 'store' | 'config' | 'catalog' | 'hashingKey'>, integrationId: string, input: CreateSessionInput) {
+export async function createSession(
+  deps: Pick<AppContext, 'store' | 'config' | 'catalog' | 'hashingKey'>,
+  integrationId: string,
+  input: CreateSessionInput,
+  by: AuditActor = SYSTEM,
+) {
   // `input` may gain the connector of a connection being re-authorized.
   const integration = requireIntegration(deps, integrationId);
   if (input.redirectUrl && !isAllowedOrigin(integration, input.redirectUrl)) {
@@ -49,38 +55,54 @@ export async function createSession(deps: Pick<AppContext, 'store' | 'config' | 
     }
     input = { ...input, connector: existing.connector_id };
   }
+  const requested = input.connector ?? (integration.connectors.length === 1 ? integration.connectors[0]! : null);
   const id = newId('ses');
   const token = `${id}${TOKEN_SEPARATOR}${random128()}`;
   const now = isoNow();
   const expiresAt = isoIn(deps.config.sessionTtlSeconds);
-  await deps.store.db
-    .insertInto('sessions')
-    .values({
-      id,
-      integration_id: integration.id,
-      tenant_id: input.tenantId,
-      tags: JSON.stringify(input.tags),
-      redirect_url: input.redirectUrl,
-      token_hash: hmacSha256(deps.hashingKey, token),
-      status: 'created',
-      opener_origin: null,
-      mode: null,
-      oauth_state_hash: null,
-      pkce_verifier_ciphertext: null,
-      connection_id: null,
-      config: null,
-      error_code: null,
-      error_message: null,
-      install_id: null,
-      expires_at: expiresAt,
-      created_at: now,
-      updated_at: now,
-      connector_id: input.connector ?? (integration.connectors.length === 1 ? integration.connectors[0]! : null),
-      auth_method: null,
-      reauth_connection_id: input.connectionId ?? null,
-      connection_label: input.label ?? null,
-    })
-    .execute();
+  const row: SessionRow = {
+    id,
+    integration_id: integration.id,
+    tenant_id: input.tenantId,
+    tags: JSON.stringify(input.tags),
+    redirect_url: input.redirectUrl,
+    token_hash: hmacSha256(deps.hashingKey, token),
+    status: 'created',
+    opener_origin: null,
+    mode: null,
+    oauth_state_hash: null,
+    pkce_verifier_ciphertext: null,
+    connection_id: null,
+    config: null,
+    error_code: null,
+    error_message: null,
+    install_id: null,
+    expires_at: expiresAt,
+    created_at: now,
+    updated_at: now,
+    connector_id: requested,
+    requested_connector: requested,
+    auth_method: null,
+    reauth_connection_id: input.connectionId ?? null,
+    connection_label: input.label ?? null,
+  };
+  await deps.store.db.transaction().execute(async (trx) => {
+    await trx.insertInto('sessions').values(row).execute();
+    await writeAudit(trx, {
+      ...by,
+      action: 'session.created',
+      targetType: 'session',
+      targetId: id,
+      details: {
+        integrationId: row.integration_id,
+        tenantId: row.tenant_id,
+        tags: input.tags,
+        connector: row.connector_id,
+        reauthConnectionId: row.reauth_connection_id,
+        expiresAt,
+      },
+    });
+  });
   return { id, token, startUrl: `${integrationBaseUrl(deps, integration.id)}/session/${id}/start`, expiresAt };
 }
 
@@ -115,25 +137,37 @@ export async function verifySessionToken(
 const notAuthorized = () => conflict('session_not_authorized', 'The session has not been authorized yet.');
 
 /**
- * Commit is idempotent per session: the install row is keyed by session id (unique), so any number
- * of commits — double clicks, retries, two tabs — answer the same install. The session moves to
- * `committed` in the install's transaction: a refused move leaves no install behind.
+ * Commit is idempotent per session: the session records its install in the install's transaction,
+ * and a commit reads it under the tenant's install lock, so any number of commits — double clicks,
+ * retries, two tabs — answer the same install. The session moves to `committed` in that
+ * transaction: a refused move leaves no install (and no added connection) behind. A tenant who has
+ * an install of the integration already gets the session's connection added to it (installs/service.ts).
  */
-export async function commitSession(ctx: AppContext, integrationId: string, sessionId: string): Promise<{ installId: string; targetUrl: string }> {
+export async function commitSession(
+  ctx: AppContext,
+  integrationId: string,
+  sessionId: string,
+  by?: AuditActor,
+): Promise<{ installId: string; targetUrl: string }> {
   const row = await readSession(ctx, integrationId, sessionId);
   const target = (installId: string) => ({ installId, targetUrl: `${integrationBaseUrl(ctx, integrationId)}/install/${installId}` });
   if (row.install_id) return target(row.install_id);
   assertNotExpired(row);
   if (row.status !== 'authorized' || !row.connection_id) throw notAuthorized();
-  const installId = await createInstallForSession(ctx, {
+  const installId = await commitInstall(ctx, {
     sessionId: row.id,
     integrationId: row.integration_id,
     tenantId: row.tenant_id,
     tags: JSON.parse(row.tags) as Record<string, string>,
-    connectionIds: [row.connection_id],
+    connectionId: row.connection_id,
     config: row.config ? (JSON.parse(row.config) as Record<string, string>) : {},
+    async committedInstall(trx) {
+      const current = await trx.selectFrom('sessions').select('install_id').where('id', '=', row.id).executeTakeFirst();
+      return current?.install_id ?? null;
+    },
+    by: by ?? tenantActor(row.tenant_id, row.id),
     async linkSession(trx, id) {
-      const moved = await moveSession(trx, { session: { id: row.id }, to: 'committed', set: { install_id: id } });
+      const moved = await moveSession(trx, { session: { id: row.id }, to: 'committed', set: { install_id: id }, ...(by ? { by } : {}) });
       if (moved.refused) throw moved.refused.from === 'expired' ? sessionExpired() : notAuthorized();
     },
   });

@@ -13,7 +13,9 @@ import { type SessionView, toView } from './view.js';
 export type StartResult =
   | { kind: 'redirect'; url: URL }
   | { kind: 'form'; session: SessionView; connector: Connector; method: PublicAuthMethod; fields: FormField[] }
-  | { kind: 'configure'; session: SessionView };
+  | { kind: 'configure'; session: SessionView }
+  /** The connector offers several methods and the start named none: the person chooses (default first). */
+  | { kind: 'choose'; connector: Connector; methods: PublicAuthMethod[] };
 
 export interface StartOptions {
   mode: 'popup' | 'page';
@@ -23,18 +25,34 @@ export interface StartOptions {
   reauth?: string | undefined;
 }
 
-/** Picks the connector (the session's, or `?connector=` among the integration's) and its method. */
-function chooseConnector(deps: Pick<AppContext, 'catalog'>, integration: Integration, row: SessionRow, options: StartOptions) {
-  const slug = row.connector_id ?? options.connector ?? (integration.connectors.length === 1 ? integration.connectors[0] : undefined);
+/**
+ * Picks the connector (the one the host asked for, else `?connector=` among the integration's)
+ * and its method: `?method=`, else the connection's own when re-authorizing, else the default when
+ * it is the only one. Null as the method: the person chooses first.
+ */
+function chooseConnector(deps: Pick<AppContext, 'catalog'>, integration: Integration, row: SessionRow, options: StartOptions & { reauthMethod?: string }) {
+  const requested = row.requested_connector;
+  const slug = requested ?? options.connector ?? row.connector_id ?? (integration.connectors.length === 1 ? integration.connectors[0] : undefined);
   if (!slug) throw badRequest('connector_required', 'Choose a connector: this integration offers several.');
-  if (!integration.connectors.includes(slug) || (row.connector_id && options.connector && options.connector !== row.connector_id)) {
+  if (!integration.connectors.includes(slug) || (requested && options.connector && options.connector !== requested)) {
     throw badRequest('connector_not_allowed', `This session cannot use connector "${options.connector ?? slug}".`);
   }
   const connector = deps.catalog.connectors.get(slug);
   if (!connector) throw notFound('connector_not_found', `Connector "${slug}" is not available.`);
-  const method = options.method ? connector.authMethods.find((candidate) => candidate.type === options.method) : defaultMethod(connector.authMethods);
-  if (!method) throw badRequest('method_not_supported', `Connector "${slug}" does not offer ${options.method}.`);
+  const offered = (type: string | undefined) => connector.authMethods.find((candidate) => candidate.type === type);
+  if (options.method) {
+    const method = offered(options.method);
+    if (!method) throw badRequest('method_not_supported', `Connector "${slug}" does not offer ${options.method}.`);
+    return { connector, method };
+  }
+  const method = offered(options.reauthMethod) ?? (connector.authMethods.length === 1 ? defaultMethod(connector.authMethods) : null);
   return { connector, method };
+}
+
+/** The connector's methods with the default first, the others in their declared order. */
+export function methodsDefaultFirst(connector: Connector): PublicAuthMethod[] {
+  const first = defaultMethod(connector.authMethods);
+  return [first, ...connector.authMethods.filter((method) => method !== first)];
 }
 
 const sessionUsed = () => conflict('session_used', 'This session has already been authorized; start a new one.');
@@ -82,6 +100,7 @@ export async function startSession(
     return { kind: 'configure', session: toView(updated) };
   }
   let reauthConnectionId = row.reauth_connection_id;
+  let reauthMethod: string | undefined;
   const owner = { tenantId: row.tenant_id, connectors: integration.connectors };
   if (options.reauth) {
     const existing = await ownedConnection(ctx.store.db, options.reauth, owner);
@@ -89,13 +108,17 @@ export async function startSession(
       throw badRequest('connection_not_found', 'That connection does not belong to this tenant and integration.');
     }
     reauthConnectionId = options.reauth;
+    reauthMethod = existing.auth_method;
     options = { ...options, connector: existing.connector_id };
   } else if (reauthConnectionId) {
     // Disconnected since this session was created: say so now, not after the person has signed in.
     const existing = await ownedConnection(ctx.store.db, reauthConnectionId, owner);
     if (!existing || existing.status === 'revoked') throw badRequest('connection_not_found', 'The connection to renew has been disconnected.');
+    reauthMethod = existing.auth_method;
   }
-  const { connector, method } = chooseConnector(ctx, integration, row, options);
+  const { connector, method } = chooseConnector(ctx, integration, row, { ...options, ...(reauthMethod ? { reauthMethod } : {}) });
+  // Nothing moves before the person has chosen: the choice's links start again with `?method=`.
+  if (!method) return { kind: 'choose', connector, methods: methodsDefaultFirst(connector) };
   const common: SessionChanges = {
     mode: options.mode,
     opener_origin: openerOrigin,

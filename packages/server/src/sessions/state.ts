@@ -1,4 +1,5 @@
 import type { Expression, ExpressionBuilder, Kysely, SqlBool, Updateable } from 'kysely';
+import { type AuditActor, changedFields, inTransaction, tenantActor, writeAudit } from '../audit/service.js';
 import { conflict, HttpError } from '../http/errors.js';
 import type { Database, SessionsTable, SessionStatus } from '../store/schema.js';
 import { isoNow } from '../store/time.js';
@@ -111,6 +112,23 @@ export interface Move {
   set?: SessionChanges;
   /** A further condition this cause needs (the cancel's "not while a callback is signing in"). */
   where?: (eb: ExpressionBuilder<Database, 'sessions'>) => Expression<SqlBool>;
+  /** Who moves it, for the audit trail; by default the person signing in (the session's tenant). */
+  by?: AuditActor;
+}
+
+/** The moves the audit trail records: where a session ends up, not each reopening of its window. */
+const AUDITED: ReadonlySet<SessionStatus> = new Set(['authorized', 'committed', 'failed', 'cancelled']);
+
+/** What the audit trail records of a session: never its token, OAuth state, PKCE verifier or configuration values. */
+function auditView(row: SessionRow) {
+  return {
+    status: row.status,
+    connector: row.connector_id,
+    authMethod: row.auth_method,
+    connectionId: row.connection_id,
+    installId: row.install_id,
+    error: row.error_code,
+  };
 }
 
 export type Moved = { row: SessionRow; refused?: undefined } | { row?: undefined; refused: TransitionRefused };
@@ -123,6 +141,26 @@ export type Moved = { row: SessionRow; refused?: undefined } | { row?: undefined
 export async function moveSession(db: Kysely<Database>, move: Move): Promise<Moved> {
   const from = move.from ?? allowedFrom(move.to);
   for (const status of from) assertTransition(status, move.to);
+  if (!AUDITED.has(move.to)) return applyMove(db, move, from);
+  // The move and its audit entry commit together (inside the caller's transaction when there is one).
+  return inTransaction(db, async (trx) => {
+    const key = 'id' in move.session ? (['id', move.session.id] as const) : (['oauth_state_hash', move.session.oauthStateHash] as const);
+    const before = await trx.selectFrom('sessions').selectAll().where(key[0], '=', key[1]).executeTakeFirst();
+    const moved = await applyMove(trx, move, from);
+    if (moved.row && before) {
+      await writeAudit(trx, {
+        ...(move.by ?? tenantActor(moved.row.tenant_id, moved.row.id)),
+        action: `session.${move.to}`,
+        targetType: 'session',
+        targetId: moved.row.id,
+        details: { integrationId: moved.row.integration_id, tenantId: moved.row.tenant_id, changes: changedFields(auditView(before), auditView(moved.row)) },
+      });
+    }
+    return moved;
+  });
+}
+
+async function applyMove(db: Kysely<Database>, move: Move, from: readonly SessionStatus[]): Promise<Moved> {
   const now = isoNow();
   const key = 'id' in move.session ? (['id', move.session.id] as const) : (['oauth_state_hash', move.session.oauthStateHash] as const);
   let update = db

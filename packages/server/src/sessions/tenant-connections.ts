@@ -1,5 +1,5 @@
 import type { ConnectorState, SessionConnectorView, TenantConnectionView } from '@patchbay/contract';
-import { writeAudit } from '../audit/service.js';
+import { type AuditActor, writeAudit } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import { healthOf, reauthDueAt } from '../connections/health.js';
 import { credentialsAad } from '../connections/service.js';
@@ -7,6 +7,7 @@ import { conflict, notFound } from '../http/errors.js';
 import { isoNow } from '../store/time.js';
 import { ownedConnection } from './connection.js';
 import { requireIntegration } from './service.js';
+import { methodsDefaultFirst } from './start.js';
 import { sessionExpired, type SessionStatus } from './state.js';
 
 /** A session still re-authorizing a connection: revoking under it would leave it nothing to finish. */
@@ -20,7 +21,7 @@ const REAUTH_IN_PROGRESS: SessionStatus[] = ['started', 'configuring', 'authoriz
 async function liveSession(ctx: AppContext, integrationId: string, sessionId: string) {
   const row = await ctx.store.db
     .selectFrom('sessions')
-    .select(['id', 'tenant_id', 'connector_id', 'expires_at'])
+    .select(['id', 'tenant_id', 'requested_connector', 'expires_at'])
     .where('id', '=', sessionId)
     .where('integration_id', '=', integrationId)
     .executeTakeFirst();
@@ -29,10 +30,13 @@ async function liveSession(ctx: AppContext, integrationId: string, sessionId: st
   return row;
 }
 
-/** The connectors this session shows: the one it was opened for, else all the integration's. */
-function shownConnectors(ctx: AppContext, integrationId: string, session: { connector_id: string | null }): string[] {
+/**
+ * The connectors this session shows: the one the host opened it for, else all the integration's,
+ * also after the tenant chose one (the view read again after connecting keeps the others).
+ */
+function shownConnectors(ctx: AppContext, integrationId: string, session: { requested_connector: string | null }): string[] {
   const integration = requireIntegration(ctx, integrationId);
-  return session.connector_id ? [session.connector_id] : integration.connectors;
+  return session.requested_connector ? [session.requested_connector] : integration.connectors;
 }
 
 function stateOf(connections: TenantConnectionView[]): ConnectorState {
@@ -70,7 +74,7 @@ export async function sessionConnectors(ctx: AppContext, integrationId: string, 
         description: connector.description,
         domain: connector.domain ?? null,
         iconUrl: connector.iconUrl ?? null,
-        methods: connector.authMethods.map((method) => method.type),
+        methods: methodsDefaultFirst(connector).map((method) => method.type),
         state: stateOf(connections),
         connections,
       },
@@ -91,7 +95,7 @@ export async function disconnectConnection(
   integrationId: string,
   sessionId: string,
   connectionId: string,
-  actor: string,
+  by: AuditActor,
 ): Promise<SessionConnectorView[]> {
   const session = await liveSession(ctx, integrationId, sessionId);
   const allowed = shownConnectors(ctx, integrationId, session);
@@ -132,7 +136,8 @@ export async function disconnectConnection(
       .executeTakeFirst();
     if (Number(revoked.numUpdatedRows) === 0) return;
     await writeAudit(trx, {
-      actor,
+      ...by,
+      via: sessionId,
       action: 'connection.revoked',
       targetType: 'connection',
       targetId: row.id,

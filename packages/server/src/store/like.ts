@@ -8,3 +8,9 @@ export function containsText(column: RawBuilder<unknown>, text: string): RawBuil
   const pattern = `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
   return sql<boolean>`${column} like ${pattern} escape '\\'`;
 }
+
+/** `column` starts with `text` literally (the same escaping as `containsText`). */
+export function startsWithText(column: RawBuilder<unknown>, text: string): RawBuilder<boolean> {
+  const pattern = `${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+  return sql<boolean>`${column} like ${pattern} escape '\\'`;
+}

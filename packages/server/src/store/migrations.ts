@@ -226,6 +226,43 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('events_topic').on('events').columns(['topic', 'seq']).execute();
     },
   },
+  '0005_session_requested_connector': {
+    async up(db: Kysely<unknown>) {
+      // The connector the host limited a session to: `connector_id` becomes the one chosen at
+      // start, so it no longer tells whether the session may show the integration's others.
+      await db.schema.alterTable('sessions').addColumn('requested_connector', 'text').execute();
+      // Sessions not started yet still hold the host's choice; others show every connector.
+      await (db as Kysely<{ sessions: { requested_connector: string | null; connector_id: string | null; status: string } }>)
+        .updateTable('sessions')
+        .set((eb) => ({ requested_connector: eb.ref('connector_id') }))
+        .where('status', '=', 'created')
+        .execute();
+    },
+  },
+  '0006_integrations': {
+    async up(db: Kysely<unknown>) {
+      // Integrations managed at runtime, beside the ones the config file declares (`source`).
+      await db.schema
+        .createTable('integrations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('definition', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '0007_audit_filters': {
+    async up(db: Kysely<unknown>) {
+      // The credential an actor acted through (a tenant's session id), when the actor alone does not say.
+      await db.schema.alterTable('audit_entries').addColumn('via', 'text').execute();
+      // GET /v1/audit pages newest first (by id) within an actor, an action (or action prefix) or a time range.
+      await db.schema.createIndex('audit_entries_actor').on('audit_entries').columns(['actor', 'id']).execute();
+      await db.schema.createIndex('audit_entries_action').on('audit_entries').columns(['action', 'id']).execute();
+      await db.schema.createIndex('audit_entries_at').on('audit_entries').columns(['at']).execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

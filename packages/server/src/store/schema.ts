@@ -23,8 +23,13 @@ export interface AccessKeysTable {
 export interface AuditEntriesTable {
   id: string;
   at: string;
-  /** The acting access key id, or `cli` for the operator's terminal. */
+  /**
+   * Who: an access key id (`key_…`), `cli` (the operator's terminal), `tenant:<tenantId>` (a person
+   * through a session), `partner:<partnerId>`, or `system` (the server itself, e.g. a failed refresh).
+   */
   actor: string;
+  /** What the actor acted through when the actor alone does not say (a tenant's session id); null otherwise. */
+  via: string | null;
   action: string;
   target_type: string;
   target_id: string;
@@ -61,6 +66,16 @@ export interface ConnectorsTable {
   name: string;
   definition: string;
   client_secret_ciphertext: string | null;
+  updated_at: string;
+}
+
+export interface IntegrationsTable {
+  id: string;
+  name: string;
+  source: 'file' | 'api';
+  /** The integration declaration as JSON (it holds no secret). */
+  definition: string;
+  created_at: string;
   updated_at: string;
 }
 
@@ -105,6 +120,8 @@ export interface SessionsTable {
   /** Set when the session re-authorizes an existing connection (its credentials are replaced in place). */
   reauth_connection_id: string | null;
   connection_label: string | null;
+  /** The connector the host limited the session to at creation (or the one being re-authorized); null: any of the integration's. */
+  requested_connector: string | null;
 }
 
 export type InstallStatus = 'pending' | 'success' | 'failed';
@@ -202,6 +219,7 @@ export interface Database {
   server_secrets: ServerSecretsTable;
   connectors: ConnectorsTable;
   connections: ConnectionsTable;
+  integrations: IntegrationsTable;
   sessions: SessionsTable;
   installs: InstallsTable;
   install_tags: InstallTagsTable;

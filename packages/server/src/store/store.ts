@@ -5,6 +5,9 @@ import { OwnSchemaPostgresDialect } from './pg-introspector.js';
 import SQLite from 'better-sqlite3';
 import type { Database } from './schema.js';
 import { migrateToLatest, pendingMigrations } from './migrations.js';
+import { EVENTS_CHANNEL } from '../events/log.js';
+import { type NewEvent, postgresEventAppender, sqliteEventAppender } from './event-append.js';
+import { GroupCommit } from './group-commit.js';
 
 /**
  * The one storage seam. Services write portable Kysely queries against `db`; everything that
@@ -15,12 +18,10 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * Inside a transaction, waits until no other transaction (on any instance) holds the same lock,
-   * until commit: appends under it commit in the order they were numbered (the event log).
+   * until commit: one tenant's commits of an integration take turns on its install (installs/service.ts).
    */
-  appendLock(trx: Transaction<Database>, name: string): Promise<void>;
-  /** Inside a transaction: wakes every instance's `listen(channel)` when (and only if) it commits. */
-  notify(trx: Transaction<Database>, channel: string): Promise<void>;
-  /** Calls `onNotify` on each `notify(channel)` from any instance; resolves to a stop function. */
+  lock(trx: Transaction<Database>, name: string): Promise<void>;
+  /** Calls `onNotify` each time any instance commits a change announced on `channel` (appendEvent does); resolves to a stop function. */
   listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   /**
    * Appends rows, given as values in `columns` order, all or none. For the append-only logs written
@@ -33,6 +34,11 @@ export interface Store {
     columns: C,
     rows: readonly RowValues<Database[T], C>[],
   ): Promise<void>;
+  /**
+   * Appends one event to the log and resolves to its sequence number once committed, with the
+   * numbering of events/service.ts; appends that arrive together are committed together.
+   */
+  appendEvent(event: NewEvent): Promise<number>;
   migrate(): Promise<string[]>;
   /** Migrations not applied yet; throws when the database cannot be reached (readiness). */
   pendingMigrations(): Promise<string[]>;
@@ -118,7 +124,7 @@ function openSqliteStore(file: string): Store {
   const optimizer = setInterval(() => optimize(), 3_600_000);
   optimizer.unref();
   const queries = queryLog();
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }), log: queries.log });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), log: queries.log });
   const appenders = new Map<string, (rows: readonly (readonly unknown[])[]) => void>();
   const appenderFor = (table: string, columns: readonly string[]) => {
     const shape = `${table}(${columns.join(',')})`;
@@ -139,9 +145,11 @@ function openSqliteStore(file: string): Store {
     }
     return append;
   };
+  const events = new GroupCommit(sqliteEventAppender(database, db));
   return {
     db,
     dialect: 'sqlite',
+    appendEvent: (event) => events.add(event),
     async appendRows(table, columns, rows) {
       if (rows.length === 0) return;
       const append = appenderFor(table, columns);
@@ -150,9 +158,9 @@ function openSqliteStore(file: string): Store {
       await db.connection().execute(async () => append(rows));
     },
     // One SQLite file has one writer at a time, and this process's Kysely connection runs one
-    // transaction at a time: appends are already ordered, and there is no other instance to wake.
-    appendLock: async () => undefined,
-    notify: async () => undefined,
+    // transaction at a time: transactions already take turns.
+    lock: async () => undefined,
+    // One process per SQLite file: there is no other instance to wake.
     listen: async () => async () => undefined,
     migrate: () => migrateSqliteExclusively(database, db),
     pendingMigrations: () => pendingMigrations(db),
@@ -165,6 +173,31 @@ function openSqliteStore(file: string): Store {
       await db.destroy();
     },
   };
+}
+
+/** Distinct statement texts kept prepared; the queries in code are a few hundred at most. */
+const PREPARED_STATEMENTS = 1000;
+
+/**
+ * Kysely hands every query to `prepare`, and better-sqlite3 parses and plans the SQL anew each
+ * time: that was most of a hot query's cost. The same text reuses one prepared statement (safe on
+ * the store's one connection, where Kysely runs one statement at a time; SQLite re-prepares a
+ * statement itself after a schema change).
+ */
+function withStatementCache(database: SQLite.Database): Pick<SQLite.Database, 'prepare' | 'close'> {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    prepare(text: string) {
+      let statement = statements.get(text);
+      if (!statement) {
+        statement = database.prepare(text);
+        if (statements.size >= PREPARED_STATEMENTS) statements.delete(statements.keys().next().value!);
+        statements.set(text, statement);
+      }
+      return statement;
+    },
+    close: () => database.close(),
+  } as Pick<SQLite.Database, 'prepare' | 'close'>;
 }
 
 /**
@@ -234,9 +267,11 @@ async function openPostgresStore(databaseUrl: string, options: StoreOptions): Pr
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new UnsupportedDatabaseError(`Invalid channel name "${channel}".`);
     return channel;
   };
+  const events = new GroupCommit(postgresEventAppender(db, EVENTS_CHANNEL));
   return {
     db,
     dialect: 'postgres',
+    appendEvent: (event) => events.add(event),
     async appendRows(table, columns, rows) {
       if (rows.length === 0) return;
       const prefix = insertPrefix(table, columns);
@@ -258,11 +293,8 @@ async function openPostgresStore(databaseUrl: string, options: StoreOptions): Pr
         for (const statement of statements) await trx.executeQuery(statement);
       });
     },
-    async appendLock(trx, name) {
+    async lock(trx, name) {
       await sql`SELECT pg_advisory_xact_lock(hashtext(${name}))`.execute(trx);
-    },
-    async notify(trx, channel) {
-      await sql`SELECT pg_notify(${listenChannel(channel)}, '')`.execute(trx);
     },
     async listen(channel, onNotify) {
       // A dedicated connection: LISTEN belongs to a session, and pooled ones come and go.

@@ -202,7 +202,7 @@ export function oauthDeclarations(
         name: 'Acme',
         description: 'Stand-in third party',
         baseUrl: thirdParty.apiBaseUrl,
-        visibility: 'private',
+        visibility: 'shared',
         authMethods: [
           {
             type: 'oauth2',

@@ -17,7 +17,7 @@ export function echoDeclarations(api: StandInApi): Declarations {
         name: 'Bearer',
         description: '',
         baseUrl: `${api.origin}/bearer`,
-        visibility: 'private',
+        visibility: 'shared',
         authMethods: [{ type: 'bearer' }],
         actions: { me: { method: 'GET', path: '/me', query: {} } },
       },
@@ -38,12 +38,18 @@ export function echoDeclarations(api: StandInApi): Declarations {
 
 /**
  * The whole hosted form flow over HTTP (session, credential form, commit, install) for one tenant
- * of `echo-sync`; answers the session's token and the install's id once the install succeeded.
+ * of `echo-sync` (or the given integration); answers the session's token and the install's id once the install succeeded.
  */
-export async function installEchoForTenant(origin: string, accessKey: string, tenantId: string): Promise<{ sessionToken: string; installId: string }> {
-  const base = `${origin}/v1/integrations/echo-sync`;
+export async function installEchoForTenant(
+  origin: string,
+  accessKey: string,
+  tenantId: string,
+  /** Another integration and bearer connector on the stand-in API (one made through the API, say). */
+  { integrationId = 'echo-sync', connector = 'bearer' }: { integrationId?: string; connector?: string } = {},
+): Promise<{ sessionToken: string; installId: string }> {
+  const base = `${origin}/v1/integrations/${integrationId}`;
   const headers = { authorization: `Bearer ${accessKey}`, 'content-type': 'application/json' };
-  const created = await fetch(`${base}/session`, { method: 'POST', headers, body: JSON.stringify({ tenantId, connector: 'bearer' }) });
+  const created = await fetch(`${base}/session`, { method: 'POST', headers, body: JSON.stringify({ tenantId, connector }) });
   assert.equal(created.status, 200, await created.clone().text());
   const session = (await created.json()) as { id: string; token: string };
   const start = await fetch(`${base}/session/${session.id}/start?mode=popup&origin=${encodeURIComponent(FLOW_HOST_ORIGIN)}`, { redirect: 'manual' });

@@ -4,7 +4,7 @@
  * the test names — a SQLite file or a PostgreSQL schema several processes share.
  */
 import { type ChildProcess, type ChildProcessByStdio, spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -100,15 +100,25 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs one `patchbay` CLI command to its end. */
-export function runCli(args: string[], env: Record<string, string>): Promise<Run> {
-  return runToEnd(
-    spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { cwd: SERVER_DIR, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
-  );
+/** Starts one `patchbay` CLI command, for a test that signals it or reads it while it runs (`events tail`). */
+export function spawnCli(args: string[], env: Record<string, string>): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { cwd: SERVER_DIR, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs one `patchbay` CLI command to its end; `input`, when given, is its stdin. */
+export function runCli(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
+  if (input === undefined) return runToEnd(spawnCli(args, env));
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+    cwd: SERVER_DIR,
+    env: { ...baseEnv(), ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  child.stdin.end(input);
+  return runToEnd(child);
 }
 
 /** Waits for a child process to end, with everything it printed. */
-export async function runToEnd(child: ChildProcessByStdio<null, Readable, Readable>): Promise<Run> {
+export async function runToEnd(child: ChildProcessByStdio<Writable | null, Readable, Readable>): Promise<Run> {
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));

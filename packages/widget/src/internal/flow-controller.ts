@@ -9,7 +9,7 @@ export interface FlowOptions {
   server: string;
   integration: string;
   token: string;
-  /** Extra start parameters: `connector` to choose one, `reauth` to replace a connection's credentials. */
+  /** Extra start parameters: `connector` to choose one, `method` for its auth method, `reauth` to replace a connection's credentials. */
   params?: Record<string, string>;
 }
 

@@ -56,7 +56,9 @@ export const tenantRecord = async (id: string) => (await (await fetch(`/__stand-
 export const STAND_IN_CONNECTION_ID = 'con_StandInDemoCloud00000';
 
 /** A fresh pretend Patchbay server for `<partner-onboarding>` (mocks/portal.ts), steered through its `id`. */
-export async function newPortal(options: { unreachableFor?: number } = {}): Promise<{ id: string; server: string }> {
+export async function newPortal(
+  options: { unreachableFor?: number; partnerBranding?: { color?: string | null; icon?: string | null; owner?: string | null } } = {},
+): Promise<{ id: string; server: string }> {
   return (await (await fetch('/__stand-in/portal', { method: 'POST', body: JSON.stringify(options) })).json()) as { id: string; server: string };
 }
 

@@ -13,7 +13,16 @@ import {
 } from '@patchbay/contract';
 import { z } from 'zod';
 import { listQuerySchema as installListQuerySchema } from '../../installs/routes.js';
-import { actionResultSchema, integrationPageSchema, integrationViewSchema } from '../../integrations/schema.js';
+import {
+  actionResultSchema,
+  createIntegrationSchema,
+  deletedIntegrationSchema,
+  deleteQuerySchema,
+  integrationListQuerySchema,
+  integrationPageSchema,
+  integrationViewSchema,
+  updateIntegrationSchema,
+} from '../../integrations/schema.js';
 import { callbackQuerySchema } from '../../sessions/schema.js';
 import { htmlPage, noContent, type OperationDoc } from '../operation.js';
 import { UPSTREAM_ERRORS } from './shared.js';
@@ -165,7 +174,19 @@ export const INTEGRATION_API_OPERATIONS: Record<string, OperationDoc> = {
     tag: 'Integrations',
     auth: ['accessKey'],
     scope: 'connectors:read',
+    query: integrationListQuerySchema,
     answers: { 200: integrationPageSchema },
+  },
+  ['POST /v1/integrations']: {
+    summary: 'Create an integration',
+    description:
+      'The id is derived from the name unless given. Every connector it offers must exist and be shared (not private), and every action must name one of them.',
+    tag: 'Integrations',
+    auth: ['accessKey'],
+    scope: 'connectors:write',
+    body: createIntegrationSchema,
+    answers: { 201: integrationViewSchema },
+    errors: { 409: ['id_unavailable'] },
   },
   [`GET ${INTEGRATION}`]: {
     summary: 'Read an integration',
@@ -174,6 +195,27 @@ export const INTEGRATION_API_OPERATIONS: Record<string, OperationDoc> = {
     scope: 'connectors:read',
     answers: { 200: integrationViewSchema },
     errors: { 404: ['integration_not_found'] },
+  },
+  [`PATCH ${INTEGRATION}`]: {
+    summary: 'Change an integration',
+    description: 'Only one made through the API (`source: "api"`); a file integration is changed in the declarations file. What is sent replaces what was stored.',
+    tag: 'Integrations',
+    auth: ['accessKey'],
+    scope: 'connectors:write',
+    body: updateIntegrationSchema,
+    answers: { 200: integrationViewSchema },
+    errors: { 404: ['integration_not_found'], 409: ['managed_by_file'] },
+  },
+  [`DELETE ${INTEGRATION}`]: {
+    summary: 'Delete an integration',
+    description:
+      'Only one made through the API. With installs left, only `?force=true` deletes it, deleting them too and cancelling its open sessions (`integration_in_use` otherwise).',
+    tag: 'Integrations',
+    auth: ['accessKey'],
+    scope: 'connectors:write',
+    query: deleteQuerySchema,
+    answers: { 200: deletedIntegrationSchema },
+    errors: { 404: ['integration_not_found'], 409: ['managed_by_file', 'integration_in_use'] },
   },
 
   ['GET /oauth/callback']: {

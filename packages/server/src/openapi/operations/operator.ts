@@ -1,12 +1,20 @@
 /** The operator's resources: connectors, connections, keys and the audit trail; health, metrics and this reference. */
 import { connectionIdSchema } from '@patchbay/contract';
 import { z } from 'zod';
-import { auditPageSchema } from '../../audit/schema.js';
+import { auditPageSchema, listAuditSchema } from '../../audit/schema.js';
 import { listQuerySchema as connectionListQuerySchema } from '../../connections/routes.js';
 import { connectionPageSchema, connectionViewSchema } from '../../connections/schema.js';
 import { listQuerySchema as connectorListQuerySchema, testActionSchema } from '../../connectors/routes.js';
-import { actionTestAnswerSchema, connectorPageSchema, connectorViewSchema, createConnectorSchema } from '../../connectors/schema.js';
+import {
+  actionTestAnswerSchema,
+  connectorPageSchema,
+  connectorViewSchema,
+  createConnectorSchema,
+  deletedConnectorSchema,
+  updateConnectorSchema,
+} from '../../connectors/schema.js';
 import { healthAnswerSchema } from '../../health/schema.js';
+import { deleteQuerySchema } from '../../integrations/schema.js';
 import {
   accessKeySchema,
   authEventPageSchema,
@@ -14,7 +22,6 @@ import {
   createKeySchema,
   issueTokenSchema,
   keyPageSchema,
-  listAuditSchema,
   listAuthEventsSchema,
   listKeysSchema,
   rolledKeySchema,
@@ -78,6 +85,28 @@ export const OPERATOR_OPERATIONS: Record<string, OperationDoc> = {
     scope: 'connectors:read',
     answers: { 200: connectorViewSchema },
     errors: { 404: ['connector_not_found'] },
+  },
+  ['PATCH /v1/connectors/:slug']: {
+    summary: 'Change a connector',
+    description:
+      'Only one made through the API (`source: "api"`); a file connector is changed in the declarations file. What is sent replaces what was stored; an oauth2 method sent without `clientSecret` keeps the stored one. Connections whose auth method is removed become `needs_reauth`. A connector offered in an integration cannot be made private.',
+    tag: 'Connectors',
+    auth: ['accessKey'],
+    scope: 'connectors:write',
+    body: updateConnectorSchema,
+    answers: { 200: connectorViewSchema },
+    errors: { 404: ['connector_not_found'], 409: ['managed_by_file'] },
+  },
+  ['DELETE /v1/connectors/:slug']: {
+    summary: 'Delete a connector',
+    description:
+      'Only one made through the API, and never while an integration offers it (`connector_offered`). With connections left, only `?force=true` deletes it, revoking them (`connector_in_use` otherwise).',
+    tag: 'Connectors',
+    auth: ['accessKey'],
+    scope: 'connectors:write',
+    query: deleteQuerySchema,
+    answers: { 200: deletedConnectorSchema },
+    errors: { 404: ['connector_not_found'], 409: ['managed_by_file', 'connector_offered', 'connector_in_use'] },
   },
   ['POST /v1/connectors/:slug/actions/:action/test']: {
     summary: 'Test an action with a connection',
@@ -150,9 +179,10 @@ export const OPERATOR_OPERATIONS: Record<string, OperationDoc> = {
     summary: 'Change an access key',
     tag: 'Keys',
     ...admin,
+    description: 'A key’s tenant is fixed once set: a key made without a tenant may be narrowed to one, once (`tenant_immutable` otherwise).',
     body: updateKeySchema,
     answers: { 200: accessKeySchema },
-    errors: { 404: ['key_not_found'] },
+    errors: { 400: ['tenant_immutable'], 404: ['key_not_found'] },
   },
   ['POST /v1/keys/:keyId/inactivate']: {
     summary: 'Inactivate an access key',
@@ -188,7 +218,8 @@ export const OPERATOR_OPERATIONS: Record<string, OperationDoc> = {
   },
   ['GET /v1/audit']: {
     summary: 'List audit entries',
-    description: 'Every change, newest first.',
+    description:
+      'Every change, newest first: who made it (`actor`, and `via` the session a tenant acted through), what it changed (`details.changes`: each field before and after), never a secret. Filters combine.',
     tag: 'Keys',
     ...admin,
     query: listAuditSchema,

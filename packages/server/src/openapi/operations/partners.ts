@@ -14,6 +14,7 @@ import {
   redeemSchema,
   rotateKeySchema,
   subscriptionsSchema,
+  updatePartnerSchema,
 } from '@patchbay/contract';
 import { eventPageSchema, pollSchema, publishedEventSchema, publishSchema, streamSchema } from '../../events/schema.js';
 import { issuedLinkSchema, partnerDetailSchema, revokedLinksSchema } from '../../partners/schema.js';
@@ -49,6 +50,16 @@ export const PARTNER_OPERATIONS: Record<string, OperationDoc> = {
     tag: 'Partners',
     ...operator,
     answers: { 200: partnerDetailSchema },
+    errors: PARTNER_NOT_FOUND,
+  },
+  ['PATCH /v1/partners/:partnerId']: {
+    summary: 'Change a partner’s names and metadata',
+    description:
+      '`metadata` is merged into the stored one (RFC 7396): a key set to null is removed, a key left out is kept. The typed fields (`color`, `icon`, `tags`, `owner`) are checked; other keys are the host’s own.',
+    tag: 'Partners',
+    ...operator,
+    body: updatePartnerSchema,
+    answers: { 200: partnerViewSchema },
     errors: PARTNER_NOT_FOUND,
   },
   ['POST /v1/partners/:partnerId/links']: {

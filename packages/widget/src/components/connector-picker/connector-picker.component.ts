@@ -9,6 +9,7 @@ import { PatchbayElement } from '../../internal/patchbay-element.js';
 import { PopoverController } from '../../internal/popover-controller.js';
 import { TenantStateController } from '../../internal/tenant-state.js';
 import type { FlowState } from '../../state/flow.js';
+import { asksForMethod, methodStepStyles, moveMethodFocus, renderMethodStep } from './connector-picker.methods.js';
 import { choiceFor, type ConnectorChoice, fold, moveActive, reauthTargetOf, renderOption } from './connector-picker.option.js';
 import styles from './connector-picker.styles.js';
 import '../../events/patchbay-disconnected.js';
@@ -28,7 +29,10 @@ export type { ConnectorChoice } from './connector-picker.option.js';
  * `<connect-button>`, it resumes a session's flow wherever it stands (remount, reload), and offers
  * Reopen sign-in window and Cancel when the sign-in window looks closed.
  *
- * @event patchbay-request-connect - Cancelable: the user chose `{ connector, choice, connectionId }`; call `preventDefault()` to stop the flow.
+ * A connector offering several auth methods (OAuth, API key, password…) asks which one first, in
+ * a second step of the popover: the server's default first, marked Recommended.
+ *
+ * @event patchbay-request-connect - Cancelable: the user chose `{ connector, choice, connectionId, method? }`; call `preventDefault()` to stop the flow.
  * @event patchbay-connected - The install is ready: `{ installId, tenantId, integration, connector }`.
  * @event patchbay-disconnected - The tenant disconnected a connection (revoked on the server): `{ connectionId, connector, integration }`.
  * @event patchbay-cancel - The flow was really cancelled, once: `{ reason }` is `user` (chose Cancel), `access_denied` (declined at the provider) or `expired`.
@@ -48,6 +52,13 @@ export type { ConnectorChoice } from './connector-picker.option.js';
  * @csspart description - A connector's description and domain.
  * @csspart state - A connector's state for this tenant: Connected, Expires soon or Needs re-auth.
  * @csspart action - What choosing does: Connect, + Add connection or Reconnect.
+ * @csspart methods - The step that asks how to connect a connector with several auth methods (a labelled group).
+ * @csspart methods-heading - That step's question.
+ * @csspart method - One auth method's button (`data-method`: oauth2, apiKey, basic, bearer, custom or none).
+ * @csspart method-name - An auth method's name.
+ * @csspart method-default - The default method's button (the first).
+ * @csspart method-badge - The "Recommended" mark on the default method.
+ * @csspart back - Goes back from the method step to the list of connectors.
  * @csspart message - Loading, empty, no-match and error messages.
  * @csspart retry - The retry button after a failed load.
  * @csspart status - The status line (a polite live region).
@@ -72,7 +83,7 @@ export type { ConnectorChoice } from './connector-picker.option.js';
  * @cssproperty --patchbay-connector-picker-active-background - The highlighted option's background.
  */
 export class ConnectorPicker extends PatchbayElement {
-  static override styles = [...styles, connectionsStyles];
+  static override styles = [...styles, connectionsStyles, methodStepStyles];
 
   readonly i18n = new LocaleController(this);
   readonly #run = new FlowRunner(this, {
@@ -97,7 +108,10 @@ export class ConnectorPicker extends PatchbayElement {
     panel: () => this.panel,
     placement: () => this.placement,
     initialFocus: () => this.search,
-    opening: () => (this.activeSlug = this.visibleConnectors[0]?.slug ?? null),
+    opening: () => {
+      this.methodsOf = null;
+      this.activeSlug = this.visibleConnectors[0]?.slug ?? null;
+    },
   });
 
   @query('[part~="trigger"]') private trigger!: HTMLButtonElement;
@@ -107,6 +121,8 @@ export class ConnectorPicker extends PatchbayElement {
   @state() private query = '';
   @state() private activeSlug: string | null = null;
   @state() private chosen: SessionConnector | null = null;
+  /** The connector whose auth methods the popover asks about (its second step), or null for the list. */
+  @state() private methodsOf: SessionConnector | null = null;
 
   /** The integration id, as in `{server}/v1/integrations/{integration}`. */
   @property() integration = '';
@@ -193,20 +209,53 @@ export class ConnectorPicker extends PatchbayElement {
    * the browser will block the popup (the flow then falls back to a full-page redirect).
    */
   choose(connector: SessionConnector): void {
-    this.#start(connector, choiceFor(connector), reauthTargetOf(connector));
+    const reauth = reauthTargetOf(connector);
+    if (asksForMethod(connector, reauth)) void this.#askMethod(connector);
+    else this.#start(connector, choiceFor(connector), reauth);
   }
 
-  #start(connector: SessionConnector, choice: ConnectorChoice, connectionId: string | undefined): void {
+  /** The method step, with the keyboard on its first (recommended) method. */
+  async #askMethod(connector: SessionConnector): Promise<void> {
+    if (this.flow.running) return;
+    this.activeSlug = connector.slug;
+    this.methodsOf = connector;
+    await this.updateComplete;
+    this.renderRoot.querySelector<HTMLElement>('[part~="method"]')?.focus();
+  }
+
+  /** Back to the list, the keyboard in the search field on the same connector. */
+  async #backToList(): Promise<void> {
+    this.methodsOf = null;
+    await this.updateComplete;
+    this.search?.focus();
+  }
+
+  #onMethodKeyDown(event: KeyboardEvent): void {
+    if (moveMethodFocus(event, this.renderRoot)) return;
+    if (event.key === 'Escape') {
+      event.preventDefault();
+      event.stopPropagation();
+      void this.#backToList();
+    } else if (event.key === 'Tab') {
+      // Tab past either end leaves the popover, closed, as from the search field.
+      const buttons = [...this.renderRoot.querySelectorAll<HTMLElement>('[part~="methods"] button')];
+      const focused = buttons.findIndex((button) => button.matches(':focus'));
+      if ((event.shiftKey && focused === 0) || (!event.shiftKey && focused === buttons.length - 1)) this.#popover.onPanelKeyDown(event);
+    }
+  }
+
+  #start(connector: SessionConnector, choice: ConnectorChoice, connectionId: string | undefined, method?: string): void {
     if (this.flow.running) return;
     if (this.#run.refuseUsedSession()) {
       this.hide();
       return;
     }
-    const request = this.emit('patchbay-request-connect', { connector: connector.slug, choice, connectionId: connectionId ?? null }, { cancelable: true });
+    const detail = { connector: connector.slug, choice, connectionId: connectionId ?? null, ...(method ? { method } : {}) };
+    const request = this.emit('patchbay-request-connect', detail, { cancelable: true });
     if (request.defaultPrevented) return;
     this.chosen = connector;
     this.hide();
-    this.#run.start({ connector: connector.slug, ...(connectionId ? { reauth: connectionId } : {}) });
+    this.#run.start({ connector: connector.slug, ...(connectionId ? { reauth: connectionId } : {}), ...(method ? { method } : {}) });
   }
 
   #renderStatus() {
@@ -259,6 +308,38 @@ export class ConnectorPicker extends PatchbayElement {
     `;
   }
 
+  #renderMethodStep(connector: SessionConnector) {
+    return renderMethodStep(connector, {
+      text: (key, values) => this.i18n.text(key, values),
+      choose: (method) => this.#start(connector, choiceFor(connector), undefined, method),
+      back: () => void this.#backToList(),
+      keydown: (event) => this.#onMethodKeyDown(event),
+    });
+  }
+
+  /** The combobox: the search field and the catalog it filters. */
+  #renderSearch(hasList: boolean, active: string | null) {
+    return html`
+      <input
+        part="search"
+        type="search"
+        role="combobox"
+        autocomplete="off"
+        spellcheck="false"
+        aria-label=${this.i18n.text('picker.search')}
+        placeholder=${this.i18n.text('picker.searchPlaceholder')}
+        aria-autocomplete="list"
+        aria-expanded=${hasList ? 'true' : 'false'}
+        aria-controls=${hasList ? 'listbox' : nothing}
+        aria-activedescendant=${active ? `option-${active}` : nothing}
+        .value=${this.query}
+        @input=${this.#onSearchInput}
+        @keydown=${this.#onSearchKeyDown}
+      />
+      ${this.#renderCatalog()}
+    `;
+  }
+
   override render() {
     const { status } = this.#run.state;
     const busy = status === 'connecting';
@@ -282,23 +363,7 @@ export class ConnectorPicker extends PatchbayElement {
           ${busy ? this.i18n.text('picker.triggerBusy', { name: this.chosen?.name ?? '' }) : html`<slot>${this.i18n.text('picker.trigger')}</slot>`}
         </button>
         <div part="popover" id="popover" role="dialog" aria-label=${this.i18n.text('picker.dialog')} ?hidden=${!this.open}>
-          <input
-            part="search"
-            type="search"
-            role="combobox"
-            autocomplete="off"
-            spellcheck="false"
-            aria-label=${this.i18n.text('picker.search')}
-            placeholder=${this.i18n.text('picker.searchPlaceholder')}
-            aria-autocomplete="list"
-            aria-expanded=${hasList ? 'true' : 'false'}
-            aria-controls=${hasList ? 'listbox' : nothing}
-            aria-activedescendant=${active ? `option-${active}` : nothing}
-            .value=${this.query}
-            @input=${this.#onSearchInput}
-            @keydown=${this.#onSearchKeyDown}
-          />
-          ${this.#renderCatalog()}
+          ${this.methodsOf ? this.#renderMethodStep(this.methodsOf) : this.#renderSearch(hasList, active)}
         </div>
         ${this.#renderStatus()} ${this.manager.render(busy)}
       </div>

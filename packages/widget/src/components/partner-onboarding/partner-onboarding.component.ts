@@ -6,6 +6,7 @@ import { LocaleController } from '../../internal/locale-controller.js';
 import { PartnerPortalClient, type PartnerEnvironment, type PortalState } from '../../internal/partner-portal-client.js';
 import { readableTextOn } from '../../internal/contrast.js';
 import { PatchbayElement } from '../../internal/patchbay-element.js';
+import { renderHeader } from './partner-onboarding.header.js';
 import { breakableTopic, ENVIRONMENTS, GRACE_CHOICES, linkCodeOf, type OnboardingStep, type Screen, STEPS } from './partner-onboarding.steps.js';
 import styles from './partner-onboarding.styles.js';
 import '../../events/patchbay-error.js';
@@ -33,7 +34,10 @@ export { linkCodeOf, type OnboardingStep } from './partner-onboarding.steps.js';
  * @event patchbay-error - Redeeming or saving failed: `{ code, message }`.
  *
  * @csspart base - The card around everything.
- * @csspart header - The workspace's name and icon.
+ * @csspart header - The workspace's name and icon, and the partner's.
+ * @csspart partner - The partner's icon, name and owner, beside an accent in the partner's colour.
+ * @csspart partner-icon - The partner's icon (its initial on its colour when there is none, or it fails to load).
+ * @csspart owner - Who owns the partnership at the workspace.
  * @csspart steps - The list of steps (the current one has `aria-current="step"`).
  * @csspart panel - The current step's content.
  * @csspart heading - The current step's heading (it takes the focus on each step).
@@ -69,6 +73,8 @@ export class PartnerOnboarding extends PatchbayElement {
   /** Keys created in this visit, by environment: shown once, gone when the partner leaves the step. */
   @state() private revealed = new Map<PartnerEnvironment, string>();
   @state() private copied: PartnerEnvironment | 'snippet' | null = null;
+  /** The partner icon URL that failed to load, if any: the header shows the initial instead. */
+  @state() private failedIcon: string | null = null;
 
   /** The Patchbay server's origin; defaults to this page's origin. */
   @property() server = '';
@@ -92,10 +98,13 @@ export class PartnerOnboarding extends PatchbayElement {
       this.#focusHeading = false;
       this.heading.focus();
     }
-    const color = this.portal?.workspace.color;
-    if (color) {
-      this.style.setProperty('--_workspace-color', color);
-      this.style.setProperty('--_workspace-on-color', readableTextOn(color));
+    for (const [name, color] of [
+      ['workspace', this.portal?.workspace.color],
+      ['partner', this.portal?.partnerBranding.color],
+    ] as const) {
+      if (!color) continue;
+      this.style.setProperty(`--_${name}-color`, color);
+      this.style.setProperty(`--_${name}-on-color`, readableTextOn(color));
     }
   }
 
@@ -371,10 +380,10 @@ export class PartnerOnboarding extends PatchbayElement {
     return html`<section part="base" aria-busy=${this.busy ? 'true' : 'false'}>
       ${
         portal
-          ? html`<header part="header">
-            ${portal.workspace.iconUrl ? html`<img src=${portal.workspace.iconUrl} alt="" width="32" height="32" referrerpolicy="no-referrer" />` : html`<span class="monogram" aria-hidden="true">${portal.workspace.name.slice(0, 1).toUpperCase()}</span>`}
-            <span>${portal.workspace.name}</span>
-          </header>`
+          ? renderHeader(portal, (key, values) => this.#text(key, values), {
+              failed: portal.partnerBranding.icon === this.failedIcon,
+              onError: () => (this.failedIcon = portal.partnerBranding.icon),
+            })
           : nothing
       }
       ${

@@ -25,15 +25,47 @@ export default [
 
     [part~='header'] {
       display: flex;
+      flex-wrap: wrap;
       align-items: center;
-      gap: 0.6em;
+      justify-content: space-between;
+      gap: 0.75em 1.5em;
       margin-block-end: 1em;
       font-weight: 700;
       font-size: 1.1em;
     }
 
+    .workspace,
+    [part~='partner'] {
+      display: flex;
+      align-items: center;
+      gap: 0.6em;
+      min-width: 0;
+    }
+
+    /* The partner's colour is an accent beside it (the component sets --_partner-color from its metadata). */
+    [part~='partner'] {
+      padding-inline-start: 0.75em;
+      border-inline-start: 4px solid var(--_partner-color, var(--_border));
+      font-size: 0.9em;
+    }
+
+    .partner-text {
+      display: flex;
+      flex-direction: column;
+      min-width: 0;
+      line-height: 1.3;
+      overflow-wrap: anywhere;
+    }
+
+    [part~='owner'] {
+      color: var(--_muted);
+      font-weight: 400;
+      font-size: 0.85em;
+    }
+
     [part~='header'] img,
     .monogram {
+      flex: none;
       width: 32px;
       height: 32px;
       border-radius: 8px;
@@ -44,6 +76,11 @@ export default [
       place-items: center;
       background: var(--_brand);
       color: var(--_on-brand);
+    }
+
+    [part~='partner-icon'].monogram {
+      background: var(--_partner-color, var(--_muted));
+      color: var(--_partner-on-color, var(--_surface));
     }
 
     [part~='steps'] {

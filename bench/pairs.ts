@@ -1,0 +1,138 @@
+/**
+ * What bench:proxy and bench:events share: child processes for the servers under test (so the load
+ * generator does not share their event loop), rounds of autocannon load in alternating pairs, and
+ * the summary lines (Patchbay, floor, median ratio with its spread, p50/p99).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+export const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+export const CONNECTIONS = 32;
+
+export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+export interface Child<T> {
+  info: T;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Forks a bench server (a .ts file next to this one) and waits for the first message it sends (its port and whatever the run needs). */
+export async function startChild<T>(file: string, env: NodeJS.ProcessEnv = {}): Promise<Child<T>> {
+  const child = fork(fileURLToPath(new URL(file, import.meta.url)), [], {
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const info = await new Promise<T>((resolve, reject) => {
+    child.once('message', (message) => resolve(message as T));
+    child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
+  });
+  return {
+    info,
+    process: child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+export interface Target {
+  name: string;
+  url: string;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface Round {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+export async function load(target: Target, seconds = SECONDS): Promise<Round> {
+  const result = await autocannon({
+    url: target.url,
+    method: target.method ?? 'GET',
+    headers: target.headers ?? {},
+    ...(target.body !== undefined ? { body: target.body } : {}),
+    connections: CONNECTIONS,
+    duration: seconds,
+  });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target.name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+/**
+ * Runs every target once per round, the order rotating from round to round, so each target sees
+ * the machine's drift about as often first as last; a round's targets are compared with each other.
+ */
+export async function alternatingRounds(targets: Target[], rounds = ROUNDS): Promise<Map<string, Round[]>> {
+  // Warm-up: JIT, caches and pools settle before anything is measured.
+  for (const target of targets) await load(target, 1);
+  const results = new Map(targets.map((target) => [target.name, [] as Round[]]));
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[(i + round) % targets.length]!;
+      results.get(target.name)!.push(await load(target));
+    }
+  }
+  return results;
+}
+
+export function printRounds(results: Map<string, Round[]>): void {
+  for (const [name, runs] of results) {
+    const rps = median(runs.map((r) => r.rps));
+    console.log(
+      `  ${name.padEnd(34)} ${rps.toFixed(0).padStart(7)} req/s   p50 ${String(median(runs.map((r) => r.p50))).padStart(3)} ms   p99 ${String(median(runs.map((r) => r.p99))).padStart(3)} ms`,
+    );
+  }
+}
+
+/** The median of the per-round ratios a/b, with the spread (min–max) of those ratios. */
+export function printRatio(results: Map<string, Round[]>, a: string, b: string, target: number): number {
+  const ratios = results.get(a)!.map((round, i) => round.rps / results.get(b)![i]!.rps);
+  const ratio = median(ratios);
+  console.log(
+    `  ${`${a} ÷ ${b}`.padEnd(52)} ${ratio.toFixed(3)}  (pairs ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)})  target ≥ ${target}: ${ratio >= target ? 'met' : 'NOT met'}`,
+  );
+  return ratio;
+}
+
+/** One request on a kept-alive connection, timed from send to the end of the answer. */
+function timedRequest(agentUrl: URL, target: Target, agent: import('node:http').Agent): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const req = request(agentUrl, { method: target.method ?? 'GET', headers: target.headers ?? {}, agent }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode! < 300 ? resolve(performance.now() - started) : reject(new Error(`${target.name}: ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(target.body);
+  });
+}
+
+/**
+ * Unloaded latency: one request at a time, the targets interleaved request by request so drift
+ * hits them alike; p50 of each in milliseconds.
+ */
+export async function unloadedP50(targets: Target[], requests = Number(process.env.BENCH_UNLOADED ?? 1000)): Promise<Map<string, number>> {
+  const { Agent } = await import('node:http');
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const times = new Map(targets.map((target) => [target.name, [] as number[]]));
+  for (let i = 0; i < requests + 100; i++) {
+    for (const target of targets) {
+      const took = await timedRequest(new URL(target.url), target, agent);
+      if (i >= 100) times.get(target.name)!.push(took);
+    }
+  }
+  agent.destroy();
+  return new Map([...times].map(([name, values]) => [name, median(values)]));
+}

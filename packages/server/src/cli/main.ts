@@ -1,0 +1,87 @@
+/**
+ * The `patchbay` command. Two kinds of commands:
+ * - local ones (start, migrate, keys, auth-events, master-key) run the server or work on its store
+ *   directly, because they must work before any access key exists;
+ * - remote ones (connectors, integrations, connections, installs, partners, audit, events) are
+ *   clients of a running server's API, so every change is authorized by the key's scopes and
+ *   tenant, audited under its identity, and sees what the server sees (its runtime catalog, every
+ *   instance's database).
+ */
+import { randomBytes } from 'node:crypto';
+import { ConfigError } from '../config.js';
+import { DeclarationsError } from '../declarations.js';
+import { HttpError } from '../http/errors.js';
+import type { Environment } from '../settings.js';
+import { audit } from './audit.js';
+import { ApiError, ServerUnreachable } from './client.js';
+import { connections } from './connections.js';
+import { connectors } from './connectors.js';
+import { events } from './events.js';
+import { installs } from './installs.js';
+import { integrations } from './integrations.js';
+import { authEvents, keys } from './keys.js';
+import { out, UsageError } from './output.js';
+import { partners } from './partners.js';
+import type { Subcommand } from './remote.js';
+import { migrate, start } from './server.js';
+import { USAGE } from './usage.js';
+
+const COMMANDS: Record<string, Subcommand> = {
+  start,
+  migrate,
+  keys,
+  'auth-events': authEvents,
+  'master-key': async () => {
+    out(randomBytes(32).toString('base64'));
+    return 0;
+  },
+  connectors,
+  integrations,
+  connections,
+  installs,
+  partners,
+  audit,
+  events,
+};
+
+/** The CLI's entry point; answers the exit code. The only place that reads process.env. */
+export async function main(argv: string[], env: Environment = process.env): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    out(USAGE);
+    return command === undefined ? 1 : 0;
+  }
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!run) {
+    process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await run(rest, env);
+  } catch (error) {
+    // Bad flags and bad settings are usage errors (exit 2) with the reason, not a stack trace.
+    const usage = error instanceof UsageError || error instanceof ConfigError || String((error as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS');
+    if (usage) {
+      process.stderr.write(`${(error as Error).message}\n`);
+      return 2;
+    }
+    if (error instanceof ApiError) {
+      process.stderr.write(`error: ${error.code}: ${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof ServerUnreachable) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return 1;
+    }
+    // A declaration the server could not honour: one line each, no stack trace.
+    if (error instanceof DeclarationsError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof HttpError && error.expose) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
