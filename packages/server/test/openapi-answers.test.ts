@@ -214,6 +214,49 @@ describe('real answers match the OpenAPI document', () => {
     assert.deepEqual(answers.problems, []);
   });
 
+  it('answers the catalog writes, a partner change, a key tenant change and the audit filters as documented', async () => {
+    const writer = await patchbay.accessKey(['connectors:write', 'connectors:read']);
+    const connector = await dataOf<{ slug: string }>(
+      await answers.fetch('/v1/connectors', json(writer, 'POST', { name: 'Ledger', baseUrl: 'https://api.ledger.example', authMethods: [{ type: 'bearer' }] })),
+      201,
+    );
+    await dataOf(await answers.fetch(`/v1/connectors/${connector.slug}`, json(writer, 'PATCH', { description: 'the books', visibility: 'public' })), 200);
+    await dataOf(await answers.fetch(`/v1/connectors/${connector.slug}`, json(writer, 'PATCH', { slug: 'other' })), 400);
+    await dataOf(await answers.fetch('/v1/connectors/bearer', json(writer, 'PATCH', { description: 'from the API' })), 409);
+    await dataOf(await answers.fetch('/v1/connectors/nothing', json(writer, 'DELETE')), 404);
+
+    const integration = { name: 'Ledger Sync', connectors: [connector.slug], allowedOrigins: [FLOW_HOST_ORIGIN] };
+    const created = await dataOf<{ id: string }>(await answers.fetch('/v1/integrations', json(writer, 'POST', integration)), 201);
+    await dataOf(await answers.fetch('/v1/integrations', json(writer, 'POST', { ...integration, connectors: ['nothing'] })), 400);
+    await dataOf(await answers.fetch('/v1/integrations?limit=1', json(writer, 'GET')), 200);
+    await dataOf(await answers.fetch(`/v1/integrations/${created.id}`, json(writer, 'PATCH', { description: 'books to the ledger' })), 200);
+    await dataOf(await answers.fetch('/v1/integrations/echo-sync', json(writer, 'PATCH', { description: 'from the API' })), 409);
+    await dataOf(await answers.fetch(`/v1/connectors/${connector.slug}`, json(writer, 'DELETE')), 409);
+    await dataOf(await answers.fetch('/v1/integrations/echo-sync', json(writer, 'DELETE')), 409);
+    await dataOf(await answers.fetch(`/v1/integrations/${created.id}?force=maybe`, json(writer, 'DELETE')), 400);
+    await dataOf(await answers.fetch(`/v1/integrations/${created.id}`, json(writer, 'DELETE')), 200);
+    await dataOf(await answers.fetch(`/v1/connectors/${connector.slug}`, json(writer, 'DELETE')), 200);
+
+    const operator = await patchbay.accessKey(['partners:write']);
+    const partner = await dataOf<{ data: { id: string } }>(await answers.fetch('/api/v1/external/partner', json(operator, 'POST', { appName: 'Ledgerly' })), 201);
+    const patch = { metadata: { color: '#33AA66', tags: ['books', 'books'], owner: 'ops@ledgerly.example', sla: 'gold' } };
+    await dataOf(await answers.fetch(`/v1/partners/${partner.data.id}`, json(operator, 'PATCH', patch)), 200);
+    await dataOf(await answers.fetch(`/v1/partners/${partner.data.id}`, json(operator, 'PATCH', { metadata: { color: null } })), 200);
+    await dataOf(await answers.fetch(`/v1/partners/${partner.data.id}`, json(operator, 'GET')), 200);
+    await dataOf(await answers.fetch(`/v1/partners/${partner.data.id}`, json(operator, 'PATCH', { metadata: { icon: 'http://x.example/i.png' } })), 400);
+    await dataOf(await answers.fetch('/v1/partners/ptn_nothing', json(operator, 'PATCH', { appName: 'Nobody' })), 404);
+
+    const key = await dataOf<{ id: string }>(
+      await answers.fetch('/v1/keys', json(admin, 'POST', { name: 'tenant-key', scopes: ['read-only'], tenantId: 'acme' })),
+      201,
+    );
+    await dataOf(await answers.fetch(`/v1/keys/${key.id}`, json(admin, 'PATCH', { tenantId: 'globex' })), 400);
+    await dataOf(await answers.fetch(`/v1/audit?resourceType=connector&resourceId=${connector.slug}`, json(admin, 'GET')), 200);
+    await dataOf(await answers.fetch('/v1/audit?action=integration.&limit=5', json(admin, 'GET')), 200);
+    await dataOf(await answers.fetch('/v1/audit?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z', json(admin, 'GET')), 400);
+    assert.deepEqual(answers.problems, []);
+  });
+
   it('saw a success and a refusal of every API resource', () => {
     const kindsOf = new Map<string, Set<string>>();
     for (const { operation, status } of answers.seen) {
