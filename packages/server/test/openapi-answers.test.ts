@@ -238,7 +238,10 @@ describe('real answers match the OpenAPI document', () => {
     await dataOf(await answers.fetch(`/v1/connectors/${connector.slug}`, json(writer, 'DELETE')), 200);
 
     const operator = await patchbay.accessKey(['partners:write']);
-    const partner = await dataOf<{ data: { id: string } }>(await answers.fetch('/api/v1/external/partner', json(operator, 'POST', { appName: 'Ledgerly' })), 201);
+    const partner = await dataOf<{ data: { id: string } }>(
+      await answers.fetch('/api/v1/external/partner', json(operator, 'POST', { appName: 'Ledgerly' })),
+      201,
+    );
     const patch = { metadata: { color: '#33AA66', tags: ['books', 'books'], owner: 'ops@ledgerly.example', sla: 'gold' } };
     await dataOf(await answers.fetch(`/v1/partners/${partner.data.id}`, json(operator, 'PATCH', patch)), 200);
     await dataOf(await answers.fetch(`/v1/partners/${partner.data.id}`, json(operator, 'PATCH', { metadata: { color: null } })), 200);

@@ -6,7 +6,13 @@ import { badRequest, conflict, HttpError, notFound } from '../http/errors.js';
 import { isoNow } from '../store/time.js';
 import { parseInput } from '../http/validation.js';
 import type { z } from 'zod';
-import { type CreateIntegrationInput, type deletedIntegrationSchema, type IntegrationDeclaration, integrationDeclarationSchema, type UpdateIntegrationInput } from './schema.js';
+import {
+  type CreateIntegrationInput,
+  type deletedIntegrationSchema,
+  type IntegrationDeclaration,
+  integrationDeclarationSchema,
+  type UpdateIntegrationInput,
+} from './schema.js';
 import { integrationDeclarationOf } from './store.js';
 
 type Deps = Pick<AppContext, 'store' | 'catalog'>;

@@ -198,7 +198,8 @@ export const INTEGRATION_API_OPERATIONS: Record<string, OperationDoc> = {
   },
   [`PATCH ${INTEGRATION}`]: {
     summary: 'Change an integration',
-    description: 'Only one made through the API (`source: "api"`); a file integration is changed in the declarations file. What is sent replaces what was stored.',
+    description:
+      'Only one made through the API (`source: "api"`); a file integration is changed in the declarations file. What is sent replaces what was stored.',
     tag: 'Integrations',
     auth: ['accessKey'],
     scope: 'connectors:write',
