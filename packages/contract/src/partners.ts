@@ -107,7 +107,8 @@ export const partnerViewSchema = z.object({
   appDescription: z.string(),
   contact: z.string(),
   status: z.enum(PARTNER_STATUSES),
-  metadata: z.record(z.string(), z.unknown()),
+  /** As stored: the typed fields in their stored form (colour in lower case, tags unique), and the host's own keys. */
+  metadata: z.looseObject({ color: z.string().optional(), icon: z.string().optional(), tags: z.array(z.string()).optional(), owner: z.string().optional() }),
   tags: z.array(z.string()),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -169,11 +170,11 @@ export const portalKeySchema = z.object({
 });
 export type PortalKey = z.infer<typeof portalKeySchema>;
 
-/** What `<partner-onboarding>` shows (docs/partners.md, "The portal state"): never a key, only prefixes. */
 /** What the portal's header shows of the partner's metadata (the host's own keys stay with the host). */
 export const portalPartnerBrandingSchema = z.object({ color: z.string().nullable(), icon: z.string().nullable(), owner: z.string().nullable() });
 export type PortalPartnerBranding = z.infer<typeof portalPartnerBrandingSchema>;
 
+/** What `<partner-onboarding>` shows (docs/partners.md, "The portal state"): never a key, only prefixes. */
 export const portalStateSchema = z.object({
   workspace: portalWorkspaceSchema,
   partner: partnerViewSchema.pick({ id: true, appName: true, appDescription: true, contact: true, status: true }),

@@ -20,6 +20,7 @@ import { installRoutes } from './installs/routes.js';
 import { freshIntegration, integrationRoutes, tenantActionRoutes } from './integrations/routes.js';
 import { keyRoutes } from './keys/routes.js';
 import { metricsRoutes } from './metrics/routes.js';
+import { openApiRoutes } from './openapi/routes.js';
 import { partnerPageRoutes } from './pages/partner.js';
 import { type WidgetBundle, widgetRoutes } from './pages/widget.js';
 import { externalPartnerRoutes, partnerPortalRoutes, partnerRoutes } from './partners/routes.js';
@@ -37,6 +38,10 @@ export const ROUTES: readonly RouteLine[] = [
   ['GET', '/readyz', 'readyHandler'],
   // metrics/routes.ts: a metrics:read key (or a listener of its own, `metricsListen`)
   ['GET', '/metrics', 'metricsHandler'],
+  // openapi/routes.ts: the OpenAPI document and its reference page, public
+  ['GET', '/openapi.json', 'openApiHandler'],
+  ['GET', '/docs', 'docsPageHandler'],
+  ['GET', '/docs/redoc.standalone.js', 'docsBundleHandler'],
 
   // Files, not routes: /static/* (public/) and /widget/* (the widget bundle, when built). In demo mode
   // the demo's own routers (demo/) answer /demo/* here as well.
@@ -134,6 +139,7 @@ const publicDir = fileURLToPath(new URL('../public/', import.meta.url));
 export function mountRoutes(app: Express, ctx: AppContext, parts: ServerParts): void {
   app.use(healthRoutes(ctx));
   app.use(metricsRoutes(ctx));
+  app.use(openApiRoutes(ctx, ROUTES));
 
   app.use('/static', express.static(publicDir, { index: false, maxAge: '1h' }));
   if (parts.widget) app.use('/widget', widgetRoutes(parts.widget));

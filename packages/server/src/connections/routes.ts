@@ -9,7 +9,7 @@ import { HttpError, notFound } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { type CredentialBroker, getConnection, getConnectionRow, listConnections, revokeConnection } from './service.js';
 
-const listQuerySchema = z.object({
+export const listQuerySchema = z.object({
   tenantId: z.string().min(1).max(256).optional(),
   connector: z.string().max(64).optional(),
   status: z.enum(['active', 'needs_reauth', 'revoked']).optional(),
@@ -31,7 +31,7 @@ const FORWARDED_RESPONSE_HEADERS = [
 ];
 
 /** What an HTTP client (Node's fetch included) can send upstream; TRACE, CONNECT and the rest are refused. */
-const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+export const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 /** A method the proxy cannot forward is the caller's mistake (405), not a third party's failure (502). */
 const proxyMethodAllowed: RequestHandler = function proxyMethodAllowed(req, res, next) {

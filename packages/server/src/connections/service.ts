@@ -1,9 +1,11 @@
+import type { z } from 'zod';
 import { type AuditActor, changedFields, SYSTEM, writeAudit } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import type { Credentials } from '../connectors/auth-methods.js';
 import { newId } from '../crypto/random.js';
 import { HttpError, notFound } from '../http/errors.js';
 import type { ConnectionsTable } from '../store/schema.js';
+import type { connectionViewSchema } from './schema.js';
 import { isoNow } from '../store/time.js';
 import { DecryptedCredentials } from './credential-cache.js';
 import { isInvalidGrant, type OAuthClients, oidc, providerError, type TokenSet, toTokenSet } from './oauth.js';
@@ -13,17 +15,7 @@ export const credentialsAad = (connectionId: string, tenantId: string) => `conne
 const LEASE_MS = 30_000;
 const LEASE_POLL_MS = 50;
 
-export interface ConnectionView {
-  id: string;
-  connector: string;
-  tenantId: string;
-  label: string | null;
-  authMethod: string;
-  status: ConnectionsTable['status'];
-  expiresAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type ConnectionView = z.output<typeof connectionViewSchema>;
 
 export function toConnectionView(row: ConnectionsTable): ConnectionView {
   return {

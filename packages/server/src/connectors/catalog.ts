@@ -4,7 +4,8 @@ import type { Declarations } from '../declarations.js';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { isoNow } from '../store/time.js';
-import type { AuthMethod, ConnectorDeclaration, OAuth2Auth } from './schema.js';
+import type { z } from 'zod';
+import type { AuthMethod, ConnectorDeclaration, connectorViewSchema, publicAuthMethodSchema } from './schema.js';
 import {
   type Integration,
   type IntegrationDeclaration,
@@ -17,17 +18,12 @@ import {
 export type { Integration } from '../integrations/store.js';
 
 /** Where a catalog entry comes from: the config file (read-only through the API) or the API. */
-export type CatalogSource = 'file' | 'api';
+export type CatalogSource = Connector['source'];
 
 /** An auth method as the rest of the server sees it: an oauth2 client secret is never in memory or answers. */
-export type PublicAuthMethod = Exclude<AuthMethod, OAuth2Auth> | (Omit<OAuth2Auth, 'clientSecret'> & { hasClientSecret: boolean });
+export type PublicAuthMethod = z.output<typeof publicAuthMethodSchema>;
 export type PublicOAuth2Method = Extract<PublicAuthMethod, { type: 'oauth2' }>;
-export type Connector = Omit<ConnectorDeclaration, 'authMethods'> & {
-  authMethods: PublicAuthMethod[];
-  source: CatalogSource;
-  createdAt: string;
-  updatedAt: string;
-};
+export type Connector = z.output<typeof connectorViewSchema>;
 
 export interface SaveOptions {
   /** A transaction to write in; the caller refreshes the catalog once it has ended. */

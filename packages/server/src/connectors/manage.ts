@@ -7,7 +7,8 @@ import { isoNow } from '../store/time.js';
 import { changedFields } from '../audit/service.js';
 import { type Connector, declarationOf } from './catalog.js';
 import { assertMethodsUsable } from './service.js';
-import { type AuthMethod, connectorDeclarationSchema, defaultMethod, type UpdateConnectorInput } from './schema.js';
+import type { z } from 'zod';
+import { type AuthMethod, connectorDeclarationSchema, defaultMethod, type deletedConnectorSchema, type UpdateConnectorInput } from './schema.js';
 
 type Deps = Pick<AppContext, 'store' | 'catalog' | 'customAuthMethods' | 'keyring'>;
 
@@ -96,9 +97,7 @@ export async function updateConnector(deps: Deps, slug: string, patch: UpdateCon
   });
 }
 
-export interface DeletedConnector {
-  deleted: { connector: string; connections: number };
-}
+export type DeletedConnector = z.output<typeof deletedConnectorSchema>;
 
 /**
  * Deletes a connector made through the API: never while an integration offers it; with connections

@@ -15,13 +15,14 @@ import { deleteQuerySchema } from '../integrations/schema.js';
 import { createConnector } from './service.js';
 import { callUpstream, readBody } from './upstream.js';
 import { fillPath } from '../integrations/actions.js';
+import type { actionTestAnswerSchema, connectorPageSchema } from './schema.js';
 
-const listQuerySchema = z.object({
+export const listQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(100),
   cursor: z.string().max(64).optional(),
 });
 
-const testActionSchema = z.strictObject({
+export const testActionSchema = z.strictObject({
   connectionId: z.string().regex(/^con_[0-9A-Za-z]{22}$/),
   input: z.record(z.string(), z.string().max(1000)).default({}),
 });
@@ -71,7 +72,7 @@ export function connectorRoutes(ctx: AppContext, broker: CredentialBroker): Rout
       .filter((connector) => query.cursor === undefined || connector.slug > query.cursor)
       .sort((a, b) => (a.slug < b.slug ? -1 : 1));
     const page = after.slice(0, query.limit);
-    res.json({ data: page, next: after.length > query.limit ? page[page.length - 1]!.slug : null });
+    res.json({ data: page, next: after.length > query.limit ? page[page.length - 1]!.slug : null } satisfies z.output<typeof connectorPageSchema>);
   });
 
   router.post('/', authenticate(ctx, { scope: 'connectors:write' }), async function createConnectorHandler(req, res) {
@@ -120,7 +121,7 @@ export function connectorRoutes(ctx: AppContext, broker: CredentialBroker): Rout
     const row = await ctx.store.db.selectFrom('connections').selectAll().where('id', '=', connection.id).executeTakeFirstOrThrow();
     const forms = secretForms(secretsOf(decryptCredentials(ctx, row)));
     const headers = Object.fromEntries([...response.headers].map(([name, value]) => [name, maskText(value, forms)]));
-    res.json({ status: response.status, headers, body: maskValue(await readBody(response), forms) });
+    res.json({ status: response.status, headers, body: maskValue(await readBody(response), forms) } satisfies z.output<typeof actionTestAnswerSchema>);
   });
 
   return router;

@@ -1,3 +1,4 @@
+import { listEnvelope } from '@patchbay/contract';
 import { z } from 'zod';
 
 /** A secret in the declarations file: literal, or the name of an environment variable holding it. */
@@ -6,20 +7,22 @@ export const secretValueSchema = z.union([z.string().min(1), z.strictObject({ en
 const httpUrl = z.url({ protocol: /^https?$/ });
 const methodBase = { label: z.string().min(1).max(60).optional(), default: z.boolean().optional() };
 
+/** An oauth2 method's fields but its client secret, which answers never show. */
+const oauth2Fields = {
+  type: z.literal('oauth2'),
+  ...methodBase,
+  /** OIDC issuer: endpoints come from its discovery document. */
+  issuer: httpUrl.optional(),
+  authorizationUrl: httpUrl.optional(),
+  tokenUrl: httpUrl.optional(),
+  clientId: z.string().min(1),
+  scopes: z.array(z.string().min(1)).default([]),
+  /** Extra parameters for the authorize request (e.g. `access_type=offline`). */
+  authorizeParams: z.record(z.string(), z.string()).default({}),
+};
+
 export const oauth2AuthSchema = z
-  .strictObject({
-    type: z.literal('oauth2'),
-    ...methodBase,
-    /** OIDC issuer: endpoints come from its discovery document. */
-    issuer: httpUrl.optional(),
-    authorizationUrl: httpUrl.optional(),
-    tokenUrl: httpUrl.optional(),
-    clientId: z.string().min(1),
-    clientSecret: secretValueSchema.optional(),
-    scopes: z.array(z.string().min(1)).default([]),
-    /** Extra parameters for the authorize request (e.g. `access_type=offline`). */
-    authorizeParams: z.record(z.string(), z.string()).default({}),
-  })
+  .strictObject({ ...oauth2Fields, clientSecret: secretValueSchema.optional() })
   .refine((auth) => auth.issuer || (auth.authorizationUrl && auth.tokenUrl), {
     message: 'an oauth2 method needs either issuer (OIDC discovery) or both authorizationUrl and tokenUrl',
   });
@@ -29,18 +32,27 @@ export const oauth2AuthSchema = z
  * method is reported by the field that is wrong (`authMethods.0.type`, `authMethods.0.name`)
  * rather than as "Invalid input" for the whole method.
  */
-export const authMethodSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('none'), ...methodBase }),
-  z.strictObject({ type: z.literal('basic'), ...methodBase }),
-  z.strictObject({ type: z.literal('bearer'), ...methodBase }),
-  z.strictObject({
-    type: z.literal('apiKey'),
-    ...methodBase,
-    in: z.enum(['header', 'query']).default('header'),
-    name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a header or query parameter name'),
-  }),
-  oauth2AuthSchema,
-  z.strictObject({ type: z.literal('custom'), ...methodBase, handler: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) }),
+const noneMethod = z.strictObject({ type: z.literal('none'), ...methodBase });
+const basicMethod = z.strictObject({ type: z.literal('basic'), ...methodBase });
+const bearerMethod = z.strictObject({ type: z.literal('bearer'), ...methodBase });
+const apiKeyMethod = z.strictObject({
+  type: z.literal('apiKey'),
+  ...methodBase,
+  in: z.enum(['header', 'query']).default('header'),
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a header or query parameter name'),
+});
+const customMethod = z.strictObject({ type: z.literal('custom'), ...methodBase, handler: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) });
+
+export const authMethodSchema = z.discriminatedUnion('type', [noneMethod, basicMethod, bearerMethod, apiKeyMethod, oauth2AuthSchema, customMethod]);
+
+/** An auth method as answers show it: an oauth2 method says whether it has a client secret, never which. */
+export const publicAuthMethodSchema = z.discriminatedUnion('type', [
+  noneMethod,
+  basicMethod,
+  bearerMethod,
+  apiKeyMethod,
+  z.strictObject({ ...oauth2Fields, hasClientSecret: z.boolean() }),
+  customMethod,
 ]);
 
 const actionName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -');
@@ -138,6 +150,25 @@ export const updateConnectorSchema = z.strictObject({
 
 export type UpdateConnectorInput = z.output<typeof updateConnectorSchema>;
 export type ConnectorDeclaration = z.output<typeof connectorDeclarationSchema>;
+
+/** A connector as answers show it (the catalog holds these): no client secret, where it came from, when. */
+export const connectorViewSchema = z.object({
+  slug: z.string(),
+  ...connectorFields,
+  /** Stored as given, `public` already turned into `shared`. */
+  visibility: z.enum(['private', 'shared']),
+  authMethods: z.array(publicAuthMethodSchema),
+  /** `file`: from the declarations file, read-only through the API; `api`: made through the API. */
+  source: z.enum(['file', 'api']),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export const connectorPageSchema = listEnvelope(connectorViewSchema);
+
+/** `POST /v1/connectors/{slug}/actions/{action}/test`: what the upstream answered, secrets masked. */
+export const actionTestAnswerSchema = z.object({ status: z.number().int(), headers: z.record(z.string(), z.string()), body: z.unknown() });
+/** `DELETE /v1/connectors/{slug}`: the connections a forced delete revoked. */
+export const deletedConnectorSchema = z.object({ deleted: z.object({ connector: z.string(), connections: z.number().int() }) });
 export type AuthMethod = z.output<typeof authMethodSchema>;
 export type OAuth2Auth = z.output<typeof oauth2AuthSchema>;
 export type SecretValue = z.output<typeof secretValueSchema>;

@@ -15,6 +15,8 @@ import { lastEventIdSchema, pollSchema, publishSchema, streamSchema } from './sc
 import type { EventView } from './log.js';
 import { lastSeq, publishEvent, readEvents } from './service.js';
 import { patternCovers, topicMatches } from './topics.js';
+import type { z } from 'zod';
+import type { eventPageSchema, publishedEventSchema } from './schema.js';
 
 /**
  * Who may do what with events: an access key by its scopes, a partner key by the topic grants of
@@ -86,7 +88,7 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
     const published = await publishEvent(ctx, { topic: input.topic, payload: input.payload, publisher: publisherOf(principal) });
     hub.poke();
     ctx.metrics.eventsPublished.inc();
-    res.status(201).json({ data: published });
+    res.status(201).json({ data: published } satisfies z.output<typeof publishedEventSchema>);
   });
 
   router.get('/', caller, async function pollEventsHandler(req, res) {
@@ -98,7 +100,7 @@ export function eventRoutes(ctx: AppContext, hub: EventHub): Router {
     if (req.query.after !== undefined) await assertCursorKept(ctx.store, query.after);
     const page = await readEvents(ctx, { patterns: topics, after: query.after, limit: query.limit });
     ctx.metrics.eventsDelivered.inc({ via: 'poll' }, page.data.length);
-    res.json({ data: page.data, next: String(page.next) });
+    res.json({ data: page.data, next: String(page.next) } satisfies z.output<typeof eventPageSchema>);
   });
 
   /**

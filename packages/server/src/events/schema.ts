@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { topicPatternSchema } from '@patchbay/contract';
+import { dataEnvelope, topicPatternSchema } from '@patchbay/contract';
 import { TOPIC } from './topics.js';
 
 export const publishSchema = z.strictObject({
@@ -40,3 +40,17 @@ export const streamSchema = z.object({
 });
 
 export const lastEventIdSchema = cursor;
+
+/** An event as answers and the stream show it. */
+export const eventViewSchema = z.object({
+  /** The cursor: pass it as `after` or `Last-Event-ID` to continue after this event. */
+  seq: z.number().int(),
+  id: z.string(),
+  topic: z.string(),
+  payload: z.unknown(),
+  publishedAt: z.string(),
+});
+/** Publishing: the new event's id and its place in the log. */
+export const publishedEventSchema = dataEnvelope(eventViewSchema.pick({ seq: true, id: true }));
+/** A poll's page: `next` is always the cursor to poll from next (the last event's `seq`, or `after` when none came). */
+export const eventPageSchema = z.object({ data: z.array(eventViewSchema), next: z.string() });

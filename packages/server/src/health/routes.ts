@@ -1,12 +1,13 @@
 import { Router } from 'express';
 import type { AppContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
+import type { HealthAnswer } from './schema.js';
 
 /** Liveness and readiness, for load balancers and orchestrators; no credential. */
 export function healthRoutes(deps: Pick<AppContext, 'store'>): Router {
   const router = Router();
   router.get('/healthz', function healthHandler(_req, res) {
-    res.json({ ok: true });
+    res.json({ ok: true } satisfies HealthAnswer);
   });
   // Ready means the store answers and holds every migration this code needs; a load balancer
   // takes the instance out of rotation otherwise. Bounded, so an unreachable database answers too.
@@ -19,7 +20,7 @@ export function healthRoutes(deps: Pick<AppContext, 'store'>): Router {
     }
     if (pending.length > 0)
       throw new HttpError(503, 'migrations_pending', `The database lacks ${pending.length} migration(s); run patchbay migrate.`, { expose: true });
-    res.set('cache-control', 'no-store').json({ ok: true });
+    res.set('cache-control', 'no-store').json({ ok: true } satisfies HealthAnswer);
   });
   return router;
 }

@@ -6,7 +6,7 @@ import { assertTenantAllowed, authenticate, principalOf, refuse } from '../http/
 import { parseInput } from '../http/validation.js';
 import { deleteInstall, getInstall, searchInstalls } from './service.js';
 
-const listQuerySchema = z.object({
+export const listQuerySchema = z.object({
   tag: z
     .union([z.string(), z.array(z.string())])
     .optional()

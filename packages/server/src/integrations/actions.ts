@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { AppContext } from '../context.js';
 import type { CredentialBroker } from '../connections/service.js';
 import type { CustomAuthMethods } from '../connectors/auth-methods.js';
@@ -5,11 +6,9 @@ import { callUpstream, readBody } from '../connectors/upstream.js';
 import { notFound } from '../http/errors.js';
 import { findActiveInstall } from '../installs/service.js';
 import { requireIntegration } from '../sessions/service.js';
+import type { actionResultSchema } from './schema.js';
 
-export interface ActionResult {
-  status: number;
-  body: unknown;
-}
+export type ActionResult = z.output<typeof actionResultSchema>;
 
 /** Fills `{name}` placeholders with URL-encoded values, so a value can never add a path segment. */
 export function fillPath(path: string, values: Record<string, string>): string {

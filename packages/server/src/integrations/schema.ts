@@ -1,6 +1,10 @@
+import { listEnvelope } from '@patchbay/contract';
 import { z } from 'zod';
 
-const origin = z.url({ protocol: /^https?$/ }).transform((url) => new URL(url).origin);
+const origin = z
+  .url({ protocol: /^https?$/ })
+  .transform((url) => new URL(url).origin)
+  .pipe(z.string());
 
 export const actionSchema = z.strictObject({
   connector: z.string().min(1),
@@ -58,3 +62,20 @@ export type UpdateIntegrationInput = z.output<typeof updateIntegrationSchema>;
 export type IntegrationDeclaration = z.output<typeof integrationDeclarationSchema>;
 export type ActionDeclaration = z.output<typeof actionSchema>;
 export type ConfigField = z.output<typeof configFieldSchema>;
+
+/** An integration as answers show it: its declaration (defaults filled in), where it came from, when. */
+export const integrationViewSchema = integrationDeclarationSchema.extend({
+  /** `file`: from the declarations file, read-only through the API; `api`: made through the API. */
+  source: z.enum(['file', 'api']),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export const integrationPageSchema = listEnvelope(integrationViewSchema);
+
+/** A tenant action's answer: the upstream's status and its body (JSON when it sent JSON, else text). */
+export const actionResultSchema = z.object({ status: z.number().int(), body: z.unknown() });
+
+/** `DELETE /v1/integrations/{integrationId}`: what went with it (installs soft-deleted, open sessions cancelled). */
+export const deletedIntegrationSchema = z.object({
+  deleted: z.object({ integration: z.string(), installs: z.number().int(), sessions: z.number().int() }),
+});

@@ -5,7 +5,14 @@ import type { AppContext } from '../context.js';
 import { badRequest, conflict, HttpError, notFound } from '../http/errors.js';
 import { isoNow } from '../store/time.js';
 import { parseInput } from '../http/validation.js';
-import { type CreateIntegrationInput, type IntegrationDeclaration, integrationDeclarationSchema, type UpdateIntegrationInput } from './schema.js';
+import type { z } from 'zod';
+import {
+  type CreateIntegrationInput,
+  type deletedIntegrationSchema,
+  type IntegrationDeclaration,
+  integrationDeclarationSchema,
+  type UpdateIntegrationInput,
+} from './schema.js';
 import { integrationDeclarationOf } from './store.js';
 
 type Deps = Pick<AppContext, 'store' | 'catalog'>;
@@ -117,9 +124,7 @@ export async function updateIntegration(deps: Deps, integrationId: string, patch
   });
 }
 
-export interface DeletedIntegration {
-  deleted: { integration: string; installs: number; sessions: number };
-}
+export type DeletedIntegration = z.output<typeof deletedIntegrationSchema>;
 
 /**
  * Deletes an integration made through the API. Its installs are tenants' working setups: with any

@@ -1,12 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { Database, IntegrationsTable } from '../store/schema.js';
 import { isoNow } from '../store/time.js';
-import type { IntegrationDeclaration } from './schema.js';
+import type { z } from 'zod';
+import type { IntegrationDeclaration, integrationViewSchema } from './schema.js';
 
 export type { IntegrationDeclaration } from './schema.js';
 
 /** An integration as every reader sees it (it holds no secret). */
-export type Integration = IntegrationDeclaration & { source: 'file' | 'api'; createdAt: string; updatedAt: string };
+export type Integration = z.output<typeof integrationViewSchema>;
 
 function toIntegration(row: Pick<IntegrationsTable, 'definition' | 'source' | 'created_at' | 'updated_at'>): Integration {
   return { ...(JSON.parse(row.definition) as IntegrationDeclaration), source: row.source, createdAt: row.created_at, updatedAt: row.updated_at };

@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { authEventSchema } from './schema.js';
 import { newSortableId, sortableIdTime } from '../crypto/random.js';
 import type { AuthEventsTable } from '../store/schema.js';
 import type { RowValues, Store } from '../store/store.js';
@@ -13,10 +15,7 @@ export interface AuthEventInput {
   reason: string | null;
 }
 
-export interface AuthEvent extends AuthEventInput {
-  id: string;
-  at: string;
-}
+export type AuthEvent = z.output<typeof authEventSchema>;
 
 /** The columns `record` fills, in the order of its row values. */
 const COLUMNS = ['id', 'at', 'key_id', 'key_prefix', 'client_ip', 'method', 'path', 'outcome', 'reason'] as const;

@@ -1,21 +1,10 @@
 /** An access key as the rest of the server sees it (never its secret or hash), and a lookup's verdict. */
+import type { z } from 'zod';
 import type { AccessKeysTable } from '../store/schema.js';
+import type { accessKeySchema } from './schema.js';
 import type { Scope } from './scopes.js';
 
-export interface AccessKeyRecord {
-  id: string;
-  name: string;
-  description: string | null;
-  keyPrefix: string;
-  scopes: Scope[];
-  tenantId: string | null;
-  ipAllowlist: string[] | null;
-  createdAt: string;
-  expiresAt: string | null;
-  active: boolean;
-  lastAuthenticatedAt: string | null;
-  rolledFrom: string | null;
-}
+export type AccessKeyRecord = z.output<typeof accessKeySchema>;
 
 /** A presented key (or the key behind a token): found and usable, or why not. */
 export type VerifyResult =

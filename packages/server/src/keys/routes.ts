@@ -9,6 +9,8 @@ import { listAuthEvents } from './auth-events.js';
 import { grants } from './scopes.js';
 import { createKeySchema, issueTokenSchema, listAuthEventsSchema, listKeysSchema, rollKeySchema, updateKeySchema } from './schema.js';
 import { createAccessKey, getAccessKey, listAccessKeys, rollAccessKey, setAccessKeyActive, updateAccessKey } from './service.js';
+import type { z } from 'zod';
+import type { createdKeySchema, rolledKeySchema, tokenAnswerSchema, whoamiSchema } from './schema.js';
 
 /** Operator routes: key management and auth events (admin scope), and tokens and whoami for any key. */
 export function keyRoutes(ctx: AppContext): Router {
@@ -19,7 +21,7 @@ export function keyRoutes(ctx: AppContext): Router {
   router.post('/keys', admin, async function createKeyHandler(req, res) {
     const input = parseInput(createKeySchema, req.body ?? {});
     const { key, record } = await createAccessKey(ctx, { ...input, actor: actorOf(res) });
-    res.status(201).json({ ...record, key });
+    res.status(201).json({ ...record, key } satisfies z.output<typeof createdKeySchema>);
   });
 
   router.get('/keys', admin, async function listKeysHandler(req, res) {
@@ -53,7 +55,7 @@ export function keyRoutes(ctx: AppContext): Router {
     const { gracePeriodSeconds } = parseInput(rollKeySchema, req.body ?? {});
     const { key, record, previous } = await rollAccessKey(ctx, String(req.params.keyId), gracePeriodSeconds, actorOf(res));
     ctx.keys.forget(previous.id);
-    res.status(201).json({ ...record, key, previous });
+    res.status(201).json({ ...record, key, previous } satisfies z.output<typeof rolledKeySchema>);
   });
 
   router.get('/auth-events', admin, async function listAuthEventsHandler(req, res) {
@@ -72,14 +74,20 @@ export function keyRoutes(ctx: AppContext): Router {
     if (beyond.length > 0) throw refuse(ctx, req, res, 'insufficient_scope', `The key does not hold: ${beyond.join(', ')}.`);
     const ttlSeconds = input.ttlSeconds ?? ctx.config.accessTokenTtlSeconds;
     const { token, expiresAt } = await ctx.tokenSigner.sign({ keyId: principal.key.id, scopes, tenantId: principal.key.tenantId, ttlSeconds });
-    res.status(201).json({ token, tokenType: 'Bearer', expiresAt, scopes });
+    res.status(201).json({ token, tokenType: 'Bearer', expiresAt, scopes } satisfies z.output<typeof tokenAnswerSchema>);
   });
 
   /** Who the presented credential is: handy for checking a key, and the cheapest authenticated route. */
   router.get('/whoami', authenticate(ctx), function whoamiHandler(_req, res) {
     const principal = principalOf(res);
     if (principal.kind !== 'key') throw forbidden('insufficient_scope', 'Session tokens have no identity here.');
-    res.json({ keyId: principal.key.id, name: principal.key.name, scopes: principal.scopes, tenantId: principal.key.tenantId, via: principal.via });
+    res.json({
+      keyId: principal.key.id,
+      name: principal.key.name,
+      scopes: principal.scopes,
+      tenantId: principal.key.tenantId,
+      via: principal.via,
+    } satisfies z.output<typeof whoamiSchema>);
   });
 
   return router;

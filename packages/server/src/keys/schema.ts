@@ -1,7 +1,8 @@
+import { listEnvelope } from '@patchbay/contract';
 import { z } from 'zod';
 import { isValidRange } from './ip.js';
 import { MAX_GRACE_SECONDS } from './service.js';
-import { expandScopes, SCOPE_NAMES } from './scopes.js';
+import { expandScopes, SCOPE_NAMES, SCOPES } from './scopes.js';
 
 export const keyName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$/, 'letters, digits, space, dot, dash and underscore; at most 100');
 const scopes = z.array(z.enum(SCOPE_NAMES)).min(1).max(SCOPE_NAMES.length).transform(expandScopes);
@@ -80,4 +81,52 @@ export const listAuthEventsSchema = z.object({
     .optional(),
   limit,
   cursor: z.string().max(64).optional(),
+});
+
+/* Answers ------------------------------------------------------------------------------------ */
+
+/** An access key as answers show it: never its secret or its hash (keys/record.ts makes it). */
+export const accessKeySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  /** The key's first characters, to recognise it in a list. */
+  keyPrefix: z.string(),
+  scopes: z.array(z.enum(SCOPES)),
+  tenantId: z.string().nullable(),
+  ipAllowlist: z.array(z.string()).nullable(),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  active: z.boolean(),
+  lastAuthenticatedAt: z.string().nullable(),
+  /** The key this one replaced by a roll. */
+  rolledFrom: z.string().nullable(),
+});
+export const keyPageSchema = listEnvelope(accessKeySchema);
+/** Creating a key: its secret, shown this once. */
+export const createdKeySchema = accessKeySchema.extend({ key: z.string() });
+/** Rolling a key: the new key's secret, and the old key (active until the grace period ends). */
+export const rolledKeySchema = createdKeySchema.extend({ previous: accessKeySchema });
+
+export const authEventSchema = z.object({
+  id: z.string(),
+  at: z.string(),
+  keyId: z.string().nullable(),
+  keyPrefix: z.string().nullable(),
+  clientIp: z.string().nullable(),
+  method: z.string(),
+  path: z.string(),
+  outcome: z.enum(['success', 'failure']),
+  reason: z.string().nullable(),
+});
+export const authEventPageSchema = listEnvelope(authEventSchema);
+
+export const tokenAnswerSchema = z.object({ token: z.string(), tokenType: z.literal('Bearer'), expiresAt: z.string(), scopes: z.array(z.enum(SCOPES)) });
+export const whoamiSchema = z.object({
+  keyId: z.string(),
+  name: z.string(),
+  scopes: z.array(z.enum(SCOPES)),
+  tenantId: z.string().nullable(),
+  /** `key` for an access key itself, `token` for a token made from one. */
+  via: z.enum(['key', 'token']),
 });

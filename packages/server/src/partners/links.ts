@@ -1,6 +1,7 @@
 /** One-time partner links: issued with the code in the URL fragment, stored hashed, redeemed once. */
 import { randomBytes } from 'node:crypto';
 import { type Kysely } from 'kysely';
+import type { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { writeAudit } from '../audit/service.js';
 import { generateSecret, isWellFormedSecret, PARTNER_LINK_PREFIX } from '../crypto/access-key.js';
@@ -9,6 +10,7 @@ import { newId } from '../crypto/random.js';
 import type { Database } from '../store/schema.js';
 import { isoIn, isoNow } from '../store/time.js';
 import { requirePartner } from './lookup.js';
+import type { issuedLinkSchema, revokedLinksSchema } from './schema.js';
 
 /** The partner's embedded URL: the code rides in the fragment, which browsers never send anywhere. */
 export function linkUrl(deps: Pick<AppContext, 'config'>, code: string): string {
@@ -37,7 +39,7 @@ export async function issueLink(
   deps: Pick<AppContext, 'store' | 'hashingKey' | 'config'>,
   partnerId: string,
   actor: string,
-): Promise<{ url: string; expiresAt: string }> {
+): Promise<z.output<typeof issuedLinkSchema>['data']> {
   await requirePartner(deps, partnerId);
   const code = await deps.store.db.transaction().execute(async (trx) => {
     const issued = await insertLink(deps, trx, partnerId);
@@ -47,7 +49,7 @@ export async function issueLink(
   return { url: linkUrl(deps, code), expiresAt: isoIn(deps.config.partnerLinkTtlDays * 86_400) };
 }
 
-export async function revokeLinks(deps: Pick<AppContext, 'store'>, partnerId: string, actor: string): Promise<{ revoked: number }> {
+export async function revokeLinks(deps: Pick<AppContext, 'store'>, partnerId: string, actor: string): Promise<z.output<typeof revokedLinksSchema>['data']> {
   await requirePartner(deps, partnerId);
   return deps.store.db.transaction().execute(async (trx) => {
     const result = await trx

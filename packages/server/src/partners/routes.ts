@@ -22,6 +22,9 @@ import { issuePartnerKey } from './keys.js';
 import { issueLink, redeemLink, revokeLinks } from './links.js';
 import { partnerOfPortalSession, portalState, setSubscriptions, updatePartnerDetails } from './portal.js';
 import { createPartner, getPartner, listPartners, setPartnerStatus, updatePartner } from './service.js';
+import type { z } from 'zod';
+import type { createPartnerAnswerSchema, PortalAnswer, PortalKeyAnswer } from '@patchbay/contract';
+import type { issuedLinkSchema, revokedLinksSchema } from './schema.js';
 
 /** `POST /api/v1/external/partner` (EnSync's shape): an integration key makes a partner and its link. */
 export function externalPartnerRoutes(ctx: AppContext): Router {
@@ -32,7 +35,7 @@ export function externalPartnerRoutes(ctx: AppContext): Router {
     authenticate(ctx, { scope: 'partners:write' }),
     async function createPartnerHandler(req, res) {
       const input = parseInput(createPartnerSchema, req.body ?? {});
-      res.status(201).json({ data: await createPartner(ctx, input, actorOf(res)) });
+      res.status(201).json({ data: await createPartner(ctx, input, actorOf(res)) } satisfies z.output<typeof createPartnerAnswerSchema>);
     },
   );
   return router;
@@ -54,10 +57,10 @@ export function partnerRoutes(ctx: AppContext): Router {
     res.json(await updatePartner(ctx, String(req.params.partnerId), parseInput(updatePartnerSchema, req.body ?? {}), actorOf(res)));
   });
   router.post('/:partnerId/links', operator, async function issueLinkHandler(req, res) {
-    res.status(201).json({ data: await issueLink(ctx, String(req.params.partnerId), actorOf(res)) });
+    res.status(201).json({ data: await issueLink(ctx, String(req.params.partnerId), actorOf(res)) } satisfies z.output<typeof issuedLinkSchema>);
   });
   router.post('/:partnerId/links/revoke', operator, async function revokeLinksHandler(req, res) {
-    res.json({ data: await revokeLinks(ctx, String(req.params.partnerId), actorOf(res)) });
+    res.json({ data: await revokeLinks(ctx, String(req.params.partnerId), actorOf(res)) } satisfies z.output<typeof revokedLinksSchema>);
   });
   router.post('/:partnerId/suspend', operator, async function suspendPartnerHandler(req, res) {
     res.json(await setPartnerStatus(ctx, String(req.params.partnerId), 'suspended', actorOf(res)));
@@ -144,28 +147,28 @@ export function partnerPortalRoutes(ctx: AppContext): Router {
     const state = await stateOf(redeemed.partnerId, redeemed.expiresAt);
     const origin = req.get('origin');
     if (origin !== undefined && embedOrigins.has(origin)) {
-      res.json({ data: state, session: { token: redeemed.sessionToken, expiresAt: redeemed.expiresAt } });
+      res.json({ data: state, session: { token: redeemed.sessionToken, expiresAt: redeemed.expiresAt } } satisfies PortalAnswer);
       return;
     }
     res.cookie(PORTAL_COOKIE, redeemed.sessionToken, { httpOnly: true, sameSite: 'strict', secure, path: PORTAL_PATH, expires: new Date(redeemed.expiresAt) });
-    res.json({ data: state });
+    res.json({ data: state } satisfies PortalAnswer);
   });
   router.get('/', async function portalStateHandler(req, res) {
     const session = await sessionOf(req);
-    res.set('cache-control', 'no-store').json({ data: await session.state() });
+    res.set('cache-control', 'no-store').json({ data: await session.state() } satisfies PortalAnswer);
   });
 
   router.patch('/partner', async function updateDetailsHandler(req, res) {
     const session = await sessionOf(req);
     await updatePartnerDetails(ctx, session.partnerId, parseInput(partnerDetailsSchema, req.body ?? {}));
-    res.json({ data: await session.state() });
+    res.json({ data: await session.state() } satisfies PortalAnswer);
   });
 
   router.post('/keys/:environment', async function createKeyHandler(req, res) {
     const session = await sessionOf(req);
     const key = await issuePartnerKey(ctx, session.partnerId, parseInput(environmentSchema, req.params.environment), null);
     res.set('cache-control', 'no-store');
-    res.status(201).json({ data: { key, state: await session.state() } });
+    res.status(201).json({ data: { key, state: await session.state() } } satisfies PortalKeyAnswer);
   });
 
   router.post('/keys/:environment/rotate', async function rotateKeyHandler(req, res) {
@@ -173,13 +176,13 @@ export function partnerPortalRoutes(ctx: AppContext): Router {
     const { graceSeconds } = parseInput(rotateKeySchema, req.body ?? {});
     const key = await issuePartnerKey(ctx, session.partnerId, parseInput(environmentSchema, req.params.environment), { graceSeconds });
     res.set('cache-control', 'no-store');
-    res.status(201).json({ data: { key, state: await session.state() } });
+    res.status(201).json({ data: { key, state: await session.state() } } satisfies PortalKeyAnswer);
   });
 
   router.put('/subscriptions', async function subscriptionsHandler(req, res) {
     const session = await sessionOf(req);
     await setSubscriptions(ctx, session.partnerId, parseInput(subscriptionsSchema, req.body ?? {}));
-    res.json({ data: await session.state() });
+    res.json({ data: await session.state() } satisfies PortalAnswer);
   });
 
   return router;

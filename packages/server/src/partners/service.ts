@@ -8,11 +8,11 @@ import { parseInput } from '../http/validation.js';
 import type { PartnersTable } from '../store/schema.js';
 import { containsText } from '../store/like.js';
 import { isoNow } from '../store/time.js';
-import { type PartnerView, type GrantView, toPartnerView, toGrantView } from './views.js';
+import { type PartnerView, toPartnerView, toGrantView } from './views.js';
 import { linkUrl, insertLink } from './links.js';
 import { grantsOf } from './grants.js';
 import { requirePartner } from './lookup.js';
-import { type PartnerMetadata, partnerMetadataSchema, type updatePartnerSchema } from './schema.js';
+import { type PartnerMetadata, partnerMetadataSchema, type partnerDetailSchema, type updatePartnerSchema } from './schema.js';
 import { z } from 'zod';
 
 /** A new partner and its first one-time link, stored together (or not at all). */
@@ -93,15 +93,7 @@ export async function listPartners(
   }
 }
 
-export async function getPartner(
-  deps: Pick<AppContext, 'store'>,
-  partnerId: string,
-): Promise<
-  PartnerView & {
-    grants: GrantView[];
-    keys: Array<{ id: string; environment: string; prefix: string; createdAt: string; expiresAt: string | null; lastAuthenticatedAt: string | null }>;
-  }
-> {
+export async function getPartner(deps: Pick<AppContext, 'store'>, partnerId: string): Promise<z.output<typeof partnerDetailSchema>> {
   const partner = await requirePartner(deps, partnerId);
   const keys = await deps.store.db.selectFrom('partner_keys').selectAll().where('partner_id', '=', partnerId).orderBy('created_at').execute();
   return {

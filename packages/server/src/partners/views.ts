@@ -6,7 +6,7 @@ import type { PartnersTable, TopicGrantsTable } from '../store/schema.js';
 export type { GrantView, PartnerView };
 
 export function toPartnerView(row: PartnersTable): PartnerView {
-  const metadata = JSON.parse(row.metadata) as Record<string, unknown>;
+  const metadata = JSON.parse(row.metadata) as PartnerView['metadata'];
   const tags = Array.isArray(metadata.tags) ? metadata.tags.filter((tag): tag is string => typeof tag === 'string') : [];
   return {
     id: row.id,

@@ -1,3 +1,4 @@
+import type { CommitAnswer, ConnectorsAnswer } from '@patchbay/contract';
 import { auditActorOf } from '../audit/actor.js';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, Router } from 'express';
 import { MAX_CREDENTIAL_LENGTH } from '../connectors/auth-methods.js';
@@ -109,7 +110,7 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
     authenticate(ctx, { scope: 'sessions:write', sessionToken: true }),
     async function sessionConnectorsHandler(req, res) {
       const sessionId = await sessionOfRequest(ctx, req, res);
-      res.json({ data: await sessionConnectors(ctx, String(req.params.integrationId), sessionId), next: null });
+      res.json({ data: await sessionConnectors(ctx, String(req.params.integrationId), sessionId), next: null } satisfies ConnectorsAnswer);
     },
   );
 
@@ -122,7 +123,7 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
       const connectionId = parseInput(connectionIdSchema, req.params.connectionId);
       const connectors = await disconnectConnection(ctx, String(req.params.integrationId), sessionId, connectionId, auditActorOf(res));
       broker.forget(connectionId);
-      res.json({ data: connectors, next: null });
+      res.json({ data: connectors, next: null } satisfies ConnectorsAnswer);
     },
   );
 
@@ -225,7 +226,7 @@ export function sessionRoutes(ctx: AppContext, oauth: OAuthClients, broker: Cred
   router.post('/session/:sessionId/commit', authenticate(ctx, { scope: 'installs:write', sessionToken: true }), async function commitSessionHandler(req, res) {
     const sessionId = await sessionOfRequest(ctx, req, res);
     const { targetUrl } = await commitSession(ctx, String(req.params.integrationId), sessionId, auditActorOf(res));
-    res.status(200).json({ targetUrl });
+    res.status(200).json({ targetUrl } satisfies CommitAnswer);
   });
 
   return router;

@@ -101,7 +101,9 @@ export function violationsOf(target: FuzzTarget, request: FuzzRequest, answer: F
     add('shape', `${answer.status} ${contentType} ${answer.body.slice(0, 200)}`);
   }
   const everything = `${JSON.stringify(answer.headers)}\n${answer.body}`;
-  const trace = TRACE_PATTERNS.find((pattern) => pattern.test(answer.body));
+  // A script the server serves (the reference page's renderer) is code, full of text that looks like a trace.
+  const servedScript = answer.status === 200 && /^(text|application)\/javascript/.test(contentType);
+  const trace = servedScript ? undefined : TRACE_PATTERNS.find((pattern) => pattern.test(answer.body));
   if (trace) add('stack', `${trace} in ${answer.body.slice(0, 300)}`);
   const secret = target.secrets.find((value) => everything.includes(value));
   if (secret) add('secret', `${secret.slice(0, 8)}… in the answer`);

@@ -14,6 +14,9 @@ import type Provider from 'oidc-provider';
 import type { CustomAuthMethods } from '../../src/connectors/auth-methods.js';
 import { applyServerLimits } from '../../src/http/listener.js';
 import { LogCapture } from './log-capture.js';
+import { OpenApiAnswers } from './openapi-answers.js';
+import { buildOpenApiDocument } from '../../src/openapi/document.js';
+import { ROUTES } from '../../src/routes.js';
 
 /** Listens on an ephemeral loopback port before the handler exists, so URLs are known up front. */
 export async function listenOnLoopback(prepare?: (server: Server) => void): Promise<{ server: Server; origin: string; port: number }> {
@@ -99,6 +102,7 @@ export interface TestPatchbay {
  * run on PostgreSQL, each server in a schema of its own (dropped afterwards).
  */
 export const TEST_POSTGRES_URL = process.env.PATCHBAY_TEST_DATABASE_URL;
+const CHECK_ANSWERS = process.env.PATCHBAY_CHECK_ANSWERS === '1';
 
 function databaseFor(dataDir: string): Pick<Config, 'databaseUrl' | 'dbSchema'> {
   if (TEST_POSTGRES_URL) return { databaseUrl: TEST_POSTGRES_URL, dbSchema: `t_${randomBytes(6).toString('hex')}` };
@@ -162,7 +166,9 @@ export async function startPatchbay(
     ...(declarations ? { declarations } : {}),
     ...(options.authMethods ? { authMethods: options.authMethods } : {}),
   });
-  server.on('request', patchbay.app);
+  // PATCHBAY_CHECK_ANSWERS=1: every answer of the test file is checked against the OpenAPI document.
+  const answers = CHECK_ANSWERS ? new OpenApiAnswers(origin, buildOpenApiDocument(ROUTES, { serverUrl: origin })) : null;
+  server.on('request', answers ? answers.listener(patchbay.app) : patchbay.app);
   let counter = 0;
   return {
     origin,
@@ -179,6 +185,7 @@ export async function startPatchbay(
       await patchbay.close();
       await dropTestSchema(config);
       rmSync(dataDir, { recursive: true, force: true });
+      if (answers?.problems.length) throw new Error(`answers that do not match /openapi.json:\n${answers.problems.join('\n')}`);
     },
   };
 }
