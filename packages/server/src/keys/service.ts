@@ -118,8 +118,6 @@ export async function listAccessKeys(
   return { data: page.map(toKeyRecord), next: rows.length > query.limit ? page[page.length - 1]!.id : null };
 }
 
-/** The user's `%` and `_` are ordinary characters: escaped for LIKE … ESCAPE '\' (SQLite and PostgreSQL). */
-
 /**
  * A key's tenant is fixed once set (Fuuz: "Cannot change after creation"): moving a live secret to
  * another tenant, or widening it to every tenant, would hand it data it was never issued for. A key
