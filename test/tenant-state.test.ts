@@ -142,10 +142,11 @@ describe('the tenant’s state on load and disconnect, end to end', () => {
     const disconnected = (await events(page)).find((event) => event.type === 'patchbay-disconnected');
     assert.deepEqual(disconnected?.detail, { connectionId: row!.id, connector: 'demo-cloud', integration: 'demo-apps' });
     assert.equal(row!.status, 'revoked');
-    const audit = await patchbay.patchbay.ctx.store.db.selectFrom('audit_entries').select(['action']).where('target_id', '=', row!.id).execute();
+    const audit = await patchbay.patchbay.ctx.store.db.selectFrom('audit_entries').select(['action']).where('target_id', '=', row!.id).orderBy('id').execute();
     assert.deepEqual(
       audit.map((entry) => entry.action),
-      ['connection.revoked'],
+      ['connection.created', 'connection.revoked'],
+      'the connection’s audit trail: made by the sign-in, revoked by the disconnect',
     );
 
     await picker(page).locator('[part~="connections"]').waitFor({ state: 'detached' });
