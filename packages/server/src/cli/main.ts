@@ -19,18 +19,25 @@ import { connectors } from './connectors.js';
 import { events } from './events.js';
 import { installs } from './installs.js';
 import { integrations } from './integrations.js';
-import { authEvents, keys } from './keys.js';
 import { out, UsageError } from './output.js';
 import { partners } from './partners.js';
 import type { Subcommand } from './remote.js';
-import { migrate, start } from './server.js';
 import { USAGE } from './usage.js';
 
+/**
+ * A local command loads the server or its store when it runs, not before: a remote command (a
+ * small HTTP client) then starts without loading Express, Kysely, the SQLite driver and the rest.
+ */
+const local =
+  (load: () => Promise<Subcommand>): Subcommand =>
+  async (args, env) =>
+    (await load())(args, env);
+
 const COMMANDS: Record<string, Subcommand> = {
-  start,
-  migrate,
-  keys,
-  'auth-events': authEvents,
+  start: local(async () => (await import('./server.js')).start),
+  migrate: local(async () => (await import('./server.js')).migrate),
+  keys: local(async () => (await import('./keys.js')).keys),
+  'auth-events': local(async () => (await import('./keys.js')).authEvents),
   'master-key': async () => {
     out(randomBytes(32).toString('base64'));
     return 0;
