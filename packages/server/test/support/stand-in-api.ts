@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { IncomingMessage, Server } from 'node:http';
+import { type IncomingMessage, type Server, validateHeaderValue } from 'node:http';
 import { type CustomAuthMethod, defineAuthMethod } from '../../src/connectors/auth-methods.js';
 import { closeServer, listenOnLoopback } from './harness.js';
 
@@ -89,7 +89,17 @@ export async function startStandInApi(): Promise<StandInApi> {
       return;
     }
     if (action === 'not-found') return send(404, { error: `no route for ${req.url}` });
-    if (action === 'redirect') return send(302, { ok: true }, { location: url.searchParams.get('to') ?? '/' });
+    if (action === 'redirect') {
+      const location = url.searchParams.get('to') ?? '/';
+      // A target that cannot be a header value (a control character, or text past Latin-1) is
+      // refused, as a real API would, rather than thrown inside the handler and left unanswered.
+      try {
+        validateHeaderValue('location', location);
+      } catch {
+        return send(400, { error: 'invalid redirect target' });
+      }
+      return send(302, { ok: true }, { location });
+    }
     if (action === 'echo') {
       let body = '';
       req.on('data', (chunk) => (body += chunk));
