@@ -2,7 +2,7 @@
  * `npm run bench:auth`: what key authentication costs. Requests per second, p99 latency and the
  * server's CPU time per request for (a) a route with no authentication and (b) the same route
  * behind key authentication, served by one server process, loaded from this process over
- * loopback (autocannon). Target: (b)/(a) ≥ 0.85.
+ * loopback (autocannon). Target: (b)/(a) ≥ 0.95 (issue 16).
  *
  * The two routes are measured in back-to-back pairs of rounds (which goes first alternates), and
  * the ratio is the median of the pairs' ratios: this machine's speed drifts by a third within a
@@ -84,7 +84,7 @@ try {
   const ratio = median(rpsRatios);
   const authMicros = median(pairs.map(({ open, keyed }) => keyed.cpuMicrosPerRequest - open.cpuMicrosPerRequest));
   const spread = `pairs ${Math.min(...rpsRatios).toFixed(2)}–${Math.max(...rpsRatios).toFixed(2)}`;
-  console.log(`ratio (b)/(a), requests per second, median of pairs: ${ratio.toFixed(3)} (${spread})  (target ≥ 0.85: ${ratio >= 0.85 ? 'met' : 'NOT met'})`);
+  console.log(`ratio (b)/(a), requests per second, median of pairs: ${ratio.toFixed(3)} (${spread})  (target ≥ 0.95: ${ratio >= 0.95 ? 'met' : 'NOT met'})`);
   console.log(
     `ratio (a)/(b), server CPU per request, median of pairs: ${median(pairs.map(({ open, keyed }) => open.cpuMicrosPerRequest / keyed.cpuMicrosPerRequest)).toFixed(3)}  (authentication costs ${authMicros.toFixed(0)} µs of CPU per request)`,
   );
