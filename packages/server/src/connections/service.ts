@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { type AuditActor, changedFields, SYSTEM, writeAudit } from '../audit/service.js';
+import { type AuditActor, changedFields, inTransaction, SYSTEM, writeAudit } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import type { Credentials } from '../connectors/auth-methods.js';
 import { newId } from '../crypto/random.js';
@@ -147,14 +147,19 @@ export async function listConnections(
 
 /** Revoked connections keep their row (installs and audit point at them) but lose their credentials. */
 export async function revokeConnection(deps: Pick<AppContext, 'store' | 'keyring'>, id: string, by: AuditActor): Promise<ConnectionView> {
-  return deps.store.db.transaction().execute(async (trx) => {
+  return revokeConnectionIn(deps.store.db, deps.keyring, id, by);
+}
+
+/** `revokeConnection` in the caller's transaction when `db` is one (a connector deleted with force revokes each of its connections). */
+export async function revokeConnectionIn(db: AppContext['store']['db'], keyring: AppContext['keyring'], id: string, by: AuditActor): Promise<ConnectionView> {
+  return inTransaction(db, async (trx) => {
     const row = await trx.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw notFound('connection_not_found', 'No such connection.');
     const updated = await trx
       .updateTable('connections')
       .set({
         status: 'revoked',
-        credentials_ciphertext: deps.keyring.encrypt(JSON.stringify({ type: 'none' }), credentialsAad(row.id, row.tenant_id)),
+        credentials_ciphertext: keyring.encrypt(JSON.stringify({ type: 'none' }), credentialsAad(row.id, row.tenant_id)),
         expires_at: null,
         updated_at: isoNow(),
       })

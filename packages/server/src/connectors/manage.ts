@@ -1,5 +1,5 @@
 import { writeAudit } from '../audit/service.js';
-import { credentialsAad } from '../connections/service.js';
+import { revokeConnectionIn } from '../connections/service.js';
 import type { AppContext } from '../context.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
@@ -112,25 +112,13 @@ export async function deleteConnector(deps: Deps, slug: string, force: boolean, 
       `Connector "${slug}" is offered in ${offering.map((id) => `"${id}"`).join(', ')}: remove it from those integrations first.`,
     );
   return deps.catalog.change(async (trx) => {
-    const live = await trx.selectFrom('connections').select(['id', 'tenant_id']).where('connector_id', '=', slug).where('status', '!=', 'revoked').execute();
+    const live = await trx.selectFrom('connections').select('id').where('connector_id', '=', slug).where('status', '!=', 'revoked').execute();
     if (live.length > 0 && !force)
       throw conflict(
         'connector_in_use',
         `Connector "${slug}" has ${live.length} connection${live.length === 1 ? '' : 's'}; delete with ?force=true to revoke ${live.length === 1 ? 'it' : 'them'}.`,
       );
-    const now = isoNow();
-    for (const row of live) {
-      await trx
-        .updateTable('connections')
-        .set({
-          status: 'revoked',
-          credentials_ciphertext: deps.keyring.encrypt(JSON.stringify({ type: 'none' }), credentialsAad(row.id, row.tenant_id)),
-          expires_at: null,
-          updated_at: now,
-        })
-        .where('id', '=', row.id)
-        .execute();
-    }
+    for (const row of live) await revokeConnectionIn(trx, deps.keyring, row.id, { actor });
     await trx.deleteFrom('connectors').where('id', '=', slug).execute();
     await writeAudit(trx, {
       actor,
