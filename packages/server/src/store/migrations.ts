@@ -263,6 +263,18 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_entries_at').on('audit_entries').columns(['at']).execute();
     },
   },
+  '0008_webhook_events': {
+    async up(db: Kysely<unknown>) {
+      // The outbox: a lifecycle event is written in the transaction of the change it describes.
+      await db.schema
+        .createTable('webhook_events')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -213,6 +213,15 @@ export interface EventsTable {
   created_at: string;
 }
 
+export interface WebhookEventsTable {
+  /** The Standard Webhooks message id (`webhook-id`): the same on every attempt and every endpoint. */
+  id: string;
+  type: string;
+  created_at: string;
+  /** The resource as the API shows it, as JSON (never a credential). */
+  data: string;
+}
+
 export interface Database {
   access_keys: AccessKeysTable;
   auth_events: AuthEventsTable;
@@ -231,4 +240,5 @@ export interface Database {
   partner_keys: PartnerKeysTable;
   topic_grants: TopicGrantsTable;
   events: EventsTable;
+  webhook_events: WebhookEventsTable;
 }
