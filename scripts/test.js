@@ -56,6 +56,8 @@ const steps = [
   { name: 'custom-elements manifest', command: 'npm', args: ['run', 'check:manifest', '--silent'] },
   // README.md's settings section must match the settings table (packages/server/src/settings.ts).
   { name: 'settings section', command: 'npm', args: ['run', 'check:settings', '--silent'] },
+  // No import cycle in the packages' sources, type-only imports included (issue 14).
+  { name: 'import cycles', command: 'npm', args: ['run', 'check:cycles', '--silent'] },
   { name: 'storybook build', command: 'npm', args: ['run', 'build:storybook', '--silent'] },
   { name: 'server (SQLite)', stage: 'server', command: 'npm', args: ['run', 'test:server', '--silent'], counts: 'node', env: sqliteEnv },
   ...(postgresUrl

@@ -25,9 +25,9 @@ import { partnerPageRoutes } from './pages/partner.js';
 import { type WidgetBundle, widgetRoutes } from './pages/widget.js';
 import { externalPartnerRoutes, partnerPortalRoutes, partnerRoutes } from './partners/routes.js';
 import { oauthCallbackRoutes, sessionRoutes } from './sessions/routes.js';
+import type { RouteLine } from './http/route-table.js';
 
-/** `[method, full path, handler]`; the method `*` is every method. */
-export type RouteLine = readonly [method: string, path: string, handler: string];
+export type { RouteLine } from './http/route-table.js';
 
 const INTEGRATION = '/v1/integrations/:integrationId';
 const SESSION = `${INTEGRATION}/session/:sessionId`;

@@ -1,5 +1,8 @@
 import type { Express } from 'express';
 
+/** `[method, full path, handler]`; the method `*` is every method (one line of `routes.ts`). */
+export type RouteLine = readonly [method: string, path: string, handler: string];
+
 /** One route as wired in the app: its full path template (`/v1/keys/:keyId`) and methods. */
 export interface RouteEntry {
   path: string;

@@ -1,8 +1,10 @@
 import { listEnvelope } from '@patchbay/contract';
 import { z } from 'zod';
 import { isValidRange } from './ip.js';
-import { MAX_GRACE_SECONDS } from './service.js';
 import { expandScopes, SCOPE_NAMES, SCOPES } from './scopes.js';
+
+/** The longest a rolled key keeps working beside its successor. */
+export const MAX_GRACE_SECONDS = 7 * 86_400;
 
 export const keyName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$/, 'letters, digits, space, dot, dash and underscore; at most 100');
 const scopes = z.array(z.enum(SCOPE_NAMES)).min(1).max(SCOPE_NAMES.length).transform(expandScopes);

@@ -9,6 +9,7 @@ import type { AppContext } from '../context.js';
 import { containsText } from '../store/like.js';
 import { isoNow } from '../store/time.js';
 import { type AccessKeyRecord, toKeyRecord, type VerifyResult } from './record.js';
+import { MAX_GRACE_SECONDS } from './schema.js';
 import type { Scope } from './scopes.js';
 import { findKeyRowBySecret } from './verifier.js';
 
@@ -182,8 +183,6 @@ export async function setAccessKeyActive(deps: Pick<AppContext, 'store'>, id: st
     return toKeyRecord(row);
   });
 }
-
-export const MAX_GRACE_SECONDS = 7 * 86_400;
 
 /** `SAP-Production-OrderSync` rolls to `SAP-Production-OrderSync-r2`, then `-r3`, … */
 export function rolledName(name: string): string {

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { errorEnvelopeSchema } from '@patchbay/contract';
 import { z } from 'zod';
 import { PROXY_METHODS } from '../connections/routes.js';
-import type { RouteLine } from '../routes.js';
+import type { RouteLine } from '../http/route-table.js';
 import { type Answer, type Credential, isOtherContent, type OperationDoc, TAGS } from './operation.js';
 import { operationKey, OPERATIONS } from './operations/index.js';
 

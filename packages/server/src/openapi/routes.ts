@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Router } from 'express';
 import type { AppContext } from '../context.js';
-import type { RouteLine } from '../routes.js';
+import type { RouteLine } from '../http/route-table.js';
 import { buildOpenApiDocument } from './document.js';
 
 const require = createRequire(import.meta.url);
