@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { type CliFixture, startCliFixture } from './support/cli.js';
 import { FLOW_HOST_ORIGIN } from './support/install-flow.js';
 import { waitFor } from './support/keys.js';
-import { NO_POSTGRES, POSTGRES_URL } from './support/processes.js';
+import { STORE_LABEL, STORE_UNDER_TEST } from './support/processes.js';
 import { STAND_IN } from './support/stand-in-api.js';
 
 interface AuditEntry {
@@ -197,10 +197,6 @@ function catalogThroughTheCli(kind: 'sqlite' | 'postgres') {
   });
 }
 
-describe('the catalog through the CLI (SQLite)', () => {
-  catalogThroughTheCli('sqlite');
-});
-
-describe('the catalog through the CLI (PostgreSQL)', POSTGRES_URL ? {} : { skip: NO_POSTGRES }, () => {
-  catalogThroughTheCli('postgres');
+describe(`the catalog through the CLI (${STORE_LABEL})`, () => {
+  catalogThroughTheCli(STORE_UNDER_TEST);
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type CliFixture, startCliFixture, tableOf } from './support/cli.js';
 import { installEchoForTenant } from './support/install-flow.js';
-import { freePort, NO_POSTGRES, POSTGRES_URL, runCli } from './support/processes.js';
+import { freePort, STORE_LABEL, STORE_UNDER_TEST, runCli } from './support/processes.js';
 
 function failures(kind: 'sqlite' | 'postgres') {
   let fx: CliFixture;
@@ -142,10 +142,6 @@ function failures(kind: 'sqlite' | 'postgres') {
   });
 }
 
-describe('the remote CLI: errors and restricted keys (SQLite)', () => {
-  failures('sqlite');
-});
-
-describe('the remote CLI: errors and restricted keys (PostgreSQL)', POSTGRES_URL ? {} : { skip: NO_POSTGRES }, () => {
-  failures('postgres');
+describe(`the remote CLI: errors and restricted keys (${STORE_LABEL})`, () => {
+  failures(STORE_UNDER_TEST);
 });

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { type CliFixture, startCliFixture, tableOf } from './support/cli.js';
 import { waitFor } from './support/keys.js';
-import { NO_POSTGRES, POSTGRES_URL, runToEnd, spawnCli } from './support/processes.js';
+import { STORE_LABEL, STORE_UNDER_TEST, runToEnd, spawnCli } from './support/processes.js';
 
 const LINK = /^ {2}(http:\/\/127\.0\.0\.1:\d+\/partner#code=\S+)$/m;
 
@@ -163,10 +163,6 @@ function operatorCommands(kind: 'sqlite' | 'postgres') {
   });
 }
 
-describe('the remote CLI: partners, audit, events (SQLite)', () => {
-  operatorCommands('sqlite');
-});
-
-describe('the remote CLI: partners, audit, events (PostgreSQL)', POSTGRES_URL ? {} : { skip: NO_POSTGRES }, () => {
-  operatorCommands('postgres');
+describe(`the remote CLI: partners, audit, events (${STORE_LABEL})`, () => {
+  operatorCommands(STORE_UNDER_TEST);
 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type CliFixture, startCliFixture, tableOf } from './support/cli.js';
 import { installEchoForTenant } from './support/install-flow.js';
-import { NO_POSTGRES, POSTGRES_URL } from './support/processes.js';
+import { STORE_LABEL, STORE_UNDER_TEST } from './support/processes.js';
 import { STAND_IN } from './support/stand-in-api.js';
 
 const ISO_SECOND = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
@@ -214,10 +214,6 @@ function fileWith(fx: CliFixture, body: unknown): string {
   return file;
 }
 
-describe('the remote CLI: connectors, integrations, connections, installs (SQLite)', () => {
-  remoteCatalog('sqlite');
-});
-
-describe('the remote CLI: connectors, integrations, connections, installs (PostgreSQL)', POSTGRES_URL ? {} : { skip: NO_POSTGRES }, () => {
-  remoteCatalog('postgres');
+describe(`the remote CLI: connectors, integrations, connections, installs (${STORE_LABEL})`, () => {
+  remoteCatalog(STORE_UNDER_TEST);
 });

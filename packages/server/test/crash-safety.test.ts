@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { NO_POSTGRES, POSTGRES_URL, type ServerProcess, sharedDatabase, type SharedDatabase, startServerProcess } from './support/processes.js';
+import { STORE_LABEL, STORE_UNDER_TEST, type ServerProcess, sharedDatabase, type SharedDatabase, startServerProcess } from './support/processes.js';
 
 const HOST_ORIGIN = 'https://app.example.com';
 const INTEGRATION = '/v1/integrations/crash-sync';
@@ -166,10 +166,6 @@ function crashSafety(kind: 'sqlite' | 'postgres') {
   });
 }
 
-describe('crash safety: kill -9 under load (SQLite file)', () => {
-  crashSafety('sqlite');
-});
-
-describe('crash safety: kill -9 under load (PostgreSQL)', POSTGRES_URL ? {} : { skip: NO_POSTGRES }, () => {
-  crashSafety('postgres');
+describe(`crash safety: kill -9 under load (${STORE_LABEL})`, () => {
+  crashSafety(STORE_UNDER_TEST);
 });

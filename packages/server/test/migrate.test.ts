@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { NO_POSTGRES, POSTGRES_URL, runCli, sharedDatabase, type SharedDatabase } from './support/processes.js';
+import { STORE_LABEL, STORE_UNDER_TEST, runCli, sharedDatabase, type SharedDatabase } from './support/processes.js';
 
 const PROCESSES = 4;
 
@@ -55,10 +55,6 @@ function migrateConcurrently(kind: 'sqlite' | 'postgres') {
   });
 }
 
-describe('patchbay migrate from several processes at once (SQLite file)', () => {
-  migrateConcurrently('sqlite');
-});
-
-describe('patchbay migrate from several processes at once (PostgreSQL)', POSTGRES_URL ? {} : { skip: NO_POSTGRES }, () => {
-  migrateConcurrently('postgres');
+describe(`patchbay migrate from several processes at once (${STORE_LABEL})`, () => {
+  migrateConcurrently(STORE_UNDER_TEST);
 });

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { NO_POSTGRES, POSTGRES_URL, type ServerProcess, sharedDatabase, type SharedDatabase, startServerProcess } from './support/processes.js';
+import { STORE_LABEL, STORE_UNDER_TEST, type ServerProcess, sharedDatabase, type SharedDatabase, startServerProcess } from './support/processes.js';
 
 const HOST_ORIGIN = 'https://app.example.com';
 const INTEGRATION = '/v1/integrations/slow-sync';
@@ -127,10 +127,6 @@ function cleanShutdown(kind: 'sqlite' | 'postgres') {
   });
 }
 
-describe('clean shutdown on SIGTERM (SQLite file)', () => {
-  cleanShutdown('sqlite');
-});
-
-describe('clean shutdown on SIGTERM (PostgreSQL)', POSTGRES_URL ? {} : { skip: NO_POSTGRES }, () => {
-  cleanShutdown('postgres');
+describe(`clean shutdown on SIGTERM (${STORE_LABEL})`, () => {
+  cleanShutdown(STORE_UNDER_TEST);
 });

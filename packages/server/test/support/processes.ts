@@ -22,9 +22,16 @@ import { dropTestSchema } from './harness.js';
 const ENTRY = fileURLToPath(new URL('./patchbay-cli.ts', import.meta.url));
 const SERVER_DIR = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The PostgreSQL URL for tests, or undefined: then PostgreSQL tests are skipped with this reason. */
+/** The PostgreSQL URL for tests, or undefined. */
 export const POSTGRES_URL = process.env.PATCHBAY_TEST_DATABASE_URL || undefined;
-export const NO_POSTGRES = 'no PostgreSQL configured: set PATCHBAY_TEST_DATABASE_URL=postgres://… to run these tests';
+
+/**
+ * The store this run of the suite tests: PostgreSQL when PATCHBAY_TEST_DATABASE_URL is set, else a
+ * SQLite file. `npm test` runs the suite once for each, so a test made of real processes runs on one
+ * store per run (never twice, never skipped) and a test for one store only is registered in its run.
+ */
+export const STORE_UNDER_TEST: 'sqlite' | 'postgres' = POSTGRES_URL ? 'postgres' : 'sqlite';
+export const STORE_LABEL = STORE_UNDER_TEST === 'postgres' ? 'PostgreSQL' : 'SQLite file';
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -60,7 +67,7 @@ export function sharedDatabase(kind: 'sqlite' | 'postgres'): SharedDatabase {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'patchbay-proc-'));
   const masterKey = randomBytes(32).toString('base64');
   const schema = kind === 'postgres' ? `p_${randomBytes(6).toString('hex')}` : null;
-  if (kind === 'postgres' && !POSTGRES_URL) throw new Error(NO_POSTGRES);
+  if (kind === 'postgres' && !POSTGRES_URL) throw new Error('set PATCHBAY_TEST_DATABASE_URL=postgres://… to test on PostgreSQL');
   const databaseUrl = kind === 'postgres' ? POSTGRES_URL! : `sqlite:${path.join(dataDir, 'patchbay.db')}`;
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
