@@ -128,7 +128,7 @@ export default defineConfig(({ mode }) => {
       minify: standalone,
       lib: {
         entry: (standalone
-          ? { patchbay: 'src/index.ts' }
+          ? { patchbay: 'src/standalone.ts' }
           : {
               index: 'src/index.ts',
               'connect-button': 'src/components/connect-button/connect-button.ts',
@@ -140,7 +140,12 @@ export default defineConfig(({ mode }) => {
       rolldownOptions: {
         // For bundlers, the host's own lit and nanostores are used; the script-tag bundle carries its own.
         external: standalone ? [] : [/^lit(\/|$)/, /^@lit\//, /^nanostores(\/|$)/, /^@floating-ui\//],
-        output: { chunkFileNames: standalone ? 'patchbay-[name]-[hash].js' : 'chunks/[name]-[hash].js' },
+        output: {
+          chunkFileNames: standalone ? 'patchbay-[name]-[hash].js' : 'chunks/[name]-[hash].js',
+          // What every page loads (lit, the shared internals, <connect-button>) in one file next to the
+          // entry, fetched with it; lazy chunks import it, never the entry (whose URL may carry a query).
+          ...(standalone ? { codeSplitting: { groups: [{ name: 'core', tags: ['$initial' as const] }] } } : {}),
+        },
       },
     },
     plugins: standalone ? [bundleManifest()] : [],

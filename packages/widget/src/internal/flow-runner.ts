@@ -3,6 +3,7 @@ import { createFlowStore, type FlowState, initialFlowState } from '../state/flow
 import { type ConnectHost, reportLoadError, sessionOf } from './connect-host.js';
 import { renderFlowChoices } from './flow-choices.js';
 import { FlowController } from './flow-controller.js';
+import type { FlowWindow } from './flow-window.js';
 import { StoreController } from './store-controller.js';
 import '../events/patchbay-cancel.js';
 import '../events/patchbay-connected.js';
@@ -14,6 +15,8 @@ export interface FlowRunnerOptions {
   connected(): void;
   /** Where the keyboard goes back when a flow ends (the element's own button). */
   focusTarget(): HTMLElement | null | undefined;
+  /** How the sign-in window opens, when the element keeps its own (see deferred-flow.ts). */
+  window?: FlowWindow;
 }
 
 /**
@@ -56,7 +59,7 @@ export class FlowRunner implements ReactiveController {
         else host.emit('patchbay-error', error);
         this.#returnFocus();
       },
-    });
+    }, options.window);
   }
 
   /** The flow's state (the element re-renders when it changes). */
@@ -91,6 +94,11 @@ export class FlowRunner implements ReactiveController {
   /** Runs the flow for the element's session. Call it from a user gesture, or the popup will be blocked. */
   start(params?: Record<string, string>): void {
     this.flow.start({ ...sessionOf(this.host), ...(params ? { params } : {}) });
+  }
+
+  /** Runs the flow in the sign-in window the element opened in the click before this code loaded. */
+  adopt(popup: Window, params?: Record<string, string>): void {
+    this.flow.adopt({ ...sessionOf(this.host), ...(params ? { params } : {}) }, popup);
   }
 
   /** True, showing `session_used`, when this token's session already made its connection. */
