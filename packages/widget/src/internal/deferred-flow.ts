@@ -80,11 +80,12 @@ export class DeferredFlow implements ReactiveController {
     await this.#load();
   }
 
-  #load(): Promise<FlowRunner | null> {
+  /** `resumed`: the token whose session was found with nothing to resume (the runner does not read it again). */
+  #load(resumed?: string): Promise<FlowRunner | null> {
     this.#loading ??= loadFlowCode().then(
       ({ FlowRunner }) => {
-        // Added to the host, it resumes the session's flow by itself (a no-op for a window adopted below).
-        this.#runner = new FlowRunner(this.host, { ...this.options, window: this.window });
+        // Added to the host, it resumes the session's flow by itself, unless it was found with nothing to resume.
+        this.#runner = new FlowRunner(this.host, { ...this.options, window: this.window, ...(resumed ? { resumed } : {}) });
         this.host.requestUpdate();
         return this.#runner;
       },
@@ -118,7 +119,7 @@ export class DeferredFlow implements ReactiveController {
     this.host.requestUpdate();
     // Blocked: the page is on its way to the sign-in (page mode); the return resumes the flow.
     if (!popup) return;
-    void this.#load().then((runner) => {
+    void this.#load(this.#peeked === token ? token : undefined).then((runner) => {
       if (!runner) return;
       this.#opening = null;
       runner.adopt(popup, params);

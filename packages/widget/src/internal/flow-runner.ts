@@ -17,6 +17,8 @@ export interface FlowRunnerOptions {
   focusTarget(): HTMLElement | null | undefined;
   /** How the sign-in window opens, when the element keeps its own (see deferred-flow.ts). */
   window?: FlowWindow;
+  /** A token whose session the element already found with nothing to resume, before this code loaded. */
+  resumed?: string;
 }
 
 /**
@@ -35,31 +37,39 @@ export class FlowRunner implements ReactiveController {
   #seenToken: string | undefined;
   /** How many resume() calls are reading the session (a repeated call for the same token returns at once). */
   #resuming = 0;
+  /** `options.resumed`, for the first connect only. */
+  #alreadyResumed: string | undefined;
 
   constructor(
     private readonly host: ConnectHost,
     private readonly options: FlowRunnerOptions,
   ) {
+    this.#alreadyResumed = options.resumed;
     host.addController(this);
     this.#state = new StoreController<FlowState>(host, this.#store);
-    this.flow = new FlowController(host, this.#store, {
-      step: (step) => host.emit('patchbay-step', { step }),
-      connected: (detail) => {
-        this.#spentToken = host.sessionToken;
-        host.emit('patchbay-connected', detail);
-        options.connected();
-        this.#returnFocus();
+    this.flow = new FlowController(
+      host,
+      this.#store,
+      {
+        step: (step) => host.emit('patchbay-step', { step }),
+        connected: (detail) => {
+          this.#spentToken = host.sessionToken;
+          host.emit('patchbay-connected', detail);
+          options.connected();
+          this.#returnFocus();
+        },
+        cancelled: (reason) => {
+          host.emit('patchbay-cancel', { reason });
+          this.#returnFocus();
+        },
+        failed: (error) => {
+          if (this.#resuming > 0) reportLoadError(host, error, 'resume');
+          else host.emit('patchbay-error', error);
+          this.#returnFocus();
+        },
       },
-      cancelled: (reason) => {
-        host.emit('patchbay-cancel', { reason });
-        this.#returnFocus();
-      },
-      failed: (error) => {
-        if (this.#resuming > 0) reportLoadError(host, error, 'resume');
-        else host.emit('patchbay-error', error);
-        this.#returnFocus();
-      },
-    }, options.window);
+      options.window,
+    );
   }
 
   /** The flow's state (the element re-renders when it changes). */
@@ -68,6 +78,12 @@ export class FlowRunner implements ReactiveController {
   }
 
   hostConnected(): void {
+    const resumed = this.#alreadyResumed;
+    this.#alreadyResumed = undefined;
+    if (resumed && resumed === this.host.sessionToken) {
+      this.#seenToken = resumed;
+      return;
+    }
     queueMicrotask(() => this.#resume());
   }
 

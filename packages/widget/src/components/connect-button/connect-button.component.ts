@@ -80,20 +80,22 @@ export class ConnectButton extends PatchbayElement {
   #managerLoading: Promise<unknown> | null = null;
 
   #loadManager(): void {
-    this.#managerLoading ??= Promise.all([import('../../internal/connections-manager.js'), import('../../internal/connections-manager.styles.js')]).then(([{ ConnectionsManager }, { connectionsStyles }]) => {
-      // The list's styles join the element's own (adopted when it first rendered).
-      adoptStyles(this.renderRoot as ShadowRoot, [...ConnectButton.elementStyles, connectionsStyles]);
-      this.manager = new ConnectionsManager(this, this.tenant, {
-        reconnect: (_connector, connection) => this.#reconnect(connection.id),
-        disconnected: (detail) => {
-          // A connection made in this page is gone too: the button shows the tenant's state again.
-          if (this.#run.state.status === 'connected') this.#run.reset();
-          this.emit('patchbay-disconnected', detail);
-          this.button?.focus();
-        },
-      });
-      this.requestUpdate();
-    });
+    this.#managerLoading ??= Promise.all([import('../../internal/connections-manager.js'), import('../../internal/connections-manager.styles.js')]).then(
+      ([{ ConnectionsManager }, { connectionsStyles }]) => {
+        // The list's styles join the element's own (adopted when it first rendered).
+        adoptStyles(this.renderRoot as ShadowRoot, [...ConnectButton.elementStyles, connectionsStyles]);
+        this.manager = new ConnectionsManager(this, this.tenant, {
+          reconnect: (_connector, connection) => this.#reconnect(connection.id),
+          disconnected: (detail) => {
+            // A connection made in this page is gone too: the button shows the tenant's state again.
+            if (this.#run.state.status === 'connected') this.#run.reset();
+            this.emit('patchbay-disconnected', detail);
+            this.button?.focus();
+          },
+        });
+        this.requestUpdate();
+      },
+    );
   }
 
   @query('[part~="base"]') private button!: HTMLButtonElement;
