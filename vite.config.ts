@@ -12,8 +12,8 @@ import { defineConfig, type Plugin } from 'vite';
  * How @patchbay/widget is built, in its two modes (`npm run build -w @patchbay/widget` runs both):
  * - library (default): ES modules for bundlers in packages/widget/dist/, one entry per element plus
  *   `index.js`; lit, nanostores and @floating-ui stay imports, so the host's own copies are used.
- * - script tag (`--mode standalone`): packages/widget/dist/standalone/patchbay.js with everything in
- *   it, minified, for `<script type="module" src=…>`; lazy chunks, brotli and gzip copies, and
+ * - script tag (`--mode standalone`): packages/widget/dist/standalone/patchbay.js (entry src/standalone.ts)
+ *   with lit and all else it needs, minified, for `<script type="module" src=…>`; lazy chunks, brotli and gzip copies, and
  *   manifest.json (sizes and the SRI hash), which the server reads to serve it.
  * Everything resolves from the widget's folder, so the build runs the same from the root.
  */
@@ -46,8 +46,9 @@ async function compressNextToIt(file: string): Promise<{ file: string; bytes: nu
  * Compresses every file of the script-tag bundle at build time (brotli and gzip, next to each file,
  * for the server to send by `Accept-Encoding`), and prints and writes (manifest.json) the bytes a
  * page transfers and the SRI hash. "Eager" is what a page loads for `<script src=…/patchbay.js>`:
- * the entry and the chunks it imports statically. Translations, the popover's positioning and
- * `<partner-onboarding>` are lazy chunks, loaded only by pages that use them.
+ * the entry and the chunks it imports statically, which is all a page with only `<connect-button>`
+ * loads before its first click. `<connector-picker>`, `<partner-onboarding>`, the button's flow and
+ * manage list, translations and the popover's positioning are lazy chunks, loaded only when used.
  */
 function bundleManifest(): Plugin {
   return {
@@ -73,6 +74,32 @@ function bundleManifest(): Plugin {
         files.reduce((total, file) => total + file[key], 0);
       const eager = [...eagerFiles].map((fileName) => sizes.get(fileName)!);
       const lazy = [...chunks.keys()].filter((fileName) => !eagerFiles.has(fileName)).map((fileName) => sizes.get(fileName)!);
+      // What a page with one of the lazily defined elements loads before its first click: the entry's
+      // files and that element's chunk with the chunks it imports.
+      const eagerOf = (files: Set<string>) => ({
+        brotliBytes: sum(
+          [...files].map((fileName) => sizes.get(fileName)!),
+          'brotliBytes',
+        ),
+        gzipBytes: sum(
+          [...files].map((fileName) => sizes.get(fileName)!),
+          'gzipBytes',
+        ),
+        files: [...files],
+      });
+      const pages: Record<string, ReturnType<typeof eagerOf>> = { 'connect-button': eagerOf(eagerFiles) };
+      for (const element of ['connector-picker', 'partner-onboarding']) {
+        const chunk = [...chunks.values()].find((candidate) => candidate.facadeModuleId?.endsWith(`/${element}.ts`));
+        if (!chunk) continue;
+        const files = new Set(eagerFiles);
+        const add = (fileName: string) => {
+          if (files.has(fileName)) return;
+          files.add(fileName);
+          for (const imported of chunks.get(fileName)!.imports) add(imported);
+        };
+        add(chunk.fileName);
+        pages[element] = eagerOf(files);
+      }
       const integrity = `sha384-${createHash('sha384')
         .update(readFileSync(path.join(dir, 'patchbay.js')))
         .digest('base64')}`;
@@ -86,6 +113,8 @@ function bundleManifest(): Plugin {
         eagerGzipBytes: sum(eager, 'gzipBytes'),
         totalBrotliBytes: sum([...eager, ...lazy], 'brotliBytes'),
         totalGzipBytes: sum([...eager, ...lazy], 'gzipBytes'),
+        /** Per page that uses only that element, before its first click (`connect-button` is the entry's own). */
+        pages,
         eager,
         lazy,
       };
@@ -95,6 +124,8 @@ function bundleManifest(): Plugin {
         `\npatchbay.js v${version}: a script tag transfers ${manifest.eagerBrotliBytes} bytes brotli, ${manifest.eagerGzipBytes} bytes gzip (${eager.length} files); ` +
           `${manifest.totalBrotliBytes} bytes brotli, ${manifest.totalGzipBytes} bytes gzip with every lazy chunk`,
       );
+      for (const [element, page] of Object.entries(pages))
+        console.log(`  a page with only <${element}>: ${page.brotliBytes} bytes brotli, ${page.gzipBytes} bytes gzip (${page.files.length} files)`);
       for (const chunk of lazy) console.log(`  lazy ${chunk.file}: ${chunk.brotliBytes} bytes brotli, ${chunk.gzipBytes} bytes gzip`);
       console.log(`integrity: ${integrity}\n`);
     },
@@ -128,7 +159,7 @@ export default defineConfig(({ mode }) => {
       minify: standalone,
       lib: {
         entry: (standalone
-          ? { patchbay: 'src/index.ts' }
+          ? { patchbay: 'src/standalone.ts' }
           : {
               index: 'src/index.ts',
               'connect-button': 'src/components/connect-button/connect-button.ts',
@@ -140,7 +171,18 @@ export default defineConfig(({ mode }) => {
       rolldownOptions: {
         // For bundlers, the host's own lit and nanostores are used; the script-tag bundle carries its own.
         external: standalone ? [] : [/^lit(\/|$)/, /^@lit\//, /^nanostores(\/|$)/, /^@floating-ui\//],
-        output: { chunkFileNames: standalone ? 'patchbay-[name]-[hash].js' : 'chunks/[name]-[hash].js' },
+        output: {
+          chunkFileNames: standalone ? 'patchbay-[name]-[hash].js' : 'chunks/[name]-[hash].js',
+          // Vite's library mode keeps whitespace (and pure annotations) in ES output for downstream
+          // bundlers; the script-tag bundle has none, so it is minified fully.
+          ...(standalone ? { minify: true } : {}),
+          // What every page loads (lit, the shared internals, <connect-button>) in one file next to the
+          // entry, fetched with it; lazy chunks import it, never the entry (whose URL may carry a query).
+          // The entry keeps its own few lines (and so its source map).
+          ...(standalone
+            ? { codeSplitting: { groups: [{ name: 'core', tags: ['$initial' as const], test: (id: string) => !id.endsWith('/src/standalone.ts') }] } }
+            : {}),
+        },
       },
     },
     plugins: standalone ? [bundleManifest()] : [],

@@ -1,19 +1,8 @@
+import { enConnect } from './en-connect.js';
+
 /** English, the reference table: every other language must have exactly these keys. */
 export const en = {
-  'connect.label': 'Connect',
-  'connect.connecting': 'Connecting…',
-  'connect.connected': 'Connected',
-  'connect.reconnect': 'Reconnect',
-  'connect.retry': 'Try again',
-  'connect.status.connecting': 'Waiting for you to sign in in the new window…',
-  'connect.status.connected': 'Connected.',
-  'connect.status.needsReauth': 'The connection needs you to sign in again.',
-  'connect.status.cancelled': 'Cancelled. Nothing was connected.',
-  'connect.status.windowLost': 'Still waiting for the sign-in to finish. If you closed its window, reopen it or cancel.',
-  'connect.status.expired': 'The sign-in took too long and expired. Nothing was connected.',
-  'connect.status.error': 'Something went wrong: {message}',
-  'connect.connectedAs': 'Connected as {label}',
-  'connect.status.expiring': 'The connection expires soon ({date}). Reconnect to keep it working.',
+  ...enConnect,
   'picker.trigger': 'Connect an app',
   'picker.triggerBusy': 'Connecting {name}…',
   'picker.dialog': 'Choose an app to connect',
@@ -37,7 +26,6 @@ export const en = {
   'picker.status.windowLost': 'Still waiting for {name} to finish signing in. If you closed its window, reopen it or cancel.',
   'picker.status.expired': 'The sign-in for {name} took too long and expired. It was not connected.',
   'picker.status.error': '{name} could not be connected: {message}',
-  'picker.status.sessionUsed': 'This session is used up. Ask for a new one to connect another app.',
   'picker.state.expiring': 'Expires soon',
   'picker.methods.heading': 'How do you want to connect {name}?',
   'picker.methods.recommended': 'Recommended',
@@ -120,13 +108,6 @@ export const en = {
   'onboarding.sessionExpired.body': 'For your security, portal sessions are short. Ask the workspace that invited you for a new link.',
   'onboarding.failed.title': 'The invitation could not be opened',
   'onboarding.error': 'That did not work: {message}',
-  'error.invalidToken': 'This button has no valid session. Reload the page.',
-  'error.timeout': 'The connection took too long to finish. Try again.',
-  'error.network': 'The Patchbay server could not be reached.',
-  'flow.choices': 'Sign-in window',
-  'flow.reopen': 'Reopen sign-in window',
-  'flow.cancel': 'Cancel',
-  'error.sessionExpired': 'This session has expired. Reload the page to start again.',
 } as const;
 
 export type TranslationKey = keyof typeof en;

@@ -1,10 +1,21 @@
-import { en, type Translation, type TranslationKey } from './en.js';
+import type { Translation, TranslationKey } from './en.js';
+import { enConnect } from './en-connect.js';
 
 /**
- * Languages by BCP 47 tag. English ships in the bundle; the others load on first use, so a page
- * pays only for the language it shows. Hosts may register their own tables.
+ * Languages by BCP 47 tag. English ships in the bundle: `<connect-button>`'s texts at once, the
+ * whole table (en.ts) with the first element that needs more (`useEnglish`); the other languages
+ * load on first use, so a page pays only for the language it shows. Hosts may register their own tables.
  */
-const translations = new Map<string, Translation>([['en', en]]);
+let english: Partial<Translation> = enConnect;
+const translations = new Map<string, Partial<Translation>>([['en', english]]);
+
+/** The whole English table, from an element that shows more than the button's texts (it imports en.ts). */
+export function useEnglish(table: Translation): void {
+  if (english === table) return;
+  // A host's own English (registerTranslation) stays in place.
+  if (translations.get('en') === english) translations.set('en', table);
+  english = table;
+}
 const loaders: Record<string, () => Promise<Translation>> = {
   de: async () => (await import('./de.js')).de,
   es: async () => (await import('./es.js')).es,
@@ -50,8 +61,8 @@ export function loadTranslation(locale: string): Promise<void> {
 
 /** A text in a locale, English until the locale's table has loaded; `{name}` fills from values. */
 export function t(key: TranslationKey, locale?: string, values: Record<string, string> = {}): string {
-  const table = translations.get(tagFor(locale)) ?? en;
-  return table[key].replace(/\{(\w+)\}/g, (_match, name: string) => values[name] ?? '');
+  const text = translations.get(tagFor(locale))?.[key] ?? english[key] ?? '';
+  return text.replace(/\{(\w+)\}/g, (_match, name: string) => values[name] ?? '');
 }
 
 /** The language for an element: its `locale` property, else the nearest `lang` attribute, else the document's. */

@@ -3,6 +3,8 @@ import type { SessionConnector, TenantConnection } from './api-client.js';
 import type { ConnectHost } from './connect-host.js';
 import { type TenantStateController, toError } from './tenant-state.js';
 import '../events/patchbay-error.js';
+import { en } from '../i18n/en.js';
+import { useEnglish } from '../i18n/index.js';
 
 export interface ConnectionsManagerEvents {
   /** The tenant chose Reconnect: run the flow re-authorizing this connection. */
@@ -25,6 +27,11 @@ const STATE_TEXT = {
  * and reported (`patchbay-error`).
  */
 export class ConnectionsManager implements ReactiveController {
+  static {
+    // Its texts are beyond <connect-button>'s, which are all the English the script tag's core carries.
+    useEnglish(en);
+  }
+
   #confirming: string | null = null;
   #pending: string | null = null;
   #failure: { connectionId: string; text: string } | null = null;

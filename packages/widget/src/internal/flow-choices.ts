@@ -1,4 +1,4 @@
-import { css, html } from 'lit';
+import { html } from 'lit';
 import type { FlowController } from './flow-controller.js';
 import type { LocaleController } from './locale-controller.js';
 
@@ -14,34 +14,3 @@ export function renderFlowChoices(flow: FlowController, i18n: LocaleController) 
     <button part="cancel" type="button" @click=${() => void flow.cancel()}>${i18n.text('flow.cancel')}</button>
   </span>`;
 }
-
-export const flowChoicesStyles = css`
-  [part~='choices'] {
-    display: inline-flex;
-    flex-wrap: wrap;
-    gap: 0.5em;
-  }
-
-  [part~='reopen'],
-  [part~='cancel'] {
-    padding: 0.35em 0.8em;
-    border: 1px solid var(--_border);
-    border-radius: var(--_radius);
-    background: transparent;
-    color: var(--_text);
-    font: inherit;
-    font-size: 0.85em;
-    cursor: pointer;
-  }
-
-  [part~='reopen'] {
-    border-color: var(--_accent);
-    color: var(--_accent);
-  }
-
-  [part~='reopen']:focus-visible,
-  [part~='cancel']:focus-visible {
-    outline: var(--_focus-ring);
-    outline-offset: 2px;
-  }
-`;

@@ -3,6 +3,7 @@ import type { MapStore } from 'nanostores';
 import type { CancelReason, FlowState, FlowStep } from '../state/flow.js';
 import { ApiClient, PatchbayApiError, type SessionState } from './api-client.js';
 import { cancelReasonOf, EXPIRED, FAILED, liveWindow, sharedInstall, toFlowError, windows } from './flow-shared.js';
+import { FlowWindow } from './flow-window.js';
 import { sessionIdOf } from './session-token.js';
 
 export interface FlowOptions {
@@ -61,6 +62,8 @@ export class FlowController implements ReactiveController {
     host: ReactiveControllerHost,
     private readonly store: MapStore<FlowState>,
     private readonly events: FlowEvents,
+    /** How the sign-in window opens (the element's own, so it can open one before this code loads). */
+    readonly window: FlowWindow = new FlowWindow(),
   ) {
     host.addController(this);
   }
@@ -78,20 +81,6 @@ export class FlowController implements ReactiveController {
     // The window stays open and known (windows map): a remount resumes the same flow.
     this.#stop();
     this.#resumed = null;
-  }
-
-  /** Opens the window; overridable so tests can observe it. Must stay synchronous. */
-  openWindow(url: string, name: string): Window | null {
-    const width = 520;
-    const height = 720;
-    const left = Math.max(0, window.screenX + (window.outerWidth - width) / 2);
-    const top = Math.max(0, window.screenY + (window.outerHeight - height) / 2);
-    return window.open(url, name, `popup,width=${width},height=${height},left=${left},top=${top}`);
-  }
-
-  /** Full-page navigation for page mode; overridable so tests can observe it. */
-  navigate(url: string): void {
-    window.location.assign(url);
   }
 
   /**
@@ -112,6 +101,21 @@ export class FlowController implements ReactiveController {
     this.#params = options.params ?? {};
     if (!this.#open(api, sessionId)) return;
     this.#begin(api, sessionId, options.params?.['connector']);
+  }
+
+  /**
+   * Runs the flow in a sign-in window the element opened itself in the click, before this code had
+   * loaded (deferred-flow.ts); otherwise as `start()`.
+   */
+  adopt(options: FlowOptions, popup: Window): void {
+    const sessionId = sessionIdOf(options.token);
+    if (this.#running || !sessionId || this.#expired.has(sessionId)) {
+      if (!this.#running) popup.close();
+      return this.start(options);
+    }
+    this.#params = options.params ?? {};
+    this.#adoptWindow(sessionId, popup);
+    this.#begin(new ApiClient(options.server, options.integration, options.token), sessionId, options.params?.['connector']);
   }
 
   /** "Reopen sign-in window": the start URL again, synchronously from the click. */
@@ -205,17 +209,20 @@ export class FlowController implements ReactiveController {
 
   /** Opens the sign-in window, or navigates in page mode when it is blocked. False when navigating. */
   #open(api: ApiClient, sessionId: string): boolean {
-    const popup = this.openWindow(api.startUrl(sessionId, 'popup', window.location.origin, this.#params), `patchbay-${sessionId}`);
+    const popup = this.window.open(api, sessionId, this.#params);
     if (!popup) {
       // Blocked: the same flow as a full-page redirect, resumed by `resume()` on return.
       this.#stop();
       this.store.set({ ...this.store.get(), status: 'connecting', step: 'authorize', error: null, windowLost: false });
-      this.navigate(api.startUrl(sessionId, 'page', window.location.origin, this.#params));
       return false;
     }
+    this.#adoptWindow(sessionId, popup);
+    return true;
+  }
+
+  #adoptWindow(sessionId: string, popup: Window): void {
     this.#popup = popup;
     windows.set(sessionId, popup);
-    return true;
   }
 
   #begin(api: ApiClient, sessionId: string, connector?: string): void {

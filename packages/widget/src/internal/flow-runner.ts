@@ -3,6 +3,7 @@ import { createFlowStore, type FlowState, initialFlowState } from '../state/flow
 import { type ConnectHost, reportLoadError, sessionOf } from './connect-host.js';
 import { renderFlowChoices } from './flow-choices.js';
 import { FlowController } from './flow-controller.js';
+import type { FlowWindow } from './flow-window.js';
 import { StoreController } from './store-controller.js';
 import '../events/patchbay-cancel.js';
 import '../events/patchbay-connected.js';
@@ -14,6 +15,10 @@ export interface FlowRunnerOptions {
   connected(): void;
   /** Where the keyboard goes back when a flow ends (the element's own button). */
   focusTarget(): HTMLElement | null | undefined;
+  /** How the sign-in window opens, when the element keeps its own (see deferred-flow.ts). */
+  window?: FlowWindow;
+  /** A token whose session the element already found with nothing to resume, before this code loaded. */
+  resumed?: string;
 }
 
 /**
@@ -32,31 +37,39 @@ export class FlowRunner implements ReactiveController {
   #seenToken: string | undefined;
   /** How many resume() calls are reading the session (a repeated call for the same token returns at once). */
   #resuming = 0;
+  /** `options.resumed`, for the first connect only. */
+  #alreadyResumed: string | undefined;
 
   constructor(
     private readonly host: ConnectHost,
     private readonly options: FlowRunnerOptions,
   ) {
+    this.#alreadyResumed = options.resumed;
     host.addController(this);
     this.#state = new StoreController<FlowState>(host, this.#store);
-    this.flow = new FlowController(host, this.#store, {
-      step: (step) => host.emit('patchbay-step', { step }),
-      connected: (detail) => {
-        this.#spentToken = host.sessionToken;
-        host.emit('patchbay-connected', detail);
-        options.connected();
-        this.#returnFocus();
+    this.flow = new FlowController(
+      host,
+      this.#store,
+      {
+        step: (step) => host.emit('patchbay-step', { step }),
+        connected: (detail) => {
+          this.#spentToken = host.sessionToken;
+          host.emit('patchbay-connected', detail);
+          options.connected();
+          this.#returnFocus();
+        },
+        cancelled: (reason) => {
+          host.emit('patchbay-cancel', { reason });
+          this.#returnFocus();
+        },
+        failed: (error) => {
+          if (this.#resuming > 0) reportLoadError(host, error, 'resume');
+          else host.emit('patchbay-error', error);
+          this.#returnFocus();
+        },
       },
-      cancelled: (reason) => {
-        host.emit('patchbay-cancel', { reason });
-        this.#returnFocus();
-      },
-      failed: (error) => {
-        if (this.#resuming > 0) reportLoadError(host, error, 'resume');
-        else host.emit('patchbay-error', error);
-        this.#returnFocus();
-      },
-    });
+      options.window,
+    );
   }
 
   /** The flow's state (the element re-renders when it changes). */
@@ -65,6 +78,12 @@ export class FlowRunner implements ReactiveController {
   }
 
   hostConnected(): void {
+    const resumed = this.#alreadyResumed;
+    this.#alreadyResumed = undefined;
+    if (resumed && resumed === this.host.sessionToken) {
+      this.#seenToken = resumed;
+      return;
+    }
     queueMicrotask(() => this.#resume());
   }
 
@@ -91,6 +110,11 @@ export class FlowRunner implements ReactiveController {
   /** Runs the flow for the element's session. Call it from a user gesture, or the popup will be blocked. */
   start(params?: Record<string, string>): void {
     this.flow.start({ ...sessionOf(this.host), ...(params ? { params } : {}) });
+  }
+
+  /** Runs the flow in the sign-in window the element opened in the click before this code loaded. */
+  adopt(popup: Window, params?: Record<string, string>): void {
+    this.flow.adopt({ ...sessionOf(this.host), ...(params ? { params } : {}) }, popup);
   }
 
   /** True, showing `session_used`, when this token's session already made its connection. */

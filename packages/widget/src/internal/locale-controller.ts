@@ -1,5 +1,6 @@
 import type { ReactiveController, ReactiveElement } from 'lit';
-import { errorText, isTranslationReady, loadTranslation, localeOf, t, type TranslationKey } from '../i18n/index.js';
+import type { Translation } from '../i18n/en.js';
+import { errorText, isTranslationReady, loadTranslation, localeOf, t, type TranslationKey, useEnglish } from '../i18n/index.js';
 
 /**
  * The texts of one element in its language: the `locale` property, else the nearest `lang`.
@@ -8,8 +9,13 @@ import { errorText, isTranslationReady, loadTranslation, localeOf, t, type Trans
 export class LocaleController implements ReactiveController {
   #ready: Promise<void> = Promise.resolve();
 
-  constructor(private readonly host: ReactiveElement & { locale: string }) {
+  /** `english`: the whole English table (en.ts), for an element whose texts go beyond `<connect-button>`'s. */
+  constructor(
+    private readonly host: ReactiveElement & { locale: string },
+    english?: Translation,
+  ) {
     host.addController(this);
+    if (english) useEnglish(english);
   }
 
   /** The element's language right now. */

@@ -1,8 +1,7 @@
-import { html, nothing } from 'lit';
+import { adoptStyles, html, nothing } from 'lit';
 import { property, query } from 'lit/decorators.js';
-import { ConnectionsManager } from '../../internal/connections-manager.js';
-import { connectionsStyles } from '../../internal/connections-manager.styles.js';
-import { FlowRunner } from '../../internal/flow-runner.js';
+import type { ConnectionsManager } from '../../internal/connections-manager.js';
+import { DeferredFlow } from '../../internal/deferred-flow.js';
 import { PatchbayElement } from '../../internal/patchbay-element.js';
 import type { TranslationKey } from '../../i18n/index.js';
 import { LocaleController } from '../../internal/locale-controller.js';
@@ -62,27 +61,42 @@ export type ConnectButtonStatus = FlowState['status'] | 'expiring';
  * @cssproperty --patchbay-connect-button-padding - Inner spacing.
  */
 export class ConnectButton extends PatchbayElement {
-  static override styles = [...styles, connectionsStyles];
+  static override styles = styles;
 
   readonly i18n = new LocaleController(this);
-  readonly #run = new FlowRunner(this, {
+  /** The flow: its code loads on the first click, or on load when the session has a flow to resume. */
+  readonly #run = new DeferredFlow(this, {
     // The server now knows the new connection (and its label).
     connected: () => void this.tenant.refresh(),
     focusTarget: () => this.button,
   });
-  readonly flow = this.#run.flow;
+  /** How the flow opens its sign-in window (`openWindow`, `navigate`: tests and stories observe them). */
+  readonly flow = this.#run.window;
 
   /** The tenant's state for this integration, from the server (shared with `<connector-picker>`). */
   readonly tenant = new TenantStateController(this, { requireToken: false });
-  readonly manager = new ConnectionsManager(this, this.tenant, {
-    reconnect: (_connector, connection) => this.#reconnect(connection.id),
-    disconnected: (detail) => {
-      // A connection made in this page is gone too: the button shows the tenant's state again.
-      if (this.#run.state.status === 'connected') this.#run.reset();
-      this.emit('patchbay-disconnected', detail);
-      this.button?.focus();
-    },
-  });
+  /** With `manage`: the list of the tenant's connections (its code loads when `manage` is first set). */
+  manager: ConnectionsManager | null = null;
+  #managerLoading: Promise<unknown> | null = null;
+
+  #loadManager(): void {
+    this.#managerLoading ??= Promise.all([import('../../internal/connections-manager.js'), import('../../internal/connections-manager.styles.js')]).then(
+      ([{ ConnectionsManager }, { connectionsStyles }]) => {
+        // The list's styles join the element's own (adopted when it first rendered).
+        adoptStyles(this.renderRoot as ShadowRoot, [...ConnectButton.elementStyles, connectionsStyles]);
+        this.manager = new ConnectionsManager(this, this.tenant, {
+          reconnect: (_connector, connection) => this.#reconnect(connection.id),
+          disconnected: (detail) => {
+            // A connection made in this page is gone too: the button shows the tenant's state again.
+            if (this.#run.state.status === 'connected') this.#run.reset();
+            this.emit('patchbay-disconnected', detail);
+            this.button?.focus();
+          },
+        });
+        this.requestUpdate();
+      },
+    );
+  }
 
   @query('[part~="base"]') private button!: HTMLButtonElement;
 
@@ -112,6 +126,16 @@ export class ConnectButton extends PatchbayElement {
     if (this.tenant.error) return 'error';
     const state = this.tenant.summary?.state;
     return state === 'connected' ? 'connected' : state === 'expiring' ? 'expiring' : state === 'needs_reauth' ? 'needs-reauth' : 'idle';
+  }
+
+  /** Also waits for what loads on demand (the flow after a click, the `manage` list) to be in and rendered. */
+  protected override async getUpdateComplete(): Promise<boolean> {
+    await Promise.all([super.getUpdateComplete(), this.#run.loaded, this.#managerLoading]);
+    return super.getUpdateComplete();
+  }
+
+  override willUpdate(): void {
+    if (this.manage) this.#loadManager();
   }
 
   override updated(): void {
@@ -206,7 +230,7 @@ export class ConnectButton extends PatchbayElement {
       </button>
       <span id="status" part="status" role="status" aria-live="polite">${statusText[status]}</span>
       ${busy && windowLost ? this.#run.renderChoices() : nothing}
-      ${this.manage ? this.manager.render(busy) : nothing}
+      ${this.manage && this.manager ? this.manager.render(busy) : nothing}
     `;
   }
 }

@@ -1,5 +1,5 @@
 import { css } from 'lit';
-import { flowChoicesStyles } from '../../internal/flow-choices.js';
+import { flowChoicesStyles } from '../../internal/flow-choices.styles.js';
 import { themeStyles } from '../../internal/theme.styles.js';
 
 export default [

@@ -14,6 +14,7 @@ import { choiceFor, type ConnectorChoice, fold, moveActive, reauthTargetOf, rend
 import styles from './connector-picker.styles.js';
 import '../../events/patchbay-disconnected.js';
 import '../../events/patchbay-request-connect.js';
+import { en } from '../../i18n/en.js';
 
 export type { ConnectorChoice } from './connector-picker.option.js';
 
@@ -85,7 +86,7 @@ export type { ConnectorChoice } from './connector-picker.option.js';
 export class ConnectorPicker extends PatchbayElement {
   static override styles = [...styles, connectionsStyles, methodStepStyles];
 
-  readonly i18n = new LocaleController(this);
+  readonly i18n = new LocaleController(this, en);
   readonly #run = new FlowRunner(this, {
     connected: () => void this.catalog.run(),
     focusTarget: () => this.trigger,

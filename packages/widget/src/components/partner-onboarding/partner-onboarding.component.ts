@@ -1,6 +1,5 @@
 import { html, nothing, type TemplateResult } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
-import type { TranslationKey } from '../../i18n/index.js';
 import { PatchbayApiError } from '../../internal/api-client.js';
 import { LocaleController } from '../../internal/locale-controller.js';
 import { PartnerPortalClient, type PartnerEnvironment, type PortalState } from '../../internal/partner-portal-client.js';
@@ -11,6 +10,7 @@ import { breakableTopic, ENVIRONMENTS, GRACE_CHOICES, linkCodeOf, type Onboardin
 import styles from './partner-onboarding.styles.js';
 import '../../events/patchbay-error.js';
 import '../../events/patchbay-onboarding-step.js';
+import { en, type TranslationKey } from '../../i18n/en.js';
 
 /** How long a copy button says "Copied" before it offers to copy again. */
 const COPIED_FOR_MS = 2000;
@@ -57,7 +57,7 @@ export { linkCodeOf, type OnboardingStep } from './partner-onboarding.steps.js';
 export class PartnerOnboarding extends PatchbayElement {
   static override styles = styles;
 
-  readonly i18n = new LocaleController(this);
+  readonly i18n = new LocaleController(this, en);
   #client: PartnerPortalClient | null = null;
   #code: string | null | undefined;
   /** Set by the partner's own moves: the next screen's heading takes the focus (not on page load). */
