@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Response } from 'playwright-core';
 import {
   closeServer,
   listenOnLoopback,
@@ -31,6 +31,17 @@ const FRAMEWORK_EXAMPLES = [
   { framework: 'Angular', folder: 'angular', binding: 'binds [sessionToken] under CUSTOM_ELEMENTS_SCHEMA and listens with (patchbay-connected)' },
 ] as const;
 const BUNDLED_ASSET = new RegExp(`^/(${FRAMEWORK_EXAMPLES.map(({ folder }) => folder).join('|')})/assets/[\\w.-]+\\.js$`);
+
+/** Each script's file name, the bytes its body took on the wire and the encoding it came in. */
+async function transferred(responses: Response[]): Promise<Array<{ name: string; bytes: number; encoding: string }>> {
+  return Promise.all(
+    responses.map(async (response) => ({
+      name: new URL(response.url()).pathname.split('/').pop() ?? '',
+      bytes: (await response.request().sizes()).responseBodySize,
+      encoding: (await response.headerValue('content-encoding')) ?? 'identity',
+    })),
+  );
+}
 
 /**
  * The framework recipes' example pages (docs/recipes.md), served as a host app on its own origin,
@@ -170,6 +181,36 @@ describe('the framework recipes’ example pages against the real server', () =>
     await page.locator('#status', { hasText: /^Connected: install ins_\w+ for tenant tenant-recipes\.$/ }).waitFor();
     await page.locator('connect-button').locator('[part~="base"]', { hasText: 'Connected' }).waitFor();
     assert.deepEqual(errors, [], 'no script errors on the page');
+    await page.close();
+  });
+
+  it('plain HTML: before the first click the script tag transfers at most 14 KB of JavaScript (no picker, onboarding or other language), and the flow’s code arrives with the click', async () => {
+    const page = await browser.newPage();
+    const widgetScripts: Response[] = [];
+    page.on('response', (response) => {
+      const url = new URL(response.url());
+      if (url.origin === patchbay.origin && url.pathname.startsWith('/widget/') && url.pathname.endsWith('.js')) widgetScripts.push(response);
+    });
+    await page.goto(`${host.origin}/plain-html/`);
+    const button = await readButton(page);
+    await page.waitForLoadState('networkidle');
+    const eager = await transferred(widgetScripts);
+    const eagerBytes = eager.reduce((sum, file) => sum + file.bytes, 0);
+    assert.ok(eagerBytes <= 14 * 1024, `the page transferred ${eagerBytes} bytes of JavaScript before the first click: ${JSON.stringify(eager)}`);
+    assert.ok(
+      eager.every((file) => ['br', 'gzip'].includes(file.encoding)),
+      `every file came compressed: ${JSON.stringify(eager)}`,
+    );
+    assert.deepEqual(
+      eager.map((file) => file.name.replace(/-[\w-]{8}\.js$/, '.js')).sort(),
+      ['patchbay-core.js', 'patchbay.js'],
+      'only the entry and the core it imports: the picker, onboarding, flow and other languages wait until used',
+    );
+
+    const before = widgetScripts.length;
+    const popup = await clickOpensTheFlowPopup(page, button.sessionToken);
+    assert.ok(widgetScripts.length > before, 'the click loaded the flow’s code');
+    await popup.close();
     await page.close();
   });
 
