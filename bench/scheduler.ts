@@ -109,7 +109,16 @@ async function run(name: string, open: () => Promise<{ store: Store; cleanup: ()
     store.observeQueries(() => (queries += 1));
     const logger = createLogger('warn');
     const metrics = new Metrics();
-    const ctx = { config, store, keyring, catalog, customAuthMethods: {}, logger, metrics, requestLog: new RequestLog({ store, logger }, 0) } as unknown as AppContext;
+    const ctx = {
+      config,
+      store,
+      keyring,
+      catalog,
+      customAuthMethods: {},
+      logger,
+      metrics,
+      requestLog: new RequestLog({ store, logger }, 0),
+    } as unknown as AppContext;
     const broker = new CredentialBroker(ctx, createOAuthClients(catalog, 5));
 
     // Nothing due: the clock is a minute before the 1% come due.

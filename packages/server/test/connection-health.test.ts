@@ -55,7 +55,11 @@ describe('connection health with OAuth (background refresh, invalid_grant, one h
   });
 
   const post = (path: string, body: unknown = {}) =>
-    fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${accessKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${accessKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   const db = () => patchbay.patchbay.ctx.store.db;
   const rowOf = (tenantId: string) => db().selectFrom('connections').selectAll().where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
 
@@ -72,7 +76,11 @@ describe('connection health with OAuth (background refresh, invalid_grant, one h
   const nearExpiry = (tenantId: string) =>
     db()
       .updateTable('connections')
-      .set({ expires_at: new Date(Date.now() + 60_000).toISOString(), last_refreshed_at: new Date(Date.now() - HOUR_MS).toISOString(), next_check_at: new Date().toISOString() })
+      .set({
+        expires_at: new Date(Date.now() + 60_000).toISOString(),
+        last_refreshed_at: new Date(Date.now() - HOUR_MS).toISOString(),
+        next_check_at: new Date().toISOString(),
+      })
       .where('tenant_id', '=', tenantId)
       .execute();
 
@@ -118,7 +126,9 @@ describe('connection health with OAuth (background refresh, invalid_grant, one h
     assert.equal(events[1]!.data.healthReason, 'invalid_grant');
     assert.ok(!events.some((event) => event.raw.includes(tokens.refreshToken)), 'no refresh token in an event');
 
-    const fromApi = (await (await fetch(`${patchbay.origin}/v1/connections/${installed.id}`, { headers: { authorization: `Bearer ${accessKey}` } })).json()) as {
+    const fromApi = (await (
+      await fetch(`${patchbay.origin}/v1/connections/${installed.id}`, { headers: { authorization: `Bearer ${accessKey}` } })
+    ).json()) as {
       health: string;
       healthReason: string | null;
       lastError: string | null;
@@ -129,7 +139,11 @@ describe('connection health with OAuth (background refresh, invalid_grant, one h
     };
     const shown = widget.data[0]!.connections.find((connection) => connection.id === installed.id)!;
     assert.deepEqual({ health: fromApi.health, reason: fromApi.healthReason }, { health: 'needs_reauth', reason: 'invalid_grant' });
-    assert.deepEqual({ health: shown.status, reason: shown.reason }, { health: fromApi.health, reason: fromApi.healthReason }, 'the widget shows what the API says');
+    assert.deepEqual(
+      { health: shown.status, reason: shown.reason },
+      { health: fromApi.health, reason: fromApi.healthReason },
+      'the widget shows what the API says',
+    );
     assert.equal(widget.data[0]!.state, 'needs_reauth');
   });
 });
@@ -181,7 +195,8 @@ describe('connection health with a verify action (schedule per connector, recove
       lastVerifiedAt: string | null;
       lastError: string | null;
     };
-  const connect = (tenantId: string) => createConnection(patchbay.patchbay.ctx, { connector: 'bearer', tenantId, credentials: { type: 'bearer', token: STAND_IN.bearer } });
+  const connect = (tenantId: string) =>
+    createConnection(patchbay.patchbay.ctx, { connector: 'bearer', tenantId, credentials: { type: 'bearer', token: STAND_IN.bearer } });
   const verifications = () => standIn.seen.filter((line) => line === 'GET /bearer/me').length;
 
   it('verifies on the connector’s schedule, marks refused credentials needs_reauth, and fires connection.recovered when they pass again', async () => {
@@ -199,7 +214,10 @@ describe('connection health with a verify action (schedule per connector, recove
     clock += 6 * HOUR_MS + 1000;
     assert.equal(await scheduler.tick(), 1);
     const refused = await read(id);
-    assert.deepEqual({ status: refused.status, health: refused.health, reason: refused.healthReason }, { status: 'needs_reauth', health: 'needs_reauth', reason: 'verification_failed' });
+    assert.deepEqual(
+      { status: refused.status, health: refused.health, reason: refused.healthReason },
+      { status: 'needs_reauth', health: 'needs_reauth', reason: 'verification_failed' },
+    );
     assert.match(refused.lastError ?? '', /^verification_failed: /);
     assert.ok(!refused.lastError!.includes(STAND_IN.bearer), 'no secret in lastError');
 
@@ -207,7 +225,10 @@ describe('connection health with a verify action (schedule per connector, recove
     clock += 6 * HOUR_MS + 1000;
     assert.equal(await scheduler.tick(), 1, 'a connection refused by verification is still verified');
     const recovered = await read(id);
-    assert.deepEqual({ status: recovered.status, health: recovered.health, reason: recovered.healthReason, error: recovered.lastError }, { status: 'active', health: 'active', reason: null, error: null });
+    assert.deepEqual(
+      { status: recovered.status, health: recovered.health, reason: recovered.healthReason, error: recovered.lastError },
+      { status: 'active', health: 'active', reason: null, error: null },
+    );
     assert.deepEqual(
       (await eventsAbout(patchbay, id)).map((event) => event.type),
       ['connection.needs_reauth', 'connection.recovered'],
@@ -229,7 +250,9 @@ describe('connection health with a verify action (schedule per connector, recove
   it('logs upstream calls per connection without query values, keeps the last N, and pages them', async () => {
     const id = await connect('logged');
     for (let call = 0; call < 7; call++) {
-      const answer = await fetch(`${patchbay.origin}/v1/connections/${id}/proxy/me?email=ada%40example.com&page=${call}`, { headers: { authorization: `Bearer ${accessKey}` } });
+      const answer = await fetch(`${patchbay.origin}/v1/connections/${id}/proxy/me?email=ada%40example.com&page=${call}`, {
+        headers: { authorization: `Bearer ${accessKey}` },
+      });
       assert.equal(answer.status, 200);
     }
     await patchbay.patchbay.ctx.requestLog.flush();
@@ -244,7 +267,11 @@ describe('connection health with a verify action (schedule per connector, recove
     assert.ok(!JSON.stringify(all).includes('ada'), 'no query value is kept');
     const first = await list('?limit=2');
     const second = await list(`?limit=2&cursor=${first.next}`);
-    assert.deepEqual([...first.data, ...second.data].map((entry) => entry.id), all.data.slice(0, 4).map((entry) => entry.id), 'pages newest first');
+    assert.deepEqual(
+      [...first.data, ...second.data].map((entry) => entry.id),
+      all.data.slice(0, 4).map((entry) => entry.id),
+      'pages newest first',
+    );
 
     const missing = await fetch(`${patchbay.origin}/v1/connections/con_nope/requests`, { headers: { authorization: `Bearer ${accessKey}` } });
     assert.equal(missing.status, 404);

@@ -106,7 +106,8 @@ export class HealthScheduler {
       const verifyAt = verifyDueAt(connector, row);
       if (connector && verifyAt !== null && verifyAt <= now) {
         const current = await this.#read(row.id);
-        const checkable = current?.status === 'active' || (current?.status === 'needs_reauth' && RECOVERABLE_REASONS.includes(current.needs_reauth_reason as HealthReason));
+        const checkable =
+          current?.status === 'active' || (current?.status === 'needs_reauth' && RECOVERABLE_REASONS.includes(current.needs_reauth_reason as HealthReason));
         if (current && checkable) await this.#verify(connector, current);
       }
     } catch (error) {
@@ -155,7 +156,10 @@ export class HealthScheduler {
         const reason: HealthReason = credentials.type === 'oauth2' ? 'revoked_upstream' : 'verification_failed';
         outcome = { kind: 'refused', reason, error: { code: reason, message: `The verify action ${connector.verifyAction} answered ${response.status}.` } };
       } else {
-        outcome = { kind: 'inconclusive', error: { code: 'verification_inconclusive', message: `The verify action ${connector.verifyAction} answered ${response.status}.` } };
+        outcome = {
+          kind: 'inconclusive',
+          error: { code: 'verification_inconclusive', message: `The verify action ${connector.verifyAction} answered ${response.status}.` },
+        };
       }
     } catch (error) {
       // A refresh the provider refused during the call was recorded by the broker already.

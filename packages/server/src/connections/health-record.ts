@@ -36,7 +36,13 @@ const wasFailing = (row: ConnectionsTable) =>
  * Refreshed credentials replace the old ones and the lease is released in one update; the event
  * `connection.refreshed` (and `connection.recovered` after a failed attempt) goes with it.
  */
-export async function recordRefreshed(deps: Deps, row: ConnectionsTable, credentials: Credentials, expiresAt: string | null, ciphertext: string): Promise<void> {
+export async function recordRefreshed(
+  deps: Deps,
+  row: ConnectionsTable,
+  credentials: Credentials,
+  expiresAt: string | null,
+  ciphertext: string,
+): Promise<void> {
   await deps.store.db.transaction().execute(async (trx) => {
     const now = isoNow();
     const fresh = { ...row, expires_at: expiresAt, last_refreshed_at: now, last_error: null };
@@ -138,7 +144,12 @@ export async function recordVerified(deps: Deps, row: ConnectionsTable, credenti
         action: 'connection.verification_failed',
         targetType: 'connection',
         targetId: row.id,
-        details: { connector: row.connector_id, tenantId: row.tenant_id, reason: outcome.reason, changes: { status: { before: row.status, after: 'needs_reauth' } } },
+        details: {
+          connector: row.connector_id,
+          tenantId: row.tenant_id,
+          reason: outcome.reason,
+          changes: { status: { before: row.status, after: 'needs_reauth' } },
+        },
       });
       return;
     }

@@ -3,7 +3,7 @@ import { type AuditActor, changedFields, inTransaction, SYSTEM, writeAudit } fro
 import type { AppContext } from '../context.js';
 import type { Credentials } from '../connectors/auth-methods.js';
 import { newId } from '../crypto/random.js';
-import { HttpError, notFound } from '../http/errors.js';
+import { notFound } from '../http/errors.js';
 import type { ConnectionsTable } from '../store/schema.js';
 import type { connectionViewSchema } from './schema.js';
 import { isoNow } from '../store/time.js';
