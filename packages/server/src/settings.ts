@@ -141,19 +141,19 @@ export const SETTINGS = {
     env: 'PATCHBAY_REFRESH_AHEAD_SECONDS',
     default: '600',
     schema: whole(0, 86_400),
-    help: 'The health scheduler refreshes an OAuth token in the background once less than this many seconds (or the percentage below) of its lifetime remain.',
+    help: 'OAuth tokens are refreshed in the background once less than this many seconds of their lifetime remain.',
   }),
   refreshAheadPercent: setting({
     env: 'PATCHBAY_REFRESH_AHEAD_PERCENT',
     default: '10',
     schema: whole(0, 90),
-    help: 'The health scheduler also refreshes once less than this percentage of a token’s lifetime remains (whichever comes first).',
+    help: '…or once less than this percentage of their lifetime remains, whichever comes first.',
   }),
   healthCheckIntervalMs: setting({
     env: 'PATCHBAY_HEALTH_CHECK_INTERVAL_MS',
     default: '30000',
     schema: whole(0, 3_600_000),
-    help: 'How often the health scheduler looks for connections due a refresh or a verification (0: never, e.g. on instances that only serve requests).',
+    help: 'How often the health scheduler looks for connections due a refresh or a verification (0: never on this instance).',
   }),
   healthCheckBatch: setting({
     env: 'PATCHBAY_HEALTH_CHECK_BATCH',
@@ -165,7 +165,7 @@ export const SETTINGS = {
     env: 'PATCHBAY_REQUEST_LOG_SIZE',
     default: '100',
     schema: whole(0, 10_000),
-    help: 'The last this many upstream calls are kept per connection (`GET /v1/connections/{id}/requests`; 0: none are recorded).',
+    help: 'The last this many upstream calls are kept per connection (`GET /v1/connections/{id}/requests`; 0: none).',
   }),
   requestLogDays: setting({
     env: 'PATCHBAY_REQUEST_LOG_DAYS',

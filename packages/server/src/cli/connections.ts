@@ -47,7 +47,7 @@ const LIST: Column<ConnectionView>[] = [
   { header: 'connector', value: (c) => c.connector },
   { header: 'tenant', value: (c) => c.tenantId, max: 32 },
   { header: 'method', value: (c) => c.authMethod },
-  { header: 'health', value: (c) => c.health },
+  { header: 'status', value: (c) => c.status },
   { header: 'expires', value: (c) => iso(c.expiresAt) },
   { header: 'created', value: (c) => iso(c.createdAt) },
 ];
