@@ -15,7 +15,9 @@ export const mockCatalog: SessionConnectorView[] = [
     description: 'Repositories and issues',
     domain: 'github.com',
     state: 'connected',
-    connections: [{ id: 'con_GitHubWorkAccount00000', label: 'Work', status: 'active', connectedAt: '2026-10-14T09:30:00.000Z', expiresAt: null }],
+    connections: [
+      { id: 'con_GitHubWorkAccount00000', label: 'Work', status: 'active', reason: null, connectedAt: '2026-10-14T09:30:00.000Z', expiresAt: null },
+    ],
   }),
   connector({
     slug: 'salesforce',
@@ -23,7 +25,16 @@ export const mockCatalog: SessionConnectorView[] = [
     description: 'Accounts, leads and opportunities',
     domain: 'salesforce.com',
     state: 'needs_reauth',
-    connections: [{ id: 'con_SalesforceOld000000000', label: null, status: 'needs_reauth', connectedAt: '2026-03-02T16:05:00.000Z', expiresAt: null }],
+    connections: [
+      {
+        id: 'con_SalesforceOld000000000',
+        label: null,
+        status: 'needs_reauth',
+        reason: 'invalid_grant',
+        connectedAt: '2026-03-02T16:05:00.000Z',
+        expiresAt: null,
+      },
+    ],
   }),
   connector({
     slug: 'cafe-pos',
@@ -69,6 +80,7 @@ export function tenantConnectors(tenant: MockTenant): SessionConnectorView[] {
           id: TENANT_CONNECTION_ID,
           label: 'ada@example.com',
           status,
+          reason: status === 'needs_reauth' ? 'invalid_grant' : null,
           connectedAt: '2026-11-02T10:00:00.000Z',
           expiresAt: state === 'expiring' ? new Date(Date.now() + 3 * DAY_MS).toISOString() : null,
         },

@@ -92,6 +92,16 @@ export type SessionView = z.infer<typeof sessionViewSchema>;
 export const connectionHealthSchema = z.enum(['active', 'expiring', 'needs_reauth']);
 export type ConnectionHealth = z.infer<typeof connectionHealthSchema>;
 
+/**
+ * Why a connection needs the person again: the provider refused the refresh token (`invalid_grant`),
+ * the credentials ran out with nothing to renew them (`expired`), the connector's verify action
+ * refused typed-in credentials (`verification_failed`) or refused OAuth tokens that still refresh
+ * (`revoked_upstream`: the person withdrew the app's access at the provider), or the connector no
+ * longer offers the connection's auth method (`method_removed`).
+ */
+export const healthReasonSchema = z.enum(['invalid_grant', 'expired', 'verification_failed', 'revoked_upstream', 'method_removed']);
+export type HealthReason = z.infer<typeof healthReasonSchema>;
+
 /** The tenant's state for one connector, decided by its worst connection (docs/flow.md, section 5). */
 export const connectorStateSchema = z.enum(['not_connected', 'connected', 'expiring', 'needs_reauth']);
 export type ConnectorState = z.infer<typeof connectorStateSchema>;
@@ -101,6 +111,8 @@ export const tenantConnectionSchema = z.object({
   id: z.string(),
   label: z.string().nullable(),
   status: connectionHealthSchema,
+  /** Why it needs the person again (only with `needs_reauth`), else null. */
+  reason: healthReasonSchema.nullable(),
   /** When the connection was made (ISO). */
   connectedAt: z.string(),
   /** When the credentials will need the person again (ISO), or null when nothing says they will. */

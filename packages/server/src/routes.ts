@@ -9,7 +9,7 @@ import express, { type Express } from 'express';
 import { auditRoutes } from './audit/routes.js';
 import type { OAuthClients } from './connections/oauth.js';
 import { connectionRoutes } from './connections/routes.js';
-import type { CredentialBroker } from './connections/service.js';
+import type { CredentialBroker } from './connections/broker.js';
 import { connectorRoutes } from './connectors/routes.js';
 import type { AppContext } from './context.js';
 import { eventRoutes } from './events/routes.js';
@@ -84,6 +84,7 @@ export const ROUTES: readonly RouteLine[] = [
   // connections/routes.ts
   ['GET', '/v1/connections', 'listConnectionsHandler'],
   ['GET', '/v1/connections/:connectionId', 'readConnectionHandler'],
+  ['GET', '/v1/connections/:connectionId/requests', 'connectionRequestsHandler'],
   ['DELETE', '/v1/connections/:connectionId', 'revokeConnectionHandler'],
   ['*', '/v1/connections/:connectionId/proxy/{*rest}', 'proxyHandler'],
 

@@ -7,7 +7,9 @@ import type { Config } from './config.js';
 import { loadCatalog } from './connectors/catalog.js';
 import { refuseUnhonourable } from './connectors/start-check.js';
 import { createOAuthClients } from './connections/oauth.js';
-import { CredentialBroker } from './connections/service.js';
+import { CredentialBroker } from './connections/broker.js';
+import { HealthScheduler } from './connections/health-check.js';
+import { pruneRequestLog, RequestLog } from './connections/request-log.js';
 import type { CustomAuthMethods } from './connectors/auth-methods.js';
 import type { AppContext } from './context.js';
 import { Keyring } from './crypto/envelope.js';
@@ -40,6 +42,8 @@ import { isoNow } from './store/time.js';
 export interface Patchbay {
   app: Express;
   ctx: AppContext;
+  /** Refreshes and verifies connections in the background (tests call `tick()` themselves too). */
+  health: HealthScheduler;
   close(): Promise<void>;
 }
 
@@ -112,6 +116,7 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
     strategies: [],
     events: createEventHub({ store, logger }),
     metrics,
+    requestLog: new RequestLog({ store, logger }, config.requestLogSize),
   };
   // The credential kinds, from their resources; each reads parts of the context, so they come after
   // it. The access key strategy takes whatever no other accepted kind recognizes: it is last.
@@ -120,6 +125,7 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
   await ctx.events.start();
   const oauth = createOAuthClients(catalog, Math.ceil(config.upstreamTimeoutMs / 1000));
   const broker = new CredentialBroker(ctx, oauth);
+  const health = new HealthScheduler(ctx, broker);
 
   let demo: Router | undefined;
   if (runDemo) {
@@ -146,16 +152,21 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
     await pruneAuthEvents(store, config.authEventRetentionDays);
     await pruneEndedPortalSessions({ store });
     await pruneEvents(store, { maxAgeDays: config.eventRetentionDays, maxCount: config.eventRetentionCount });
+    await pruneRequestLog(store, config.requestLogDays);
     await ctx.failures.prune();
   };
   await housekeeping();
   const timer = setInterval(() => void housekeeping().catch((error: unknown) => logger.warn({ err: error }, 'housekeeping failed')), 3_600_000);
   timer.unref();
+  health.start();
   return {
     app,
     ctx,
+    health,
     async close() {
       clearInterval(timer);
+      await health.stop();
+      await ctx.requestLog.close();
       store.observeQueries(null);
       await ctx.events.close();
       await ctx.authEvents.close();

@@ -137,6 +137,42 @@ export const SETTINGS = {
     schema: whole(0, 365),
     help: 'A connection that will need the person within this many days shows as "expiring" (0: never).',
   }),
+  refreshAheadSeconds: setting({
+    env: 'PATCHBAY_REFRESH_AHEAD_SECONDS',
+    default: '600',
+    schema: whole(0, 86_400),
+    help: 'OAuth tokens are refreshed in the background once less than this many seconds of their lifetime remain.',
+  }),
+  refreshAheadPercent: setting({
+    env: 'PATCHBAY_REFRESH_AHEAD_PERCENT',
+    default: '10',
+    schema: whole(0, 90),
+    help: '…or once less than this percentage of their lifetime remains, whichever comes first.',
+  }),
+  healthCheckIntervalMs: setting({
+    env: 'PATCHBAY_HEALTH_CHECK_INTERVAL_MS',
+    default: '30000',
+    schema: whole(0, 3_600_000),
+    help: 'How often the health scheduler looks for connections due a refresh or a verification (0: never on this instance).',
+  }),
+  healthCheckBatch: setting({
+    env: 'PATCHBAY_HEALTH_CHECK_BATCH',
+    default: '100',
+    schema: whole(1, 10_000),
+    help: 'At most this many connections are claimed and checked per tick.',
+  }),
+  requestLogSize: setting({
+    env: 'PATCHBAY_REQUEST_LOG_SIZE',
+    default: '100',
+    schema: whole(0, 10_000),
+    help: 'The last this many upstream calls are kept per connection (`GET /v1/connections/{id}/requests`; 0: none).',
+  }),
+  requestLogDays: setting({
+    env: 'PATCHBAY_REQUEST_LOG_DAYS',
+    default: '30',
+    schema: whole(1, 3650),
+    help: 'Recorded upstream calls older than this many days are deleted.',
+  }),
   upstreamTimeoutMs: setting({
     env: 'PATCHBAY_UPSTREAM_TIMEOUT_MS',
     default: '15000',

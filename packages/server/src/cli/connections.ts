@@ -19,11 +19,26 @@ interface ConnectionView {
   expiresAt: string | null;
   createdAt: string;
   updatedAt: string;
+  health: string;
+  healthReason: string | null;
+  lastRefreshedAt: string | null;
+  lastVerifiedAt: string | null;
+  lastError: string | null;
+}
+
+interface ConnectionRequest {
+  id: string;
+  method: string;
+  path: string;
+  status: number | null;
+  durationMs: number;
+  at: string;
 }
 
 export const CONNECTIONS_USAGE = `Usage:
   patchbay connections list [--tenant TENANT] [--connector SLUG] [--status active|needs_reauth|revoked] [--limit N] [--cursor CURSOR] [--all]
-  patchbay connections show <connection id>
+  patchbay connections show <connection id>             (with its health)
+  patchbay connections requests <connection id> [--limit N] [--cursor CURSOR] [--all]   (its last upstream calls)
   patchbay connections delete <connection id>          (revokes it: its credentials are erased)
 Each takes [--server URL] [--json]. Connections are made by tenants in the hosted flow, not here.`;
 
@@ -45,6 +60,10 @@ const renderConnection = (connection: ConnectionView) =>
     ['label', connection.label],
     ['auth method', connection.authMethod],
     ['status', connection.status],
+    ['health', connection.healthReason ? `${connection.health} (${connection.healthReason})` : connection.health],
+    ['last refreshed', iso(connection.lastRefreshedAt)],
+    ['last verified', iso(connection.lastVerifiedAt)],
+    ['last error', connection.lastError],
     ['expires', iso(connection.expiresAt)],
     ['created', iso(connection.createdAt)],
     ['updated', iso(connection.updatedAt)],
@@ -71,6 +90,20 @@ async function show(argv: string[], env: Environment) {
   return 0;
 }
 
+const REQUESTS: Column<ConnectionRequest>[] = [
+  { header: 'at', value: (r) => iso(r.at) },
+  { header: 'method', value: (r) => r.method },
+  { header: 'path', value: (r) => r.path, max: 60 },
+  { header: 'status', value: (r) => (r.status === null ? 'no answer' : String(r.status)) },
+  { header: 'ms', value: (r) => String(r.durationMs) },
+];
+
+async function requests(argv: string[], env: Environment) {
+  const { values, positionals } = parseArgs({ args: argv, options: { ...remoteFlags, ...pageFlags }, allowPositionals: true, strict: true });
+  const [id] = positionalsExactly(positionals, 1, 'patchbay connections requests <connection id>');
+  return listCommand(clientFrom(values, env), `${path(id!)}/requests`, {}, values, REQUESTS);
+}
+
 async function remove(argv: string[], env: Environment) {
   const { values, positionals } = parseArgs({ args: argv, options: remoteFlags, allowPositionals: true, strict: true });
   const [id] = positionalsExactly(positionals, 1, 'patchbay connections delete <connection id>');
@@ -81,5 +114,5 @@ async function remove(argv: string[], env: Environment) {
 }
 
 export function connections(argv: string[], env: Environment): Promise<number> {
-  return dispatch(argv, env, { list, show, delete: remove }, CONNECTIONS_USAGE);
+  return dispatch(argv, env, { list, show, requests, delete: remove }, CONNECTIONS_USAGE);
 }

@@ -31,6 +31,7 @@ interface ConnectorView {
   authMethods: AuthMethodView[];
   actions: Record<string, { method: string; path: string }>;
   verifyAction?: string;
+  verifyEvery?: string;
   source?: string;
   createdAt?: string;
   updatedAt?: string;
@@ -93,6 +94,7 @@ export function renderConnector(connector: ConnectorView): string {
       ['domain', connector.domain],
       ['icon URL', connector.iconUrl],
       ['verify action', connector.verifyAction],
+      ['verify every', connector.verifyEvery],
       ['created', iso(connector.createdAt)],
       ['updated', iso(connector.updatedAt)],
     ]),

@@ -7,7 +7,10 @@ import { callUpstream, FORWARDED_REQUEST_HEADERS } from '../connectors/upstream.
 import { assertTenantAllowed, authenticate } from '../http/auth.js';
 import { HttpError, notFound } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
-import { type CredentialBroker, getConnection, getConnectionRow, listConnections, revokeConnection } from './service.js';
+import type { CredentialBroker } from './broker.js';
+import { listConnectionRequests } from './request-log.js';
+import { connectionRequestsQuerySchema } from './schema.js';
+import { getConnection, getConnectionRow, listConnections, revokeConnection } from './service.js';
 
 export const listQuerySchema = z.object({
   tenantId: z.string().min(1).max(256).optional(),
@@ -56,6 +59,14 @@ export function connectionRoutes(ctx: AppContext, broker: CredentialBroker): Rou
     if (!connection) throw notFound('connection_not_found', 'No such connection.');
     assertTenantAllowed(ctx, req, res, connection.tenantId);
     res.json(connection);
+  });
+
+  router.get('/:connectionId/requests', authenticate(ctx, { scope: 'installs:read' }), async function connectionRequestsHandler(req, res) {
+    const query = parseInput(connectionRequestsQuerySchema, req.query);
+    const connection = await getConnectionRow(ctx, String(req.params.connectionId));
+    if (!connection) throw notFound('connection_not_found', 'No such connection.');
+    assertTenantAllowed(ctx, req, res, connection.tenant_id);
+    res.json(await listConnectionRequests(ctx, connection.id, query));
   });
 
   router.delete('/:connectionId', authenticate(ctx, { scope: 'installs:write' }), async function revokeConnectionHandler(req, res) {

@@ -3,21 +3,21 @@ import { type AuditActor, changedFields, inTransaction, SYSTEM, writeAudit } fro
 import type { AppContext } from '../context.js';
 import type { Credentials } from '../connectors/auth-methods.js';
 import { newId } from '../crypto/random.js';
-import { HttpError, notFound } from '../http/errors.js';
+import { notFound } from '../http/errors.js';
 import type { ConnectionsTable } from '../store/schema.js';
 import type { connectionViewSchema } from './schema.js';
 import { isoNow } from '../store/time.js';
-import { DecryptedCredentials } from './credential-cache.js';
-import { isInvalidGrant, type OAuthClients, oidc, providerError, type TokenSet, toTokenSet } from './oauth.js';
+import { healthOf, nextCheckAt, reauthDueAt } from './health.js';
+import type { TokenSet } from './oauth.js';
 
 /** What a connection's credentials are bound to (also used by master key rotation). */
 export const credentialsAad = (connectionId: string, tenantId: string) => `connections:${connectionId}:${tenantId}`;
-const LEASE_MS = 30_000;
-const LEASE_POLL_MS = 50;
 
 export type ConnectionView = z.output<typeof connectionViewSchema>;
 
-export function toConnectionView(row: ConnectionsTable): ConnectionView {
+/** Reads health (decrypting to learn when the person is needed), so callers pass the keyring and config. */
+export function toConnectionView(deps: Pick<AppContext, 'config' | 'keyring'>, row: ConnectionsTable, now = Date.now()): ConnectionView {
+  const { health, reason } = healthOf(deps, row, reauthDueAt(deps, row), now);
   return {
     id: row.id,
     connector: row.connector_id,
@@ -28,6 +28,11 @@ export function toConnectionView(row: ConnectionsTable): ConnectionView {
     expiresAt: row.expires_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    health,
+    healthReason: reason,
+    lastRefreshedAt: row.last_refreshed_at,
+    lastVerifiedAt: row.last_verified_at,
+    lastError: row.last_error,
   };
 }
 
@@ -36,7 +41,7 @@ function auditView(row: Pick<ConnectionsTable, 'connector_id' | 'tenant_id' | 'l
   return { connector: row.connector_id, tenantId: row.tenant_id, label: row.label, authMethod: row.auth_method, status: row.status, expiresAt: row.expires_at };
 }
 
-function expiryOf(credentials: Credentials): string | null {
+export function expiryOf(credentials: Credentials): string | null {
   return credentials.type === 'oauth2' && credentials.tokens.expiresAt !== null ? new Date(credentials.tokens.expiresAt).toISOString() : null;
 }
 
@@ -50,7 +55,7 @@ export function decryptCredentials(deps: Pick<AppContext, 'keyring'>, row: Pick<
 
 /** Stores a new connection; credentials are encrypted with AAD bound to the connection and tenant. */
 export async function createConnection(
-  deps: Pick<AppContext, 'store' | 'keyring'>,
+  deps: Pick<AppContext, 'store' | 'keyring' | 'config' | 'catalog'>,
   input: { connector: string; tenantId: string; label?: string | null; credentials: Credentials },
   by: AuditActor = SYSTEM,
 ): Promise<string> {
@@ -68,7 +73,13 @@ export async function createConnection(
     refresh_lease_until: null,
     created_at: now,
     updated_at: now,
+    needs_reauth_reason: null,
+    last_refreshed_at: null,
+    last_verified_at: null,
+    last_error: null,
+    next_check_at: null,
   };
+  row.next_check_at = nextCheckAt(deps, deps.catalog.connectors.get(input.connector), row, input.credentials);
   await deps.store.db.transaction().execute(async (trx) => {
     await trx.insertInto('connections').values(row).execute();
     await writeAudit(trx, { ...by, action: 'connection.created', targetType: 'connection', targetId: id, details: auditView(row) });
@@ -78,7 +89,7 @@ export async function createConnection(
 
 /** Re-authorization: new credentials replace the old ones in place; the id (and installs using it) stay. */
 export async function replaceCredentials(
-  deps: Pick<AppContext, 'store' | 'keyring'>,
+  deps: Pick<AppContext, 'store' | 'keyring' | 'config' | 'catalog'>,
   connectionId: string,
   tenantId: string,
   credentials: Credentials,
@@ -86,6 +97,10 @@ export async function replaceCredentials(
 ): Promise<void> {
   await deps.store.db.transaction().execute(async (trx) => {
     const before = await trx.selectFrom('connections').selectAll().where('id', '=', connectionId).where('tenant_id', '=', tenantId).executeTakeFirst();
+    const now = isoNow();
+    // New credentials start a new health: issued now, nothing failed yet, checked by what they hold.
+    const fresh = { status: 'active', needs_reauth_reason: null, expires_at: expiryOf(credentials), last_refreshed_at: null, created_at: now } as const;
+    const checkAt = before ? nextCheckAt(deps, deps.catalog.connectors.get(before.connector_id), { ...fresh, last_verified_at: now }, credentials) : null;
     const after = await trx
       .updateTable('connections')
       .set({
@@ -94,7 +109,11 @@ export async function replaceCredentials(
         expires_at: expiryOf(credentials),
         status: 'active',
         refresh_lease_until: null,
-        updated_at: isoNow(),
+        needs_reauth_reason: null,
+        last_error: null,
+        last_refreshed_at: now,
+        next_check_at: checkAt,
+        updated_at: now,
       })
       .where('id', '=', connectionId)
       .where('tenant_id', '=', tenantId)
@@ -113,9 +132,9 @@ export async function replaceCredentials(
   });
 }
 
-export async function getConnection(deps: Pick<AppContext, 'store'>, id: string): Promise<ConnectionView | null> {
+export async function getConnection(deps: Pick<AppContext, 'store' | 'config' | 'keyring'>, id: string): Promise<ConnectionView | null> {
   const row = await getConnectionRow(deps, id);
-  return row ? toConnectionView(row) : null;
+  return row ? toConnectionView(deps, row) : null;
 }
 
 export async function getConnectionRow(deps: Pick<AppContext, 'store'>, id: string): Promise<ConnectionsTable | undefined> {
@@ -123,7 +142,7 @@ export async function getConnectionRow(deps: Pick<AppContext, 'store'>, id: stri
 }
 
 export async function listConnections(
-  deps: Pick<AppContext, 'store'>,
+  deps: Pick<AppContext, 'store' | 'config' | 'keyring'>,
   query: {
     tenantId?: string | undefined;
     connector?: string | undefined;
@@ -142,16 +161,23 @@ export async function listConnections(
     .limit(query.limit + 1)
     .execute();
   const page = rows.slice(0, query.limit);
-  return { data: page.map(toConnectionView), next: rows.length > query.limit ? page[page.length - 1]!.id : null };
+  const now = Date.now();
+  return { data: page.map((row) => toConnectionView(deps, row, now)), next: rows.length > query.limit ? page[page.length - 1]!.id : null };
 }
 
 /** Revoked connections keep their row (installs and audit point at them) but lose their credentials. */
-export async function revokeConnection(deps: Pick<AppContext, 'store' | 'keyring'>, id: string, by: AuditActor): Promise<ConnectionView> {
-  return revokeConnectionIn(deps.store.db, deps.keyring, id, by);
+export async function revokeConnection(deps: Pick<AppContext, 'store' | 'keyring' | 'config'>, id: string, by: AuditActor): Promise<ConnectionView> {
+  return revokeConnectionIn(deps.store.db, deps, id, by);
 }
 
 /** `revokeConnection` in the caller's transaction when `db` is one (a connector deleted with force revokes each of its connections). */
-export async function revokeConnectionIn(db: AppContext['store']['db'], keyring: AppContext['keyring'], id: string, by: AuditActor): Promise<ConnectionView> {
+export async function revokeConnectionIn(
+  db: AppContext['store']['db'],
+  deps: Pick<AppContext, 'keyring' | 'config'>,
+  id: string,
+  by: AuditActor,
+): Promise<ConnectionView> {
+  const { keyring } = deps;
   return inTransaction(db, async (trx) => {
     const row = await trx.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw notFound('connection_not_found', 'No such connection.');
@@ -161,6 +187,8 @@ export async function revokeConnectionIn(db: AppContext['store']['db'], keyring:
         status: 'revoked',
         credentials_ciphertext: keyring.encrypt(JSON.stringify({ type: 'none' }), credentialsAad(row.id, row.tenant_id)),
         expires_at: null,
+        needs_reauth_reason: null,
+        next_check_at: null,
         updated_at: isoNow(),
       })
       .where('id', '=', id)
@@ -173,200 +201,6 @@ export async function revokeConnectionIn(db: AppContext['store']['db'], keyring:
       targetId: id,
       details: { connector: row.connector_id, tenantId: row.tenant_id, changes: changedFields(auditView(row), auditView(updated)) },
     });
-    return toConnectionView(updated);
+    return toConnectionView(deps, updated);
   });
-}
-
-/**
- * Hands out usable credentials for a connection, refreshing OAuth tokens first when they expire
- * within the configured margin. Refresh is single-flight per connection: within this process by a
- * shared promise, across processes by a lease row in the store; a waiter re-reads and uses what the
- * winner stored instead of spending an already rotated refresh token.
- */
-export class CredentialBroker {
-  readonly #inFlight = new Map<string, Promise<Credentials>>();
-  readonly #decrypted = new DecryptedCredentials();
-
-  constructor(
-    private readonly deps: Pick<AppContext, 'config' | 'store' | 'keyring' | 'catalog' | 'customAuthMethods' | 'metrics'>,
-    private readonly oauth: OAuthClients,
-  ) {}
-
-  /** `row`: the connection as the caller has just read it (it is read here otherwise). */
-  async credentials(
-    connectionId: string,
-    options: { forceRefresh?: boolean; row?: ConnectionsTable | undefined } = {},
-  ): Promise<{ credentials: Credentials; row: ConnectionsTable }> {
-    const row = options.row?.id === connectionId ? options.row : await this.#row(connectionId);
-    if (row.status === 'revoked') {
-      this.#decrypted.forget(connectionId);
-      throw new HttpError(409, 'connection_revoked', 'The connection was revoked.');
-    }
-    if (row.status !== 'active') throw new HttpError(409, 'connection_needs_reauth', 'The connection must be authorized again.');
-    const credentials = this.#decrypted.of(row, () => decryptCredentials(this.deps, row));
-    // OAuth refreshes ahead of expiry; a custom method that can refresh does so only when the upstream said 401.
-    const due =
-      credentials.type === 'oauth2'
-        ? this.#isDue(row.expires_at) || options.forceRefresh === true
-        : credentials.type === 'custom' && options.forceRefresh === true && this.deps.customAuthMethods[credentials.handler]?.refresh !== undefined;
-    if (!due) return { credentials, row };
-    let pending = this.#inFlight.get(connectionId);
-    if (!pending) {
-      pending = this.#refreshUnlessDone(connectionId, JSON.stringify(credentials))
-        .then(
-          (refreshed) => {
-            this.deps.metrics.tokenRefreshes.inc({ outcome: 'success' });
-            return refreshed;
-          },
-          (error: unknown) => {
-            const reauth = error instanceof HttpError && error.code === 'connection_needs_reauth';
-            this.deps.metrics.tokenRefreshes.inc({ outcome: reauth ? 'needs_reauth' : 'failed' });
-            throw error;
-          },
-        )
-        .finally(() => this.#inFlight.delete(connectionId));
-      this.#inFlight.set(connectionId, pending);
-    }
-    return { credentials: await pending, row };
-  }
-
-  /** Drops what this instance holds in memory for a connection (on revoke; other instances see the new version on their next read). */
-  forget(connectionId: string): void {
-    this.#decrypted.forget(connectionId);
-  }
-
-  /** For callers that only need an OAuth access token. */
-  async accessToken(connectionId: string, options: { forceRefresh?: boolean } = {}): Promise<string> {
-    const { credentials } = await this.credentials(connectionId, options);
-    if (credentials.type !== 'oauth2') throw new HttpError(409, 'method_not_supported', 'The connection does not use OAuth 2.0.');
-    return credentials.tokens.accessToken;
-  }
-
-  #isDue(expiresAt: string | null): boolean {
-    return expiresAt !== null && Date.parse(expiresAt) - this.deps.config.refreshMarginSeconds * 1000 <= Date.now();
-  }
-
-  async #row(connectionId: string): Promise<ConnectionsTable> {
-    const row = await this.deps.store.db.selectFrom('connections').selectAll().where('id', '=', connectionId).executeTakeFirst();
-    if (!row) throw notFound('connection_not_found', 'No such connection.');
-    return row;
-  }
-
-  /** `seen` is the credentials the caller found stale (as JSON): anything else stored meanwhile is a winner's work. */
-  async #refreshUnlessDone(connectionId: string, seen: string): Promise<Credentials> {
-    const deadline = Date.now() + LEASE_MS * 2;
-    while (Date.now() < deadline) {
-      const now = Date.now();
-      const leased = await this.deps.store.db
-        .updateTable('connections')
-        .set({ refresh_lease_until: new Date(now + LEASE_MS).toISOString() })
-        .where('id', '=', connectionId)
-        .where((eb) => eb.or([eb('refresh_lease_until', 'is', null), eb('refresh_lease_until', '<', new Date(now).toISOString())]))
-        .returningAll()
-        .executeTakeFirst();
-      const row = leased ?? (await this.#row(connectionId));
-      if (row.status !== 'active') throw new HttpError(409, 'connection_needs_reauth', 'The connection must be authorized again.');
-      const current = decryptCredentials(this.deps, row);
-      if (JSON.stringify(current) !== seen) {
-        if (leased) await this.#releaseLease(connectionId);
-        return current;
-      }
-      if (leased) {
-        if (current.type === 'custom') return this.#refreshCustom(row, current);
-        if (current.type === 'oauth2') return this.#refresh(row, current);
-        await this.#releaseLease(connectionId);
-        throw new HttpError(409, 'method_not_supported', 'The connection cannot be refreshed.');
-      }
-      await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
-    }
-    throw new HttpError(503, 'refresh_busy', 'Another server is still refreshing this connection; try again.');
-  }
-
-  async #releaseLease(connectionId: string): Promise<void> {
-    await this.deps.store.db.updateTable('connections').set({ refresh_lease_until: null }).where('id', '=', connectionId).execute();
-  }
-
-  /** A custom method's own refresh (called after an upstream 401); the new values replace the old in one update. */
-  async #refreshCustom(row: ConnectionsTable, current: Extract<Credentials, { type: 'custom' }>): Promise<Credentials> {
-    try {
-      let values: Record<string, string>;
-      try {
-        values = await this.deps.customAuthMethods[current.handler]!.refresh!(current.values);
-      } catch (error) {
-        throw new HttpError(502, 'refresh_failed', 'The credentials could not be refreshed.', { cause: error });
-      }
-      const credentials: Credentials = { type: 'custom', handler: current.handler, values };
-      await this.#storeRefreshed(row, credentials);
-      return credentials;
-    } catch (error) {
-      await this.#releaseLease(row.id);
-      throw error;
-    }
-  }
-
-  /** Writes refreshed credentials and releases the lease in one update. */
-  async #storeRefreshed(row: ConnectionsTable, credentials: Credentials): Promise<void> {
-    await this.deps.store.db
-      .updateTable('connections')
-      .set({
-        credentials_ciphertext: this.deps.keyring.encrypt(JSON.stringify(credentials), credentialsAad(row.id, row.tenant_id)),
-        expires_at: expiryOf(credentials),
-        refresh_lease_until: null,
-        updated_at: isoNow(),
-      })
-      .where('id', '=', row.id)
-      // A refresh finishing after a revocation must not put live credentials back on the row.
-      .where('status', '!=', 'revoked')
-      .execute();
-  }
-
-  async #refresh(row: ConnectionsTable, currentCredentials: Extract<Credentials, { type: 'oauth2' }>): Promise<Credentials> {
-    const current = currentCredentials.tokens;
-    const connector = this.deps.catalog.connectors.get(row.connector_id);
-    try {
-      if (!connector) throw new HttpError(409, 'connector_missing', `Connector ${row.connector_id} is no longer declared.`);
-      if (!current.refreshToken) {
-        await this.#markNeedsReauth(row, 'no_refresh_token');
-        throw new HttpError(409, 'connection_needs_reauth', 'The access token expired and there is no refresh token.');
-      }
-      let next: TokenSet;
-      try {
-        const configuration = await this.oauth.configuration(connector);
-        next = toTokenSet(await oidc.refreshTokenGrant(configuration, current.refreshToken), current);
-      } catch (error) {
-        if (isInvalidGrant(error)) {
-          await this.#markNeedsReauth(row, 'invalid_grant');
-          throw new HttpError(409, 'connection_needs_reauth', 'The provider refused the refresh token; the tenant must connect again.');
-        }
-        throw providerError(error, 'token refresh');
-      }
-      const credentials: Credentials = { type: 'oauth2', tokens: next };
-      // Access and (possibly rotated) refresh token are written together, and the lease released, in one update.
-      await this.#storeRefreshed(row, credentials);
-      return credentials;
-    } catch (error) {
-      await this.#releaseLease(row.id);
-      throw error;
-    }
-  }
-
-  /** A refresh the provider refused is a change nobody asked for: the server records it as `system`. */
-  async #markNeedsReauth(row: ConnectionsTable, reason: 'no_refresh_token' | 'invalid_grant'): Promise<void> {
-    await this.deps.store.db.transaction().execute(async (trx) => {
-      const marked = await trx
-        .updateTable('connections')
-        .set({ status: 'needs_reauth', updated_at: isoNow() })
-        .where('id', '=', row.id)
-        .where('status', '=', 'active')
-        .executeTakeFirst();
-      if (Number(marked.numUpdatedRows) === 0) return;
-      await writeAudit(trx, {
-        ...SYSTEM,
-        action: 'connection.refresh_failed',
-        targetType: 'connection',
-        targetId: row.id,
-        details: { connector: row.connector_id, tenantId: row.tenant_id, reason, changes: { status: { before: 'active', after: 'needs_reauth' } } },
-      });
-    });
-  }
 }

@@ -1,5 +1,6 @@
 import { writeAudit } from '../audit/service.js';
-import { revokeConnectionIn } from '../connections/service.js';
+import { revokeConnectionIn, toConnectionView } from '../connections/service.js';
+import { emitWebhookEvent } from '../webhooks/emit.js';
 import type { AppContext } from '../context.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
@@ -10,7 +11,7 @@ import { assertMethodsUsable } from './service.js';
 import type { z } from 'zod';
 import { type AuthMethod, connectorDeclarationSchema, defaultMethod, type deletedConnectorSchema, type UpdateConnectorInput } from './schema.js';
 
-type Deps = Pick<AppContext, 'store' | 'catalog' | 'customAuthMethods' | 'keyring'>;
+type Deps = Pick<AppContext, 'store' | 'catalog' | 'customAuthMethods' | 'keyring' | 'config'>;
 
 /** The connector, if the API may change it: one the config file declares answers 409. */
 async function loadManaged(deps: Pick<AppContext, 'catalog'>, slug: string): Promise<Connector> {
@@ -75,12 +76,14 @@ export async function updateConnector(deps: Deps, slug: string, patch: UpdateCon
     if (removed.length > 0) {
       const moved = await trx
         .updateTable('connections')
-        .set({ status: 'needs_reauth', updated_at: isoNow() })
+        .set({ status: 'needs_reauth', needs_reauth_reason: 'method_removed', next_check_at: null, updated_at: isoNow() })
         .where('connector_id', '=', slug)
         .where('auth_method', 'in', removed)
         .where('status', '=', 'active')
-        .executeTakeFirst();
-      needsReauth = Number(moved.numUpdatedRows);
+        .returningAll()
+        .execute();
+      needsReauth = moved.length;
+      for (const row of moved) await emitWebhookEvent(trx, 'connection.needs_reauth', toConnectionView(deps, row));
     }
     await writeAudit(trx, {
       actor,
@@ -118,7 +121,7 @@ export async function deleteConnector(deps: Deps, slug: string, force: boolean, 
         'connector_in_use',
         `Connector "${slug}" has ${live.length} connection${live.length === 1 ? '' : 's'}; delete with ?force=true to revoke ${live.length === 1 ? 'it' : 'them'}.`,
       );
-    for (const row of live) await revokeConnectionIn(trx, deps.keyring, row.id, { actor });
+    for (const row of live) await revokeConnectionIn(trx, deps, row.id, { actor });
     await trx.deleteFrom('connectors').where('id', '=', slug).execute();
     await writeAudit(trx, {
       actor,

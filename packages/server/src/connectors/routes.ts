@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { jsonBody } from '../http/body.js';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import type { CredentialBroker } from '../connections/service.js';
+import type { CredentialBroker } from '../connections/broker.js';
 import { decryptCredentials, getConnection } from '../connections/service.js';
 import { assertTenantAllowed, authenticate } from '../http/auth.js';
 import { badRequest, notFound } from '../http/errors.js';

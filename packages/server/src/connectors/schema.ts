@@ -83,10 +83,20 @@ const connectorFields = {
   actions: z.record(actionName, connectorActionSchema).default({}),
   /** An action that must answer 2xx before typed-in credentials are saved. */
   verifyAction: actionName.optional(),
+  /** How often the health scheduler runs the verify action on each stored connection (`30m`, `6h`, `1d`); unset: never. */
+  verifyEvery: z
+    .string()
+    .regex(/^[1-9][0-9]{0,4}[mhd]$/, 'a whole number of minutes, hours or days: 30m, 6h, 1d')
+    .optional(),
 };
 
 function checkMethods(
-  value: { authMethods: Array<{ type: string; default?: boolean | undefined }>; verifyAction?: string | undefined; actions: Record<string, unknown> },
+  value: {
+    authMethods: Array<{ type: string; default?: boolean | undefined }>;
+    verifyAction?: string | undefined;
+    verifyEvery?: string | undefined;
+    actions: Record<string, unknown>;
+  },
   ctx: z.RefinementCtx,
 ) {
   if (value.authMethods.filter((method) => method.default).length > 1)
@@ -97,6 +107,7 @@ function checkMethods(
     ctx.addIssue({ code: 'custom', path: ['authMethods'], message: 'each method type at most once' });
   if (value.verifyAction && !(value.verifyAction in value.actions))
     ctx.addIssue({ code: 'custom', path: ['verifyAction'], message: `no action named ${value.verifyAction}` });
+  if (value.verifyEvery && !value.verifyAction) ctx.addIssue({ code: 'custom', path: ['verifyEvery'], message: 'verifyEvery needs a verifyAction' });
 }
 
 /**
@@ -146,6 +157,7 @@ export const updateConnectorSchema = z.strictObject({
   authMethods: connectorFields.authMethods.optional(),
   actions: z.record(actionName, connectorActionSchema).optional(),
   verifyAction: connectorFields.verifyAction,
+  verifyEvery: connectorFields.verifyEvery,
 });
 
 export type UpdateConnectorInput = z.output<typeof updateConnectorSchema>;
@@ -173,6 +185,13 @@ export type AuthMethod = z.output<typeof authMethodSchema>;
 export type OAuth2Auth = z.output<typeof oauth2AuthSchema>;
 export type SecretValue = z.output<typeof secretValueSchema>;
 export type ConnectorAction = z.output<typeof connectorActionSchema>;
+
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `verifyEvery` in milliseconds (the schema has checked its form). */
+export function verifyIntervalMs(verifyEvery: string): number {
+  return Number(verifyEvery.slice(0, -1)) * UNIT_MS[verifyEvery.slice(-1) as keyof typeof UNIT_MS];
+}
 
 /** The default method: the one marked default, else the first. */
 export function defaultMethod<M extends { default?: boolean | undefined }>(methods: readonly M[]): M {

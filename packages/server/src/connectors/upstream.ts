@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js';
-import type { CredentialBroker } from '../connections/service.js';
+import type { CredentialBroker } from '../connections/broker.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../http/body.js';
 import { badRequest, HttpError } from '../http/errors.js';
 import { applyCredentials, type Credentials, type CustomAuthMethods } from './auth-methods.js';
@@ -83,7 +83,7 @@ function methodOf(connector: Connector, credentialsType: string): PublicAuthMeth
  * 401 triggers one refresh and one retry, for OAuth and for custom methods that can refresh.
  */
 export async function callUpstream(
-  deps: Pick<AppContext, 'config' | 'metrics'>,
+  deps: Pick<AppContext, 'config' | 'metrics' | 'requestLog'>,
   broker: CredentialBroker,
   customs: CustomAuthMethods,
   call: UpstreamCall,
@@ -97,9 +97,13 @@ export async function callUpstream(
     await applyCredentials({ method: call.method, url, headers }, methodOf(call.connector, credentials.type), credentials, customs);
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
+    // The one place calls made with a stored connection are logged (memory only; written in batches).
+    const logCall = (status: number | null) =>
+      call.connectionId && deps.requestLog.record({ connectionId: call.connectionId, method: call.method, url, status, durationMs: seconds() * 1000 });
     const failure = (error: unknown) => {
       const timedOut = error instanceof UpstreamTimeout;
       deps.metrics.recordUpstream(call.connector.slug, timedOut ? 'timeout' : 'unreachable', seconds());
+      logCall(null);
       // Exposed although 5xx: the caller (and a person at the credential form) must learn that the
       // third party, not Patchbay, failed; the messages are fixed and carry nothing from the request.
       return new HttpError(
@@ -111,6 +115,7 @@ export async function callUpstream(
     };
     const response = await sendUpstream(url, { method: call.method, headers, body: call.body, timeoutMs: deps.config.upstreamTimeoutMs }, failure);
     deps.metrics.recordUpstream(call.connector.slug, response.status, seconds());
+    logCall(response.status);
     const refreshable = credentials.type === 'oauth2' || (credentials.type === 'custom' && customs[credentials.handler]?.refresh !== undefined);
     return { response, refreshable };
   };

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { AppContext } from '../context.js';
-import type { CredentialBroker } from '../connections/service.js';
+import type { CredentialBroker } from '../connections/broker.js';
 import type { CustomAuthMethods } from '../connectors/auth-methods.js';
 import { callUpstream, readBody } from '../connectors/upstream.js';
 import { notFound } from '../http/errors.js';

@@ -1,7 +1,7 @@
 import { actorOf } from '../audit/actor.js';
 import { type RequestHandler, Router } from 'express';
 import type { AppContext } from '../context.js';
-import type { CredentialBroker } from '../connections/service.js';
+import type { CredentialBroker } from '../connections/broker.js';
 import { authenticate } from '../http/auth.js';
 import { jsonBody } from '../http/body.js';
 import { parseInput } from '../http/validation.js';

@@ -2,7 +2,7 @@ import type { AppContext } from '../context.js';
 import type { Connector, PublicAuthMethod } from '../connectors/catalog.js';
 import { type Credentials, credentialsFromForm, type CustomAuthMethods, formFieldsFor, type FormField } from '../connectors/auth-methods.js';
 import { callUpstream } from '../connectors/upstream.js';
-import type { CredentialBroker } from '../connections/service.js';
+import type { CredentialBroker } from '../connections/broker.js';
 import { conflict, HttpError, notFound } from '../http/errors.js';
 import { finishSignIn } from './connection.js';
 import { readSession, requireIntegration } from './service.js';

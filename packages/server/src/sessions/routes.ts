@@ -4,7 +4,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { MAX_CREDENTIAL_LENGTH } from '../connectors/auth-methods.js';
 import type { AppContext } from '../context.js';
 import type { OAuthClients } from '../connections/oauth.js';
-import type { CredentialBroker } from '../connections/service.js';
+import type { CredentialBroker } from '../connections/broker.js';
 import { assertTenantAllowed, authenticate, principalOf, refuse } from '../http/auth.js';
 import { HttpError, toHttpError } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';

@@ -51,7 +51,7 @@ export async function sessionConnectors(ctx: AppContext, integrationId: string, 
   const allowed = shownConnectors(ctx, integrationId, session);
   const rows = await ctx.store.db
     .selectFrom('connections')
-    .select(['id', 'label', 'status', 'connector_id', 'tenant_id', 'credentials_ciphertext', 'created_at'])
+    .select(['id', 'label', 'status', 'needs_reauth_reason', 'connector_id', 'tenant_id', 'credentials_ciphertext', 'created_at'])
     .where('tenant_id', '=', session.tenant_id)
     .where('connector_id', 'in', allowed)
     .where('status', '!=', 'revoked')
@@ -63,9 +63,11 @@ export async function sessionConnectors(ctx: AppContext, integrationId: string, 
     if (!connector) return [];
     const connections = rows
       .filter((row) => row.connector_id === slug)
-      .map((row): TenantConnectionView => {
+      .flatMap((row): TenantConnectionView[] => {
         const expiresAt = reauthDueAt(ctx, row);
-        return { id: row.id, label: row.label, status: healthOf(ctx, row.status, expiresAt, now), connectedAt: row.created_at, expiresAt };
+        const { health, reason } = healthOf(ctx, row, expiresAt, now);
+        // Revoked rows were left out above; the guard only narrows the type.
+        return health === 'revoked' ? [] : [{ id: row.id, label: row.label, status: health, reason, connectedAt: row.created_at, expiresAt }];
       });
     return [
       {
@@ -128,6 +130,8 @@ export async function disconnectConnection(
         credentials_ciphertext: ctx.keyring.encrypt(JSON.stringify({ type: 'none' }), credentialsAad(row.id, row.tenant_id)),
         expires_at: null,
         refresh_lease_until: null,
+        needs_reauth_reason: null,
+        next_check_at: null,
         updated_at: isoNow(),
       })
       .where('id', '=', row.id)

@@ -275,6 +275,35 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0010_connection_health': {
+    async up(db: Kysely<unknown>) {
+      // What the health scheduler learnt (connections/health-check.ts), and when it looks next:
+      // a tick is one indexed range read on next_check_at, never a scan of every connection.
+      for (const column of ['needs_reauth_reason', 'last_refreshed_at', 'last_verified_at', 'last_error', 'next_check_at']) {
+        await db.schema.alterTable('connections').addColumn(column, 'text').execute();
+      }
+      await db.schema.createIndex('connections_next_check').on('connections').column('next_check_at').execute();
+      // Connections made before the scheduler existed are looked at once, then scheduled by what they hold.
+      await (db as Kysely<{ connections: { next_check_at: string | null; status: string } }>)
+        .updateTable('connections')
+        .set({ next_check_at: new Date().toISOString() })
+        .where('status', '!=', 'revoked')
+        .execute();
+      // The request log: the last upstream calls made with each connection (connections/request-log.ts).
+      await db.schema
+        .createTable('connection_requests')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('connection_id', 'text', (c) => c.notNull())
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('status', 'integer')
+        .addColumn('duration_ms', 'integer', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('connection_requests_connection').on('connection_requests').columns(['connection_id', 'id']).execute();
+      await db.schema.createIndex('connection_requests_at').on('connection_requests').column('at').execute();
+    },
+  },
 };
 
 class InCodeMigrations implements MigrationProvider {

@@ -91,6 +91,27 @@ export interface ConnectionsTable {
   label: string | null;
   auth_method: string;
   refresh_lease_until: string | null;
+  /** Why the connection needs the person again (connections/health.ts `HealthReason`); null while it works. */
+  needs_reauth_reason: string | null;
+  last_refreshed_at: string | null;
+  last_verified_at: string | null;
+  /** The last failed refresh or verification: `code: message`, written by the server (never an upstream body). */
+  last_error: string | null;
+  /** When the health scheduler looks at the connection next; null: never (revoked, or nothing can change). */
+  next_check_at: string | null;
+}
+
+export interface ConnectionRequestsTable {
+  /** Sortable: newest last. */
+  id: string;
+  connection_id: string;
+  method: string;
+  /** The upstream path with query keys only, never their values. */
+  path: string;
+  /** The upstream's status, or null when it did not answer (timeout, unreachable). */
+  status: number | null;
+  duration_ms: number;
+  at: string;
 }
 
 export type SessionStatus = 'created' | 'started' | 'configuring' | 'authorized' | 'cancelled' | 'failed' | 'committed';
@@ -241,4 +262,5 @@ export interface Database {
   topic_grants: TopicGrantsTable;
   events: EventsTable;
   webhook_events: WebhookEventsTable;
+  connection_requests: ConnectionRequestsTable;
 }

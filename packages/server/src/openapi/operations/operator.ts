@@ -3,7 +3,7 @@ import { connectionIdSchema } from '@patchbay/contract';
 import { z } from 'zod';
 import { auditPageSchema, listAuditSchema } from '../../audit/schema.js';
 import { listQuerySchema as connectionListQuerySchema } from '../../connections/routes.js';
-import { connectionPageSchema, connectionViewSchema } from '../../connections/schema.js';
+import { connectionPageSchema, connectionRequestPageSchema, connectionRequestsQuerySchema, connectionViewSchema } from '../../connections/schema.js';
 import { listQuerySchema as connectorListQuerySchema, testActionSchema } from '../../connectors/routes.js';
 import {
   actionTestAnswerSchema,
@@ -135,10 +135,24 @@ export const OPERATOR_OPERATIONS: Record<string, OperationDoc> = {
   },
   ['GET /v1/connections/:connectionId']: {
     summary: 'Read a connection',
+    description:
+      'With its health — the one the widget shows and the webhooks announce: `active`, `expiring`, `needs_reauth` (with `healthReason`) or `revoked` — and what the health scheduler last saw (`lastRefreshedAt`, `lastVerifiedAt`, `lastError`).',
     tag: 'Connections',
     auth: ['accessKey'],
     scope: 'installs:read',
     answers: { 200: connectionViewSchema },
+    errors: { 403: ['tenant_forbidden'], 404: ['connection_not_found'] },
+  },
+  ['GET /v1/connections/:connectionId/requests']: {
+    summary: 'List the upstream calls made with a connection',
+    description:
+      'The last calls (newest first) the proxy, actions and verifications made with the connection: method, path with query keys but never their values, status (null when the third party did not answer), duration. `PATCHBAY_REQUEST_LOG_SIZE` calls are kept per connection, for `PATCHBAY_REQUEST_LOG_DAYS` days; calls appear within a second.',
+    tag: 'Connections',
+    auth: ['accessKey'],
+    scope: 'installs:read',
+    params: connection,
+    query: connectionRequestsQuerySchema,
+    answers: { 200: connectionRequestPageSchema },
     errors: { 403: ['tenant_forbidden'], 404: ['connection_not_found'] },
   },
   ['DELETE /v1/connections/:connectionId']: {

@@ -1,0 +1,123 @@
+/**
+ * The request log: the last upstream calls made with each connection (`GET /v1/connections/{id}/requests`).
+ * Calls are recorded off the hot path: `record` only appends to memory, and a flush a moment later
+ * writes everything pending in one transaction — never an insert per proxied call. What is recorded
+ * is the method, the path with its query keys but never their values (they may carry ids, emails,
+ * even tokens), the status and the duration.
+ */
+import type { AppContext } from '../context.js';
+import { newSortableId } from '../crypto/random.js';
+import type { ConnectionRequestsTable } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+
+export interface UpstreamCallRecord {
+  connectionId: string;
+  method: string;
+  url: URL;
+  /** Null when the upstream did not answer (timeout, unreachable). */
+  status: number | null;
+  durationMs: number;
+}
+
+/** A flush starts this long after the first pending call, so a burst of calls is one write. */
+const FLUSH_DELAY_MS = 200;
+/** A flush also starts once this many calls are pending, bounding memory under load. */
+const FLUSH_AT = 1000;
+
+/** `/v1/items?page=2&q=ada` → `/v1/items?page&q`: which parameters were sent, never what they held. */
+export function pathWithoutQueryValues(url: URL): string {
+  const keys = [...new Set(url.searchParams.keys())];
+  return keys.length === 0 ? url.pathname : `${url.pathname}?${keys.map(encodeURIComponent).join('&')}`;
+}
+
+export class RequestLog {
+  #pending: ConnectionRequestsTable[] = [];
+  #timer: NodeJS.Timeout | null = null;
+  #flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly deps: Pick<AppContext, 'store' | 'logger'>,
+    /** Calls kept per connection; 0 records nothing. */
+    private readonly keep: number,
+  ) {}
+
+  /** Never waits and never throws: the caller is answering a request. */
+  record(call: UpstreamCallRecord): void {
+    if (this.keep === 0) return;
+    this.#pending.push({
+      id: newSortableId('req'),
+      connection_id: call.connectionId,
+      method: call.method,
+      path: pathWithoutQueryValues(call.url).slice(0, 2048),
+      status: call.status,
+      duration_ms: Math.round(call.durationMs),
+      at: new Date().toISOString(),
+    });
+    if (this.#pending.length >= FLUSH_AT) void this.flush();
+    else this.#timer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS).unref();
+  }
+
+  /** Writes what is pending (flushes run one after another, so rows land in the order recorded). */
+  flush(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 0) return this.#flushing;
+    this.#flushing = this.#flushing.then(() =>
+      this.#write(batch).catch((error: unknown) => this.deps.logger.warn({ err: error, dropped: batch.length }, 'could not write the request log')),
+    );
+    return this.#flushing;
+  }
+
+  async #write(batch: ConnectionRequestsTable[]): Promise<void> {
+    const { db, dialect } = this.deps.store;
+    // Stays under both databases' bound-parameter limits (7 values a row).
+    const chunk = dialect === 'sqlite' ? 4000 : 8000;
+    await db.transaction().execute(async (trx) => {
+      for (let start = 0; start < batch.length; start += chunk) {
+        await trx
+          .insertInto('connection_requests')
+          .values(batch.slice(start, start + chunk))
+          .execute();
+      }
+      // Each connection touched keeps its newest `keep` rows: the row `keep` places back and older go.
+      for (const connectionId of new Set(batch.map((row) => row.connection_id))) {
+        await trx
+          .deleteFrom('connection_requests')
+          .where('connection_id', '=', connectionId)
+          .where('id', '<=', (eb) =>
+            eb.selectFrom('connection_requests').select('id').where('connection_id', '=', connectionId).orderBy('id', 'desc').limit(1).offset(this.keep),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+}
+
+/** Housekeeping: calls older than the retention go (in one indexed range delete). */
+export async function pruneRequestLog(store: Store, maxAgeDays: number): Promise<void> {
+  await store.db
+    .deleteFrom('connection_requests')
+    .where('at', '<', new Date(Date.now() - maxAgeDays * 86_400_000).toISOString())
+    .execute();
+}
+
+/** A connection's recorded calls, newest first, paged by id. */
+export async function listConnectionRequests(deps: Pick<AppContext, 'store'>, connectionId: string, query: { limit: number; cursor?: string | undefined }) {
+  let select = deps.store.db.selectFrom('connection_requests').selectAll().where('connection_id', '=', connectionId);
+  if (query.cursor) select = select.where('id', '<', query.cursor);
+  const rows = await select
+    .orderBy('id', 'desc')
+    .limit(query.limit + 1)
+    .execute();
+  const page = rows.slice(0, query.limit);
+  return {
+    data: page.map((row) => ({ id: row.id, method: row.method, path: row.path, status: row.status, durationMs: row.duration_ms, at: row.at })),
+    next: rows.length > query.limit ? page[page.length - 1]!.id : null,
+  };
+}
