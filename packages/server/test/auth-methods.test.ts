@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { decryptCredentials } from '../src/connections/service.js';
+import { decryptCredentials } from '../src/connections/credentials.js';
 import type { Declarations } from '../src/index.js';
 import { startPatchbay, type TestPatchbay } from './support/harness.js';
 import { signedRequests, STAND_IN, startStandInApi, type StandInApi } from './support/stand-in-api.js';

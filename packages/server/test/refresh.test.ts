@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { decryptCredentials } from '../src/connections/service.js';
+import { decryptCredentials } from '../src/connections/credentials.js';
 import { loginAtProvider } from './support/provider-login.js';
 import { oauthDeclarations, startPatchbay, startThirdParty, type TestPatchbay, type ThirdParty } from './support/harness.js';
 

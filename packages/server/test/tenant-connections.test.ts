@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Credentials } from '../src/connectors/auth-methods.js';
-import { createConnection, decryptCredentials, replaceCredentials } from '../src/connections/service.js';
+import { decryptCredentials } from '../src/connections/credentials.js';
+import { createConnection, replaceCredentials } from '../src/connections/service.js';
 import { loginAtProvider } from './support/provider-login.js';
 import { oauthDeclarations, startPatchbay, startThirdParty, type TestPatchbay, type ThirdParty } from './support/harness.js';
 

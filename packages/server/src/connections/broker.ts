@@ -5,7 +5,8 @@ import type { ConnectionsTable } from '../store/schema.js';
 import { DecryptedCredentials } from './credential-cache.js';
 import { recordRefreshed, recordRefreshFailed } from './health-record.js';
 import { isInvalidGrant, type OAuthClients, oidc, providerError, type TokenSet, toTokenSet } from './oauth.js';
-import { credentialsAad, decryptCredentials, expiryOf } from './service.js';
+import { credentialsAad, decryptCredentials } from './credentials.js';
+import { expiryOf } from './service.js';
 
 const LEASE_MS = 30_000;
 const LEASE_POLL_MS = 50;

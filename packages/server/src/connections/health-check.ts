@@ -19,7 +19,7 @@ import { isStoreUnavailable } from '../store/unavailable.js';
 import type { CredentialBroker } from './broker.js';
 import { nextCheckAt, RECOVERABLE_REASONS, refreshDueAt, verifyDueAt, type HealthReason } from './health.js';
 import { recordRefreshFailed, recordVerified, type VerifyOutcome } from './health-record.js';
-import { decryptCredentials } from './service.js';
+import { decryptCredentials } from './credentials.js';
 
 /** How long a claim holds a connection: longer than any check takes (refresh and verify each time out sooner). */
 const CLAIM_MS = 5 * 60_000;

@@ -4,7 +4,7 @@ import type { Credentials } from '../connectors/auth-methods.js';
 import type { Connector } from '../connectors/catalog.js';
 import { verifyIntervalMs } from '../connectors/schema.js';
 import type { ConnectionsTable } from '../store/schema.js';
-import { decryptCredentials } from './service.js';
+import { decryptCredentials } from './credentials.js';
 
 /** A connection as its tenant sees it: working, working but soon needing them, or needing them now. */
 export type { ConnectionHealth, HealthReason } from '@patchbay/contract';

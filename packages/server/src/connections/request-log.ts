@@ -5,7 +5,7 @@
  * is the method, the path with its query keys but never their values (they may carry ids, emails,
  * even tokens), the status and the duration.
  */
-import type { AppContext } from '../context.js';
+import type { Logger } from '../logger.js';
 import { newSortableId } from '../crypto/random.js';
 import type { ConnectionRequestsTable } from '../store/schema.js';
 import type { Store } from '../store/store.js';
@@ -36,7 +36,7 @@ export class RequestLog {
   #flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly deps: Pick<AppContext, 'store' | 'logger'>,
+    private readonly deps: { store: Store; logger: Logger },
     /** Calls kept per connection; 0 records nothing. */
     private readonly keep: number,
   ) {}
@@ -108,7 +108,7 @@ export async function pruneRequestLog(store: Store, maxAgeDays: number): Promise
 }
 
 /** A connection's recorded calls, newest first, paged by id. */
-export async function listConnectionRequests(deps: Pick<AppContext, 'store'>, connectionId: string, query: { limit: number; cursor?: string | undefined }) {
+export async function listConnectionRequests(deps: { store: Store }, connectionId: string, query: { limit: number; cursor?: string | undefined }) {
   let select = deps.store.db.selectFrom('connection_requests').selectAll().where('connection_id', '=', connectionId);
   if (query.cursor) select = select.where('id', '<', query.cursor);
   const rows = await select

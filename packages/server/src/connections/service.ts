@@ -8,10 +8,7 @@ import type { ConnectionsTable } from '../store/schema.js';
 import type { connectionViewSchema } from './schema.js';
 import { isoNow } from '../store/time.js';
 import { healthOf, nextCheckAt, reauthDueAt } from './health.js';
-import type { TokenSet } from './oauth.js';
-
-/** What a connection's credentials are bound to (also used by master key rotation). */
-export const credentialsAad = (connectionId: string, tenantId: string) => `connections:${connectionId}:${tenantId}`;
+import { credentialsAad } from './credentials.js';
 
 export type ConnectionView = z.output<typeof connectionViewSchema>;
 
@@ -43,14 +40,6 @@ function auditView(row: Pick<ConnectionsTable, 'connector_id' | 'tenant_id' | 'l
 
 export function expiryOf(credentials: Credentials): string | null {
   return credentials.type === 'oauth2' && credentials.tokens.expiresAt !== null ? new Date(credentials.tokens.expiresAt).toISOString() : null;
-}
-
-export function decryptCredentials(deps: Pick<AppContext, 'keyring'>, row: Pick<ConnectionsTable, 'id' | 'tenant_id' | 'credentials_ciphertext'>): Credentials {
-  const parsed = JSON.parse(deps.keyring.decrypt(row.credentials_ciphertext, credentialsAad(row.id, row.tenant_id))) as Credentials | TokenSet;
-  // Connections stored before typed credentials held a bare OAuth token set.
-  return 'type' in parsed && typeof parsed.type === 'string' && !('accessToken' in parsed)
-    ? (parsed as Credentials)
-    : { type: 'oauth2', tokens: parsed as TokenSet };
 }
 
 /** Stores a new connection; credentials are encrypted with AAD bound to the connection and tenant. */

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { ConfigError } from '../config.js';
-import { credentialsAad } from '../connections/service.js';
+import { credentialsAad } from '../connections/credentials.js';
 import { clientSecretAad } from '../connectors/catalog.js';
 import { pkceVerifierAad } from '../sessions/oauth-step.js';
 import type { Store } from '../store/store.js';

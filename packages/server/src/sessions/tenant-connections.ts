@@ -2,7 +2,7 @@ import type { ConnectorState, SessionConnectorView, TenantConnectionView } from 
 import { type AuditActor, writeAudit } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import { healthOf, reauthDueAt } from '../connections/health.js';
-import { credentialsAad } from '../connections/service.js';
+import { credentialsAad } from '../connections/credentials.js';
 import { conflict, notFound } from '../http/errors.js';
 import { isoNow } from '../store/time.js';
 import { ownedConnection } from './connection.js';
