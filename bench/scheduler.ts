@@ -22,7 +22,7 @@ import { CredentialBroker } from '../packages/server/src/connections/broker.js';
 import { HealthScheduler } from '../packages/server/src/connections/health-check.js';
 import { createOAuthClients } from '../packages/server/src/connections/oauth.js';
 import { RequestLog } from '../packages/server/src/connections/request-log.js';
-import { credentialsAad } from '../packages/server/src/connections/service.js';
+import { credentialsAad } from '../packages/server/src/connections/credentials.js';
 import type { Catalog } from '../packages/server/src/connectors/catalog.js';
 import type { AppContext } from '../packages/server/src/context.js';
 import { Keyring } from '../packages/server/src/crypto/envelope.js';
