@@ -8,7 +8,7 @@ import type { ConnectionsTable } from '../store/schema.js';
 import type { connectionViewSchema } from './schema.js';
 import { isoNow } from '../store/time.js';
 import { DecryptedCredentials } from './credential-cache.js';
-import { isInvalidGrant, type OAuthClients, oidc, providerError, type TokenSet, toTokenSet } from './oauth.js';
+import { isInvalidGrant, type OAuthClients, openIdClient, providerError, type TokenSet, toTokenSet } from './oauth.js';
 
 /** What a connection's credentials are bound to (also used by master key rotation). */
 export const credentialsAad = (connectionId: string, tenantId: string) => `connections:${connectionId}:${tenantId}`;
@@ -332,7 +332,7 @@ export class CredentialBroker {
       let next: TokenSet;
       try {
         const configuration = await this.oauth.configuration(connector);
-        next = toTokenSet(await oidc.refreshTokenGrant(configuration, current.refreshToken), current);
+        next = toTokenSet(await (await openIdClient()).refreshTokenGrant(configuration, current.refreshToken), current);
       } catch (error) {
         if (isInvalidGrant(error)) {
           await this.#markNeedsReauth(row, 'invalid_grant');
