@@ -35,7 +35,8 @@ import { freePort } from './support.js';
 const ROUNDS = Math.max(5, Number(process.env.BENCH_ROUNDS ?? 7));
 const CALLS = Number(process.env.BENCH_CALLS ?? 10_000);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const cli = path.join(root, 'packages/server/bin/patchbay.js');
+// BENCH_CLI: another build's bin/patchbay.js (say, of the commit before a change) in place of this one.
+const cli = process.env.BENCH_CLI ?? path.join(root, 'packages/server/bin/patchbay.js');
 
 interface Spawned {
   child: ChildProcess;
