@@ -5,5 +5,6 @@ const app = express();
 app.get('/healthz', (_req, res) => {
   res.json({ ok: true });
 });
-const server = app.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as { port: number }).port }));
+// PORT lets bench:start poll a port it chose, as it does for Patchbay.
+const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => process.send?.({ port: (server.address() as { port: number }).port }));
 process.on('SIGTERM', () => process.exit(0));

@@ -17,8 +17,6 @@ import { resolveMasterKeys } from './crypto/master-key.js';
 import { reencryptWithCurrentKey } from './crypto/reencrypt.js';
 import { loadHashingKey } from './crypto/secrets.js';
 import { type Declarations } from './declarations.js';
-import { DEMO_CLIENT_ID, demoDeclarations } from './demo/declarations.js';
-import { demoHost } from './demo/host.js';
 import { pruneEvents } from './events/retention.js';
 import { createEventHub } from './events/service.js';
 import { resumePendingInstalls } from './installs/service.js';
@@ -97,8 +95,14 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
 
   const runDemo = config.dev && !options.declarations && !config.declarations;
   const demoClientSecret = randomBytes(24).toString('base64url');
+  // The demo's modules (and oidc-provider with them) are loaded only in demo mode.
+  const demoModules = runDemo
+    ? await Promise.all([import('./demo/declarations.js'), import('./demo/host.js'), import('./demo/provider.js'), import('./demo/api.js')])
+    : undefined;
   const declarations =
-    options.declarations ?? config.declarations ?? (runDemo ? demoDeclarations(config.publicUrl, demoClientSecret) : { connectors: [], integrations: [] });
+    options.declarations ??
+    config.declarations ??
+    (demoModules ? demoModules[0].demoDeclarations(config.publicUrl, demoClientSecret) : { connectors: [], integrations: [] });
   const catalog = await loadCatalog(store, keyring, declarations, config.configFile ?? (runDemo ? 'the demo declarations' : 'the config file'));
   await refuseUnhonourable(catalog, declarations, options.authMethods ?? {}, logger);
   const ctx: AppContext = {
@@ -128,9 +132,8 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
   const health = new HealthScheduler(ctx, broker);
 
   let demo: Router | undefined;
-  if (runDemo) {
-    // Loaded only in demo mode: a production server never loads oidc-provider.
-    const [{ createDemoProvider }, { demoThirdPartyApi }] = await Promise.all([import('./demo/provider.js'), import('./demo/api.js')]);
+  if (demoModules) {
+    const [{ DEMO_CLIENT_ID }, { demoHost }, { createDemoProvider }, { demoThirdPartyApi }] = demoModules;
     demo = Router();
     const provider = await createDemoProvider({
       issuer: `${config.publicUrl}/demo/oidc`,

@@ -12,43 +12,37 @@ import { ConfigError } from '../config.js';
 import { DeclarationsError } from '../declarations.js';
 import { HttpError } from '../http/errors.js';
 import type { Environment } from '../settings.js';
-import { audit } from './audit.js';
 import { ApiError, ServerUnreachable } from './client.js';
-import { connections } from './connections.js';
-import { connectors } from './connectors.js';
-import { events } from './events.js';
-import { installs } from './installs.js';
-import { integrations } from './integrations.js';
 import { out, UsageError } from './output.js';
-import { partners } from './partners.js';
 import type { Subcommand } from './remote.js';
 import { USAGE } from './usage.js';
 
 /**
- * A local command loads the server or its store when it runs, not before: a remote command (a
- * small HTTP client) then starts without loading Express, Kysely, the SQLite driver and the rest.
+ * Each command loads its module when it runs, not before: a remote command (a small HTTP client)
+ * then starts without loading Express, Kysely, the SQLite driver and the rest, and `start` without
+ * the other commands' clients and tables.
  */
-const local =
+const lazy =
   (load: () => Promise<Subcommand>): Subcommand =>
   async (args, env) =>
     (await load())(args, env);
 
 const COMMANDS: Record<string, Subcommand> = {
-  start: local(async () => (await import('./server.js')).start),
-  migrate: local(async () => (await import('./server.js')).migrate),
-  keys: local(async () => (await import('./keys.js')).keys),
-  'auth-events': local(async () => (await import('./keys.js')).authEvents),
+  start: lazy(async () => (await import('./server.js')).start),
+  migrate: lazy(async () => (await import('./server.js')).migrate),
+  keys: lazy(async () => (await import('./keys.js')).keys),
+  'auth-events': lazy(async () => (await import('./keys.js')).authEvents),
   'master-key': async () => {
     out(randomBytes(32).toString('base64'));
     return 0;
   },
-  connectors,
-  integrations,
-  connections,
-  installs,
-  partners,
-  audit,
-  events,
+  connectors: lazy(async () => (await import('./connectors.js')).connectors),
+  integrations: lazy(async () => (await import('./integrations.js')).integrations),
+  connections: lazy(async () => (await import('./connections.js')).connections),
+  installs: lazy(async () => (await import('./installs.js')).installs),
+  partners: lazy(async () => (await import('./partners.js')).partners),
+  audit: lazy(async () => (await import('./audit.js')).audit),
+  events: lazy(async () => (await import('./events.js')).events),
 };
 
 /** The CLI's entry point; answers the exit code. The only place that reads process.env. */

@@ -4,7 +4,7 @@ import { HttpError, notFound } from '../http/errors.js';
 import type { ConnectionsTable } from '../store/schema.js';
 import { DecryptedCredentials } from './credential-cache.js';
 import { recordRefreshed, recordRefreshFailed } from './health-record.js';
-import { isInvalidGrant, type OAuthClients, oidc, providerError, type TokenSet, toTokenSet } from './oauth.js';
+import { isInvalidGrant, type OAuthClients, openIdClient, providerError, type TokenSet, toTokenSet } from './oauth.js';
 import { credentialsAad, decryptCredentials } from './credentials.js';
 import { expiryOf } from './service.js';
 
@@ -158,7 +158,7 @@ export class CredentialBroker {
       let next: TokenSet;
       try {
         const configuration = await this.oauth.configuration(connector);
-        next = toTokenSet(await oidc.refreshTokenGrant(configuration, current.refreshToken), current);
+        next = toTokenSet(await (await openIdClient()).refreshTokenGrant(configuration, current.refreshToken), current);
       } catch (error) {
         if (isInvalidGrant(error)) {
           await recordRefreshFailed(this.deps, row, { code: 'invalid_grant', message: 'The provider refused the refresh token.' }, 'invalid_grant');

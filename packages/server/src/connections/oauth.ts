@@ -1,4 +1,4 @@
-import * as oidc from 'openid-client';
+import type * as oidc from 'openid-client';
 import { type Catalog, type Connector, oauthMethodOf } from '../connectors/catalog.js';
 import { HttpError } from '../http/errors.js';
 
@@ -6,6 +6,16 @@ import { HttpError } from '../http/errors.js';
  * OAuth 2.0 client side, all through openid-client: discovery, PKCE, the code exchange (with
  * `state` and `iss` checks) and refresh. Nothing here builds a token request by hand.
  */
+
+let loaded: typeof oidc | undefined;
+
+/**
+ * openid-client, imported on first use (memoized): a server whose connectors use keys and tokens
+ * only never loads it, and nobody's start waits for it.
+ */
+export async function openIdClient(): Promise<typeof oidc> {
+  return (loaded ??= await import('openid-client'));
+}
 
 /** Plain http is allowed only to loopback (the demo and test providers); everything else needs https. */
 function isLoopbackHttp(url: URL): boolean {
@@ -20,6 +30,7 @@ export function createOAuthClients(catalog: Catalog, timeoutSeconds: number): OA
   const configurations = new Map<string, Promise<oidc.Configuration>>();
 
   async function build(connector: Connector): Promise<oidc.Configuration> {
+    const oidc = await openIdClient();
     const auth = oauthMethodOf(connector);
     if (!auth) throw new HttpError(400, 'method_not_supported', `Connector ${connector.slug} has no OAuth 2.0 method.`);
     const secret = await catalog.clientSecret(connector.slug);
@@ -115,6 +126,7 @@ export async function accountLabelOf(
   configuration: oidc.Configuration,
   response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers,
 ): Promise<string | null> {
+  const oidc = await openIdClient();
   const claims = response.claims();
   const fromToken = labelFrom(claims);
   if (fromToken || !claims || !configuration.serverMetadata().userinfo_endpoint) return fromToken;
@@ -127,20 +139,20 @@ export async function accountLabelOf(
 
 /** Turns a provider or network failure into a 4xx/502 the caller can act on, without secrets. */
 export function providerError(error: unknown, during: string): HttpError {
-  if (error instanceof oidc.ResponseBodyError) {
+  // Before openid-client is loaded, no error can be one of its own.
+  const oidc = loaded;
+  if (oidc && error instanceof oidc.ResponseBodyError) {
     return new HttpError(502, 'provider_error', `The provider refused the ${during}: ${error.error}.`, { cause: error });
   }
-  if (error instanceof oidc.AuthorizationResponseError) {
+  if (oidc && error instanceof oidc.AuthorizationResponseError) {
     return new HttpError(400, 'provider_error', `The provider answered the authorization with ${error.error}.`, { cause: error });
   }
-  if (error instanceof oidc.ClientError) {
+  if (oidc && error instanceof oidc.ClientError) {
     return new HttpError(502, 'provider_error', `The provider's answer to the ${during} did not validate.`, { cause: error });
   }
   return new HttpError(502, 'provider_unreachable', `The provider could not be reached for the ${during}.`, { cause: error });
 }
 
 export function isInvalidGrant(error: unknown): boolean {
-  return error instanceof oidc.ResponseBodyError && error.error === 'invalid_grant';
+  return loaded !== undefined && error instanceof loaded.ResponseBodyError && error.error === 'invalid_grant';
 }
-
-export { oidc };

@@ -4,14 +4,20 @@
  * upstream origin, and answers whose bodies are streamed rather than read whole and re-wrapped.
  */
 import type { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
+import type { Dispatcher } from 'undici';
 
 /**
  * One pool per upstream origin, shared by every call in the process (as `fetch`'s global dispatcher
  * is): a connection opened for one tenant's call is reused by the next. Idle sockets do not keep
  * the process alive.
  */
-const upstreamAgent = new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000, connections: 256 });
+let upstream: Promise<{ request: typeof import('undici').request; agent: Dispatcher }> | undefined;
+/** undici and the pool, loaded on the first upstream call: a start (and a server that never proxies) skips loading it. */
+const upstreamClient = () =>
+  (upstream ??= import('undici').then(({ Agent, request }) => ({
+    request,
+    agent: new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000, connections: 256 }),
+  })));
 
 /**
  * Bodies up to this size are read before the answer is passed on, so an upstream that stalls
@@ -106,6 +112,8 @@ export async function sendUpstream(
   init: { method: string; headers: Iterable<[string, string]>; body: string | Buffer | undefined; timeoutMs: number },
   failure: (error: unknown) => Error,
 ): Promise<UpstreamResponse> {
+  // Loaded before the clock starts: the first call's module load is not the upstream's time.
+  const { request, agent } = await upstreamClient();
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new UpstreamTimeout('the upstream did not answer in time')), init.timeoutMs);
   try {
@@ -113,7 +121,7 @@ export async function sendUpstream(
       method: init.method as 'GET',
       headers: init.headers as Iterable<[string, string]> & Record<string, string>,
       body: init.body ?? null,
-      dispatcher: upstreamAgent,
+      dispatcher: agent,
       signal: controller.signal,
     });
     const { head, ended } = await readHead(answer.body, BUFFERED_BODY_BYTES);

@@ -1,5 +1,5 @@
-import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { randomUUID } from 'node:crypto';
+import type { CryptoKey, JWK } from 'jose';
+import { randomUUID, webcrypto } from 'node:crypto';
 import type { Keyring } from '../crypto/envelope.js';
 import { serverSecretAad } from '../crypto/secrets.js';
 import type { Store } from '../store/store.js';
@@ -27,14 +27,27 @@ export interface TokenSigner {
   verify(token: string): Promise<TokenClaims | null>;
 }
 
+/**
+ * A new ES256 private key as a JWK, made with WebCrypto (what jose's generateKeyPair does) and
+ * kept to the members jose's exportJWK writes, so a first start need not load jose.
+ */
+async function newSigningJwk(): Promise<JWK> {
+  const { privateKey } = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const { kty, crv, x, y, d } = await webcrypto.subtle.exportKey('jwk', privateKey);
+  return { kty, crv, x, y, d };
+}
+
+/**
+ * The stored key is read (and so the master key checked) at start; jose and the imported keys
+ * are loaded on the first token made or checked, since most deployments never use tokens.
+ */
 export async function loadTokenSigner(deps: { store: Store; keyring: Keyring }, issuer: string): Promise<TokenSigner> {
   const { store, keyring } = deps;
   const aad = serverSecretAad(SIGNING_KEY_NAME);
   const read = () => store.db.selectFrom('server_secrets').select('ciphertext').where('name', '=', SIGNING_KEY_NAME).executeTakeFirst();
   let stored = await read();
   if (!stored) {
-    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-    const jwk = await exportJWK(privateKey);
+    const jwk = await newSigningJwk();
     await store.db
       .insertInto('server_secrets')
       .values({ name: SIGNING_KEY_NAME, ciphertext: keyring.encrypt(JSON.stringify(jwk), aad), created_at: isoNow() })
@@ -43,14 +56,20 @@ export async function loadTokenSigner(deps: { store: Store; keyring: Keyring }, 
     stored = await read();
   }
   const privateJwk = JSON.parse(keyring.decrypt(stored!.ciphertext, aad)) as JWK;
-  const privateKey = (await importJWK(privateJwk, 'ES256')) as CryptoKey;
   const { d: _private, ...publicJwk } = privateJwk;
-  const publicKey = (await importJWK(publicJwk, 'ES256')) as CryptoKey;
+  let loading: Promise<{ jose: typeof import('jose'); privateKey: CryptoKey; publicKey: CryptoKey }> | undefined;
+  const load = () =>
+    (loading ??= (async () => {
+      const jose = await import('jose');
+      const [privateKey, publicKey] = await Promise.all([jose.importJWK(privateJwk, 'ES256'), jose.importJWK(publicJwk, 'ES256')]);
+      return { jose, privateKey: privateKey as CryptoKey, publicKey: publicKey as CryptoKey };
+    })());
 
   return {
     async sign({ keyId, scopes, tenantId, ttlSeconds }) {
+      const { jose, privateKey } = await load();
       const now = Math.floor(Date.now() / 1000);
-      const token = await new SignJWT({ scope: scopes.join(' '), ...(tenantId ? { tid: tenantId } : {}) })
+      const token = await new jose.SignJWT({ scope: scopes.join(' '), ...(tenantId ? { tid: tenantId } : {}) })
         .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' })
         .setIssuer(issuer)
         .setAudience(AUDIENCE)
@@ -62,8 +81,9 @@ export async function loadTokenSigner(deps: { store: Store; keyring: Keyring }, 
       return { token, expiresAt: new Date((now + ttlSeconds) * 1000).toISOString() };
     },
     async verify(token) {
+      const { jose, publicKey } = await load();
       try {
-        const { payload } = await jwtVerify(token, publicKey, { issuer, audience: AUDIENCE, algorithms: ['ES256'], typ: 'at+jwt' });
+        const { payload } = await jose.jwtVerify(token, publicKey, { issuer, audience: AUDIENCE, algorithms: ['ES256'], typ: 'at+jwt' });
         if (typeof payload.sub !== 'string' || typeof payload.scope !== 'string') return null;
         return {
           keyId: payload.sub,

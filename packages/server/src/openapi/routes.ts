@@ -3,7 +3,6 @@ import path from 'node:path';
 import { Router } from 'express';
 import type { AppContext } from '../context.js';
 import type { RouteLine } from '../http/route-table.js';
-import { buildOpenApiDocument } from './document.js';
 
 const require = createRequire(import.meta.url);
 /** Redoc's standalone bundle, from the server's own dependencies: the reference page fetches nothing from elsewhere. */
@@ -46,12 +45,20 @@ const DOCS_PAGE = `<!doctype html>
 /** `/openapi.json` and the reference page `/docs`: public, like the API's shape they describe. */
 export function openApiRoutes(ctx: Pick<AppContext, 'config'>, routes: readonly RouteLine[]): Router {
   const router = Router();
-  let document: string | undefined;
+  let document: Promise<string> | undefined;
 
-  router.get('/openapi.json', function openApiHandler(_req, res) {
+  router.get('/openapi.json', async function openApiHandler(_req, res) {
     // Built on first use, then kept: the routes and schemas do not change while the process runs.
-    document ??= JSON.stringify(buildOpenApiDocument(routes, { serverUrl: ctx.config.publicUrl }));
-    res.set({ 'cache-control': 'no-cache', 'access-control-allow-origin': '*' }).type('application/json').send(document);
+    // Its builder and the operations table are loaded then too, not at start.
+    document ??= import('./document.js').then(({ buildOpenApiDocument }) => JSON.stringify(buildOpenApiDocument(routes, { serverUrl: ctx.config.publicUrl })));
+    let body: string;
+    try {
+      body = await document;
+    } catch (error) {
+      document = undefined; // a failed build is tried again by the next request
+      throw error;
+    }
+    res.set({ 'cache-control': 'no-cache', 'access-control-allow-origin': '*' }).type('application/json').send(body);
   });
 
   router.get('/docs', function docsPageHandler(_req, res) {

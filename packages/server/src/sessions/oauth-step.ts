@@ -1,6 +1,7 @@
 import type { AppContext } from '../context.js';
 import { type Connector, oauthMethodOf, type PublicOAuth2Method } from '../connectors/catalog.js';
-import { accountLabelOf, type OAuthClients, oidc, providerError, type TokenSet, toTokenSet } from '../connections/oauth.js';
+import type * as oidcTypes from 'openid-client';
+import { accountLabelOf, type OAuthClients, openIdClient, providerError, type TokenSet, toTokenSet } from '../connections/oauth.js';
 import { hmacSha256 } from '../crypto/hmac.js';
 import { random128 } from '../crypto/random.js';
 import { badRequest, HttpError, notFound } from '../http/errors.js';
@@ -28,12 +29,13 @@ export async function authorizationRequest(
   connector: Connector,
   method: PublicOAuth2Method,
 ): Promise<{ url: URL; set: SessionChanges }> {
-  let configuration: oidc.Configuration;
+  let configuration: oidcTypes.Configuration;
   try {
     configuration = await oauth.configuration(connector);
   } catch (error) {
     throw providerError(error, 'discovery');
   }
+  const oidc = await openIdClient();
   const state = random128() + random128();
   const verifier = oidc.randomPKCECodeVerifier();
   const parameters: Record<string, string> = {
@@ -67,6 +69,7 @@ async function exchangeCode(
   if (iss !== null && iss !== configuration.serverMetadata().issuer) {
     throw badRequest('issuer_mismatch', 'The sign-in answer names another provider than the one this session started with. Start again from the app.');
   }
+  const oidc = await openIdClient();
   const response = await oidc.authorizationCodeGrant(configuration, currentUrl, { pkceCodeVerifier: checks.verifier, expectedState: checks.state });
   return { tokens: toTokenSet(response), accountLabel: checks.wantLabel ? await accountLabelOf(configuration, response) : null };
 }
