@@ -16,7 +16,7 @@ import { isoNow } from '../packages/server/src/store/time.js';
 
 const upstream = process.env.BENCH_UPSTREAM ?? 'http://127.0.0.1:9';
 const declarations = {
-  connectors: [{ slug: 'bench', name: 'Bench API', description: '', baseUrl: upstream, visibility: 'private', authMethods: [{ type: 'bearer' }], actions: {} }],
+  connectors: [{ slug: 'bench', name: 'Bench API', description: '', baseUrl: upstream, visibility: 'shared', authMethods: [{ type: 'bearer' }], actions: {} }],
   integrations: [
     {
       id: 'bench-sync',
