@@ -11,6 +11,7 @@ import type { KeyVerifier } from './keys/verifier.js';
 import type { FailureLimiter } from './http/rate-limit.js';
 import type { EventHub } from './events/hub.js';
 import type { Metrics } from './metrics/metrics.js';
+import type { ConnectionRowCache } from './connections/row-cache.js';
 
 /** What every service needs, built once at start-up and passed down explicitly (no globals). */
 export interface AppContext {
@@ -36,4 +37,6 @@ export interface AppContext {
   events: EventHub;
   /** This server's Prometheus metrics (served at /metrics). */
   metrics: Metrics;
+  /** Connection rows the proxy and tenant actions reuse for a short window; changes made here `forget` theirs. */
+  connectionRows: ConnectionRowCache;
 }

@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import { loadCatalog } from './connectors/catalog.js';
 import { refuseUnhonourable } from './connectors/start-check.js';
 import { createOAuthClients } from './connections/oauth.js';
+import { ConnectionRowCache } from './connections/row-cache.js';
 import { CredentialBroker } from './connections/service.js';
 import type { CustomAuthMethods } from './connectors/auth-methods.js';
 import type { AppContext } from './context.js';
@@ -112,6 +113,7 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
     strategies: [],
     events: createEventHub({ store, logger }),
     metrics,
+    connectionRows: new ConnectionRowCache(config.connectionCacheSeconds * 1000),
   };
   // The credential kinds, from their resources; each reads parts of the context, so they come after
   // it. The access key strategy takes whatever no other accepted kind recognizes: it is last.

@@ -149,6 +149,12 @@ export const SETTINGS = {
     schema: z.coerce.number().min(0).max(60),
     help: 'How long a verified key stays cached: bounds how late other instances see an inactivation.',
   }),
+  connectionCacheSeconds: setting({
+    env: 'PATCHBAY_CONNECTION_CACHE_SECONDS',
+    default: '2',
+    schema: z.coerce.number().min(0).max(60),
+    help: 'How long proxy calls reuse a connection as read: bounds how late other instances see a revoke.',
+  }),
   authFailureLimit: setting({
     env: 'PATCHBAY_AUTH_FAILURE_LIMIT',
     default: '20',

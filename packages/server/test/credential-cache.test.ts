@@ -6,10 +6,11 @@ import { startPatchbay, type TestPatchbay } from './support/harness.js';
 import { STAND_IN, startStandInApi, type StandInApi } from './support/stand-in-api.js';
 
 /**
- * The proxy keeps decrypted credentials in memory between calls; these tests change a connection
- * behind its back, through the store only, as another instance would, and check that the next
- * call sees the change.
+ * The proxy keeps connection rows (for `connectionCacheSeconds`) and decrypted credentials in
+ * memory between calls; these tests change a connection on this instance, and behind its back
+ * through the store only, as another instance would, and check when the next call sees the change.
  */
+const CACHE_SECONDS = 0.3;
 describe('decrypted credentials held between proxy calls', () => {
   let api: StandInApi;
   let patchbay: TestPatchbay;
@@ -31,7 +32,7 @@ describe('decrypted credentials held between proxy calls', () => {
       ],
       integrations: [],
     } as unknown as Declarations;
-    patchbay = await startPatchbay({ declarations });
+    patchbay = await startPatchbay({ declarations, config: { connectionCacheSeconds: CACHE_SECONDS } });
     accessKey = await patchbay.accessKey(['installs:read', 'installs:write']);
   });
 
@@ -43,24 +44,57 @@ describe('decrypted credentials held between proxy calls', () => {
   const proxy = (connectionId: string) =>
     fetch(`${patchbay.origin}/v1/connections/${connectionId}/proxy/me`, { headers: { authorization: `Bearer ${accessKey}` } });
 
-  it('uses credentials changed in the store (another instance re-authorizing) at the very next call', async () => {
+  const assertRevoked = async (answer: Response, why: string) => {
+    assert.equal(answer.status, 409, why);
+    assert.equal(((await answer.json()) as { error: { code: string } }).error.code, 'connection_revoked', why);
+  };
+
+  it('uses credentials re-authorized on this instance at the very next call', async () => {
     const { ctx } = patchbay.patchbay;
     const connectionId = await createConnection(ctx, { connector: 'bearer', tenantId: 't1', credentials: { type: 'bearer', token: 'stale-token' } });
     assert.equal((await proxy(connectionId)).status, 401, 'the stand-in refuses the stale token');
     assert.equal((await proxy(connectionId)).status, 401, 'the stale token is what the proxy holds now');
-    // Straight through the store, as another instance writes it: this instance is not told.
     await replaceCredentials(ctx, connectionId, 't1', { type: 'bearer', token: STAND_IN.bearer });
     assert.equal((await proxy(connectionId)).status, 200);
   });
 
-  it('refuses a connection revoked in the store at the next call, whatever it held for it', async () => {
+  it('refuses a connection revoked on this instance (DELETE /v1/connections/:id) at the very next call', async () => {
+    const { ctx } = patchbay.patchbay;
+    const admin = await patchbay.accessKey(['installs:read', 'installs:write']);
+    const connectionId = await createConnection(ctx, { connector: 'bearer', tenantId: 't4', credentials: { type: 'bearer', token: STAND_IN.bearer } });
+    assert.equal((await proxy(connectionId)).status, 200);
+    const revoke = await fetch(`${patchbay.origin}/v1/connections/${connectionId}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
+    assert.equal(revoke.status, 200);
+    await assertRevoked(await proxy(connectionId), 'the revoking instance forgets the row it held');
+  });
+
+  it('refuses a connection revoked in the store (another instance) once the connection cache window has passed', async () => {
     const { ctx } = patchbay.patchbay;
     const connectionId = await createConnection(ctx, { connector: 'bearer', tenantId: 't2', credentials: { type: 'bearer', token: STAND_IN.bearer } });
     assert.equal((await proxy(connectionId)).status, 200);
+    // Straight through the store, as another instance writes it: this instance is not told.
     await ctx.store.db.updateTable('connections').set({ status: 'revoked' }).where('id', '=', connectionId).execute();
-    const refused = await proxy(connectionId);
-    assert.equal(refused.status, 409);
-    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'connection_revoked');
+    await new Promise((resolve) => setTimeout(resolve, CACHE_SECONDS * 1000 + 50));
+    await assertRevoked(await proxy(connectionId), 'the window bounds how long another instance may serve it');
+  });
+
+  it('keeps no row read while a change was being made on this instance (it may predate the change)', async () => {
+    const { ConnectionRowCache } = await import('../src/connections/row-cache.js');
+    const cache = new ConnectionRowCache(60_000);
+    const { ctx } = patchbay.patchbay;
+    const connectionId = await createConnection(ctx, { connector: 'bearer', tenantId: 't5', credentials: { type: 'bearer', token: STAND_IN.bearer } });
+    const load = () => ctx.store.db.selectFrom('connections').selectAll().where('id', '=', connectionId).executeTakeFirst();
+    const inFlight = cache.read(connectionId, async () => {
+      const row = await load();
+      cache.forget(connectionId);
+      return row;
+    });
+    assert.equal((await inFlight)?.status, 'active');
+    let reads = 0;
+    await cache.read(connectionId, () => ((reads += 1), load()));
+    assert.equal(reads, 1, 'the row read across the forget was not kept');
+    await cache.read(connectionId, () => ((reads += 1), load()));
+    assert.equal(reads, 1, 'a row read after it is kept for the window');
   });
 
   it('never writes what it holds: the token is in no log line and in no stored column', async () => {

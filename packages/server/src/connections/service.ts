@@ -78,7 +78,7 @@ export async function createConnection(
 
 /** Re-authorization: new credentials replace the old ones in place; the id (and installs using it) stay. */
 export async function replaceCredentials(
-  deps: Pick<AppContext, 'store' | 'keyring'>,
+  deps: Pick<AppContext, 'store' | 'keyring' | 'connectionRows'>,
   connectionId: string,
   tenantId: string,
   credentials: Credentials,
@@ -111,6 +111,7 @@ export async function replaceCredentials(
       details: { connector: after.connector_id, tenantId, changes: changedFields(auditView(before), auditView(after)) },
     });
   });
+  deps.connectionRows.forget(connectionId);
 }
 
 export async function getConnection(deps: Pick<AppContext, 'store'>, id: string): Promise<ConnectionView | null> {
@@ -120,6 +121,11 @@ export async function getConnection(deps: Pick<AppContext, 'store'>, id: string)
 
 export async function getConnectionRow(deps: Pick<AppContext, 'store'>, id: string): Promise<ConnectionsTable | undefined> {
   return deps.store.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The row for the hot paths (proxy, tenant actions): as read within the cache window (row-cache.ts). */
+export function recentConnectionRow(deps: Pick<AppContext, 'store' | 'connectionRows'>, id: string): Promise<ConnectionsTable | undefined> {
+  return deps.connectionRows.read(id, () => getConnectionRow(deps, id));
 }
 
 export async function listConnections(
@@ -146,11 +152,16 @@ export async function listConnections(
 }
 
 /** Revoked connections keep their row (installs and audit point at them) but lose their credentials. */
-export async function revokeConnection(deps: Pick<AppContext, 'store' | 'keyring'>, id: string, by: AuditActor): Promise<ConnectionView> {
-  return revokeConnectionIn(deps.store.db, deps.keyring, id, by);
+export async function revokeConnection(deps: Pick<AppContext, 'store' | 'keyring' | 'connectionRows'>, id: string, by: AuditActor): Promise<ConnectionView> {
+  const revoked = await revokeConnectionIn(deps.store.db, deps.keyring, id, by);
+  deps.connectionRows.forget(id);
+  return revoked;
 }
 
-/** `revokeConnection` in the caller's transaction when `db` is one (a connector deleted with force revokes each of its connections). */
+/**
+ * `revokeConnection` in the caller's transaction when `db` is one (a connector deleted with force
+ * revokes each of its connections); the caller has `connectionRows` forget them once committed.
+ */
 export async function revokeConnectionIn(db: AppContext['store']['db'], keyring: AppContext['keyring'], id: string, by: AuditActor): Promise<ConnectionView> {
   return inTransaction(db, async (trx) => {
     const row = await trx.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
@@ -188,7 +199,7 @@ export class CredentialBroker {
   readonly #decrypted = new DecryptedCredentials();
 
   constructor(
-    private readonly deps: Pick<AppContext, 'config' | 'store' | 'keyring' | 'catalog' | 'customAuthMethods' | 'metrics'>,
+    private readonly deps: Pick<AppContext, 'config' | 'store' | 'keyring' | 'catalog' | 'customAuthMethods' | 'metrics' | 'connectionRows'>,
     private readonly oauth: OAuthClients,
   ) {}
 
@@ -233,6 +244,7 @@ export class CredentialBroker {
   /** Drops what this instance holds in memory for a connection (on revoke; other instances see the new version on their next read). */
   forget(connectionId: string): void {
     this.#decrypted.forget(connectionId);
+    this.deps.connectionRows.forget(connectionId);
   }
 
   /** For callers that only need an OAuth access token. */
@@ -318,6 +330,7 @@ export class CredentialBroker {
       // A refresh finishing after a revocation must not put live credentials back on the row.
       .where('status', '!=', 'revoked')
       .execute();
+    this.deps.connectionRows.forget(row.id);
   }
 
   async #refresh(row: ConnectionsTable, currentCredentials: Extract<Credentials, { type: 'oauth2' }>): Promise<Credentials> {
@@ -368,5 +381,6 @@ export class CredentialBroker {
         details: { connector: row.connector_id, tenantId: row.tenant_id, reason, changes: { status: { before: 'active', after: 'needs_reauth' } } },
       });
     });
+    this.deps.connectionRows.forget(row.id);
   }
 }
