@@ -52,6 +52,9 @@ export const ROUTES: readonly RouteLine[] = [
   ['GET', '/oauth/callback', 'handleWithErrorPage'],
 
   // The integration API: CORS and allowedOrigins per integration (http/cors.ts), JSON bodies.
+  // integrations/routes.ts: a tenant's declared actions, first: the hot path, it reads the
+  // integration within the cache window (`recentIntegration`); the routes below read it afresh.
+  ['POST', `${INTEGRATION}/api/tenant/:tenantId/:action`, 'invokeActionHandler'],
   // sessions/routes.ts: the widget's flow (a sessions:write key creates; the session token follows)
   ['POST', `${INTEGRATION}/session`, 'createSessionHandler'],
   ['GET', SESSION, 'readSessionHandler'],
@@ -66,8 +69,7 @@ export const ROUTES: readonly RouteLine[] = [
   ['GET', `${INTEGRATION}/install`, 'searchInstallsHandler'],
   ['GET', `${INTEGRATION}/install/:installId`, 'readInstallHandler'],
   ['DELETE', `${INTEGRATION}/install/:installId`, 'deleteInstallHandler'],
-  // integrations/routes.ts: a tenant's declared actions
-  ['POST', `${INTEGRATION}/api/tenant/:tenantId/:action`, 'invokeActionHandler'],
+  // integrations/routes.ts
   ['GET', '/v1/integrations', 'listIntegrationsHandler'],
   ['POST', '/v1/integrations', 'createIntegrationHandler'],
   ['GET', INTEGRATION, 'readIntegrationHandler'],
@@ -148,13 +150,13 @@ export function mountRoutes(app: Express, ctx: AppContext, parts: ServerParts): 
   app.use(partnerPageRoutes(ctx.config));
   app.use(oauthCallbackRoutes(ctx, parts.oauth));
 
+  app.use(`${INTEGRATION}/api/tenant`, tenantActionRoutes(ctx, parts.broker));
   const integrationApi = express.Router({ mergeParams: true });
   integrationApi.use(freshIntegration(ctx));
   integrationApi.use(integrationOrigins(ctx));
   integrationApi.use(jsonBody({ limit: '256kb' }));
   integrationApi.use(sessionRoutes(ctx, parts.oauth, parts.broker));
   integrationApi.use(installRoutes(ctx));
-  integrationApi.use(tenantActionRoutes(ctx, parts.broker));
   app.use(INTEGRATION, integrationApi);
   app.use('/v1/integrations', integrationRoutes(ctx));
 

@@ -153,7 +153,7 @@ export const SETTINGS = {
     env: 'PATCHBAY_CONNECTION_CACHE_SECONDS',
     default: '2',
     schema: z.coerce.number().min(0).max(60),
-    help: 'How long proxy calls reuse a connection as read: bounds how late other instances see a revoke.',
+    help: 'Proxy calls and actions reuse connections and integrations this long: how late others see a change.',
   }),
   authFailureLimit: setting({
     env: 'PATCHBAY_AUTH_FAILURE_LIMIT',
