@@ -36,6 +36,21 @@ export const ROUTES: readonly RouteLine[] = [
   // health/routes.ts: no credential
   ['GET', '/healthz', 'healthHandler'],
   ['GET', '/readyz', 'readyHandler'],
+
+  // The hot paths next, ahead of routers they would otherwise pass through one by one.
+  // integrations/routes.ts: a tenant's declared actions (the integration API's CORS rule and body
+  // parser; the integration as read within the connection cache window, `recentIntegration`)
+  ['POST', `${INTEGRATION}/api/tenant/:tenantId/:action`, 'invokeActionHandler'],
+  // connections/routes.ts
+  ['GET', '/v1/connections', 'listConnectionsHandler'],
+  ['GET', '/v1/connections/:connectionId', 'readConnectionHandler'],
+  ['DELETE', '/v1/connections/:connectionId', 'revokeConnectionHandler'],
+  ['*', '/v1/connections/:connectionId/proxy/{*rest}', 'proxyHandler'],
+  // events/routes.ts: access keys by scope, partner keys by topic grants
+  ['POST', '/v1/events', 'publishEventHandler'],
+  ['GET', '/v1/events', 'pollEventsHandler'],
+  ['GET', '/v1/events/stream', 'streamEventsHandler'],
+
   // metrics/routes.ts: a metrics:read key (or a listener of its own, `metricsListen`)
   ['GET', '/metrics', 'metricsHandler'],
   // openapi/routes.ts: the OpenAPI document and its reference page, public
@@ -52,9 +67,6 @@ export const ROUTES: readonly RouteLine[] = [
   ['GET', '/oauth/callback', 'handleWithErrorPage'],
 
   // The integration API: CORS and allowedOrigins per integration (http/cors.ts), JSON bodies.
-  // integrations/routes.ts: a tenant's declared actions, first: the hot path, it reads the
-  // integration within the cache window (`recentIntegration`); the routes below read it afresh.
-  ['POST', `${INTEGRATION}/api/tenant/:tenantId/:action`, 'invokeActionHandler'],
   // sessions/routes.ts: the widget's flow (a sessions:write key creates; the session token follows)
   ['POST', `${INTEGRATION}/session`, 'createSessionHandler'],
   ['GET', SESSION, 'readSessionHandler'],
@@ -83,11 +95,6 @@ export const ROUTES: readonly RouteLine[] = [
   ['PATCH', '/v1/connectors/:slug', 'updateConnectorHandler'],
   ['DELETE', '/v1/connectors/:slug', 'deleteConnectorHandler'],
   ['POST', '/v1/connectors/:slug/actions/:action/test', 'testActionHandler'],
-  // connections/routes.ts
-  ['GET', '/v1/connections', 'listConnectionsHandler'],
-  ['GET', '/v1/connections/:connectionId', 'readConnectionHandler'],
-  ['DELETE', '/v1/connections/:connectionId', 'revokeConnectionHandler'],
-  ['*', '/v1/connections/:connectionId/proxy/{*rest}', 'proxyHandler'],
 
   // partners/routes.ts: EnSync's shape, the operator side, then the partner's own portal
   ['POST', '/api/v1/external/partner', 'createPartnerHandler'],
@@ -106,11 +113,6 @@ export const ROUTES: readonly RouteLine[] = [
   ['POST', '/v1/partner-portal/keys/:environment', 'createKeyHandler'],
   ['POST', '/v1/partner-portal/keys/:environment/rotate', 'rotateKeyHandler'],
   ['PUT', '/v1/partner-portal/subscriptions', 'subscriptionsHandler'],
-
-  // events/routes.ts: access keys by scope, partner keys by topic grants
-  ['POST', '/v1/events', 'publishEventHandler'],
-  ['GET', '/v1/events', 'pollEventsHandler'],
-  ['GET', '/v1/events/stream', 'streamEventsHandler'],
 
   // keys/routes.ts: admin keys, then any key
   ['POST', '/v1/keys', 'createKeyHandler'],
@@ -140,6 +142,10 @@ const publicDir = fileURLToPath(new URL('../public/', import.meta.url));
 /** Mounts every router of `ROUTES`, in its order. */
 export function mountRoutes(app: Express, ctx: AppContext, parts: ServerParts): void {
   app.use(healthRoutes(ctx));
+  // The hot paths (see ROUTES).
+  app.use(`${INTEGRATION}/api/tenant`, tenantActionRoutes(ctx, parts.broker));
+  app.use('/v1/connections', connectionRoutes(ctx, parts.broker));
+  app.use('/v1/events', eventRoutes(ctx, ctx.events));
   app.use(metricsRoutes(ctx));
   app.use(openApiRoutes(ctx, ROUTES));
 
@@ -150,7 +156,6 @@ export function mountRoutes(app: Express, ctx: AppContext, parts: ServerParts): 
   app.use(partnerPageRoutes(ctx.config));
   app.use(oauthCallbackRoutes(ctx, parts.oauth));
 
-  app.use(`${INTEGRATION}/api/tenant`, tenantActionRoutes(ctx, parts.broker));
   const integrationApi = express.Router({ mergeParams: true });
   integrationApi.use(freshIntegration(ctx));
   integrationApi.use(integrationOrigins(ctx));
@@ -161,13 +166,9 @@ export function mountRoutes(app: Express, ctx: AppContext, parts: ServerParts): 
   app.use('/v1/integrations', integrationRoutes(ctx));
 
   app.use('/v1/connectors', connectorRoutes(ctx, parts.broker));
-  app.use('/v1/connections', connectionRoutes(ctx, parts.broker));
-
   app.use(externalPartnerRoutes(ctx));
   app.use('/v1/partners', partnerRoutes(ctx));
   app.use('/v1/partner-portal', partnerPortalRoutes(ctx));
-
-  app.use('/v1/events', eventRoutes(ctx, ctx.events));
 
   app.use('/v1', keyRoutes(ctx));
   app.use('/v1/audit', auditRoutes(ctx));
