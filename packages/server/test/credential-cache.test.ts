@@ -29,8 +29,26 @@ describe('decrypted credentials held between proxy calls', () => {
           authMethods: [{ type: 'bearer' }],
           actions: {},
         },
+        {
+          slug: 'shared-bearer',
+          name: 'Shared bearer API',
+          description: '',
+          baseUrl: `${api.origin}/bearer`,
+          authMethods: [{ type: 'bearer' }],
+          actions: {},
+        },
       ],
-      integrations: [],
+      integrations: [
+        {
+          id: 'cached-sync',
+          name: 'Cached sync',
+          description: '',
+          connectors: ['shared-bearer'],
+          allowedOrigins: [],
+          configFields: [],
+          actions: { who: { connector: 'shared-bearer', method: 'GET', path: '/first', forwardBody: false } },
+        },
+      ],
     } as unknown as Declarations;
     patchbay = await startPatchbay({ declarations, config: { connectionCacheSeconds: CACHE_SECONDS } });
     accessKey = await patchbay.accessKey(['installs:read', 'installs:write']);
@@ -76,6 +94,52 @@ describe('decrypted credentials held between proxy calls', () => {
     await ctx.store.db.updateTable('connections').set({ status: 'revoked' }).where('id', '=', connectionId).execute();
     await new Promise((resolve) => setTimeout(resolve, CACHE_SECONDS * 1000 + 50));
     await assertRevoked(await proxy(connectionId), 'the window bounds how long another instance may serve it');
+  });
+
+  it('tenant actions see an integration changed by another instance within the window, and a deleted install at once', async () => {
+    const { ctx } = patchbay.patchbay;
+    const connectionId = await createConnection(ctx, { connector: 'shared-bearer', tenantId: 't6', credentials: { type: 'bearer', token: STAND_IN.bearer } });
+    const now = new Date().toISOString();
+    await ctx.store.db
+      .insertInto('installs')
+      .values({
+        id: 'ins_cached',
+        integration_id: 'cached-sync',
+        tenant_id: 't6',
+        session_id: 'ses_cached',
+        tags: '{}',
+        connection_ids: JSON.stringify([connectionId]),
+        config: '{}',
+        status: 'success',
+        status_message: null,
+        created_at: now,
+        updated_at: now,
+        deleted_at: null,
+      })
+      .execute();
+    const act = () =>
+      fetch(`${patchbay.origin}/v1/integrations/cached-sync/api/tenant/t6/who`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${accessKey}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+    const pathCalled = async () => {
+      const answer = await act();
+      assert.equal(answer.status, 200);
+      return ((await answer.json()) as { body: { path: string } }).body.path;
+    };
+    assert.equal(await pathCalled(), '/bearer/first');
+    // The action's path changed straight in the store, as another instance's PATCH writes it.
+    const row = await ctx.store.db.selectFrom('integrations').select('definition').where('id', '=', 'cached-sync').executeTakeFirstOrThrow();
+    const definition = JSON.parse(row.definition) as { actions: { who: { path: string } } };
+    definition.actions.who.path = '/second';
+    await ctx.store.db.updateTable('integrations').set({ definition: JSON.stringify(definition) }).where('id', '=', 'cached-sync').execute();
+    await new Promise((resolve) => setTimeout(resolve, CACHE_SECONDS * 1000 + 50));
+    assert.equal(await pathCalled(), '/bearer/second', 'the window bounds how long the old declaration is used');
+    await ctx.store.db.updateTable('installs').set({ deleted_at: new Date().toISOString() }).where('id', '=', 'ins_cached').execute();
+    const ended = await act();
+    assert.equal(ended.status, 404, 'deleting the install ends its actions at the very next call, on every instance');
+    assert.equal(((await ended.json()) as { error: { code: string } }).error.code, 'install_not_found');
   });
 
   it('keeps no row read while a change was being made on this instance (it may predate the change)', async () => {
