@@ -133,7 +133,11 @@ describe('decrypted credentials held between proxy calls', () => {
     const row = await ctx.store.db.selectFrom('integrations').select('definition').where('id', '=', 'cached-sync').executeTakeFirstOrThrow();
     const definition = JSON.parse(row.definition) as { actions: { who: { path: string } } };
     definition.actions.who.path = '/second';
-    await ctx.store.db.updateTable('integrations').set({ definition: JSON.stringify(definition) }).where('id', '=', 'cached-sync').execute();
+    await ctx.store.db
+      .updateTable('integrations')
+      .set({ definition: JSON.stringify(definition) })
+      .where('id', '=', 'cached-sync')
+      .execute();
     await new Promise((resolve) => setTimeout(resolve, CACHE_SECONDS * 1000 + 50));
     assert.equal(await pathCalled(), '/bearer/second', 'the window bounds how long the old declaration is used');
     await ctx.store.db.updateTable('installs').set({ deleted_at: new Date().toISOString() }).where('id', '=', 'ins_cached').execute();
