@@ -9,6 +9,7 @@ import { freePort, NO_POSTGRES, POSTGRES_URL, type ServerProcess, sharedDatabase
 
 const HOST_ORIGIN = 'https://app.example.com';
 const KEY_CACHE_SECONDS = 2;
+const CONNECTION_CACHE_SECONDS = 0.2;
 const FAILURE_LIMIT = 5;
 const INTEGRATION = '/v1/integrations/acme-sync';
 
@@ -35,6 +36,7 @@ describe('two server processes on one PostgreSQL database', POSTGRES_URL ? {} : 
       ...database.env,
       PATCHBAY_CONFIG: configFile,
       PATCHBAY_KEY_CACHE_SECONDS: String(KEY_CACHE_SECONDS),
+      PATCHBAY_CONNECTION_CACHE_SECONDS: String(CONNECTION_CACHE_SECONDS),
       PATCHBAY_AUTH_FAILURE_LIMIT: String(FAILURE_LIMIT),
       PATCHBAY_AUTH_FAILURE_WINDOW_SECONDS: '86400',
       PATCHBAY_TRUST_PROXY: 'loopback',
@@ -188,6 +190,8 @@ describe('two server processes on one PostgreSQL database', POSTGRES_URL ? {} : 
     await installTenant('burst-tenant');
     assert.equal((await call(a, `${INTEGRATION}/api/tenant/burst-tenant/test`, { body: {} })).status, 200);
     await store.db.updateTable('connections').set({ expires_at: new Date().toISOString() }).where('tenant_id', '=', 'burst-tenant').execute();
+    // Written behind both servers' backs: they see it once the connection cache window has passed.
+    await new Promise((resolve) => setTimeout(resolve, CONNECTION_CACHE_SECONDS * 1000 + 50));
     const refreshesBefore = thirdParty.tokenRequests.refresh_token;
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => call(i % 2 ? b : a, `${INTEGRATION}/api/tenant/burst-tenant/test`, { body: {} })));
     assert.deepEqual([...new Set(answers.map((answer) => answer.status))], [200]);
