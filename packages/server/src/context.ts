@@ -12,6 +12,8 @@ import type { FailureLimiter } from './http/rate-limit.js';
 import type { EventHub } from './events/hub.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { RequestLog } from './connections/request-log.js';
+import type { ConnectionRowCache } from './connections/row-cache.js';
+import type { PartnerKeyVerifier } from './partners/verifier.js';
 
 /** What every service needs, built once at start-up and passed down explicitly (no globals). */
 export interface AppContext {
@@ -39,4 +41,8 @@ export interface AppContext {
   metrics: Metrics;
   /** The last upstream calls per connection, written in batches off the request path. */
   requestLog: RequestLog;
+  /** Connection rows the proxy and tenant actions reuse for a short window; changes made here `forget` theirs. */
+  connectionRows: ConnectionRowCache;
+  /** Partner keys admitted within `keyCacheSeconds`; partner, grant and key changes made here `forget` them. */
+  partnerKeys: PartnerKeyVerifier;
 }

@@ -36,6 +36,22 @@ export const ROUTES: readonly RouteLine[] = [
   // health/routes.ts: no credential
   ['GET', '/healthz', 'healthHandler'],
   ['GET', '/readyz', 'readyHandler'],
+
+  // The hot paths next, ahead of routers they would otherwise pass through one by one.
+  // integrations/routes.ts: a tenant's declared actions (the integration API's CORS rule and body
+  // parser; the integration as read within the connection cache window, `recentIntegration`)
+  ['POST', `${INTEGRATION}/api/tenant/:tenantId/:action`, 'invokeActionHandler'],
+  // connections/routes.ts
+  ['GET', '/v1/connections', 'listConnectionsHandler'],
+  ['GET', '/v1/connections/:connectionId', 'readConnectionHandler'],
+  ['GET', '/v1/connections/:connectionId/requests', 'connectionRequestsHandler'],
+  ['DELETE', '/v1/connections/:connectionId', 'revokeConnectionHandler'],
+  ['*', '/v1/connections/:connectionId/proxy/{*rest}', 'proxyHandler'],
+  // events/routes.ts: access keys by scope, partner keys by topic grants
+  ['POST', '/v1/events', 'publishEventHandler'],
+  ['GET', '/v1/events', 'pollEventsHandler'],
+  ['GET', '/v1/events/stream', 'streamEventsHandler'],
+
   // metrics/routes.ts: a metrics:read key (or a listener of its own, `metricsListen`)
   ['GET', '/metrics', 'metricsHandler'],
   // openapi/routes.ts: the OpenAPI document and its reference page, public
@@ -66,8 +82,7 @@ export const ROUTES: readonly RouteLine[] = [
   ['GET', `${INTEGRATION}/install`, 'searchInstallsHandler'],
   ['GET', `${INTEGRATION}/install/:installId`, 'readInstallHandler'],
   ['DELETE', `${INTEGRATION}/install/:installId`, 'deleteInstallHandler'],
-  // integrations/routes.ts: a tenant's declared actions
-  ['POST', `${INTEGRATION}/api/tenant/:tenantId/:action`, 'invokeActionHandler'],
+  // integrations/routes.ts
   ['GET', '/v1/integrations', 'listIntegrationsHandler'],
   ['POST', '/v1/integrations', 'createIntegrationHandler'],
   ['GET', INTEGRATION, 'readIntegrationHandler'],
@@ -81,12 +96,6 @@ export const ROUTES: readonly RouteLine[] = [
   ['PATCH', '/v1/connectors/:slug', 'updateConnectorHandler'],
   ['DELETE', '/v1/connectors/:slug', 'deleteConnectorHandler'],
   ['POST', '/v1/connectors/:slug/actions/:action/test', 'testActionHandler'],
-  // connections/routes.ts
-  ['GET', '/v1/connections', 'listConnectionsHandler'],
-  ['GET', '/v1/connections/:connectionId', 'readConnectionHandler'],
-  ['GET', '/v1/connections/:connectionId/requests', 'connectionRequestsHandler'],
-  ['DELETE', '/v1/connections/:connectionId', 'revokeConnectionHandler'],
-  ['*', '/v1/connections/:connectionId/proxy/{*rest}', 'proxyHandler'],
 
   // partners/routes.ts: EnSync's shape, the operator side, then the partner's own portal
   ['POST', '/api/v1/external/partner', 'createPartnerHandler'],
@@ -105,11 +114,6 @@ export const ROUTES: readonly RouteLine[] = [
   ['POST', '/v1/partner-portal/keys/:environment', 'createKeyHandler'],
   ['POST', '/v1/partner-portal/keys/:environment/rotate', 'rotateKeyHandler'],
   ['PUT', '/v1/partner-portal/subscriptions', 'subscriptionsHandler'],
-
-  // events/routes.ts: access keys by scope, partner keys by topic grants
-  ['POST', '/v1/events', 'publishEventHandler'],
-  ['GET', '/v1/events', 'pollEventsHandler'],
-  ['GET', '/v1/events/stream', 'streamEventsHandler'],
 
   // keys/routes.ts: admin keys, then any key
   ['POST', '/v1/keys', 'createKeyHandler'],
@@ -139,6 +143,10 @@ const publicDir = fileURLToPath(new URL('../public/', import.meta.url));
 /** Mounts every router of `ROUTES`, in its order. */
 export function mountRoutes(app: Express, ctx: AppContext, parts: ServerParts): void {
   app.use(healthRoutes(ctx));
+  // The hot paths (see ROUTES).
+  app.use(`${INTEGRATION}/api/tenant`, tenantActionRoutes(ctx, parts.broker));
+  app.use('/v1/connections', connectionRoutes(ctx, parts.broker));
+  app.use('/v1/events', eventRoutes(ctx, ctx.events));
   app.use(metricsRoutes(ctx));
   app.use(openApiRoutes(ctx, ROUTES));
 
@@ -155,18 +163,13 @@ export function mountRoutes(app: Express, ctx: AppContext, parts: ServerParts): 
   integrationApi.use(jsonBody({ limit: '256kb' }));
   integrationApi.use(sessionRoutes(ctx, parts.oauth, parts.broker));
   integrationApi.use(installRoutes(ctx));
-  integrationApi.use(tenantActionRoutes(ctx, parts.broker));
   app.use(INTEGRATION, integrationApi);
   app.use('/v1/integrations', integrationRoutes(ctx));
 
   app.use('/v1/connectors', connectorRoutes(ctx, parts.broker));
-  app.use('/v1/connections', connectionRoutes(ctx, parts.broker));
-
   app.use(externalPartnerRoutes(ctx));
   app.use('/v1/partners', partnerRoutes(ctx));
   app.use('/v1/partner-portal', partnerPortalRoutes(ctx));
-
-  app.use('/v1/events', eventRoutes(ctx, ctx.events));
 
   app.use('/v1', keyRoutes(ctx));
   app.use('/v1/audit', auditRoutes(ctx));

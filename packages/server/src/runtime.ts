@@ -10,6 +10,7 @@ import { createOAuthClients } from './connections/oauth.js';
 import { CredentialBroker } from './connections/broker.js';
 import { HealthScheduler } from './connections/health-check.js';
 import { pruneRequestLog, RequestLog } from './connections/request-log.js';
+import { ConnectionRowCache } from './connections/row-cache.js';
 import type { CustomAuthMethods } from './connectors/auth-methods.js';
 import type { AppContext } from './context.js';
 import { Keyring } from './crypto/envelope.js';
@@ -33,6 +34,7 @@ import { startMetricsListener } from './metrics/routes.js';
 import { locateWidgetBundle } from './pages/widget.js';
 import { pruneEndedPortalSessions } from './partners/portal.js';
 import { partnerKeyStrategy } from './partners/strategy.js';
+import { PartnerKeyVerifier } from './partners/verifier.js';
 import { sessionTokenStrategy } from './sessions/strategy.js';
 import { openStore, type Store, storeOptionsOf } from './store/store.js';
 import { isoNow } from './store/time.js';
@@ -121,6 +123,8 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
     events: createEventHub({ store, logger }),
     metrics,
     requestLog: new RequestLog({ store, logger }, config.requestLogSize),
+    connectionRows: new ConnectionRowCache(config.connectionCacheSeconds * 1000),
+    partnerKeys: new PartnerKeyVerifier({ store, hashingKey }, config.keyCacheSeconds * 1000),
   };
   // The credential kinds, from their resources; each reads parts of the context, so they come after
   // it. The access key strategy takes whatever no other accepted kind recognizes: it is last.

@@ -185,6 +185,12 @@ export const SETTINGS = {
     schema: z.coerce.number().min(0).max(60),
     help: 'How long a verified key stays cached: bounds how late other instances see an inactivation.',
   }),
+  connectionCacheSeconds: setting({
+    env: 'PATCHBAY_CONNECTION_CACHE_SECONDS',
+    default: '2',
+    schema: z.coerce.number().min(0).max(60),
+    help: 'Proxy calls and actions reuse connections and integrations this long: how late others see a change.',
+  }),
   authFailureLimit: setting({
     env: 'PATCHBAY_AUTH_FAILURE_LIMIT',
     default: '20',

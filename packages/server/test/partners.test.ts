@@ -476,6 +476,28 @@ describe('partners: one-time links, the portal, partner keys and the operator si
       assert.equal(again.status, 201);
     });
 
+    it('refuses a partner key it admitted a moment ago at the very next call once its grant is revoked or the partner suspended here', async () => {
+      const { partnerId, key } = await client.onboard([]);
+      const grant = await client.grant(partnerId, 'cached/*', { send: true });
+      const publish = () =>
+        fetch(`${patchbay.origin}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ topic: 'cached/thing', payload: {} }),
+        });
+      assert.equal((await publish()).status, 201, 'admitted, and now held for the key cache window');
+      assert.equal((await client.asOperator('DELETE', `/v1/partners/${partnerId}/grants/${grant.id}`)).status, 204);
+      const ungranted = await publish();
+      assert.equal(ungranted.status, 403, 'the grant it held is gone at once');
+      assert.equal(((await ungranted.json()) as { error: { code: string } }).error.code, 'insufficient_scope');
+      await client.grant(partnerId, 'cached/*', { send: true });
+      assert.equal((await publish()).status, 201, 'a new grant counts at once too');
+      assert.equal((await client.asOperator('POST', `/v1/partners/${partnerId}/suspend`)).status, 200);
+      const suspended = await publish();
+      assert.equal(suspended.status, 403);
+      assert.equal(((await suspended.json()) as { error: { code: string } }).error.code, 'partner_suspended');
+    });
+
     it('pages through a search with limit and cursor, each partner once, and fills pages under a tag filter', async () => {
       const made: string[] = [];
       for (let i = 0; i < 5; i++)

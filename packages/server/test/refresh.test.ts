@@ -7,6 +7,8 @@ import { oauthDeclarations, startPatchbay, startThirdParty, type TestPatchbay, t
 const HOST_ORIGIN = 'https://app.example.com';
 
 /** Tests age a connection's token by moving its stored expiry to now, then count token requests. */
+const CONNECTION_CACHE_SECONDS = 0.2;
+
 describe('token refresh', () => {
   let thirdParty: ThirdParty;
   let patchbay: TestPatchbay;
@@ -19,6 +21,7 @@ describe('token refresh', () => {
         thirdParty = await startThirdParty({ redirectUri: `${origin}/oauth/callback`, accessTokenTtlSeconds: 3600 });
         return oauthDeclarations(thirdParty, { allowedOrigins: [HOST_ORIGIN] });
       },
+      config: { connectionCacheSeconds: CONNECTION_CACHE_SECONDS },
     });
     accessKey = await patchbay.accessKey();
     base = `${patchbay.origin}/v1/integrations/acme-sync`;
@@ -53,8 +56,12 @@ describe('token refresh', () => {
     return { row, tokens: (credentials as Extract<typeof credentials, { type: 'oauth2' }>).tokens as { accessToken: string; refreshToken: string } };
   };
 
-  const expireNow = (tenantId: string) =>
-    patchbay.patchbay.ctx.store.db.updateTable('connections').set({ expires_at: new Date().toISOString() }).where('tenant_id', '=', tenantId).execute();
+  // The expiry is moved in the store rather than the clock moved on: the proxy and actions see the
+  // row written behind their back once the connection cache window has passed.
+  const expireNow = async (tenantId: string) => {
+    await patchbay.patchbay.ctx.store.db.updateTable('connections').set({ expires_at: new Date().toISOString() }).where('tenant_id', '=', tenantId).execute();
+    await new Promise((resolve) => setTimeout(resolve, CONNECTION_CACHE_SECONDS * 1000 + 50));
+  };
 
   it('refreshes a token due to expire before calling upstream, and 50 concurrent calls make one token request', async () => {
     await install('burst');

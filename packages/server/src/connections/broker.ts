@@ -22,7 +22,7 @@ export class CredentialBroker {
   readonly #decrypted = new DecryptedCredentials();
 
   constructor(
-    private readonly deps: Pick<AppContext, 'config' | 'store' | 'keyring' | 'catalog' | 'customAuthMethods' | 'metrics'>,
+    private readonly deps: Pick<AppContext, 'config' | 'store' | 'keyring' | 'catalog' | 'customAuthMethods' | 'metrics' | 'connectionRows'>,
     private readonly oauth: OAuthClients,
   ) {}
 
@@ -67,6 +67,7 @@ export class CredentialBroker {
   /** Drops what this instance holds in memory for a connection (on revoke; other instances see the new version on their next read). */
   forget(connectionId: string): void {
     this.#decrypted.forget(connectionId);
+    this.deps.connectionRows.forget(connectionId);
   }
 
   /** For callers that only need an OAuth access token. */

@@ -9,9 +9,10 @@ const MAX_ENTRIES = 10_000;
  * Decrypted credentials of recently used connections, in this process's memory only (never
  * written anywhere). An entry is valid for the exact version of the row it was decrypted from:
  * the ciphertext, which every change of credentials (refresh, re-authorization, revoke, master key
- * rotation) replaces with a freshly encrypted one. The row is read from the store on every call
- * anyway (for status and expiry), so a change made by any instance is seen at the next call; the
- * cache only saves the decryption and the JSON parse.
+ * rotation) replaces with a freshly encrypted one. The row comes from the store (or from the
+ * connection cache, row-cache.ts, whose window bounds how late another instance's change is seen),
+ * so the entry never outlives the row it was decrypted from; it only saves the decryption and the
+ * JSON parse.
  */
 export class DecryptedCredentials {
   readonly #entries = new Map<string, { version: string; credentials: Credentials; until: number }>();

@@ -26,7 +26,7 @@ const CLAIM_MS = 5 * 60_000;
 /** Checks run this many at a time within a tick: a slow upstream holds one slot, not the whole batch. */
 const CONCURRENCY = 8;
 
-type Deps = Pick<AppContext, 'config' | 'store' | 'keyring' | 'catalog' | 'customAuthMethods' | 'logger' | 'metrics' | 'requestLog'>;
+type Deps = Pick<AppContext, 'config' | 'store' | 'keyring' | 'catalog' | 'customAuthMethods' | 'logger' | 'metrics' | 'requestLog' | 'connectionRows'>;
 
 export class HealthScheduler {
   #timer: NodeJS.Timeout | null = null;

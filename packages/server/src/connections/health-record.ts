@@ -15,7 +15,8 @@ import { emitWebhookEvent } from '../webhooks/emit.js';
 import { nextCheckAt, RECOVERABLE_REASONS } from './health.js';
 import { toConnectionView } from './service.js';
 
-type Deps = Pick<AppContext, 'store' | 'config' | 'keyring' | 'catalog'>;
+/** `connectionRows`: each outcome, once committed, makes this instance's hot paths read the row afresh. */
+type Deps = Pick<AppContext, 'store' | 'config' | 'keyring' | 'catalog' | 'connectionRows'>;
 
 /** A failure as the row keeps it: the server's own code and fixed message, never an upstream body or a token. */
 export interface CheckError {
@@ -67,6 +68,7 @@ export async function recordRefreshed(
     await emitWebhookEvent(trx, 'connection.refreshed', view);
     if (wasFailing(row)) await emitWebhookEvent(trx, 'connection.recovered', view);
   });
+  deps.connectionRows.forget(row.id);
 }
 
 /**
@@ -102,6 +104,7 @@ export async function recordRefreshFailed(deps: Deps, row: ConnectionsTable, err
       details: { connector: row.connector_id, tenantId: row.tenant_id, reason, changes: { status: { before: 'active', after: 'needs_reauth' } } },
     });
   });
+  deps.connectionRows.forget(row.id);
 }
 
 export type VerifyOutcome =
@@ -183,6 +186,7 @@ export async function recordVerified(deps: Deps, row: ConnectionsTable, credenti
       });
     }
   });
+  deps.connectionRows.forget(row.id);
 }
 
 /** The one write that makes a connection need its person; undefined when it already did (or was revoked). */

@@ -10,7 +10,7 @@ import { parseInput } from '../http/validation.js';
 import type { CredentialBroker } from './broker.js';
 import { listConnectionRequests } from './request-log.js';
 import { connectionRequestsQuerySchema } from './schema.js';
-import { getConnection, getConnectionRow, listConnections, revokeConnection } from './service.js';
+import { getConnection, getConnectionRow, listConnections, recentConnectionRow, revokeConnection } from './service.js';
 
 export const listQuerySchema = z.object({
   tenantId: z.string().min(1).max(256).optional(),
@@ -88,8 +88,8 @@ export function connectionRoutes(ctx: AppContext, broker: CredentialBroker): Rou
     authenticate(ctx, { scope: 'installs:write' }),
     express.raw({ type: () => true, limit: '1mb' }),
     async function proxyHandler(req, res) {
-      // Read once: the same row gives the tenant check and the credentials.
-      const connection = await getConnectionRow(ctx, String(req.params.connectionId));
+      // Read once (or reused from the last calls: row-cache.ts): the same row gives the tenant check and the credentials.
+      const connection = await recentConnectionRow(ctx, String(req.params.connectionId));
       if (!connection) throw notFound('connection_not_found', 'No such connection.');
       assertTenantAllowed(ctx, req, res, connection.tenant_id);
       const connector = ctx.catalog.connectors.get(connection.connector_id);

@@ -78,7 +78,7 @@ export async function createConnection(
 
 /** Re-authorization: new credentials replace the old ones in place; the id (and installs using it) stay. */
 export async function replaceCredentials(
-  deps: Pick<AppContext, 'store' | 'keyring' | 'config' | 'catalog'>,
+  deps: Pick<AppContext, 'store' | 'keyring' | 'config' | 'catalog' | 'connectionRows'>,
   connectionId: string,
   tenantId: string,
   credentials: Credentials,
@@ -119,6 +119,7 @@ export async function replaceCredentials(
       details: { connector: after.connector_id, tenantId, changes: changedFields(auditView(before), auditView(after)) },
     });
   });
+  deps.connectionRows.forget(connectionId);
 }
 
 export async function getConnection(deps: Pick<AppContext, 'store' | 'config' | 'keyring'>, id: string): Promise<ConnectionView | null> {
@@ -128,6 +129,11 @@ export async function getConnection(deps: Pick<AppContext, 'store' | 'config' | 
 
 export async function getConnectionRow(deps: Pick<AppContext, 'store'>, id: string): Promise<ConnectionsTable | undefined> {
   return deps.store.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The row for the hot paths (proxy, tenant actions): as read within the cache window (row-cache.ts). */
+export function recentConnectionRow(deps: Pick<AppContext, 'store' | 'connectionRows'>, id: string): Promise<ConnectionsTable | undefined> {
+  return deps.connectionRows.read(id, () => getConnectionRow(deps, id));
 }
 
 export async function listConnections(
@@ -155,11 +161,20 @@ export async function listConnections(
 }
 
 /** Revoked connections keep their row (installs and audit point at them) but lose their credentials. */
-export async function revokeConnection(deps: Pick<AppContext, 'store' | 'keyring' | 'config'>, id: string, by: AuditActor): Promise<ConnectionView> {
-  return revokeConnectionIn(deps.store.db, deps, id, by);
+export async function revokeConnection(
+  deps: Pick<AppContext, 'store' | 'keyring' | 'config' | 'connectionRows'>,
+  id: string,
+  by: AuditActor,
+): Promise<ConnectionView> {
+  const revoked = await revokeConnectionIn(deps.store.db, deps, id, by);
+  deps.connectionRows.forget(id);
+  return revoked;
 }
 
-/** `revokeConnection` in the caller's transaction when `db` is one (a connector deleted with force revokes each of its connections). */
+/**
+ * `revokeConnection` in the caller's transaction when `db` is one (a connector deleted with force
+ * revokes each of its connections); the caller has `connectionRows` forget them once committed.
+ */
 export async function revokeConnectionIn(
   db: AppContext['store']['db'],
   deps: Pick<AppContext, 'keyring' | 'config'>,

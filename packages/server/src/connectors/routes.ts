@@ -91,12 +91,18 @@ export function connectorRoutes(ctx: AppContext, broker: CredentialBroker): Rout
 
   router.patch('/:slug', authenticate(ctx, { scope: 'connectors:write' }), async function updateConnectorHandler(req, res) {
     const patch = parseInput(updateConnectorSchema, req.body ?? {});
-    res.json(await updateConnector(ctx, String(req.params.slug), patch, actorOf(res)));
+    const updated = await updateConnector(ctx, String(req.params.slug), patch, actorOf(res));
+    // Removing an auth method moves that connector's connections to needs_reauth.
+    ctx.connectionRows.forget();
+    res.json(updated);
   });
 
   router.delete('/:slug', authenticate(ctx, { scope: 'connectors:write' }), async function deleteConnectorHandler(req, res) {
     const { force } = parseInput(deleteQuerySchema, req.query);
-    res.json(await deleteConnector(ctx, String(req.params.slug), force === 'true', actorOf(res)));
+    const deleted = await deleteConnector(ctx, String(req.params.slug), force === 'true', actorOf(res));
+    // A forced delete revoked the connector's connections.
+    ctx.connectionRows.forget();
+    res.json(deleted);
   });
 
   /** Runs one action with a given connection and shows what came back, secrets masked. */

@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import type { AppContext } from '../context.js';
 import type { CredentialBroker } from '../connections/broker.js';
+import { recentConnectionRow } from '../connections/service.js';
+import type { ConnectionsTable } from '../store/schema.js';
 import type { CustomAuthMethods } from '../connectors/auth-methods.js';
 import { callUpstream, readBody } from '../connectors/upstream.js';
 import { notFound } from '../http/errors.js';
@@ -34,13 +36,14 @@ export async function invokeAction(
   if (!install) throw notFound('install_not_found', `Tenant "${input.tenantId}" has no working install of this integration.`);
   const connector = ctx.catalog.connectors.get(action.connector);
   if (!connector) throw notFound('connector_not_found', `Connector ${action.connector} is not available.`);
-  const connectionId = await connectionFor(ctx, install.connectionIds, action.connector);
+  const connection = await connectionFor(ctx, install.connectionIds, action.connector);
   const values: Record<string, string> = { tenantId: input.tenantId };
   for (const [name, value] of Object.entries(install.config)) values[`config.${name}`] = value;
   const withBody = action.forwardBody && action.method !== 'GET';
   const response = await callUpstream(ctx, broker, customs, {
     connector,
-    connectionId,
+    connectionId: connection.id,
+    connection,
     method: action.method,
     path: fillPath(action.path, values),
     headers: withBody ? { accept: 'application/json', 'content-type': 'application/json' } : { accept: 'application/json' },
@@ -49,9 +52,10 @@ export async function invokeAction(
   return { status: response.status, body: await readBody(response) };
 }
 
-async function connectionFor(deps: Pick<AppContext, 'store'>, connectionIds: string[], connector: string): Promise<string> {
-  const rows = await deps.store.db.selectFrom('connections').select(['id', 'connector_id']).where('id', 'in', connectionIds).execute();
-  const match = rows.find((row) => row.connector_id === connector);
+/** The install's connection to `connector`, as read within the cache window; the same row then gives the credentials. */
+async function connectionFor(deps: Pick<AppContext, 'store' | 'connectionRows'>, connectionIds: string[], connector: string): Promise<ConnectionsTable> {
+  const rows = await Promise.all(connectionIds.map((id) => recentConnectionRow(deps, id)));
+  const match = rows.find((row) => row?.connector_id === connector);
   if (!match) throw notFound('connection_not_found', `The tenant has not connected ${connector} in this install.`);
-  return match.id;
+  return match;
 }

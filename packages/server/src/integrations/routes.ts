@@ -4,6 +4,7 @@ import type { AppContext } from '../context.js';
 import type { CredentialBroker } from '../connections/broker.js';
 import { authenticate } from '../http/auth.js';
 import { jsonBody } from '../http/body.js';
+import { integrationOrigins } from '../http/cors.js';
 import { parseInput } from '../http/validation.js';
 import { invokeAction } from './actions.js';
 import { createIntegrationSchema, deleteQuerySchema, integrationListQuerySchema, updateIntegrationSchema } from './schema.js';
@@ -18,6 +19,28 @@ export function freshIntegration(ctx: Pick<AppContext, 'catalog'>): RequestHandl
   return async function freshIntegration(req, _res, next) {
     await ctx.catalog.loadIntegration(String(req.params.integrationId));
     next();
+  };
+}
+
+/**
+ * For the tenant actions, the integration API's hot path: the integration as this instance last
+ * read it, read again once that was `windowMs` ago. A change made on this instance is in the
+ * catalog at once (its writes refresh it); one made on another instance is seen within the window
+ * (`PATCHBAY_CONNECTION_CACHE_SECONDS`, as for the connections the actions use).
+ */
+export function recentIntegration(ctx: Pick<AppContext, 'catalog'>, windowMs: number): RequestHandler {
+  const readAt = new Map<string, number>();
+  return function recentIntegration(req, _res, next) {
+    const id = String(req.params.integrationId);
+    const at = readAt.get(id);
+    if (at !== undefined && performance.now() - at < windowMs && ctx.catalog.integrations.has(id)) return next();
+    const started = performance.now();
+    return ctx.catalog.loadIntegration(id).then((integration) => {
+      // Only integrations that exist are remembered, so the map never grows past the catalog.
+      if (integration) readAt.set(id, started);
+      else readAt.delete(id);
+      next();
+    });
   };
 }
 
@@ -50,9 +73,13 @@ export function integrationRoutes(ctx: AppContext): Router {
   return router;
 }
 
+/** Mounted on `/v1/integrations/:integrationId/api/tenant`, ahead of the rest of the integration API, with its CORS rule and body parser. */
 export function tenantActionRoutes(ctx: AppContext, broker: CredentialBroker): Router {
   const router = Router({ mergeParams: true });
-  router.post('/api/tenant/:tenantId/:action', authenticate(ctx, { scope: 'installs:write' }), async function invokeActionHandler(req, res) {
+  router.use(recentIntegration(ctx, ctx.config.connectionCacheSeconds * 1000));
+  router.use(integrationOrigins(ctx));
+  router.use(jsonBody({ limit: '256kb' }));
+  router.post('/:tenantId/:action', authenticate(ctx, { scope: 'installs:write' }), async function invokeActionHandler(req, res) {
     const result = await invokeAction(ctx, broker, ctx.customAuthMethods, {
       integrationId: String(req.params.integrationId),
       tenantId: String(req.params.tenantId),

@@ -13,13 +13,13 @@ export async function grantsOf(deps: Pick<AppContext, 'store'>, partnerId: strin
 }
 
 export async function grantTopic(
-  deps: Pick<AppContext, 'store'>,
+  deps: Pick<AppContext, 'store' | 'partnerKeys'>,
   partnerId: string,
   grant: { pattern: string; environment: string; send: boolean; receive: boolean },
   actor: string,
 ): Promise<GrantView> {
   await requirePartner(deps, partnerId);
-  return deps.store.db.transaction().execute(async (trx) => {
+  const granted = await deps.store.db.transaction().execute(async (trx) => {
     const existing = await trx
       .selectFrom('topic_grants')
       .select('id')
@@ -47,9 +47,12 @@ export async function grantTopic(
     });
     return toGrantView(row);
   });
+  // Admitted partner keys carry their grants (partners/verifier.ts).
+  deps.partnerKeys.forget();
+  return granted;
 }
 
-export async function revokeGrant(deps: Pick<AppContext, 'store'>, partnerId: string, grantId: string, actor: string): Promise<void> {
+export async function revokeGrant(deps: Pick<AppContext, 'store' | 'partnerKeys'>, partnerId: string, grantId: string, actor: string): Promise<void> {
   await deps.store.db.transaction().execute(async (trx) => {
     const grant = await trx.selectFrom('topic_grants').selectAll().where('id', '=', grantId).where('partner_id', '=', partnerId).executeTakeFirst();
     if (!grant) throw notFound('grant_not_found', 'No such grant for this partner.');
@@ -62,4 +65,5 @@ export async function revokeGrant(deps: Pick<AppContext, 'store'>, partnerId: st
       details: { pattern: grant.pattern, environment: grant.environment },
     });
   });
+  deps.partnerKeys.forget();
 }

@@ -20,7 +20,7 @@ export function activeKeys(rows: PartnerKeysTable[], now = isoNow()): PartnerKey
  * the current key working for the grace period, then it fails with key_expired.
  */
 export async function issuePartnerKey(
-  deps: Pick<AppContext, 'store' | 'hashingKey'>,
+  deps: Pick<AppContext, 'store' | 'hashingKey' | 'partnerKeys'>,
   partnerId: string,
   environment: PartnerEnvironment,
   rotation: { graceSeconds: number } | null,
@@ -69,11 +69,13 @@ export async function issuePartnerKey(
       details: { environment, keyId: id, ...(rotation ? { graceSeconds: rotation.graceSeconds } : {}) },
     });
   });
+  // A rotation gave the current key an end: the next use reads it.
+  deps.partnerKeys.forget();
   return key;
 }
 
 export type PartnerKeyCheck =
-  | { ok: true; partnerId: string; keyId: string; keyPrefix: string; environment: PartnerEnvironment; grants: GrantView[] }
+  | { ok: true; partnerId: string; keyId: string; keyPrefix: string; environment: PartnerEnvironment; grants: GrantView[]; expiresAt: string | null }
   | { ok: false; reason: 'invalid_credentials' | 'key_expired' | 'partner_suspended'; keyId: string | null; keyPrefix: string | null };
 
 /** How often `last_authenticated_at` is written per key: within a minute is precise enough. */
@@ -126,5 +128,5 @@ async function checkPartnerKey(
       .execute();
   }
   const grants = (await grantsOf(deps, row.partner_id)).filter((grant) => grant.environment === '*' || grant.environment === row.environment).map(toGrantView);
-  return { ok: true, partnerId: row.partner_id, keyId: row.id, keyPrefix: row.key_prefix, environment: row.environment, grants };
+  return { ok: true, partnerId: row.partner_id, keyId: row.id, keyPrefix: row.key_prefix, environment: row.environment, grants, expiresAt: row.expires_at };
 }

@@ -111,7 +111,7 @@ export async function getPartner(deps: Pick<AppContext, 'store'>, partnerId: str
 }
 
 export async function setPartnerStatus(
-  deps: Pick<AppContext, 'store'>,
+  deps: Pick<AppContext, 'store' | 'partnerKeys'>,
   partnerId: string,
   status: 'suspended' | 'active',
   actor: string,
@@ -124,6 +124,8 @@ export async function setPartnerStatus(
     if (status === 'suspended') await trx.deleteFrom('portal_sessions').where('partner_id', '=', partnerId).execute();
     await writeAudit(trx, { actor, action: status === 'suspended' ? 'partner.suspended' : 'partner.reinstated', targetType: 'partner', targetId: partnerId });
   });
+  // A suspended partner's keys stop at once here (partners/verifier.ts).
+  deps.partnerKeys.forget();
   return toPartnerView(await requirePartner(deps, partnerId));
 }
 
