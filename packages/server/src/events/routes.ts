@@ -5,7 +5,7 @@ import { authenticate, type Principal, principalOf, recordAuthSuccessNow, refuse
 import { badRequest } from '../http/errors.js';
 import { parseInput } from '../http/validation.js';
 import { grants } from '../keys/scopes.js';
-import { recheckPartnerKey } from '../partners/keys.js';
+import { recheckPartnerKey } from '../partners/key-check.js';
 import { consumeSubscriptionsOf } from '../partners/portal.js';
 import type { GrantView } from '../partners/views.js';
 import type { EventHub } from './hub.js';

@@ -8,9 +8,8 @@ import { isoNow } from '../store/time.js';
 import { type GrantView, toGrantView } from './views.js';
 import { requirePartner } from './lookup.js';
 
-export async function grantsOf(deps: Pick<AppContext, 'store'>, partnerId: string): Promise<TopicGrantsTable[]> {
-  return deps.store.db.selectFrom('topic_grants').selectAll().where('partner_id', '=', partnerId).orderBy('pattern').orderBy('environment').execute();
-}
+/** Re-exported: the grants' readers import it from here. */
+export { grantsOf } from './key-check.js';
 
 export async function grantTopic(
   deps: Pick<AppContext, 'store' | 'partnerKeys'>,

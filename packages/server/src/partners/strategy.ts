@@ -2,7 +2,7 @@
 import type { CredentialStrategy, Verdict } from '../auth/strategy.js';
 import type { AppContext } from '../context.js';
 import { PARTNER_KEY_PREFIX } from '../crypto/access-key.js';
-import type { PartnerKeyCheck } from './keys.js';
+import type { PartnerKeyCheck } from './key-check.js';
 
 /** A key admitted within the cache window is decided without a promise (partners/verifier.ts). */
 export function partnerKeyStrategy(deps: Pick<AppContext, 'partnerKeys'>): CredentialStrategy {

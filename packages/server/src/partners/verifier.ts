@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
-import type { AppContext } from '../context.js';
-import { type PartnerKeyCheck, verifyPartnerKey } from './keys.js';
+import type { Store } from '../store/store.js';
+import { type PartnerKeyCheck, verifyPartnerKey } from './key-check.js';
 
 type Admitted = Extract<PartnerKeyCheck, { ok: true }>;
 
@@ -21,7 +21,7 @@ export class PartnerKeyVerifier {
   #generation = 0;
 
   constructor(
-    private readonly deps: Pick<AppContext, 'store' | 'hashingKey'>,
+    private readonly deps: { store: Store; hashingKey: Buffer },
     private readonly cacheMs: number,
   ) {}
 
