@@ -25,6 +25,7 @@ import { partnerPageRoutes } from './pages/partner.js';
 import { type WidgetBundle, widgetRoutes } from './pages/widget.js';
 import { externalPartnerRoutes, partnerPortalRoutes, partnerRoutes } from './partners/routes.js';
 import { oauthCallbackRoutes, sessionRoutes } from './sessions/routes.js';
+import { webhookRoutes } from './webhooks/routes.js';
 
 /** `[method, full path, handler]`; the method `*` is every method. */
 export type RouteLine = readonly [method: string, path: string, handler: string];
@@ -123,6 +124,15 @@ export const ROUTES: readonly RouteLine[] = [
   ['GET', '/v1/whoami', 'whoamiHandler'],
   // audit/routes.ts: admin keys
   ['GET', '/v1/audit', 'listAuditHandler'],
+  // webhooks/routes.ts: webhooks:read and webhooks:write keys
+  ['POST', '/v1/webhooks', 'createWebhookHandler'],
+  ['GET', '/v1/webhooks', 'listWebhooksHandler'],
+  ['GET', '/v1/webhooks/:webhookId', 'readWebhookHandler'],
+  ['PATCH', '/v1/webhooks/:webhookId', 'updateWebhookHandler'],
+  ['DELETE', '/v1/webhooks/:webhookId', 'deleteWebhookHandler'],
+  ['POST', '/v1/webhooks/:webhookId/rotate-secret', 'rotateWebhookSecretHandler'],
+  ['GET', '/v1/webhooks/:webhookId/deliveries', 'listDeliveriesHandler'],
+  ['POST', '/v1/webhooks/:webhookId/deliveries/:deliveryId/retry', 'retryDeliveryHandler'],
 ];
 
 export interface ServerParts {
@@ -169,4 +179,5 @@ export function mountRoutes(app: Express, ctx: AppContext, parts: ServerParts): 
 
   app.use('/v1', keyRoutes(ctx));
   app.use('/v1/audit', auditRoutes(ctx));
+  app.use('/v1/webhooks', webhookRoutes(ctx));
 }

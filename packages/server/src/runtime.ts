@@ -36,10 +36,13 @@ import { partnerKeyStrategy } from './partners/strategy.js';
 import { sessionTokenStrategy } from './sessions/strategy.js';
 import { openStore, type Store, storeOptionsOf } from './store/store.js';
 import { isoNow } from './store/time.js';
+import { type Clock, WebhookDispatcher } from './webhooks/dispatcher.js';
 
 export interface Patchbay {
   app: Express;
   ctx: AppContext;
+  /** Sends the webhook outbox (stopped by `close`). */
+  webhooks: WebhookDispatcher;
   close(): Promise<void>;
 }
 
@@ -51,6 +54,8 @@ export interface PatchbayOptions {
   store?: Store;
   /** Proprietary auth schemes for connectors with `{ "type": "custom", "handler": name }`. */
   authMethods?: CustomAuthMethods;
+  /** The webhook dispatcher's clock (tests step it through a retry schedule of hours). */
+  clock?: Clock;
 }
 
 /** Opens the store and builds everything the app needs, in order. Does not listen. */
@@ -149,13 +154,17 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
     await ctx.failures.prune();
   };
   await housekeeping();
+  const webhooks = new WebhookDispatcher(ctx, options.clock);
+  webhooks.start();
   const timer = setInterval(() => void housekeeping().catch((error: unknown) => logger.warn({ err: error }, 'housekeeping failed')), 3_600_000);
   timer.unref();
   return {
     app,
     ctx,
+    webhooks,
     async close() {
       clearInterval(timer);
+      await webhooks.close();
       store.observeQueries(null);
       await ctx.events.close();
       await ctx.authEvents.close();

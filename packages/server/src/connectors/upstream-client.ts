@@ -4,7 +4,7 @@
  * upstream origin, and answers whose bodies are streamed rather than read whole and re-wrapped.
  */
 import type { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
 
 /**
  * One pool per upstream origin, shared by every call in the process (as `fetch`'s global dispatcher
@@ -103,7 +103,14 @@ export class UpstreamTimeout extends Error {
  */
 export async function sendUpstream(
   url: URL,
-  init: { method: string; headers: Iterable<[string, string]>; body: string | Buffer | undefined; timeoutMs: number },
+  init: {
+    method: string;
+    headers: Iterable<[string, string]>;
+    body: string | Buffer | undefined;
+    timeoutMs: number;
+    /** Another pool than the upstreams' (webhooks connect through their own address guard). */
+    dispatcher?: Dispatcher;
+  },
   failure: (error: unknown) => Error,
 ): Promise<UpstreamResponse> {
   const controller = new AbortController();
@@ -113,7 +120,7 @@ export async function sendUpstream(
       method: init.method as 'GET',
       headers: init.headers as Iterable<[string, string]> & Record<string, string>,
       body: init.body ?? null,
-      dispatcher: upstreamAgent,
+      dispatcher: init.dispatcher ?? upstreamAgent,
       signal: controller.signal,
     });
     const { head, ended } = await readHead(answer.body, BUFFERED_BODY_BYTES);
