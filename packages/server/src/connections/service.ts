@@ -7,6 +7,7 @@ import { HttpError, notFound } from '../http/errors.js';
 import type { ConnectionsTable } from '../store/schema.js';
 import type { connectionViewSchema } from './schema.js';
 import { isoNow } from '../store/time.js';
+import { emitWebhookEvent } from '../webhooks/emit.js';
 import { DecryptedCredentials } from './credential-cache.js';
 import { isInvalidGrant, type OAuthClients, oidc, providerError, type TokenSet, toTokenSet } from './oauth.js';
 
@@ -72,6 +73,7 @@ export async function createConnection(
   await deps.store.db.transaction().execute(async (trx) => {
     await trx.insertInto('connections').values(row).execute();
     await writeAudit(trx, { ...by, action: 'connection.created', targetType: 'connection', targetId: id, details: auditView(row) });
+    await emitWebhookEvent(trx, 'connection.created', toConnectionView(row));
   });
   return id;
 }
@@ -110,6 +112,7 @@ export async function replaceCredentials(
       targetId: connectionId,
       details: { connector: after.connector_id, tenantId, changes: changedFields(auditView(before), auditView(after)) },
     });
+    await emitWebhookEvent(trx, 'connection.reauthorized', toConnectionView(after));
   });
 }
 
@@ -173,6 +176,7 @@ export async function revokeConnectionIn(db: AppContext['store']['db'], keyring:
       targetId: id,
       details: { connector: row.connector_id, tenantId: row.tenant_id, changes: changedFields(auditView(row), auditView(updated)) },
     });
+    await emitWebhookEvent(trx, 'connection.revoked', toConnectionView(updated));
     return toConnectionView(updated);
   });
 }
