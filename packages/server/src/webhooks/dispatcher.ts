@@ -181,13 +181,13 @@ export class WebhookDispatcher {
     const signature = this.#secretsOf(endpoint, now)
       .map((secret) => new Webhook(secret).sign(eventId, signedAt, body))
       .join(' ');
-    const headers: Array<[string, string]> = [
-      ['content-type', 'application/json'],
-      ['user-agent', 'Patchbay-Webhooks/1'],
-      ['webhook-id', eventId],
-      ['webhook-timestamp', String(signedAt.getTime() / 1000)],
-      ['webhook-signature', signature],
-    ];
+    const headers = new Headers({
+      'content-type': 'application/json',
+      'user-agent': 'Patchbay-Webhooks/1',
+      'webhook-id': eventId,
+      'webhook-timestamp': String(signedAt.getTime() / 1000),
+      'webhook-signature': signature,
+    });
     try {
       const answer = await sendUpstream(
         new URL(endpoint.url),
