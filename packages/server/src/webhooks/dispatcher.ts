@@ -30,6 +30,8 @@ export function retryDelayMs(failedAttempts: number, random: () => number = Math
 
 /** Answers kept per attempt: enough to see an error page's start, never a whole page. */
 const RESPONSE_BYTES = 1024;
+/** What a lease adds to the webhook timeout: time to record the outcome. */
+const LEASE_MARGIN_MS = 5_000;
 /** Deliveries claimed (and sent concurrently) per round. */
 const BATCH = 32;
 
@@ -117,8 +119,9 @@ export class WebhookDispatcher {
 
   async #claim(): Promise<Array<{ id: string; token: string }>> {
     const now = iso(this.clock.now());
-    // The lease outlives the attempt (its timeout) with room to record the outcome.
-    const leaseUntil = iso(this.clock.now() + this.deps.config.webhookTimeoutMs + 30_000);
+    // The lease outlives the attempt (its timeout) with room to record the outcome; after a crash,
+    // it is also how long the delivery waits before another dispatcher sends it again.
+    const leaseUntil = iso(this.clock.now() + this.deps.config.webhookTimeoutMs + LEASE_MARGIN_MS);
     const token = randomBytes(9).toString('base64url');
     const due = (db: Kysely<Database>) =>
       db
