@@ -2,7 +2,7 @@
  * The `patchbay` command. Two kinds of commands:
  * - local ones (start, migrate, keys, auth-events, master-key) run the server or work on its store
  *   directly, because they must work before any access key exists;
- * - remote ones (connectors, integrations, connections, installs, partners, audit, events) are
+ * - remote ones (connectors, integrations, connections, installs, partners, audit, events, webhooks) are
  *   clients of a running server's API, so every change is authorized by the key's scopes and
  *   tenant, audited under its identity, and sees what the server sees (its runtime catalog, every
  *   instance's database).
@@ -23,6 +23,7 @@ import { out, UsageError } from './output.js';
 import { partners } from './partners.js';
 import type { Subcommand } from './remote.js';
 import { USAGE } from './usage.js';
+import { webhooks } from './webhooks.js';
 
 /**
  * A local command loads the server or its store when it runs, not before: a remote command (a
@@ -49,6 +50,7 @@ const COMMANDS: Record<string, Subcommand> = {
   partners,
   audit,
   events,
+  webhooks,
 };
 
 /** The CLI's entry point; answers the exit code. The only place that reads process.env. */
