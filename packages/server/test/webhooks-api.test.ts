@@ -22,7 +22,14 @@ function declarationsWithOAuth(api: StandInApi): Declarations {
         baseUrl: `${api.origin}/crm`,
         visibility: 'shared',
         authMethods: [
-          { type: 'oauth2', authorizationUrl: `${api.origin}/authorize`, tokenUrl: `${api.origin}/token`, clientId: 'crm', clientSecret: 'crm-secret-0123456789', scopes: [] },
+          {
+            type: 'oauth2',
+            authorizationUrl: `${api.origin}/authorize`,
+            tokenUrl: `${api.origin}/token`,
+            clientId: 'crm',
+            clientSecret: 'crm-secret-0123456789',
+            scopes: [],
+          },
         ],
         actions: {},
       },
@@ -88,7 +95,21 @@ describe('webhooks: endpoints, signed lifecycle events, rotation, delivery log',
     const created = await api('/v1/webhooks', {
       method: 'POST',
       auth: writer,
-      body: { url: receiver.url, events: ['connection.created', 'install.created', 'install.deleted', 'connection.revoked', 'connection.reauthorized', 'session.failed', 'partner.onboarded', 'partner.suspended', 'key.inactivated'], description: 'all of it' },
+      body: {
+        url: receiver.url,
+        events: [
+          'connection.created',
+          'install.created',
+          'install.deleted',
+          'connection.revoked',
+          'connection.reauthorized',
+          'session.failed',
+          'partner.onboarded',
+          'partner.suspended',
+          'key.inactivated',
+        ],
+        description: 'all of it',
+      },
     });
     assert.equal(created.status, 201, created.text);
     endpoint = created.json as Created;
@@ -102,11 +123,18 @@ describe('webhooks: endpoints, signed lifecycle events, rotation, delivery log',
     assert.equal(shown.status, 200);
     assert.equal((shown.json as { secret?: string }).secret, undefined, 'GET never shows the secret');
     const listed = await api('/v1/webhooks?limit=1', { auth: reader });
-    assert.deepEqual((listed.json as { data: Array<{ id: string }> }).data.map((item) => item.id), [endpoint.id]);
+    assert.deepEqual(
+      (listed.json as { data: Array<{ id: string }> }).data.map((item) => item.id),
+      [endpoint.id],
+    );
   });
 
   it('enforces webhooks:read and webhooks:write', async () => {
-    assertError(await api('/v1/webhooks', { method: 'POST', auth: reader, body: { url: receiver.url, events: ['install.created'] } }), 403, 'insufficient_scope');
+    assertError(
+      await api('/v1/webhooks', { method: 'POST', auth: reader, body: { url: receiver.url, events: ['install.created'] } }),
+      403,
+      'insufficient_scope',
+    );
     assertError(await api(`/v1/webhooks/${endpoint.id}/rotate-secret`, { method: 'POST', auth: reader }), 403, 'insufficient_scope');
     assertError(await api(`/v1/webhooks/${endpoint.id}`, { method: 'DELETE', auth: host }), 403, 'insufficient_scope');
     assertError(await api('/v1/webhooks', { auth: host }), 403, 'insufficient_scope');
@@ -165,9 +193,12 @@ describe('webhooks: endpoints, signed lifecycle events, rotation, delivery log',
 
     const session = await api('/v1/integrations/crm-sync/session', { method: 'POST', auth: host, body: { tenantId: 'tenant-hooks', connector: 'oauth-crm' } });
     const { id: sessionId } = session.json as { id: string };
-    const start = await fetch(`${patchbay.origin}/v1/integrations/crm-sync/session/${sessionId}/start?mode=popup&origin=${encodeURIComponent(FLOW_HOST_ORIGIN)}`, {
-      redirect: 'manual',
-    });
+    const start = await fetch(
+      `${patchbay.origin}/v1/integrations/crm-sync/session/${sessionId}/start?mode=popup&origin=${encodeURIComponent(FLOW_HOST_ORIGIN)}`,
+      {
+        redirect: 'manual',
+      },
+    );
     const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
     await (await fetch(`${patchbay.origin}/oauth/callback?state=${encodeURIComponent(state)}&error=server_error`)).text();
     got = await deliver();
@@ -264,7 +295,8 @@ describe('webhooks: endpoints, signed lifecycle events, rotation, delivery log',
   it('never shows a secret after creation: not in answers, logs or the audit trail, which records every change', async () => {
     const audit = await api(`/v1/audit?resourceId=${endpoint.id}&limit=100`, { auth: admin });
     const actions = (audit.json as { data: Array<{ action: string }> }).data.map((entry) => entry.action);
-    for (const action of ['webhook.created', 'webhook.secret_rotated', 'webhook.delivery_retried', 'webhook.updated']) assert.ok(actions.includes(action), `${action} is audited`);
+    for (const action of ['webhook.created', 'webhook.secret_rotated', 'webhook.delivery_retried', 'webhook.updated'])
+      assert.ok(actions.includes(action), `${action} is audited`);
     const deleted = await api(`/v1/webhooks/${endpoint.id}`, { method: 'DELETE', auth: writer });
     assert.equal(deleted.status, 200);
     assertError(await api(`/v1/webhooks/${endpoint.id}`, { auth: reader }), 404, 'webhook_not_found');
@@ -273,5 +305,4 @@ describe('webhooks: endpoints, signed lifecycle events, rotation, delivery log',
     assert.deepEqual(leaks, []);
     assert.ok(watch.counts.answers > 20 && watch.counts.logLines > 20, 'the watch saw this file’s answers and logs');
   });
-
 });

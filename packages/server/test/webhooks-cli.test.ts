@@ -79,6 +79,7 @@ describe('patchbay webhooks (CLI)', () => {
     assert.match(missing.stderr, /webhook_not_found/);
     const [first, second] = secrets;
     const later = outputs.filter((output) => !output.includes('shown only now'));
-    for (const secret of [first!, second!]) assert.ok(!later.some((output) => output.includes(secret)), 'a secret in an output other than its own create or rotate');
+    for (const secret of [first!, second!])
+      assert.ok(!later.some((output) => output.includes(secret)), 'a secret in an output other than its own create or rotate');
   });
 });

@@ -200,7 +200,11 @@ describe('webhooks: safe targets outside dev mode', () => {
 
   for (const [url, why] of REFUSED) {
     it(`refuses ${url} with unsafe_webhook_url naming why`, async () => {
-      const refused = assertError(await api('/v1/webhooks', { method: 'POST', auth: key, body: { url, events: ['install.created'] } }), 400, 'unsafe_webhook_url');
+      const refused = assertError(
+        await api('/v1/webhooks', { method: 'POST', auth: key, body: { url, events: ['install.created'] } }),
+        400,
+        'unsafe_webhook_url',
+      );
       assert.match(refused.error.message, why);
     });
   }
@@ -209,7 +213,10 @@ describe('webhooks: safe targets outside dev mode', () => {
     const id = await createEndpoint(api, key, 'https://93.184.215.14/in');
     assertError(await api(`/v1/webhooks/${id}`, { method: 'PATCH', auth: key, body: { url: 'https://10.0.0.1/in' } }), 400, 'unsafe_webhook_url');
     assert.equal(((await api(`/v1/webhooks/${id}`, { auth: key })).json as { url: string }).url, 'https://93.184.215.14/in');
-    const count = await patchbay.patchbay.ctx.store.db.selectFrom('webhook_endpoints').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const count = await patchbay.patchbay.ctx.store.db
+      .selectFrom('webhook_endpoints')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     assert.equal(Number(count.n), 1, 'no refused endpoint was stored');
   });
 
@@ -259,8 +266,16 @@ describe('webhooks: named exceptions', () => {
       const api = apiClient(patchbay);
       const key = await patchbay.accessKey(['webhooks:write']);
       await createEndpoint(api, key, 'https://localhost:8443/in');
-      assertError(await api('/v1/webhooks', { method: 'POST', auth: key, body: { url: 'http://localhost:8443/in', events: ['install.created'] } }), 400, 'unsafe_webhook_url');
-      assertError(await api('/v1/webhooks', { method: 'POST', auth: key, body: { url: 'https://127.0.0.1/in', events: ['install.created'] } }), 400, 'unsafe_webhook_url');
+      assertError(
+        await api('/v1/webhooks', { method: 'POST', auth: key, body: { url: 'http://localhost:8443/in', events: ['install.created'] } }),
+        400,
+        'unsafe_webhook_url',
+      );
+      assertError(
+        await api('/v1/webhooks', { method: 'POST', auth: key, body: { url: 'https://127.0.0.1/in', events: ['install.created'] } }),
+        400,
+        'unsafe_webhook_url',
+      );
     } finally {
       await patchbay.close();
     }

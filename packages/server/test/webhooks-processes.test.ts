@@ -98,7 +98,11 @@ function processes(kind: 'sqlite' | 'postgres') {
     const restarted = await startServerProcess({ env: { ...env, PATCHBAY_WEBHOOK_POLL_MS: '50' } });
     servers.push(restarted);
     // Its lease (the 1 s timeout + 5 s) runs out, and the delivery is sent again.
-    const delivered = await waitFor('the delivery after the restart', async () => (receiver.received.length >= before + 2 ? receiver.received.at(-1) : undefined), 30_000);
+    const delivered = await waitFor(
+      'the delivery after the restart',
+      async () => (receiver.received.length >= before + 2 ? receiver.received.at(-1) : undefined),
+      30_000,
+    );
     const payload = verify(endpoint.secret, delivered);
     assert.deepEqual([payload.type, payload.data.id, payload.data.active], ['key.inactivated', victimId, false]);
     assert.equal(receiver.received[before]!.headers['webhook-id'], delivered.headers['webhook-id'], 'the same message, sent again');

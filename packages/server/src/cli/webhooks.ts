@@ -147,7 +147,12 @@ async function rotateSecret(argv: string[], env: Environment) {
 }
 
 async function deliveries(argv: string[], env: Environment) {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...remoteFlags, ...pageFlags, status: { type: 'string' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { ...remoteFlags, ...pageFlags, status: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
   const [id] = positionalsExactly(positionals, 1, 'patchbay webhooks deliveries <webhook id>');
   return listCommand(clientFrom(values, env), `${path(id!)}/deliveries`, { status: values.status }, values, DELIVERIES);
 }

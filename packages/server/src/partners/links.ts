@@ -108,7 +108,11 @@ export async function redeemLink(
       });
       // Onboarded: the partner's first redemption makes it active (a reinstatement is not an onboarding).
       if (partner.status === 'invited') {
-        await emitWebhookEvent(trx, 'partner.onboarded', toPartnerView(await trx.selectFrom('partners').selectAll().where('id', '=', partner.id).executeTakeFirstOrThrow()));
+        await emitWebhookEvent(
+          trx,
+          'partner.onboarded',
+          toPartnerView(await trx.selectFrom('partners').selectAll().where('id', '=', partner.id).executeTakeFirstOrThrow()),
+        );
       }
       return { partnerId: partner.id, sessionToken, expiresAt };
     })

@@ -125,7 +125,11 @@ export async function setPartnerStatus(
     if (status === 'suspended') await trx.deleteFrom('portal_sessions').where('partner_id', '=', partnerId).execute();
     await writeAudit(trx, { actor, action: status === 'suspended' ? 'partner.suspended' : 'partner.reinstated', targetType: 'partner', targetId: partnerId });
     if (status === 'suspended') {
-      await emitWebhookEvent(trx, 'partner.suspended', toPartnerView(await trx.selectFrom('partners').selectAll().where('id', '=', partnerId).executeTakeFirstOrThrow()));
+      await emitWebhookEvent(
+        trx,
+        'partner.suspended',
+        toPartnerView(await trx.selectFrom('partners').selectAll().where('id', '=', partnerId).executeTakeFirstOrThrow()),
+      );
     }
   });
   return toPartnerView(await requirePartner(deps, partnerId));

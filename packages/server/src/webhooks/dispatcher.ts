@@ -152,7 +152,13 @@ export class WebhookDispatcher {
       .selectFrom('webhook_deliveries')
       .innerJoin('webhook_events', 'webhook_events.id', 'webhook_deliveries.event_id')
       .innerJoin('webhook_endpoints', 'webhook_endpoints.id', 'webhook_deliveries.endpoint_id')
-      .select(['webhook_deliveries.attempts', 'webhook_events.id as eventId', 'webhook_events.type', 'webhook_events.created_at as eventAt', 'webhook_events.data'])
+      .select([
+        'webhook_deliveries.attempts',
+        'webhook_events.id as eventId',
+        'webhook_events.type',
+        'webhook_events.created_at as eventAt',
+        'webhook_events.data',
+      ])
       .selectAll('webhook_endpoints')
       .where('webhook_deliveries.id', '=', deliveryId)
       .where('webhook_deliveries.claim_token', '=', token)
@@ -239,7 +245,15 @@ export class WebhookDispatcher {
       if (nowMs - Date.parse(failingSince) >= this.deps.config.webhookDisableAfterDays * 86_400_000) await this.#disable(trx, endpoint.id, failingSince);
     });
     this.deps.logger.info(
-      { deliveryId, webhookId: endpoint.id, attempt: attempts, ok: outcome.ok, statusCode: outcome.statusCode, durationMs: outcome.durationMs, error: outcome.error },
+      {
+        deliveryId,
+        webhookId: endpoint.id,
+        attempt: attempts,
+        ok: outcome.ok,
+        statusCode: outcome.statusCode,
+        durationMs: outcome.durationMs,
+        error: outcome.error,
+      },
       'webhook delivery attempt',
     );
   }

@@ -33,7 +33,10 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 export async function emitWebhookEvent(db: Kysely<Database>, type: WebhookEventType, data: Record<string, unknown>): Promise<void> {
   const id = newSortableId('msg');
   const now = isoNow();
-  await db.insertInto('webhook_events').values({ id, type, created_at: now, data: JSON.stringify(data) }).execute();
+  await db
+    .insertInto('webhook_events')
+    .values({ id, type, created_at: now, data: JSON.stringify(data) })
+    .execute();
   const endpoints = await db.selectFrom('webhook_endpoints').select(['id', 'events']).where('enabled', '=', 1).execute();
   const subscribed = endpoints.filter((endpoint) => (JSON.parse(endpoint.events) as string[]).includes(type));
   if (subscribed.length === 0) return;

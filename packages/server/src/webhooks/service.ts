@@ -200,7 +200,11 @@ function toDeliveryView(row: DeliveryRow): DeliveryView {
 }
 
 function deliveries(db: Kysely<Database>) {
-  return db.selectFrom('webhook_deliveries').innerJoin('webhook_events', 'webhook_events.id', 'webhook_deliveries.event_id').selectAll('webhook_deliveries').select('webhook_events.type');
+  return db
+    .selectFrom('webhook_deliveries')
+    .innerJoin('webhook_events', 'webhook_events.id', 'webhook_deliveries.event_id')
+    .selectAll('webhook_deliveries')
+    .select('webhook_events.type');
 }
 
 /** An endpoint's deliveries, newest first. */
