@@ -173,7 +173,7 @@ export const SETTINGS = {
           .filter(Boolean),
       )
       .pipe(z.array(z.string().regex(/^[a-z0-9.:[\]-]+$/, 'a host name or IP address'))),
-    help: 'Host names (comma-separated) webhooks may reach although they resolve to internal addresses; https is still required outside dev mode.',
+    help: 'Hosts (comma-separated) webhooks may reach though they resolve to internal addresses; still https only.',
   }),
   webhookPollMs: setting({
     env: 'PATCHBAY_WEBHOOK_POLL_MS',
