@@ -56,10 +56,12 @@ const receiver = createServer((req, res) => {
 await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
 const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
 
-// The parent's own Patchbay: the schema, the endpoints, the changes of part 2. Its dispatcher idles (a minute's poll).
+// The parent's own Patchbay: the schema, the endpoints, the changes of part 2.
 Object.assign(process.env, env);
 const patchbay = await createPatchbay(loadConfig([], process.env), { declarations, logger: createLogger('warn') });
 const { ctx } = patchbay;
+// Only the dispatcher processes under test send.
+await patchbay.webhooks.close();
 const db = ctx.store.db;
 
 async function clearOutbox() {
@@ -69,6 +71,7 @@ async function clearOutbox() {
 
 async function deliveriesPerSecond(instances: number): Promise<number> {
   await clearOutbox();
+  received = 0;
   for (let index = 0; index < MESSAGES; index += 100) {
     await db.transaction().execute(async (trx) => {
       for (let n = index; n < Math.min(MESSAGES, index + 100); n++) await emitWebhookEvent(trx, 'install.created', { id: `ins_${n}` });
@@ -76,7 +79,6 @@ async function deliveriesPerSecond(instances: number): Promise<number> {
   }
   const children: Child<unknown>[] = [];
   for (let i = 0; i < instances; i++) children.push(await startChild('./webhook-dispatcher.ts', { ...env, PATCHBAY_WEBHOOK_POLL_MS: '20' }));
-  received = 0;
   const done = new Promise<void>((resolve) => (waiting = { count: MESSAGES, resolve }));
   const started = performance.now();
   for (const child of children) child.process.send('go');

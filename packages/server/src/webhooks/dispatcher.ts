@@ -74,6 +74,7 @@ export class WebhookDispatcher {
 
   /** Stops claiming, and waits for the round under way (its sends end within the webhook timeout). */
   async close(): Promise<void> {
+    if (this.#agent.closed) return;
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
