@@ -26,6 +26,7 @@ import { type WidgetBundle, widgetRoutes } from './pages/widget.js';
 import { externalPartnerRoutes, partnerPortalRoutes, partnerRoutes } from './partners/routes.js';
 import { oauthCallbackRoutes, sessionRoutes } from './sessions/routes.js';
 import type { RouteLine } from './http/route-table.js';
+import { webhookRoutes } from './webhooks/routes.js';
 
 export type { RouteLine } from './http/route-table.js';
 
@@ -128,6 +129,15 @@ export const ROUTES: readonly RouteLine[] = [
   ['GET', '/v1/whoami', 'whoamiHandler'],
   // audit/routes.ts: admin keys
   ['GET', '/v1/audit', 'listAuditHandler'],
+  // webhooks/routes.ts: webhooks:read and webhooks:write keys
+  ['POST', '/v1/webhooks', 'createWebhookHandler'],
+  ['GET', '/v1/webhooks', 'listWebhooksHandler'],
+  ['GET', '/v1/webhooks/:webhookId', 'readWebhookHandler'],
+  ['PATCH', '/v1/webhooks/:webhookId', 'updateWebhookHandler'],
+  ['DELETE', '/v1/webhooks/:webhookId', 'deleteWebhookHandler'],
+  ['POST', '/v1/webhooks/:webhookId/rotate-secret', 'rotateWebhookSecretHandler'],
+  ['GET', '/v1/webhooks/:webhookId/deliveries', 'listDeliveriesHandler'],
+  ['POST', '/v1/webhooks/:webhookId/deliveries/:deliveryId/retry', 'retryDeliveryHandler'],
 ];
 
 export interface ServerParts {
@@ -173,4 +183,5 @@ export function mountRoutes(app: Express, ctx: AppContext, parts: ServerParts): 
 
   app.use('/v1', keyRoutes(ctx));
   app.use('/v1/audit', auditRoutes(ctx));
+  app.use('/v1/webhooks', webhookRoutes(ctx));
 }

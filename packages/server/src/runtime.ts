@@ -38,12 +38,15 @@ import { PartnerKeyVerifier } from './partners/verifier.js';
 import { sessionTokenStrategy } from './sessions/strategy.js';
 import { openStore, type Store, storeOptionsOf } from './store/store.js';
 import { isoNow } from './store/time.js';
+import { type Clock, WebhookDispatcher } from './webhooks/dispatcher.js';
 
 export interface Patchbay {
   app: Express;
   ctx: AppContext;
   /** Refreshes and verifies connections in the background (tests call `tick()` themselves too). */
   health: HealthScheduler;
+  /** Sends the webhook outbox (stopped by `close`). */
+  webhooks: WebhookDispatcher;
   close(): Promise<void>;
 }
 
@@ -55,6 +58,8 @@ export interface PatchbayOptions {
   store?: Store;
   /** Proprietary auth schemes for connectors with `{ "type": "custom", "handler": name }`. */
   authMethods?: CustomAuthMethods;
+  /** The webhook dispatcher's clock (tests step it through a retry schedule of hours). */
+  clock?: Clock;
 }
 
 /** Opens the store and builds everything the app needs, in order. Does not listen. */
@@ -163,6 +168,8 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
     await ctx.failures.prune();
   };
   await housekeeping();
+  const webhooks = new WebhookDispatcher(ctx, options.clock);
+  webhooks.start();
   const timer = setInterval(() => void housekeeping().catch((error: unknown) => logger.warn({ err: error }, 'housekeeping failed')), 3_600_000);
   timer.unref();
   health.start();
@@ -170,9 +177,11 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
     app,
     ctx,
     health,
+    webhooks,
     async close() {
       clearInterval(timer);
       await health.stop();
+      await webhooks.close();
       await ctx.requestLog.close();
       store.observeQueries(null);
       await ctx.events.close();

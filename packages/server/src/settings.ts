@@ -179,6 +179,44 @@ export const SETTINGS = {
     schema: whole(100, 120_000),
     help: 'How long a call to a third party (token endpoint, proxied API) may take.',
   }),
+  webhookTimeoutMs: setting({
+    env: 'PATCHBAY_WEBHOOK_TIMEOUT_MS',
+    default: '10000',
+    schema: whole(100, 60_000),
+    help: 'How long one webhook delivery attempt may take (the whole exchange) before it counts as failed.',
+  }),
+  webhookSecretGraceHours: setting({
+    env: 'PATCHBAY_WEBHOOK_SECRET_GRACE_HOURS',
+    default: '24',
+    schema: whole(0, 720),
+    help: "After a webhook endpoint's secret is rotated, how long the old secret still signs beside the new one.",
+  }),
+  webhookDisableAfterDays: setting({
+    env: 'PATCHBAY_WEBHOOK_DISABLE_AFTER_DAYS',
+    default: '5',
+    schema: whole(1, 90),
+    help: 'A webhook endpoint whose deliveries have all failed for this many days is disabled.',
+  }),
+  webhookAllowedHosts: setting({
+    env: 'PATCHBAY_WEBHOOK_ALLOWED_HOSTS',
+    default: '',
+    schema: z
+      .string()
+      .transform((value) =>
+        value
+          .split(',')
+          .map((entry) => entry.trim().toLowerCase())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(/^[a-z0-9.:[\]-]+$/, 'a host name or IP address'))),
+    help: 'Hosts (comma-separated) webhooks may reach though they resolve to internal addresses; still https only.',
+  }),
+  webhookPollMs: setting({
+    env: 'PATCHBAY_WEBHOOK_POLL_MS',
+    default: '1000',
+    schema: whole(10, 60_000),
+    help: 'How often each instance looks for webhook deliveries that are due.',
+  }),
   keyCacheSeconds: setting({
     env: 'PATCHBAY_KEY_CACHE_SECONDS',
     default: '2',

@@ -661,7 +661,7 @@ describe('access keys over HTTP', () => {
 
     it('expands the read-only shorthand to the read scopes only', async () => {
       const { key, record } = await createKeyOverHttp(api, admin, { name: 'reader', scopes: ['read-only'] }, watch);
-      assert.deepEqual(record.scopes, ['connectors:read', 'events:consume', 'installs:read']);
+      assert.deepEqual(record.scopes, ['connectors:read', 'events:consume', 'installs:read', 'webhooks:read']);
       assert.ok(!record.scopes.some((scope) => /write|publish|admin/.test(scope)), 'no write scope');
       assert.equal((await api('/v1/integrations', { auth: key })).status, 200, 'reads work');
       assertError(await api('/v1/integrations/any/session', { method: 'POST', auth: key, body: { tenantId: 't' } }), 403, 'insufficient_scope');

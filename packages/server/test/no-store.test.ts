@@ -38,13 +38,20 @@ describe('no answer that carries a secret may be cached', () => {
     assertNoStore(answer, what);
   }
 
-  it('marks every answer that hands out a key, token, link code or session token no-store', async () => {
+  it('marks every answer that hands out a key, token, link code, session token or webhook secret no-store', async () => {
     const created = await call('/v1/keys', { method: 'POST', auth: admin, body: { name: 'walk', scopes: ['installs:read'] } });
     const { id, key } = created.json as { id: string; key: string };
     handsOut(created, key, 'POST /v1/keys');
 
     const rolled = await call(`/v1/keys/${id}/roll`, { method: 'POST', auth: admin, body: { gracePeriodSeconds: 60 } });
     handsOut(rolled, (rolled.json as { key: string }).key, 'POST /v1/keys/{id}/roll');
+
+    // A public address: nothing is ever sent (no event it subscribes to happens here).
+    const webhook = await call('/v1/webhooks', { method: 'POST', auth: admin, body: { url: 'https://93.184.215.14/in', events: ['webhook.disabled'] } });
+    const { id: webhookId, secret } = webhook.json as { id: string; secret: string };
+    handsOut(webhook, secret, 'POST /v1/webhooks');
+    const rotatedSecret = await call(`/v1/webhooks/${webhookId}/rotate-secret`, { method: 'POST', auth: admin });
+    handsOut(rotatedSecret, (rotatedSecret.json as { secret: string }).secret, 'POST /v1/webhooks/{id}/rotate-secret');
 
     const token = await call('/v1/tokens', { method: 'POST', auth: admin, body: {} });
     handsOut(token, (token.json as { token: string }).token, 'POST /v1/tokens');

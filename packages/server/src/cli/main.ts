@@ -2,7 +2,7 @@
  * The `patchbay` command. Two kinds of commands:
  * - local ones (start, migrate, keys, auth-events, master-key) run the server or work on its store
  *   directly, because they must work before any access key exists;
- * - remote ones (connectors, integrations, connections, installs, partners, audit, events) are
+ * - remote ones (connectors, integrations, connections, installs, partners, audit, events, webhooks) are
  *   clients of a running server's API, so every change is authorized by the key's scopes and
  *   tenant, audited under its identity, and sees what the server sees (its runtime catalog, every
  *   instance's database).
@@ -43,6 +43,7 @@ const COMMANDS: Record<string, Subcommand> = {
   partners: lazy(async () => (await import('./partners.js')).partners),
   audit: lazy(async () => (await import('./audit.js')).audit),
   events: lazy(async () => (await import('./events.js')).events),
+  webhooks: lazy(async () => (await import('./webhooks.js')).webhooks),
 };
 
 /** The CLI's entry point; answers the exit code. The only place that reads process.env. */

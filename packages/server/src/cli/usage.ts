@@ -8,6 +8,7 @@ import { EVENTS_USAGE } from './events.js';
 import { INSTALLS_USAGE } from './installs.js';
 import { INTEGRATIONS_USAGE } from './integrations.js';
 import { PARTNERS_USAGE } from './partners.js';
+import { WEBHOOKS_USAGE } from './webhooks.js';
 
 /** Each group's usage lines, without its `Usage:` heading and its closing notes. */
 const linesOf = (usage: string) =>
@@ -42,6 +43,7 @@ ${linesOf(INSTALLS_USAGE)}
 ${linesOf(PARTNERS_USAGE)}
 ${linesOf(AUDIT_USAGE)}
 ${linesOf(EVENTS_USAGE)}
+${linesOf(WEBHOOKS_USAGE)}
 
 They call the server at --server URL (else PATCHBAY_SERVER, else ${DEFAULT_SERVER}) with the access
 key in PATCHBAY_API_KEY — never a flag, which would stay in the shell's history and show in ps. So

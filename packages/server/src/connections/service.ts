@@ -9,6 +9,7 @@ import type { connectionViewSchema } from './schema.js';
 import { isoNow } from '../store/time.js';
 import { healthOf, nextCheckAt, reauthDueAt } from './health.js';
 import { credentialsAad } from './credentials.js';
+import { emitWebhookEvent } from '../webhooks/emit.js';
 
 export type ConnectionView = z.output<typeof connectionViewSchema>;
 
@@ -72,6 +73,7 @@ export async function createConnection(
   await deps.store.db.transaction().execute(async (trx) => {
     await trx.insertInto('connections').values(row).execute();
     await writeAudit(trx, { ...by, action: 'connection.created', targetType: 'connection', targetId: id, details: auditView(row) });
+    await emitWebhookEvent(trx, 'connection.created', toConnectionView(deps, row));
   });
   return id;
 }
@@ -118,6 +120,7 @@ export async function replaceCredentials(
       targetId: connectionId,
       details: { connector: after.connector_id, tenantId, changes: changedFields(auditView(before), auditView(after)) },
     });
+    await emitWebhookEvent(trx, 'connection.reauthorized', toConnectionView(deps, after));
   });
   deps.connectionRows.forget(connectionId);
 }
@@ -205,6 +208,8 @@ export async function revokeConnectionIn(
       targetId: id,
       details: { connector: row.connector_id, tenantId: row.tenant_id, changes: changedFields(auditView(row), auditView(updated)) },
     });
-    return toConnectionView(deps, updated);
+    const view = toConnectionView(deps, updated);
+    await emitWebhookEvent(trx, 'connection.revoked', view);
+    return view;
   });
 }

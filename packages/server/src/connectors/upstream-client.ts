@@ -109,7 +109,14 @@ export class UpstreamTimeout extends Error {
  */
 export async function sendUpstream(
   url: URL,
-  init: { method: string; headers: Iterable<[string, string]>; body: string | Buffer | undefined; timeoutMs: number },
+  init: {
+    method: string;
+    headers: Iterable<[string, string]>;
+    body: string | Buffer | undefined;
+    timeoutMs: number;
+    /** Another pool than the upstreams' (webhooks connect through their own address guard). */
+    dispatcher?: Dispatcher;
+  },
   failure: (error: unknown) => Error,
 ): Promise<UpstreamResponse> {
   // Loaded before the clock starts: the first call's module load is not the upstream's time.
@@ -121,7 +128,7 @@ export async function sendUpstream(
       method: init.method as 'GET',
       headers: init.headers as Iterable<[string, string]> & Record<string, string>,
       body: init.body ?? null,
-      dispatcher: agent,
+      dispatcher: init.dispatcher ?? agent,
       signal: controller.signal,
     });
     const { head, ended } = await readHead(answer.body, BUFFERED_BODY_BYTES);

@@ -4,6 +4,7 @@ import { credentialsAad } from '../connections/credentials.js';
 import { clientSecretAad } from '../connectors/catalog.js';
 import { pkceVerifierAad } from '../sessions/oauth-step.js';
 import type { Store } from '../store/store.js';
+import { secretAad } from '../webhooks/service.js';
 import { DecryptionError, type Keyring, keyIdOf } from './envelope.js';
 import { serverSecretAad } from './secrets.js';
 
@@ -16,6 +17,8 @@ const CIPHERTEXT_COLUMNS = [
   { table: 'connectors', keys: ['slug'], column: 'client_secret_ciphertext', aad: (row: Row) => clientSecretAad(row.slug!) },
   { table: 'connections', keys: ['id', 'tenant_id'], column: 'credentials_ciphertext', aad: (row: Row) => credentialsAad(row.id!, row.tenant_id!) },
   { table: 'sessions', keys: ['id'], column: 'pkce_verifier_ciphertext', aad: (row: Row) => pkceVerifierAad(row.id!) },
+  { table: 'webhook_endpoints', keys: ['id'], column: 'secret_ciphertext', aad: (row: Row) => secretAad(row.id!) },
+  { table: 'webhook_endpoints', keys: ['id'], column: 'previous_secret_ciphertext', aad: (row: Row) => secretAad(row.id!) },
 ] as const;
 
 type Row = Record<string, string>;

@@ -6,6 +6,7 @@ import { newId } from '../crypto/random.js';
 import { notFound } from '../http/errors.js';
 import type { Database, InstallsTable } from '../store/schema.js';
 import { isoNow } from '../store/time.js';
+import { emitWebhookEvent } from '../webhooks/emit.js';
 
 function toView(row: InstallsTable): InstallView {
   return {
@@ -100,6 +101,7 @@ export async function commitInstall(
         tags: input.tags,
       },
     });
+    await emitWebhookEvent(trx, 'install.created', toView(await trx.selectFrom('installs').selectAll().where('id', '=', id).executeTakeFirstOrThrow()));
     return id;
   });
   setImmediate(() => {
@@ -245,7 +247,7 @@ export async function deleteInstall(deps: Pick<AppContext, 'store'>, integration
       .where('id', '=', installId)
       .where('integration_id', '=', integrationId)
       .where('deleted_at', 'is', null)
-      .returning(['tenant_id', 'connection_ids'])
+      .returningAll()
       .executeTakeFirst();
     if (!deleted) throw notFound('install_not_found', 'No such install.');
     await writeAudit(trx, {
@@ -255,6 +257,7 @@ export async function deleteInstall(deps: Pick<AppContext, 'store'>, integration
       targetId: installId,
       details: { integrationId, tenantId: deleted.tenant_id, connectionIds: JSON.parse(deleted.connection_ids) as string[] },
     });
+    await emitWebhookEvent(trx, 'install.deleted', toView(deleted));
   });
 }
 

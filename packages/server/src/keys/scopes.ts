@@ -9,6 +9,8 @@ export const SCOPES = [
   'partners:write',
   'events:publish',
   'events:consume',
+  'webhooks:read',
+  'webhooks:write',
   /** Reads /metrics; nothing else. */
   'metrics:read',
 ] as const;
@@ -18,7 +20,7 @@ export type Scope = (typeof SCOPES)[number];
 export const SCOPE_NAMES = [...SCOPES, 'read-only'] as const;
 export type ScopeName = (typeof SCOPE_NAMES)[number];
 
-export const READ_SCOPES: Scope[] = ['installs:read', 'connectors:read', 'events:consume'];
+export const READ_SCOPES: Scope[] = ['installs:read', 'connectors:read', 'events:consume', 'webhooks:read'];
 
 export function expandScopes(names: readonly ScopeName[]): Scope[] {
   const out = new Set<Scope>();

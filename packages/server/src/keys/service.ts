@@ -8,6 +8,7 @@ import type { AccessKeysTable, Database } from '../store/schema.js';
 import type { AppContext } from '../context.js';
 import { containsText } from '../store/like.js';
 import { isoNow } from '../store/time.js';
+import { emitWebhookEvent } from '../webhooks/emit.js';
 import { type AccessKeyRecord, toKeyRecord, type VerifyResult } from './record.js';
 import { MAX_GRACE_SECONDS } from './schema.js';
 import type { Scope } from './scopes.js';
@@ -180,6 +181,7 @@ export async function setAccessKeyActive(deps: Pick<AppContext, 'store'>, id: st
       targetId: id,
       details: { name: row.name, keyPrefix: row.key_prefix, changes: { active: { before: before.inactive_at === null, after: active } } },
     });
+    if (!active) await emitWebhookEvent(trx, 'key.inactivated', toKeyRecord(row));
     return toKeyRecord(row);
   });
 }

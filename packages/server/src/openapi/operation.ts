@@ -54,6 +54,7 @@ export const TAGS = {
   'Partner portal': 'The partner’s own side, behind the portal session from a redeemed link.',
   Events: 'Publish and read events: access keys by scope, partner keys by topic grants.',
   Keys: 'Access keys, tokens, auth events and the audit trail.',
+  Webhooks: 'Lifecycle events sent to your endpoints, signed the Standard Webhooks way.',
   Operations: 'Health, readiness, metrics and this reference.',
   Pages: 'Pages for people: the hosted flow, the partner page.',
 } as const;

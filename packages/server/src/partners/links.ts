@@ -9,7 +9,9 @@ import { hmacSha256 } from '../crypto/hmac.js';
 import { newId } from '../crypto/random.js';
 import type { Database } from '../store/schema.js';
 import { isoIn, isoNow } from '../store/time.js';
+import { emitWebhookEvent } from '../webhooks/emit.js';
 import { requirePartner } from './lookup.js';
+import { toPartnerView } from './views.js';
 import type { issuedLinkSchema, revokedLinksSchema } from './schema.js';
 
 /** The partner's embedded URL: the code rides in the fragment, which browsers never send anywhere. */
@@ -104,6 +106,14 @@ export async function redeemLink(
         targetId: partner.id,
         details: { linkId: link.id },
       });
+      // Onboarded: the partner's first redemption makes it active (a reinstatement is not an onboarding).
+      if (partner.status === 'invited') {
+        await emitWebhookEvent(
+          trx,
+          'partner.onboarded',
+          toPartnerView(await trx.selectFrom('partners').selectAll().where('id', '=', partner.id).executeTakeFirstOrThrow()),
+        );
+      }
       return { partnerId: partner.id, sessionToken, expiresAt };
     })
     .catch((error: unknown) => {

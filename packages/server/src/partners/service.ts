@@ -8,6 +8,7 @@ import { parseInput } from '../http/validation.js';
 import type { PartnersTable } from '../store/schema.js';
 import { containsText } from '../store/like.js';
 import { isoNow } from '../store/time.js';
+import { emitWebhookEvent } from '../webhooks/emit.js';
 import { type PartnerView, toPartnerView, toGrantView } from './views.js';
 import { linkUrl, insertLink } from './links.js';
 import { grantsOf } from './grants.js';
@@ -123,6 +124,13 @@ export async function setPartnerStatus(
     // A suspension also ends open portal sessions: the partner must be invited again.
     if (status === 'suspended') await trx.deleteFrom('portal_sessions').where('partner_id', '=', partnerId).execute();
     await writeAudit(trx, { actor, action: status === 'suspended' ? 'partner.suspended' : 'partner.reinstated', targetType: 'partner', targetId: partnerId });
+    if (status === 'suspended') {
+      await emitWebhookEvent(
+        trx,
+        'partner.suspended',
+        toPartnerView(await trx.selectFrom('partners').selectAll().where('id', '=', partnerId).executeTakeFirstOrThrow()),
+      );
+    }
   });
   // A suspended partner's keys stop at once here (partners/verifier.ts).
   deps.partnerKeys.forget();

@@ -3,6 +3,8 @@ import { type AuditActor, changedFields, inTransaction, tenantActor, writeAudit 
 import { conflict, HttpError } from '../http/errors.js';
 import type { Database, SessionsTable, SessionStatus } from '../store/schema.js';
 import { isoNow } from '../store/time.js';
+import { emitWebhookEvent } from '../webhooks/emit.js';
+import { toView } from './view.js';
 
 /**
  * The install session's state machine — read this file first.
@@ -155,6 +157,7 @@ export async function moveSession(db: Kysely<Database>, move: Move): Promise<Mov
         targetId: moved.row.id,
         details: { integrationId: moved.row.integration_id, tenantId: moved.row.tenant_id, changes: changedFields(auditView(before), auditView(moved.row)) },
       });
+      if (move.to === 'failed') await emitWebhookEvent(trx, 'session.failed', toView(moved.row));
     }
     return moved;
   });

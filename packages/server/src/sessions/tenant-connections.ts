@@ -3,8 +3,10 @@ import { type AuditActor, writeAudit } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import { healthOf, reauthDueAt } from '../connections/health.js';
 import { credentialsAad } from '../connections/credentials.js';
+import { toConnectionView } from '../connections/service.js';
 import { conflict, notFound } from '../http/errors.js';
 import { isoNow } from '../store/time.js';
+import { emitWebhookEvent } from '../webhooks/emit.js';
 import { ownedConnection } from './connection.js';
 import { requireIntegration } from './service.js';
 import { methodsDefaultFirst } from './start.js';
@@ -137,8 +139,9 @@ export async function disconnectConnection(
       .where('id', '=', row.id)
       // Two concurrent disconnects: the second finds the row already revoked and writes no second entry.
       .where('status', '!=', 'revoked')
+      .returningAll()
       .executeTakeFirst();
-    if (Number(revoked.numUpdatedRows) === 0) return;
+    if (!revoked) return;
     await writeAudit(trx, {
       ...by,
       via: sessionId,
@@ -147,6 +150,7 @@ export async function disconnectConnection(
       targetId: row.id,
       details: { connector: row.connector_id, tenantId: row.tenant_id, integrationId, via: 'widget' },
     });
+    await emitWebhookEvent(trx, 'connection.revoked', toConnectionView(ctx, revoked));
   });
   return sessionConnectors(ctx, integrationId, sessionId);
 }

@@ -1,5 +1,5 @@
 import type { SessionView } from '@patchbay/contract';
-import { type SessionRow, type SessionStatus } from './state.js';
+import type { SessionsTable as SessionRow, SessionStatus } from '../store/schema.js';
 
 /** The session as the widget and the host read it: the contract's shape (@patchbay/contract). */
 export type { SessionView };

@@ -275,6 +275,46 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0009_webhooks': {
+    async up(db: Kysely<unknown>) {
+      // Endpoints; secrets are keyring ciphertexts. A rotated-out secret keeps signing until its grace ends.
+      await db.schema
+        .createTable('webhook_endpoints')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('events', 'text', (c) => c.notNull())
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('disabled_reason', 'text')
+        .addColumn('secret_ciphertext', 'text', (c) => c.notNull())
+        .addColumn('previous_secret_ciphertext', 'text')
+        .addColumn('previous_secret_until', 'text')
+        .addColumn('failing_since', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      // One row per event and endpoint; `claimed_until` is the lease a dispatcher holds while it sends.
+      await db.schema
+        .createTable('webhook_deliveries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('endpoint_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('next_attempt_at', 'text')
+        .addColumn('claimed_until', 'text')
+        .addColumn('claim_token', 'text')
+        .addColumn('last_status_code', 'integer')
+        .addColumn('last_duration_ms', 'integer')
+        .addColumn('last_response', 'text')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['status', 'next_attempt_at']).execute();
+      await db.schema.createIndex('webhook_deliveries_endpoint').on('webhook_deliveries').columns(['endpoint_id', 'id']).execute();
+    },
+  },
   '0010_connection_health': {
     async up(db: Kysely<unknown>) {
       // What the health scheduler learnt (connections/health-check.ts), and when it looks next:

@@ -243,6 +243,44 @@ export interface WebhookEventsTable {
   data: string;
 }
 
+export interface WebhookEndpointsTable {
+  id: string;
+  url: string;
+  description: string;
+  /** The subscribed event types, as a JSON array. */
+  events: string;
+  enabled: number;
+  /** Why it was disabled: `operator`, or `failing` when the dispatcher gave up on it. */
+  disabled_reason: string | null;
+  secret_ciphertext: string;
+  /** The secret before the last rotation: it signs too until `previous_secret_until`. */
+  previous_secret_ciphertext: string | null;
+  previous_secret_until: string | null;
+  /** When its current run of failed attempts began (null after any success). */
+  failing_since: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  event_id: string;
+  endpoint_id: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  next_attempt_at: string | null;
+  /** A dispatcher's lease on the delivery while it sends (another may take it once this passes). */
+  claimed_until: string | null;
+  claim_token: string | null;
+  last_status_code: number | null;
+  last_duration_ms: number | null;
+  /** The start of the endpoint's last answer (at most 1 KB). */
+  last_response: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   access_keys: AccessKeysTable;
   auth_events: AuthEventsTable;
@@ -263,4 +301,6 @@ export interface Database {
   events: EventsTable;
   webhook_events: WebhookEventsTable;
   connection_requests: ConnectionRequestsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -17,6 +17,7 @@ import { LogCapture } from './log-capture.js';
 import { OpenApiAnswers } from './openapi-answers.js';
 import { buildOpenApiDocument } from '../../src/openapi/document.js';
 import { ROUTES } from '../../src/routes.js';
+import type { Clock } from '../../src/webhooks/dispatcher.js';
 
 /** Listens on an ephemeral loopback port before the handler exists, so URLs are known up front. */
 export async function listenOnLoopback(prepare?: (server: Server) => void): Promise<{ server: Server; origin: string; port: number }> {
@@ -153,6 +154,8 @@ export async function startPatchbay(
     config?: Partial<Config>;
     dev?: boolean;
     authMethods?: CustomAuthMethods;
+    /** The webhook dispatcher's clock. */
+    clock?: Clock;
   } = {},
 ): Promise<TestPatchbay> {
   // The listener gets the production limits (or the test's own) before it listens, as `listen` does.
@@ -165,6 +168,7 @@ export async function startPatchbay(
     logger: createLogger('debug', logs),
     ...(declarations ? { declarations } : {}),
     ...(options.authMethods ? { authMethods: options.authMethods } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   // PATCHBAY_CHECK_ANSWERS=1: every answer of the test file is checked against the OpenAPI document.
   const answers = CHECK_ANSWERS ? new OpenApiAnswers(origin, buildOpenApiDocument(ROUTES, { serverUrl: origin })) : null;

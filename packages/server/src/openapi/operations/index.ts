@@ -6,6 +6,7 @@ import type { OperationDoc } from '../operation.js';
 import { INTEGRATION_API_OPERATIONS } from './integration-api.js';
 import { OPERATOR_OPERATIONS } from './operator.js';
 import { PARTNER_OPERATIONS } from './partners.js';
+import { WEBHOOK_OPERATIONS } from './webhooks.js';
 
 export const operationKey = (method: string, path: string) => `${method} ${path}`;
 
@@ -13,4 +14,5 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   ...OPERATOR_OPERATIONS,
   ...INTEGRATION_API_OPERATIONS,
   ...PARTNER_OPERATIONS,
+  ...WEBHOOK_OPERATIONS,
 };
