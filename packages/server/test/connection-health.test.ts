@@ -23,12 +23,15 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined | nul
   }
 }
 
-/** The outbox rows about one connection, oldest first (delivery is the webhooks' own tests). */
+/**
+ * The outbox rows about one connection's health, oldest first (delivery is the webhooks' own
+ * tests): its `connection.created`, which the connect flow writes, is not one of them.
+ */
 async function eventsAbout(patchbay: TestPatchbay, connectionId: string): Promise<Array<{ type: string; data: Record<string, unknown>; raw: string }>> {
   const rows = await patchbay.patchbay.ctx.store.db.selectFrom('webhook_events').selectAll().orderBy('id').execute();
   return rows
     .map((row) => ({ type: row.type, data: JSON.parse(row.data) as Record<string, unknown>, raw: row.data }))
-    .filter((event) => event.data.id === connectionId);
+    .filter((event) => event.data.id === connectionId && event.type !== 'connection.created');
 }
 
 describe('connection health with OAuth (background refresh, invalid_grant, one health for API and widget)', () => {
