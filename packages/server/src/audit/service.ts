@@ -4,6 +4,7 @@ import type { AuditEntriesTable, Database } from '../store/schema.js';
 import { startsWithText } from '../store/like.js';
 import { isoNow } from '../store/time.js';
 import type { AuditEntry, AuditPage, ListAuditQuery } from './schema.js';
+import { pageOf } from '../store/page.js';
 
 export type { AuditEntry } from './schema.js';
 
@@ -101,6 +102,5 @@ export async function listAudit(db: Kysely<Database>, query: ListAuditQuery): Pr
     .orderBy('id', 'desc')
     .limit(query.limit + 1)
     .execute();
-  const page = rows.slice(0, query.limit);
-  return { data: page.map(toEntry), next: rows.length > query.limit ? page[page.length - 1]!.id : null };
+  return pageOf(rows, query.limit, toEntry);
 }

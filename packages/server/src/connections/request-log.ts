@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import { newSortableId } from '../crypto/random.js';
 import type { ConnectionRequestsTable } from '../store/schema.js';
 import type { Store } from '../store/store.js';
+import { pageOf } from '../store/page.js';
 
 export interface UpstreamCallRecord {
   connectionId: string;
@@ -115,9 +116,5 @@ export async function listConnectionRequests(deps: { store: Store }, connectionI
     .orderBy('id', 'desc')
     .limit(query.limit + 1)
     .execute();
-  const page = rows.slice(0, query.limit);
-  return {
-    data: page.map((row) => ({ id: row.id, method: row.method, path: row.path, status: row.status, durationMs: row.duration_ms, at: row.at })),
-    next: rows.length > query.limit ? page[page.length - 1]!.id : null,
-  };
+  return pageOf(rows, query.limit, (row) => ({ id: row.id, method: row.method, path: row.path, status: row.status, durationMs: row.duration_ms, at: row.at }));
 }

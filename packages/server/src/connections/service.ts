@@ -10,6 +10,7 @@ import { isoNow } from '../store/time.js';
 import { healthOf, nextCheckAt, reauthDueAt } from './health.js';
 import { credentialsAad } from './credentials.js';
 import { emitWebhookEvent } from '../webhooks/emit.js';
+import { pageOf } from '../store/page.js';
 
 export type ConnectionView = z.output<typeof connectionViewSchema>;
 
@@ -158,9 +159,8 @@ export async function listConnections(
     .orderBy('id')
     .limit(query.limit + 1)
     .execute();
-  const page = rows.slice(0, query.limit);
   const now = Date.now();
-  return { data: page.map((row) => toConnectionView(deps, row, now)), next: rows.length > query.limit ? page[page.length - 1]!.id : null };
+  return pageOf(rows, query.limit, (row) => toConnectionView(deps, row, now));
 }
 
 /** Revoked connections keep their row (installs and audit point at them) but lose their credentials. */

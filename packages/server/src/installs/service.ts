@@ -7,6 +7,7 @@ import { notFound } from '../http/errors.js';
 import type { Database, InstallsTable } from '../store/schema.js';
 import { isoNow } from '../store/time.js';
 import { emitWebhookEvent } from '../webhooks/emit.js';
+import { pageOf } from '../store/page.js';
 
 function toView(row: InstallsTable): InstallView {
   return {
@@ -234,8 +235,7 @@ export async function searchInstalls(
     .orderBy('installs.id')
     .limit(query.limit + 1)
     .execute();
-  const page = rows.slice(0, query.limit);
-  return { data: page.map(toView), next: rows.length > query.limit ? page[page.length - 1]!.id : null };
+  return pageOf(rows, query.limit, toView);
 }
 
 /** Installs are soft-deleted so audit and history keep their references. */

@@ -4,6 +4,7 @@ import { newSortableId, sortableIdTime } from '../crypto/random.js';
 import type { AuthEventsTable } from '../store/schema.js';
 import type { RowValues, Store } from '../store/store.js';
 import { formattedOncePerMillisecond, isoNow } from '../store/time.js';
+import { pageOf } from '../store/page.js';
 
 export interface AuthEventInput {
   keyId: string | null;
@@ -150,21 +151,17 @@ export async function listAuthEvents(store: Store, query: AuthEventQuery): Promi
     .orderBy('id', 'desc')
     .limit(query.limit + 1)
     .execute();
-  const page = rows.slice(0, query.limit);
-  return {
-    data: page.map((row) => ({
-      id: row.id,
-      at: row.at,
-      keyId: row.key_id,
-      keyPrefix: row.key_prefix,
-      clientIp: row.client_ip,
-      method: row.method,
-      path: row.path,
-      outcome: row.outcome,
-      reason: row.reason,
-    })),
-    next: rows.length > query.limit ? page[page.length - 1]!.id : null,
-  };
+  return pageOf(rows, query.limit, (row) => ({
+    id: row.id,
+    at: row.at,
+    keyId: row.key_id,
+    keyPrefix: row.key_prefix,
+    clientIp: row.client_ip,
+    method: row.method,
+    path: row.path,
+    outcome: row.outcome,
+    reason: row.reason,
+  }));
 }
 
 export async function pruneAuthEvents(store: Store, retentionDays: number): Promise<number> {

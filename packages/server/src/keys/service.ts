@@ -13,6 +13,7 @@ import { type AccessKeyRecord, toKeyRecord, type VerifyResult } from './record.j
 import { MAX_GRACE_SECONDS } from './schema.js';
 import type { Scope } from './scopes.js';
 import { findKeyRowBySecret } from './verifier.js';
+import { pageOf } from '../store/page.js';
 
 export { SCOPES, type Scope } from './scopes.js';
 export type { AccessKeyRecord } from './record.js';
@@ -116,8 +117,7 @@ export async function listAccessKeys(
     .orderBy('id')
     .limit(query.limit + 1)
     .execute();
-  const page = rows.slice(0, query.limit);
-  return { data: page.map(toKeyRecord), next: rows.length > query.limit ? page[page.length - 1]!.id : null };
+  return pageOf(rows, query.limit, toKeyRecord);
 }
 
 /**

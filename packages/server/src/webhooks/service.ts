@@ -9,6 +9,7 @@ import { isoNow } from '../store/time.js';
 import type { WebhookEventType } from './emit.js';
 import type { DeliveryView, WebhookView } from './schema.js';
 import { refusedTargetReason, type TargetPolicy } from './target.js';
+import { pageOf } from '../store/page.js';
 
 type Deps = Pick<AppContext, 'store' | 'keyring' | 'config'>;
 
@@ -97,8 +98,7 @@ export async function listWebhooks(deps: Pick<AppContext, 'store'>, query: { lim
     .orderBy('id')
     .limit(query.limit + 1)
     .execute();
-  const page = rows.slice(0, query.limit);
-  return { data: page.map((row) => toWebhookView(row)), next: rows.length > query.limit ? page[page.length - 1]!.id : null };
+  return pageOf(rows, query.limit, toWebhookView);
 }
 
 export async function updateWebhook(
@@ -221,8 +221,7 @@ export async function listDeliveries(
     .orderBy('webhook_deliveries.id', 'desc')
     .limit(query.limit + 1)
     .execute();
-  const page = rows.slice(0, query.limit);
-  return { data: page.map(toDeliveryView), next: rows.length > query.limit ? page[page.length - 1]!.id : null };
+  return pageOf(rows, query.limit, toDeliveryView);
 }
 
 /**
