@@ -175,8 +175,9 @@ export class WebhookDispatcher {
       .where('webhook_deliveries.claim_token', '=', token)
       .executeTakeFirst();
     if (!row) return;
-    // Standard Webhooks' payload: {type, timestamp, data}; the message id travels in `webhook-id`.
-    const body = `{"type":${JSON.stringify(row.type)},"timestamp":${JSON.stringify(row.eventAt)},"data":${row.data}}`;
+    // Standard Webhooks' payload ({type, timestamp, data}) plus the message id, the same as
+    // `webhook-id`, so a receiver that keeps only the body can still deduplicate.
+    const body = `{"type":${JSON.stringify(row.type)},"id":${JSON.stringify(row.eventId)},"timestamp":${JSON.stringify(row.eventAt)},"data":${row.data}}`;
     const outcome = await this.#send(row, row.eventId, body);
     await this.#record(deliveryId, token, row, row.attempts + 1, outcome);
   }

@@ -51,12 +51,17 @@ export async function startReceiver(clock: { now(): number } = { now: () => Date
   };
 }
 
-/** Verifies a delivery with the standardwebhooks library; answers the parsed payload or throws. */
-export function verify(secret: string, delivery: Received): { type: string; timestamp: string; data: Record<string, unknown> } {
+/**
+ * Verifies a delivery with the standardwebhooks library; answers the parsed payload or throws. The
+ * payload's `id` must be the `webhook-id` it was signed with.
+ */
+export function verify(secret: string, delivery: Received): { type: string; id: string; timestamp: string; data: Record<string, unknown> } {
   const headers = {
     'webhook-id': String(delivery.headers['webhook-id']),
     'webhook-timestamp': String(delivery.headers['webhook-timestamp']),
     'webhook-signature': String(delivery.headers['webhook-signature']),
   };
-  return new Webhook(secret).verify(delivery.body, headers) as { type: string; timestamp: string; data: Record<string, unknown> };
+  const message = new Webhook(secret).verify(delivery.body, headers) as { type: string; id: string; timestamp: string; data: Record<string, unknown> };
+  if (message.id !== headers['webhook-id']) throw new Error(`the payload's id ${message.id} is not the webhook-id ${headers['webhook-id']}`);
+  return message;
 }
