@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { Environment } from '../settings.js';
 import { clientFrom } from './client.js';
-import { isoOrInvalid } from './local-store.js';
+import { isoOrInvalid } from './output.js';
 import { dispatch, listCommand, pageFlags, remoteFlags } from './remote.js';
 import { type Column, iso } from './table.js';
 

@@ -5,8 +5,8 @@ import { listAuthEvents } from '../keys/auth-events.js';
 import { createKeySchema, listAuthEventsSchema, rollKeySchema } from '../keys/schema.js';
 import { type AccessKeyRecord, createAccessKey, listAccessKeys, rollAccessKey, setAccessKeyActive } from '../keys/service.js';
 import type { Environment } from '../settings.js';
-import { fail, isoOrInvalid, parseWith, storeFlags, withStore } from './local-store.js';
-import { out } from './output.js';
+import { fail, parseWith, storeFlags, withStore } from './local-store.js';
+import { isoOrInvalid, out } from './output.js';
 
 function printKey(record: AccessKeyRecord) {
   const state = record.active ? (record.expiresAt && Date.parse(record.expiresAt) <= Date.now() ? 'expired' : 'active') : 'inactive';

@@ -46,9 +46,3 @@ export function fail(message: string): number {
   process.stderr.write(`${message}\n`);
   return 2;
 }
-
-/** A date as ISO, or the text unchanged so validation names it. */
-export function isoOrInvalid(text: string): string {
-  const time = Date.parse(text);
-  return Number.isNaN(time) ? text : new Date(time).toISOString();
-}

@@ -15,3 +15,9 @@ export function positionalsExactly(positionals: string[], count: number, usage: 
   if (positionals.length !== count) throw new UsageError(`Usage: ${usage}`);
   return positionals;
 }
+
+/** A date as ISO, or the text unchanged so validation names it. */
+export function isoOrInvalid(text: string): string {
+  const time = Date.parse(text);
+  return Number.isNaN(time) ? text : new Date(time).toISOString();
+}
