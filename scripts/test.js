@@ -59,14 +59,21 @@ const steps = [
   // No import cycle in the packages' sources, type-only imports included (issue 14).
   { name: 'import cycles', command: 'npm', args: ['run', 'check:cycles', '--silent'] },
   { name: 'storybook build', command: 'npm', args: ['run', 'build:storybook', '--silent'] },
-  { name: 'server (SQLite)', stage: 'server', command: 'npm', args: ['run', 'test:server', '--silent'], counts: 'node', env: sqliteEnv },
+  {
+    name: 'server (SQLite)',
+    stage: 'server',
+    command: 'npm',
+    args: ['run', 'test:suite', '-w', '@patchbay/server', '--silent'],
+    counts: 'node',
+    env: sqliteEnv,
+  },
   ...(postgresUrl
     ? [
         {
           name: 'server (PostgreSQL)',
           stage: 'server',
           command: 'npm',
-          args: ['run', 'test:server', '--silent'],
+          args: ['run', 'test:suite', '-w', '@patchbay/server', '--silent'],
           counts: 'node',
           env: { PATCHBAY_TEST_DATABASE_URL: postgresUrl, DATABASE_URL: '' },
         },
