@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { type Setting, setting, whole } from './settings-kit.js';
+import { HEALTH_SETTINGS, WEBHOOK_SETTINGS } from './settings-background.js';
 
 /**
  * Every setting of the server, each written once: where it is read from (an environment variable,
@@ -6,22 +8,7 @@ import { z } from 'zod';
  * one line of help. `Config` (config.ts), `patchbay start --help` and the README's settings section
  * are all made from this table — add a setting here and nowhere else.
  */
-export interface Setting<S extends z.ZodType = z.ZodType> {
-  /** The environment variable. */
-  env: string;
-  /** The long flag without its dashes, when the setting has one. */
-  flag?: string;
-  /** The flag takes no value (`--dev`); its presence reads as `true`. */
-  switch?: true;
-  /** Fed to the schema, as if written in the environment, when neither flag nor variable is set. */
-  default?: string;
-  /** For the help, when there is no fixed default: what applies instead. */
-  otherwise?: string;
-  /** Reads the text form (flag or environment) into the value the server uses. */
-  schema: S;
-  /** One line for `--help` and the README (Markdown: `code` spans only). */
-  help: string;
-}
+export type { Setting } from './settings-kit.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -30,17 +17,10 @@ export class ConfigError extends Error {
   }
 }
 
-/** Keeps each entry's own schema type, so the `Settings` type below is inferred from the table. */
-function setting<S extends z.ZodType>(entry: Setting<S>): Setting<S> {
-  return entry;
-}
-
 /** A setting that may be left unset: its value is then null. */
 function orNull<S extends z.ZodType>(schema: S) {
   return schema.optional().transform((value) => value ?? null);
 }
-
-const whole = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** `https://app.example.com` or `http://localhost:3000`: what a browser sends as `Origin`, nothing more. */
 function isExactOrigin(value: string): boolean {
@@ -137,86 +117,14 @@ export const SETTINGS = {
     schema: whole(0, 365),
     help: 'A connection that will need the person within this many days shows as "expiring" (0: never).',
   }),
-  refreshAheadSeconds: setting({
-    env: 'PATCHBAY_REFRESH_AHEAD_SECONDS',
-    default: '600',
-    schema: whole(0, 86_400),
-    help: 'OAuth tokens are refreshed in the background once less than this many seconds of their lifetime remain.',
-  }),
-  refreshAheadPercent: setting({
-    env: 'PATCHBAY_REFRESH_AHEAD_PERCENT',
-    default: '10',
-    schema: whole(0, 90),
-    help: '…or once less than this percentage of their lifetime remains, whichever comes first.',
-  }),
-  healthCheckIntervalMs: setting({
-    env: 'PATCHBAY_HEALTH_CHECK_INTERVAL_MS',
-    default: '30000',
-    schema: whole(0, 3_600_000),
-    help: 'How often the health scheduler looks for connections due a refresh or a verification (0: never on this instance).',
-  }),
-  healthCheckBatch: setting({
-    env: 'PATCHBAY_HEALTH_CHECK_BATCH',
-    default: '100',
-    schema: whole(1, 10_000),
-    help: 'At most this many connections are claimed and checked per tick.',
-  }),
-  requestLogSize: setting({
-    env: 'PATCHBAY_REQUEST_LOG_SIZE',
-    default: '100',
-    schema: whole(0, 10_000),
-    help: 'The last this many upstream calls are kept per connection (`GET /v1/connections/{id}/requests`; 0: none).',
-  }),
-  requestLogDays: setting({
-    env: 'PATCHBAY_REQUEST_LOG_DAYS',
-    default: '30',
-    schema: whole(1, 3650),
-    help: 'Recorded upstream calls older than this many days are deleted.',
-  }),
+  ...HEALTH_SETTINGS,
   upstreamTimeoutMs: setting({
     env: 'PATCHBAY_UPSTREAM_TIMEOUT_MS',
     default: '15000',
     schema: whole(100, 120_000),
     help: 'How long a call to a third party (token endpoint, proxied API) may take.',
   }),
-  webhookTimeoutMs: setting({
-    env: 'PATCHBAY_WEBHOOK_TIMEOUT_MS',
-    default: '10000',
-    schema: whole(100, 60_000),
-    help: 'How long one webhook delivery attempt may take (the whole exchange) before it counts as failed.',
-  }),
-  webhookSecretGraceHours: setting({
-    env: 'PATCHBAY_WEBHOOK_SECRET_GRACE_HOURS',
-    default: '24',
-    schema: whole(0, 720),
-    help: "After a webhook endpoint's secret is rotated, how long the old secret still signs beside the new one.",
-  }),
-  webhookDisableAfterDays: setting({
-    env: 'PATCHBAY_WEBHOOK_DISABLE_AFTER_DAYS',
-    default: '5',
-    schema: whole(1, 90),
-    help: 'A webhook endpoint whose deliveries have all failed for this many days is disabled.',
-  }),
-  webhookAllowedHosts: setting({
-    env: 'PATCHBAY_WEBHOOK_ALLOWED_HOSTS',
-    default: '',
-    schema: z
-      .string()
-      .transform((value) =>
-        value
-          .split(',')
-          .map((entry) => entry.trim().toLowerCase())
-          .filter(Boolean),
-      )
-      .pipe(z.array(z.string().regex(/^[a-z0-9.:[\]-]+$/, 'a host name or IP address'))),
-    help: 'Hosts (comma-separated) webhooks may reach though they resolve to internal addresses; still https only.',
-  }),
-  webhookPollMs: setting({
-    env: 'PATCHBAY_WEBHOOK_POLL_MS',
-    default: '1000',
-    schema: whole(10, 60_000),
-    help: 'How often each instance looks for webhook deliveries that are due.',
-  }),
+  ...WEBHOOK_SETTINGS,
   keyCacheSeconds: setting({
     env: 'PATCHBAY_KEY_CACHE_SECONDS',
     default: '2',
