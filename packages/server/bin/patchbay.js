@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The published entry point: the compiled CLI lives in dist/ (built by `npm run build`).
-import { main } from '../dist/cli.js';
+// The published entry point: the CLI bundled into dist/bundle/ (built by `npm run build`; see scripts/bundle-cli.mjs).
+import { main } from '../dist/bundle/cli.js';
 
 // `patchbay keys list | head` closes the pipe early; that is not an error.
 process.stdout.on('error', (error) => {

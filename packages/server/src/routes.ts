@@ -4,8 +4,9 @@
  * first. `mountRoutes` below wires exactly these (each resource's router at its prefix), and
  * test/routes.test.ts checks that what Express serves is this list, line for line.
  */
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import express, { type Express } from 'express';
+import { PACKAGE_ROOT } from './package-root.js';
 import { auditRoutes } from './audit/routes.js';
 import type { OAuthClients } from './connections/oauth.js';
 import { connectionRoutes } from './connections/routes.js';
@@ -148,7 +149,7 @@ export interface ServerParts {
   demo?: express.Router;
 }
 
-const publicDir = fileURLToPath(new URL('../public/', import.meta.url));
+const publicDir = path.join(PACKAGE_ROOT, 'public');
 
 /** Mounts every router of `ROUTES`, in its order. */
 export function mountRoutes(app: Express, ctx: AppContext, parts: ServerParts): void {

@@ -3,10 +3,12 @@
  * table: every schema in it is converted from the zod schema the route validates or answers with
  * (`z.toJSONSchema`, draft 2020-12, which is OpenAPI 3.1's own dialect), never written by hand.
  */
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { errorEnvelopeSchema } from '@patchbay/contract';
 import { z } from 'zod';
 import { PROXY_METHODS } from '../connections/routes.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 import type { RouteLine } from '../http/route-table.js';
 import { type Answer, type Credential, isOtherContent, type OperationDoc, TAGS } from './operation.js';
 import { operationKey, OPERATIONS } from './operations/index.js';
@@ -14,7 +16,7 @@ import { operationKey, OPERATIONS } from './operations/index.js';
 type JsonSchema = Record<string, unknown>;
 type Codes = Record<number, Set<string>>;
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+const { version } = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
 
 /** A zod schema as JSON Schema: request bodies and parameters as sent (`input`), answers as sent back (`output`). */
 export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {

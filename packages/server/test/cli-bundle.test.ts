@@ -1,0 +1,96 @@
+/**
+ * The CLI users run (bin/patchbay.js) is esbuild's bundle of dist/ (scripts/bundle-cli.mjs). Every
+ * process test spawns it, so those tests check that it works; this file checks how it is cut, from
+ * the metafile the build writes: what each command loads before it runs.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+interface Metafile {
+  outputs: Record<string, { imports: Array<{ path: string; kind: string; external?: boolean }>; inputs: Record<string, unknown>; exports?: string[] }>;
+}
+
+const metafileUrl = new URL('../dist/bundle/meta.json', import.meta.url);
+/** What only the server and the local commands need (as in cli-startup.test.ts). */
+const SERVER_ONLY = ['kysely', 'better-sqlite3', 'pg', 'express', 'openid-client', 'oidc-provider', 'jose', 'undici', 'pino', 'prom-client'];
+
+function readMetafile(): Metafile {
+  assert.ok(existsSync(metafileUrl), `the build wrote ${fileURLToPath(metafileUrl)} (run npm run build)`);
+  return JSON.parse(readFileSync(metafileUrl, 'utf8')) as Metafile;
+}
+
+/** The packages (and external modules) loaded when `output` loads, before any dynamic import runs. */
+function staticallyLoaded(metafile: Metafile, output: string): Set<string> {
+  const packages = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const entry = metafile.outputs[file];
+    assert.ok(entry, `${file} is one of the bundle's outputs`);
+    for (const input of Object.keys(entry.inputs)) {
+      const name = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1];
+      if (name) packages.add(name);
+    }
+    for (const imported of entry.imports) {
+      if (imported.kind !== 'import-statement') continue;
+      if (imported.external) packages.add(imported.path);
+      else visit(imported.path);
+    }
+  };
+  visit(output);
+  return packages;
+}
+
+/** The output that holds the module compiled from `input` (a dist/ path). */
+function outputHolding(metafile: Metafile, input: string): string {
+  const found = Object.entries(metafile.outputs).find(([file, entry]) => file.endsWith('.js') && input in entry.inputs);
+  assert.ok(found, `${input} is in the bundle`);
+  return found[0];
+}
+
+describe('the bundled CLI', () => {
+  it('loads none of the server packages until a command needs them (--help and remote commands stay small)', () => {
+    const metafile = readMetafile();
+    for (const module of ['dist/cli.js', 'dist/cli/connectors.js', 'dist/cli/audit.js', 'dist/cli/webhooks.js']) {
+      const loaded = [...staticallyLoaded(metafile, outputHolding(metafile, module))];
+      assert.deepEqual(
+        loaded.filter((name) => SERVER_ONLY.includes(name)),
+        [],
+        `${module} loads: ${loaded.join(', ')}`,
+      );
+    }
+  });
+
+  it('patchbay start loads the store and Express with it, and the SQLite driver from node_modules (the check above can fail)', () => {
+    const metafile = readMetafile();
+    const loaded = staticallyLoaded(metafile, outputHolding(metafile, 'dist/cli/server.js'));
+    for (const name of ['kysely', 'express', 'better-sqlite3']) assert.ok(loaded.has(name), `start loads ${name}: ${[...loaded].join(', ')}`);
+  });
+
+  it('loads nothing by dynamic import that answers only a `default` (a CommonJS package in a chunk, whose named exports would be undefined)', () => {
+    const metafile = readMetafile();
+    const loadedLater = new Set(
+      Object.values(metafile.outputs).flatMap((entry) => entry.imports.filter((i) => i.kind === 'dynamic-import' && !i.external).map((i) => i.path)),
+    );
+    assert.ok(loadedLater.size > 0, 'the commands and optional parts are loaded by dynamic import');
+    for (const file of loadedLater) {
+      const exports = metafile.outputs[file]?.exports ?? [];
+      assert.notDeepEqual(exports, ['default'], `${file} exports only default: keep its package external (scripts/bundle-cli.mjs)`);
+    }
+  });
+
+  it('keeps the native SQLite driver, PostgreSQL, the demo provider and undici out of the bundle (loaded as installed)', () => {
+    const metafile = readMetafile();
+    const bundled = Object.values(metafile.outputs).flatMap((entry) => Object.keys(entry.inputs));
+    for (const name of ['better-sqlite3', 'pg', 'oidc-provider', 'undici']) {
+      assert.deepEqual(
+        bundled.filter((input) => input.includes(`node_modules/${name}/`)),
+        [],
+        `${name} is not bundled`,
+      );
+    }
+  });
+});
