@@ -4,9 +4,9 @@
  * them is exactly the cost of key authentication (lookup, checks, auth event, last-used).
  */
 import express from 'express';
-import { loadConfig, createPatchbay, createLogger } from '../packages/server/src/index.js';
-import { authenticate } from '../packages/server/src/http/auth.js';
-import { createAccessKey } from '../packages/server/src/keys/service.js';
+import { loadConfig, createPatchbay, createLogger } from '../packages/server/dist/index.js';
+import { authenticate } from '../packages/server/dist/http/auth.js';
+import { createAccessKey } from '../packages/server/dist/keys/service.js';
 
 const config = loadConfig([], process.env);
 const patchbay = await createPatchbay(config, { logger: createLogger('warn') });

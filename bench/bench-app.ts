@@ -4,13 +4,13 @@
  * bearer connection and a working install, an access key and a partner key allowed to send and
  * receive `bench/*`.
  */
-import { createConnection } from '../packages/server/src/connections/service.js';
-import type { AppContext, Declarations } from '../packages/server/src/index.js';
-import { createAccessKey } from '../packages/server/src/keys/service.js';
-import { grantTopic } from '../packages/server/src/partners/grants.js';
-import { issuePartnerKey } from '../packages/server/src/partners/keys.js';
-import { createPartner } from '../packages/server/src/partners/service.js';
-import { isoNow } from '../packages/server/src/store/time.js';
+import { createConnection } from '../packages/server/dist/connections/service.js';
+import type { AppContext, Declarations } from '../packages/server/dist/index.js';
+import { createAccessKey } from '../packages/server/dist/keys/service.js';
+import { grantTopic } from '../packages/server/dist/partners/grants.js';
+import { issuePartnerKey } from '../packages/server/dist/partners/keys.js';
+import { createPartner } from '../packages/server/dist/partners/service.js';
+import { isoNow } from '../packages/server/dist/store/time.js';
 
 export function benchDeclarations(upstream: string): Declarations {
   return {

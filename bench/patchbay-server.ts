@@ -1,11 +1,12 @@
 /**
- * The Patchbay process for bench:proxy and bench:events: the real app on its own listener, serving
+ * The Patchbay process for bench:proxy and bench:events: the real app (tsc's build in dist/, as the
+ * library runs; the bench scripts build first) on its own listener, serving
  * bench/bench-app.ts's connector (base URL BENCH_UPSTREAM, when given) and records. It tells the
  * parent its port and the bench's credentials, then serves until SIGTERM.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadConfig, createPatchbay } from '../packages/server/src/index.js';
+import { loadConfig, createPatchbay } from '../packages/server/dist/index.js';
 import { benchDeclarations, seedBench } from './bench-app.js';
 
 const config = loadConfig([], process.env);

@@ -27,7 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { transformSync } from 'esbuild';
-import { createPatchbay, loadConfig } from '../packages/server/src/index.js';
+import { createPatchbay, loadConfig } from '../packages/server/dist/index.js';
 import { benchDeclarations, seedBench } from './bench-app.js';
 import { CONNECTIONS, median, startChild } from './pairs.js';
 import { freePort } from './support.js';
