@@ -8,7 +8,7 @@
 import type { Logger } from '../logger.js';
 import { newSortableId } from '../crypto/random.js';
 import type { ConnectionRequestsTable } from '../store/schema.js';
-import type { Store } from '../store/store.js';
+import type { RowValues, Store } from '../store/store.js';
 import { pageOf } from '../store/page.js';
 
 export interface UpstreamCallRecord {
@@ -31,8 +31,11 @@ export function pathWithoutQueryValues(url: URL): string {
   return keys.length === 0 ? url.pathname : `${url.pathname}?${keys.map(encodeURIComponent).join('&')}`;
 }
 
+const COLUMNS = ['id', 'connection_id', 'method', 'path', 'status', 'duration_ms', 'at'] as const;
+type RequestValues = RowValues<ConnectionRequestsTable, typeof COLUMNS>;
+
 export class RequestLog {
-  #pending: ConnectionRequestsTable[] = [];
+  #pending: RequestValues[] = [];
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> = Promise.resolve();
 
@@ -45,15 +48,15 @@ export class RequestLog {
   /** Never waits and never throws: the caller is answering a request. */
   record(call: UpstreamCallRecord): void {
     if (this.keep === 0) return;
-    this.#pending.push({
-      id: newSortableId('req'),
-      connection_id: call.connectionId,
-      method: call.method,
-      path: pathWithoutQueryValues(call.url).slice(0, 2048),
-      status: call.status,
-      duration_ms: Math.round(call.durationMs),
-      at: new Date().toISOString(),
-    });
+    this.#pending.push([
+      newSortableId('req'),
+      call.connectionId,
+      call.method,
+      pathWithoutQueryValues(call.url).slice(0, 2048),
+      call.status,
+      Math.round(call.durationMs),
+      new Date().toISOString(),
+    ]);
     if (this.#pending.length >= FLUSH_AT) void this.flush();
     else this.#timer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS).unref();
   }
@@ -71,19 +74,15 @@ export class RequestLog {
     return this.#flushing;
   }
 
-  async #write(batch: ConnectionRequestsTable[]): Promise<void> {
-    const { db, dialect } = this.deps.store;
-    // Stays under both databases' bound-parameter limits (7 values a row).
-    const chunk = dialect === 'sqlite' ? 4000 : 8000;
-    await db.transaction().execute(async (trx) => {
-      for (let start = 0; start < batch.length; start += chunk) {
-        await trx
-          .insertInto('connection_requests')
-          .values(batch.slice(start, start + chunk))
-          .execute();
-      }
-      // Each connection touched keeps its newest `keep` rows: the row `keep` places back and older go.
-      for (const connectionId of new Set(batch.map((row) => row.connection_id))) {
+  async #write(batch: RequestValues[]): Promise<void> {
+    const { store } = this.deps;
+    // Through the statements the store prepares once (a Kysely insert of this batch's size was
+    // built, compiled and prepared anew each time, and a text per batch size filled the cache).
+    await store.appendRows('connection_requests', COLUMNS, batch);
+    // Each connection touched keeps its newest `keep` rows: the row `keep` places back and older go.
+    // A trim that fails (or never runs, if the process stops here) is made by the next flush.
+    await store.db.transaction().execute(async (trx) => {
+      for (const connectionId of new Set(batch.map(([, connection]) => connection))) {
         await trx
           .deleteFrom('connection_requests')
           .where('connection_id', '=', connectionId)

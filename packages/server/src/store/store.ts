@@ -177,6 +177,12 @@ function openSqliteStore(file: string): Store {
 
 /** Distinct statement texts kept prepared; the queries in code are a few hundred at most. */
 const PREPARED_STATEMENTS = 1000;
+/**
+ * Longer texts are prepared for the one call: the queries written in code are shorter, and a longer
+ * one is built for its data (a many-row insert, a long IN list), so each size would hold a large
+ * prepared statement in the cache that nothing reuses.
+ */
+const CACHED_TEXT_CHARS = 4096;
 
 /**
  * Kysely hands every query to `prepare`, and better-sqlite3 parses and plans the SQL anew each
@@ -188,6 +194,7 @@ function withStatementCache(database: SQLite.Database): Pick<SQLite.Database, 'p
   const statements = new Map<string, SQLite.Statement>();
   return {
     prepare(text: string) {
+      if (text.length > CACHED_TEXT_CHARS) return database.prepare(text);
       let statement = statements.get(text);
       if (!statement) {
         statement = database.prepare(text);
