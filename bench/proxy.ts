@@ -6,7 +6,8 @@
  * ratios are medians of per-round ratios, with their spread. Then unloaded added latency (one
  * request at a time, p50 minus the upstream's own p50) and resident memory after 10 000 proxied
  * calls. Targets: ≥ 0.5× the floor, ≤ 0.3 ms added unloaded, ≤ 120 MiB.
- * BENCH_ROUNDS, BENCH_SECONDS, BENCH_UNLOADED (requests), BENCH_PROFILE=1 (CPU profiles to /tmp/prof).
+ * BENCH_ROUNDS, BENCH_SECONDS, BENCH_UNLOADED (requests), BENCH_PROFILE=1 (CPU profiles to /tmp/prof),
+ * BENCH_PATCHBAY_NODE_OPTIONS (NODE_OPTIONS for Patchbay's process alone).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -33,6 +34,8 @@ const patchbay = await startChild<{ port: number; key: string; connectionId: str
   PATCHBAY_MASTER_KEY: randomBytes(32).toString('base64'),
   PATCHBAY_DATA_DIR: dataDir,
   PATCHBAY_LOG_LEVEL: process.env.PATCHBAY_LOG_LEVEL ?? 'info',
+  // BENCH_PATCHBAY_NODE_OPTIONS: V8 settings for Patchbay's process alone (as in bench:start).
+  ...(process.env.BENCH_PATCHBAY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_PATCHBAY_NODE_OPTIONS } : {}),
 });
 try {
   const origin = `http://127.0.0.1:${patchbay.info.port}`;

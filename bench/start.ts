@@ -12,8 +12,8 @@
  * Memory: resident set of `patchbay start` after 10 000 and then 20 000 proxied calls
  * (/v1/connections/{id}/proxy/me, 32 connections) against the floor, a bare node:http proxy
  * (bench/floor-proxy.ts), both before the same loopback upstream. Target: ≤ 120 MiB, flat from
- * 10 000 to 20 000. BENCH_ROUNDS (pairs, default 7), BENCH_CALLS (default 10 000); `-- start` or
- * `-- memory` runs one part.
+ * 10 000 to 20 000. BENCH_ROUNDS (pairs, default 7), BENCH_CALLS (default 10 000),
+ * BENCH_PATCHBAY_NODE_OPTIONS (NODE_OPTIONS for Patchbay alone); `-- start` or `-- memory` runs one part.
  *
  * The floors run as plain node too: their TypeScript is stripped by esbuild and passed with -e, so
  * neither side pays for tsx (whose loader thread alone holds ~40 MiB).
@@ -60,6 +60,8 @@ function patchbayEnv(port: number, extra: NodeJS.ProcessEnv = {}): NodeJS.Proces
     PATCHBAY_HOST: '127.0.0.1',
     PATCHBAY_LOG_LEVEL: 'warn',
     PORT: String(port),
+    // BENCH_PATCHBAY_NODE_OPTIONS: V8 settings for Patchbay's process alone (say, a smaller young generation).
+    ...(process.env.BENCH_PATCHBAY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_PATCHBAY_NODE_OPTIONS } : {}),
     ...extra,
   };
 }
@@ -191,7 +193,11 @@ async function startFloorProxy(upstreamOrigin: string): Promise<Spawned> {
 async function heapOf(origin: string, key: string): Promise<string> {
   const text = await (await fetch(`${origin}/metrics`, { headers: { authorization: `Bearer ${key}` } })).text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
-  return `heap ${value('nodejs_heap_size_used_bytes').toFixed(0)} used of ${value('nodejs_heap_size_total_bytes').toFixed(0)} MiB, external ${value('nodejs_external_memory_bytes').toFixed(0)} MiB`;
+  // Where the total sits: V8 grows the young generation under a high allocation rate.
+  const spaces = [...text.matchAll(/^nodejs_heap_space_size_total_bytes\{space="(\w+)"\} (\S+)/gm)]
+    .filter(([, , bytes]) => Number(bytes) >= 2 ** 20)
+    .map(([, space, bytes]) => `${space} ${(Number(bytes) / 2 ** 20).toFixed(0)}`);
+  return `heap ${value('nodejs_heap_size_used_bytes').toFixed(0)} used of ${value('nodejs_heap_size_total_bytes').toFixed(0)} MiB (${spaces.join(', ')}), external ${value('nodejs_external_memory_bytes').toFixed(0)} MiB`;
 }
 
 async function memory(): Promise<void> {
