@@ -46,6 +46,7 @@ const postgresUrl = [process.env.PATCHBAY_TEST_DATABASE_URL, process.env.DATABAS
 const POSTGRES_SKIPPED = 'PostgreSQL half skipped: set PATCHBAY_TEST_DATABASE_URL=postgres://… to run it';
 // The SQLite half and the end-to-end demo must not pick up a DATABASE_URL from the shell.
 const sqliteEnv = { PATCHBAY_TEST_DATABASE_URL: '', DATABASE_URL: '' };
+const runNode24 = process.env.PATCHBAY_TEST_NODE24 === '1';
 
 const steps = [
   { name: 'build', command: 'npm', args: ['run', 'build', '--silent'] },
@@ -92,7 +93,11 @@ const steps = [
   { name: 'widget (WebKitGTK)', stage: 'widget', command: 'npm', args: ['run', 'test:widget', '--silent'], counts: 'wtr', env: { PATCHBAY_ENGINE: 'webkit' } },
   // The demo runs on embedded SQLite, as `npm start` does; test/engines.test.ts runs its main flows
   // in all three engines.
-  { name: 'end-to-end', command: 'npm', args: ['run', 'test:e2e', '--silent'], counts: 'node', env: sqliteEnv },
+  { name: 'end-to-end', stage: 'end-to-end', command: 'npm', args: ['run', 'test:e2e', '--silent'], counts: 'node', env: sqliteEnv },
+  // CI (.ci/run) sets PATCHBAY_TEST_NODE24=1: the server suite once more on Node 24, in a copy of the
+  // clone with its own native module (.ci/node24). It shares the end-to-end stage because those tests
+  // mostly wait on browsers (about 0.7 of a core over their run), and the suite needs the builds above.
+  ...(runNode24 ? [{ name: 'server on Node 24 (SQLite)', stage: 'end-to-end', command: 'bash', args: ['.ci/node24'], counts: 'node', env: sqliteEnv }] : []),
 ];
 
 /** Runs one step; its output streams through when it runs alone, and comes in one piece when it shares its stage. */

@@ -94,12 +94,21 @@ describe('<connect-button> on a host page of another origin', () => {
     const detail = await connected;
     assert.equal(detail.tenantId, 'tenant-x');
     await button.filter({ hasText: 'Connected' }).waitFor();
-    // The done page's postMessage reached the host (the widget would also find the result by polling).
-    const received = await page.evaluate(() => (window as unknown as { received: Array<{ origin: string; data: { type?: string } }> }).received);
-    assert.ok(
-      received.some((message) => message.origin === patchbay.origin && message.data?.type === 'patchbay:session'),
-      `the host got the popup's message from the server's origin: ${JSON.stringify(received)}`,
-    );
+    // The done page's postMessage reached the host. The widget may find the result by polling first
+    // (on a loaded machine it did), so the message is awaited, not looked for at this instant.
+    type Received = Array<{ origin: string; data: { type?: string } }>;
+    const fromServer = (messages: Received, origin: string) =>
+      messages.some((message) => message.origin === origin && message.data?.type === 'patchbay:session');
+    await page
+      .waitForFunction(
+        (origin) =>
+          (window as unknown as { received: Received }).received.some((message) => message.origin === origin && message.data?.type === 'patchbay:session'),
+        patchbay.origin,
+        { timeout: 10_000 },
+      )
+      .catch(() => undefined);
+    const received = await page.evaluate(() => (window as unknown as { received: Received }).received);
+    assert.ok(fromServer(received, patchbay.origin), `the host got the popup's message from the server's origin: ${JSON.stringify(received)}`);
     assert.deepEqual(errors, [], 'no script errors on the host page');
   });
 
