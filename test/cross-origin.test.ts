@@ -76,12 +76,30 @@ describe('<connect-button> on a host page of another origin', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(host.origin);
-    await page.evaluate(() => {
-      const received: Array<{ origin: string; data: unknown }> = [];
-      (window as unknown as { received: typeof received }).received = received;
-      addEventListener('message', (event) => received.push({ origin: event.origin, data: event.data }));
+    // The widget learns the outcome two ways: the done page's postMessage, and its own checks of the
+    // session, which close the popup when they see it authorized — on a loaded machine, sometimes
+    // before the done page has posted. To see the message path itself, the widget's session checks
+    // are held (not failed), once the popup is open, until the host has the popup's message, or 15 s
+    // have passed.
+    let holding = false;
+    let messageArrived!: () => void;
+    const arrived = new Promise<void>((resolve) => (messageArrived = resolve));
+    await page.exposeFunction('patchbayMessageArrived', () => messageArrived());
+    const sessionCheck = new RegExp(`^${patchbay.origin}/v1/integrations/acme-sync/session/[^/?]+$`);
+    await page.route(sessionCheck, async (route) => {
+      if (holding && route.request().method() === 'GET') await Promise.race([arrived, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+      await route.continue();
     });
+    await page.goto(host.origin);
+    type Received = Array<{ origin: string; data: { type?: string } }>;
+    await page.evaluate((serverOrigin) => {
+      const received: Received = [];
+      (window as unknown as { received: Received }).received = received;
+      addEventListener('message', (event) => {
+        received.push({ origin: event.origin, data: event.data as { type?: string } });
+        if (event.origin === serverOrigin) (window as unknown as { patchbayMessageArrived(): void }).patchbayMessageArrived();
+      });
+    }, patchbay.origin);
     const connected = page.evaluate(
       () =>
         new Promise<{ tenantId: string; installId: string }>((resolve) =>
@@ -90,25 +108,16 @@ describe('<connect-button> on a host page of another origin', () => {
     );
     const button = page.locator('connect-button').locator('[part~="base"]');
     const [popup] = await Promise.all([page.waitForEvent('popup'), button.click()]);
+    holding = true;
     await signInAndConsent(popup);
     const detail = await connected;
     assert.equal(detail.tenantId, 'tenant-x');
     await button.filter({ hasText: 'Connected' }).waitFor();
-    // The done page's postMessage reached the host. The widget may find the result by polling first
-    // (on a loaded machine it did), so the message is awaited, not looked for at this instant.
-    type Received = Array<{ origin: string; data: { type?: string } }>;
-    const fromServer = (messages: Received, origin: string) =>
-      messages.some((message) => message.origin === origin && message.data?.type === 'patchbay:session');
-    await page
-      .waitForFunction(
-        (origin) =>
-          (window as unknown as { received: Received }).received.some((message) => message.origin === origin && message.data?.type === 'patchbay:session'),
-        patchbay.origin,
-        { timeout: 10_000 },
-      )
-      .catch(() => undefined);
     const received = await page.evaluate(() => (window as unknown as { received: Received }).received);
-    assert.ok(fromServer(received, patchbay.origin), `the host got the popup's message from the server's origin: ${JSON.stringify(received)}`);
+    assert.ok(
+      received.some((message) => message.origin === patchbay.origin && message.data?.type === 'patchbay:session'),
+      `the host got the popup's message from the server's origin: ${JSON.stringify(received)}`,
+    );
     assert.deepEqual(errors, [], 'no script errors on the host page');
   });
 
