@@ -14,7 +14,19 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { alternatingRounds, type Child, CONNECTIONS, printRatio, printRounds, ROUNDS, SECONDS, startChild, type Target, unloadedP50 } from './pairs.js';
+import {
+  alternatingRounds,
+  type Child,
+  CONNECTIONS,
+  patchbayNodeOptions,
+  printRatio,
+  printRounds,
+  ROUNDS,
+  SECONDS,
+  startChild,
+  type Target,
+  unloadedP50,
+} from './pairs.js';
 
 const mib = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
@@ -34,8 +46,7 @@ const patchbay = await startChild<{ port: number; key: string; connectionId: str
   PATCHBAY_MASTER_KEY: randomBytes(32).toString('base64'),
   PATCHBAY_DATA_DIR: dataDir,
   PATCHBAY_LOG_LEVEL: process.env.PATCHBAY_LOG_LEVEL ?? 'info',
-  // BENCH_PATCHBAY_NODE_OPTIONS: V8 settings for Patchbay's process alone (as in bench:start).
-  ...(process.env.BENCH_PATCHBAY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_PATCHBAY_NODE_OPTIONS } : {}),
+  ...patchbayNodeOptions(),
 });
 try {
   const origin = `http://127.0.0.1:${patchbay.info.port}`;

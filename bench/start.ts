@@ -29,7 +29,7 @@ import autocannon from 'autocannon';
 import { transformSync } from 'esbuild';
 import { createPatchbay, loadConfig } from '../packages/server/dist/index.js';
 import { benchDeclarations, seedBench } from './bench-app.js';
-import { CONNECTIONS, median, startChild } from './pairs.js';
+import { CONNECTIONS, median, patchbayNodeOptions, startChild } from './pairs.js';
 import { freePort } from './support.js';
 
 const ROUNDS = Math.max(5, Number(process.env.BENCH_ROUNDS ?? 7));
@@ -60,8 +60,7 @@ function patchbayEnv(port: number, extra: NodeJS.ProcessEnv = {}): NodeJS.Proces
     PATCHBAY_HOST: '127.0.0.1',
     PATCHBAY_LOG_LEVEL: 'warn',
     PORT: String(port),
-    // BENCH_PATCHBAY_NODE_OPTIONS: V8 settings for Patchbay's process alone (say, a smaller young generation).
-    ...(process.env.BENCH_PATCHBAY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_PATCHBAY_NODE_OPTIONS } : {}),
+    ...patchbayNodeOptions(),
     ...extra,
   };
 }

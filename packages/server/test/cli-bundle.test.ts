@@ -7,14 +7,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { SERVER_ONLY_PACKAGES } from './support/server-packages.js';
 
 interface Metafile {
   outputs: Record<string, { imports: Array<{ path: string; kind: string; external?: boolean }>; inputs: Record<string, unknown>; exports?: string[] }>;
 }
 
 const metafileUrl = new URL('../dist/bundle/meta.json', import.meta.url);
-/** What only the server and the local commands need (as in cli-startup.test.ts). */
-const SERVER_ONLY = ['kysely', 'better-sqlite3', 'pg', 'express', 'openid-client', 'oidc-provider', 'jose', 'undici', 'pino', 'prom-client'];
 
 function readMetafile(): Metafile {
   assert.ok(existsSync(metafileUrl), `the build wrote ${fileURLToPath(metafileUrl)} (run npm run build)`);
@@ -57,7 +56,7 @@ describe('the bundled CLI', () => {
     for (const module of ['dist/cli.js', 'dist/cli/connectors.js', 'dist/cli/audit.js', 'dist/cli/webhooks.js']) {
       const loaded = [...staticallyLoaded(metafile, outputHolding(metafile, module))];
       assert.deepEqual(
-        loaded.filter((name) => SERVER_ONLY.includes(name)),
+        loaded.filter((name) => SERVER_ONLY_PACKAGES.includes(name)),
         [],
         `${module} loads: ${loaded.join(', ')}`,
       );

@@ -3,11 +3,10 @@ import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runToEnd } from './support/processes.js';
+import { SERVER_ONLY_PACKAGES } from './support/server-packages.js';
 
 const ENTRY = fileURLToPath(new URL('./support/patchbay-cli.ts', import.meta.url));
 const HOOK = fileURLToPath(new URL('./support/loaded-packages.mjs', import.meta.url));
-/** What only the server and the local commands need: a remote command is a small HTTP client. */
-const SERVER_ONLY = ['kysely', 'better-sqlite3', 'pg', 'express', 'openid-client', 'oidc-provider', 'jose', 'undici', 'pino', 'prom-client'];
 
 async function packagesLoadedBy(args: string[]): Promise<string[]> {
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', HOOK, ENTRY, ...args], {
@@ -25,7 +24,7 @@ describe('what a CLI command loads', () => {
     it(`patchbay ${args.join(' ')} loads none of the server's packages (no store, no Express)`, async () => {
       const loaded = await packagesLoadedBy(args);
       assert.deepEqual(
-        loaded.filter((name) => SERVER_ONLY.includes(name)),
+        loaded.filter((name) => SERVER_ONLY_PACKAGES.includes(name)),
         [],
         `loaded: ${loaded.join(', ')}`,
       );

@@ -14,7 +14,8 @@ import { type Run, runToEnd, STORE_UNDER_TEST } from './support/processes.js';
 const SERVER_DIR = fileURLToPath(new URL('..', import.meta.url));
 const REPO_DIR = path.resolve(SERVER_DIR, '../..');
 const BIN = path.join(SERVER_DIR, 'bin', 'patchbay.js');
-const DIST_CLI = path.join(SERVER_DIR, 'dist', 'cli.js');
+/** What BIN runs: the build's bundle (scripts/bundle-cli.mjs). */
+const DIST_CLI = path.join(SERVER_DIR, 'dist', 'bundle', 'cli.js');
 const KEY_PATTERN = /pbk_[0-9A-Za-z]{28}/g;
 /** The running server's key cache window (PATCHBAY_KEY_CACHE_SECONDS, 2 by default). */
 const KEY_CACHE_SECONDS = 0.5;

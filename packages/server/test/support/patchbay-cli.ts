@@ -1,7 +1,7 @@
 /**
  * `patchbay …` from the TypeScript sources, for tests that run the server or the CLI as real child
  * processes (`node --import tsx test/support/patchbay-cli.ts start`) without a build step first.
- * Same entry as bin/patchbay.js, which runs the compiled dist/cli.js.
+ * Same entry as bin/patchbay.js, which runs it compiled and bundled (dist/bundle/cli.js).
  */
 import { main } from '../../src/cli.js';
 
