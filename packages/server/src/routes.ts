@@ -9,6 +9,7 @@ import express, { type Express } from 'express';
 import { PACKAGE_ROOT } from './package-root.js';
 import { auditRoutes } from './audit/routes.js';
 import type { OAuthClients } from './connections/oauth.js';
+import { proxyRoutes } from './connections/proxy.js';
 import { connectionRoutes } from './connections/routes.js';
 import type { CredentialBroker } from './connections/broker.js';
 import { connectorRoutes } from './connectors/routes.js';
@@ -35,11 +36,13 @@ const INTEGRATION = '/v1/integrations/:integrationId';
 const SESSION = `${INTEGRATION}/session/:sessionId`;
 
 export const ROUTES: readonly RouteLine[] = [
+  // The hot paths first, ahead of routers they would otherwise pass through one by one.
+  // connections/proxy.ts: the proxy, in a router of its own (its plain form is answered before
+  // Express even routes: `proxyLane`)
+  ['*', '/v1/connections/:connectionId/proxy/{*rest}', 'proxyHandler'],
   // health/routes.ts: no credential
   ['GET', '/healthz', 'healthHandler'],
   ['GET', '/readyz', 'readyHandler'],
-
-  // The hot paths next, ahead of routers they would otherwise pass through one by one.
   // integrations/routes.ts: a tenant's declared actions (the integration API's CORS rule and body
   // parser; the integration as read within the connection cache window, `recentIntegration`)
   ['POST', `${INTEGRATION}/api/tenant/:tenantId/:action`, 'invokeActionHandler'],
@@ -48,7 +51,6 @@ export const ROUTES: readonly RouteLine[] = [
   ['GET', '/v1/connections/:connectionId', 'readConnectionHandler'],
   ['GET', '/v1/connections/:connectionId/requests', 'connectionRequestsHandler'],
   ['DELETE', '/v1/connections/:connectionId', 'revokeConnectionHandler'],
-  ['*', '/v1/connections/:connectionId/proxy/{*rest}', 'proxyHandler'],
   // events/routes.ts: access keys by scope, partner keys by topic grants
   ['POST', '/v1/events', 'publishEventHandler'],
   ['GET', '/v1/events', 'pollEventsHandler'],
@@ -153,8 +155,9 @@ const publicDir = path.join(PACKAGE_ROOT, 'public');
 
 /** Mounts every router of `ROUTES`, in its order. */
 export function mountRoutes(app: Express, ctx: AppContext, parts: ServerParts): void {
-  app.use(healthRoutes(ctx));
   // The hot paths (see ROUTES).
+  app.use('/v1/connections', proxyRoutes(ctx, parts.broker));
+  app.use(healthRoutes(ctx));
   app.use(`${INTEGRATION}/api/tenant`, tenantActionRoutes(ctx, parts.broker));
   app.use('/v1/connections', connectionRoutes(ctx, parts.broker));
   app.use('/v1/events', eventRoutes(ctx, ctx.events));

@@ -4,6 +4,7 @@ import { CredentialBroker } from '../src/connections/broker.js';
 import { HealthScheduler } from '../src/connections/health-check.js';
 import { createOAuthClients } from '../src/connections/oauth.js';
 import { decryptCredentials } from '../src/connections/credentials.js';
+import { newestOfEach } from '../src/connections/request-log.js';
 import { createConnection } from '../src/connections/service.js';
 import type { Declarations } from '../src/index.js';
 import { loginAtProvider } from './support/provider-login.js';
@@ -284,5 +285,16 @@ describe('connection health with a verify action (schedule per connector, recove
     assert.equal(forbidden.status, 403);
     const bad = await fetch(`${patchbay.origin}/v1/connections/${id}/requests?limit=0`, { headers: { authorization: `Bearer ${accessKey}` } });
     assert.equal(bad.status, 400);
+  });
+});
+
+describe('the request log under load', () => {
+  it('writes only the newest N calls of each connection in a flush, in the order they were made (the rest would be trimmed at once)', () => {
+    const call = (id: string, connectionId: string) => [id, connectionId, 'GET', '/me', 200, 1, '2026-01-01T00:00:00.000Z'] as const;
+    const burst = [call('1', 'a'), call('2', 'b'), call('3', 'a'), call('4', 'a'), call('5', 'b'), call('6', 'a'), call('7', 'c')].map((row) => [...row]);
+    type Batch = Parameters<typeof newestOfEach>[0];
+    const kept = newestOfEach(burst as unknown as Batch, 2).map(([id]) => id);
+    assert.deepEqual(kept, ['2', '4', '5', '6', '7'], 'a: its newest two (4, 6); b: both; c: its one');
+    assert.equal(newestOfEach(burst as unknown as Batch, 10).length, burst.length, 'a batch within the limit is written whole');
   });
 });

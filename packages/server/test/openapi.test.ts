@@ -4,7 +4,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { routeTable } from '../src/http/route-table.js';
 import { openApiPath, undocumentedRoutes } from '../src/openapi/document.js';
 import { OPERATIONS } from '../src/openapi/operations/index.js';
-import { PROXY_METHODS } from '../src/connections/routes.js';
+import { PROXY_METHODS } from '../src/connections/proxy.js';
 import { ROUTES } from '../src/routes.js';
 import { startPatchbay, type TestPatchbay } from './support/harness.js';
 

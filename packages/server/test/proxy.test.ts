@@ -206,6 +206,60 @@ describe('the proxy and connector actions', () => {
     assert.equal((await fetch(`${patchbay.origin}/v1/connections/${connectionId}/proxy/me`)).status, 401);
   });
 
+  it('answers the same through its fast lane (the plain path) and through Express (an escaped id): success, every refusal, auth events', async () => {
+    // `con%5F…` is the same connection to Express's router; the fast lane takes only the plain form.
+    const escaped = (id: string) => id.replace('_', '%5F');
+    const otherTenant = await patchbay.accessKey(['installs:write'], { tenantId: 'someone-else' });
+    const readOnly = await patchbay.accessKey(['installs:read']);
+    const cases: Array<{ name: string; id: string; path: string; init: RequestInit }> = [
+      {
+        name: 'a POST forwarded with its body',
+        id: connectionId,
+        path: 'echo?q=1',
+        init: { method: 'POST', body: 'plain text', headers: { 'content-type': 'text/plain' } },
+      },
+      { name: 'no key', id: connectionId, path: 'me', init: {} },
+      { name: 'an unknown key', id: connectionId, path: 'me', init: { headers: { authorization: 'Bearer pb_live_nope' } } },
+      { name: 'a key without the scope', id: connectionId, path: 'me', init: { headers: { authorization: `Bearer ${readOnly}` } } },
+      { name: 'a key of another tenant', id: connectionId, path: 'me', init: { headers: { authorization: `Bearer ${otherTenant}` } } },
+      { name: 'an unknown connection', id: 'con_0000000000000000000000', path: 'me', init: {} },
+      { name: 'a body over 1 MB', id: connectionId, path: 'echo', init: { method: 'PUT', body: 'x'.repeat(1_100_000) } },
+      { name: 'a path leaving the base URL', id: connectionId, path: '..%2fbasic%2fme', init: {} },
+    ];
+    const answerOf = async (id: string, path: string, init: RequestInit) => {
+      const answer = await fetch(`${patchbay.origin}/v1/connections/${id}/proxy/${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${accessKey}`, ...(init.headers as Record<string, string>) },
+      });
+      const text = await answer.text();
+      const headers = ['content-type', 'cache-control', 'retry-after', 'allow'].map((name) => `${name}: ${answer.headers.get(name)}`);
+      // The echo shows the upstream's view of the call; only its own connection header may differ.
+      return { status: answer.status, headers, body: text.replace(/"connection":"[^"]*",?/, '') };
+    };
+    const { ctx } = patchbay.patchbay;
+    const eventCount = async () => {
+      await ctx.authEvents.flush();
+      const { count } = await ctx.store.db
+        .selectFrom('auth_events')
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .executeTakeFirstOrThrow();
+      return Number(count);
+    };
+    for (const { name, id, path, init } of cases) {
+      const before = await eventCount();
+      const lane = await answerOf(id, path, init);
+      const afterLane = await eventCount();
+      const routed = await answerOf(escaped(id), path, init);
+      assert.deepEqual(lane, routed, name);
+      assert.equal(afterLane - before, (await eventCount()) - afterLane, `${name}: as many auth events either way`);
+    }
+    const notForwarded = await fetch(`${patchbay.origin}/v1/connections/${connectionId}/proxy/me`, {
+      method: 'PROPFIND',
+      headers: { authorization: `Bearer ${accessKey}` },
+    });
+    assert.equal(notForwarded.status, 405, 'a method the proxy refuses goes to Express, which answers 405');
+  });
+
   describe('testing an action (POST /v1/connectors/{slug}/actions/{name}/test)', () => {
     it('shows status, headers and body, with every secret masked', async () => {
       const answer = await call('/v1/connectors/bearer/actions/echo/test', { method: 'POST', json: { connectionId } });

@@ -74,8 +74,9 @@ export class RequestLog {
     return this.#flushing;
   }
 
-  async #write(batch: RequestValues[]): Promise<void> {
+  async #write(pending: RequestValues[]): Promise<void> {
     const { store } = this.deps;
+    const batch = newestOfEach(pending, this.keep);
     // Through the statements the store prepares once (a Kysely insert of this batch's size was
     // built, compiled and prepared anew each time, and a text per batch size filled the cache).
     await store.appendRows('connection_requests', COLUMNS, batch);
@@ -97,6 +98,25 @@ export class RequestLog {
   async close(): Promise<void> {
     await this.flush();
   }
+}
+
+/**
+ * The newest `keep` calls of each connection in `batch`, in their order. Under load one flush
+ * holds hundreds of calls on the same connection, and the trim after the write would delete all
+ * but the newest `keep` of them at once: they are left out instead of written and deleted.
+ */
+export function newestOfEach(batch: RequestValues[], keep: number): RequestValues[] {
+  if (batch.length <= keep) return batch;
+  const seen = new Map<string, number>();
+  const kept: RequestValues[] = [];
+  for (let index = batch.length - 1; index >= 0; index--) {
+    const connectionId = batch[index]![1];
+    const count = seen.get(connectionId) ?? 0;
+    if (count >= keep) continue;
+    seen.set(connectionId, count + 1);
+    kept.push(batch[index]!);
+  }
+  return kept.reverse();
 }
 
 /** Housekeeping: calls older than the retention go (in one indexed range delete). */

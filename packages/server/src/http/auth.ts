@@ -125,7 +125,7 @@ export function authenticate(deps: AuthDeps, options: AuthOptions = {}): Request
     const retryAfter = attempt.clientIp ? deps.failures.retryAfter(attempt.clientIp) : null;
     if (retryAfter !== null) {
       attempt.fail('rate_limited');
-      res.set('retry-after', String(retryAfter));
+      res.setHeader('retry-after', String(retryAfter));
       throw new HttpError(429, 'rate_limited', FAILURES.rate_limited.message);
     }
     const credential = bearerOf(req);
@@ -164,7 +164,7 @@ async function refuseCredential(deps: AuthDeps, attempt: AuthAttempt, res: Respo
     // Over the limit already (perhaps counted by another instance): answer as rate limited.
     if (limited.over) {
       attempt.fail('rate_limited', keyId, keyPrefix);
-      res.set('retry-after', String(limited.retryAfterSeconds));
+      res.setHeader('retry-after', String(limited.retryAfterSeconds));
       throw new HttpError(429, 'rate_limited', FAILURES.rate_limited.message);
     }
   }

@@ -1,4 +1,3 @@
-import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RouteEntry } from '../http/route-table.js';
 
@@ -120,18 +119,11 @@ export class Metrics {
     this.#pool = stats;
   }
 
-  /** Times every request and counts it under its route template once the answer is done. */
-  httpMiddleware(): RequestHandler {
-    return (req, res, next) => {
-      const started = process.hrtime.bigint();
-      res.once('close', () => {
-        const route = this.routeOf(req.route as object | undefined, req.originalUrl);
-        const method = req.method.length <= 10 ? req.method : 'other';
-        this.httpRequests.inc({ route, method, status: String(res.statusCode) });
-        this.httpDuration.observe({ route, method }, Number(process.hrtime.bigint() - started) / 1e9);
-      });
-      next();
-    };
+  /** Counts an answered request under its route template and times it (http/request-observer.ts calls this once the answer is done). */
+  observeRequest(template: string, method: string, status: number, seconds: number): void {
+    const methodLabel = method.length <= 10 ? method : 'other';
+    this.httpRequests.inc({ route: template, method: methodLabel, status: String(status) });
+    this.httpDuration.observe({ route: template, method: methodLabel }, seconds);
   }
 
   routeOf(route: object | undefined, url: string): string {

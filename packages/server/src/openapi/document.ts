@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { errorEnvelopeSchema } from '@patchbay/contract';
 import { z } from 'zod';
-import { PROXY_METHODS } from '../connections/routes.js';
+import { PROXY_METHODS } from '../connections/proxy.js';
 import { PACKAGE_ROOT } from '../package-root.js';
 import type { RouteLine } from '../http/route-table.js';
 import { type Answer, type Credential, isOtherContent, type OperationDoc, TAGS } from './operation.js';
