@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { AppContext } from './context.js';
 import { errorHandler, routeNotFound } from './http/errors.js';
 import { proxyLane } from './connections/proxy.js';
+import { healthLane } from './health/routes.js';
 import { withFastLanes } from './http/fast-lane.js';
 import { requestObserver } from './http/request-observer.js';
 import { routeTable } from './http/route-table.js';
@@ -25,8 +26,8 @@ export function createServer(ctx: AppContext, parts: ServerParts): Express {
   app.use(routeNotFound());
   const answerError = errorHandler(ctx.logger);
   app.use(answerError);
-  // The proxy's plain form is answered before Express (http/fast-lane.ts says why).
-  withFastLanes(app, [proxyLane(ctx, parts.broker, observer)], answerError);
+  // The hottest routes' plain forms are answered before Express (http/fast-lane.ts says why).
+  withFastLanes(app, [proxyLane(ctx, parts.broker, observer), healthLane(observer)], answerError);
   ctx.metrics.learnRoutes(routeTable(app));
   return app;
 }

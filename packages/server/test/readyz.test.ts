@@ -48,6 +48,24 @@ describe('/readyz: ready only while the store answers and holds every migration'
     }
   });
 
+  it('/healthz answers the same from its fast lane (the plain path) and from the router (/healthz/, /HEALTHZ), GET and HEAD, and is counted', async () => {
+    const patchbay = await startPatchbay();
+    started.push(patchbay);
+    const answerOf = async (path: string, method: string) => {
+      const answer = await fetch(`${patchbay.origin}${path}`, { method });
+      const headers = ['content-type', 'content-length', 'cache-control'].map((name) => `${name}: ${answer.headers.get(name)}`);
+      return { status: answer.status, headers, body: await answer.text() };
+    };
+    for (const method of ['GET', 'HEAD']) {
+      const lane = await answerOf('/healthz?probe=1', method);
+      assert.deepEqual(lane, await answerOf('/healthz/', method), `${method}: the same through the router`);
+      assert.deepEqual(lane, await answerOf('/HEALTHZ', method), `${method}: the same in other letter cases`);
+      assert.equal(lane.body, method === 'GET' ? '{"ok":true}' : '');
+    }
+    const metrics = await patchbay.patchbay.ctx.metrics.registry.getSingleMetricAsString('patchbay_http_requests_total');
+    assert.match(metrics, /route="\/healthz",method="GET",status="200"} 3/, 'every call counted under /healthz');
+  });
+
   it('answers 200 when ready, and 503 migrations_pending while a migration this code needs is not applied', async () => {
     const patchbay = await startPatchbay();
     started.push(patchbay);

@@ -142,8 +142,6 @@ export function proxyLane(ctx: AppContext, broker: CredentialBroker, observer: R
   return function proxyLane(incoming, res, fail) {
     // Addresses from trusted proxy hops are Express's `req.ip`: such deployments take the router.
     if (ctx.config.trustProxy !== false) return false;
-    // A request an Express app already handles (a host's app that mounts ours) keeps Express's objects.
-    if ('originalUrl' in incoming) return false;
     const match = PLAIN_PROXY_PATH.exec(incoming.url!);
     if (!match || !PROXY_METHODS.includes(incoming.method!)) return false;
     const query = incoming.url!.indexOf('?');

@@ -45,7 +45,8 @@ export function withFastLanes(app: Express, lanes: readonly FastLane[], errorHan
       Object.assign(res, { req });
       errorHandler(error, req as Request, res as Response, () => res.destroy());
     };
-    for (const lane of lanes) if (lane(req, res, fail)) return;
+    // A request an Express app already handles (a host's app that mounts ours) keeps Express's objects.
+    if (!('originalUrl' in req)) for (const lane of lanes) if (lane(req, res, fail)) return;
     expressHandle(req, res, done);
   };
 }
