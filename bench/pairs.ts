@@ -5,6 +5,7 @@
  * profiles each child (to BENCH_PROFILE_DIR, default /tmp/prof: helpers sharing a machine keep apart).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -54,15 +55,26 @@ export interface Target {
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: string;
+  /** The serving process, whose CPU time per request each round also measures (Linux /proc). */
+  pid?: number;
 }
 
 export interface Round {
   rps: number;
   p50: number;
   p99: number;
+  /** The serving process's CPU time (user + system) per request answered, in µs, when its pid is known. */
+  cpuUs?: number;
+}
+
+/** CPU time a process has used so far, in µs: utime + stime of /proc/{pid}/stat, in clock ticks of 10 ms. */
+function cpuUsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 export async function load(target: Target, seconds = SECONDS): Promise<Round> {
+  const cpuBefore = target.pid ? cpuUsOf(target.pid) : 0;
   const result = await autocannon({
     url: target.url,
     method: target.method ?? 'GET',
@@ -72,7 +84,8 @@ export async function load(target: Target, seconds = SECONDS): Promise<Round> {
     duration: seconds,
   });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target.name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+  const cpuUs = target.pid ? (cpuUsOf(target.pid) - cpuBefore) / result.requests.total : undefined;
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuUs };
 }
 
 /**
@@ -95,8 +108,14 @@ export async function alternatingRounds(targets: Target[], rounds = ROUNDS): Pro
 export function printRounds(results: Map<string, Round[]>): void {
   for (const [name, runs] of results) {
     const rps = median(runs.map((r) => r.rps));
+    const cpu =
+      runs[0]?.cpuUs === undefined
+        ? ''
+        : `   server CPU ${median(runs.map((r) => r.cpuUs!))
+            .toFixed(0)
+            .padStart(4)} µs/request`;
     console.log(
-      `  ${name.padEnd(34)} ${rps.toFixed(0).padStart(7)} req/s   p50 ${String(median(runs.map((r) => r.p50))).padStart(3)} ms   p99 ${String(median(runs.map((r) => r.p99))).padStart(3)} ms`,
+      `  ${name.padEnd(34)} ${rps.toFixed(0).padStart(7)} req/s   p50 ${String(median(runs.map((r) => r.p50))).padStart(3)} ms   p99 ${String(median(runs.map((r) => r.p99))).padStart(3)} ms${cpu}`,
     );
   }
 }
@@ -108,6 +127,13 @@ export function printRatio(results: Map<string, Round[]>, a: string, b: string, 
   console.log(
     `  ${`${a} ÷ ${b}`.padEnd(52)} ${ratio.toFixed(3)}  (pairs ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)})  target ≥ ${target}: ${ratio >= target ? 'met' : 'NOT met'}`,
   );
+  // The same comparison in server CPU per request (b's ÷ a's): a busy machine moves it far less
+  // than req/s, since a server that saturates its core is bounded by exactly that cost.
+  const cpu = results.get(a)!.map((round, i) => (round.cpuUs && results.get(b)![i]!.cpuUs ? results.get(b)![i]!.cpuUs! / round.cpuUs : NaN));
+  if (cpu.every((value) => Number.isFinite(value)))
+    console.log(
+      `  ${'    the same in server CPU per request'.padEnd(52)} ${median(cpu).toFixed(3)}  (pairs ${Math.min(...cpu).toFixed(3)}–${Math.max(...cpu).toFixed(3)})`,
+    );
   return ratio;
 }
 

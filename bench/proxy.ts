@@ -5,7 +5,8 @@
  * process; rounds rotate between them (ROUNDS rounds of SECONDS seconds, 32 connections) and the
  * ratios are medians of per-round ratios, with their spread. Then unloaded added latency (one
  * request at a time, p50 minus the upstream's own p50) and resident memory after 10 000 proxied
- * calls. Targets: ≥ 0.5× the floor, ≤ 0.3 ms added unloaded, ≤ 120 MiB.
+ * calls. Targets: ≥ 0.5× the floor, ≤ 0.3 ms added unloaded, ≤ 120 MiB. Each ratio is also given
+ * in server CPU per request (floor's ÷ Patchbay's), which a busy machine disturbs far less.
  * BENCH_ROUNDS, BENCH_SECONDS, BENCH_UNLOADED (requests), BENCH_PROFILE=1 (CPU profiles to /tmp/prof),
  * BENCH_PATCHBAY_NODE_OPTIONS (NODE_OPTIONS for Patchbay's process alone).
  */
@@ -51,15 +52,21 @@ const patchbay = await startChild<{ port: number; key: string; connectionId: str
 try {
   const origin = `http://127.0.0.1:${patchbay.info.port}`;
   const auth = { authorization: `Bearer ${patchbay.info.key}` };
-  const proxy: Target = { name: 'Patchbay proxy', url: `${origin}/v1/connections/${patchbay.info.connectionId}/proxy/me`, headers: auth };
+  const proxy: Target = {
+    name: 'Patchbay proxy',
+    url: `${origin}/v1/connections/${patchbay.info.connectionId}/proxy/me`,
+    headers: auth,
+    pid: patchbay.process.pid,
+  };
   const action: Target = {
     name: 'Patchbay tenant action',
     url: `${origin}/v1/integrations/bench-sync/api/tenant/t1/me`,
     method: 'POST',
     headers: { ...auth, 'content-type': 'application/json' },
     body: '{}',
+    pid: patchbay.process.pid,
   };
-  const floorTarget: Target = { name: 'floor (node:http proxy)', url: `http://127.0.0.1:${floor.info.port}/proxy/me` };
+  const floorTarget: Target = { name: 'floor (node:http proxy)', url: `http://127.0.0.1:${floor.info.port}/proxy/me`, pid: floor.process.pid };
   const direct: Target = { name: 'upstream itself', url: `${upstreamOrigin}/me` };
 
   const fresh = { rss: mib(patchbay.process.pid!), memory: await memoryOf(patchbay) };
