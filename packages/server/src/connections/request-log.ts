@@ -20,10 +20,15 @@ export interface UpstreamCallRecord {
   durationMs: number;
 }
 
-/** A flush starts this long after the first pending call, so a burst of calls is one write. */
-const FLUSH_DELAY_MS = 200;
-/** A flush also starts once this many calls are pending, bounding memory under load. */
-const FLUSH_AT = 1000;
+/**
+ * A flush starts this long after the first pending call, so a burst of calls is one write. Under
+ * load a flush writes only each connection's newest calls (`newestOfEach`), so the longer the
+ * wait, the fewer rows are written and trimmed again: a second keeps the list at most a second
+ * behind, and cut a busy proxy's log writes to a fifth of what 200 ms cost.
+ */
+const FLUSH_DELAY_MS = 1000;
+/** A flush also starts once this many calls are pending, bounding memory under load (~1 MB). */
+const FLUSH_AT = 5000;
 
 /** `/v1/items?page=2&q=ada` → `/v1/items?page&q`: which parameters were sent, never what they held. */
 export function pathWithoutQueryValues(url: URL): string {
