@@ -111,6 +111,12 @@ function acceptedBy(strategies: readonly CredentialStrategy[], options: AuthOpti
   );
 }
 
+/** The first strategy that recognizes the credential (a loop: no closure per request). */
+function strategyFor(strategies: readonly CredentialStrategy[], credential: string): CredentialStrategy | undefined {
+  for (const strategy of strategies) if (strategy.recognizes(credential)) return strategy;
+  return undefined;
+}
+
 /**
  * Authenticates the caller through the first accepted strategy that recognizes the credential (the
  * access key strategy, last, takes the rest) and records one auth event per attempt.
@@ -130,7 +136,7 @@ export function authenticate(deps: AuthDeps, options: AuthOptions = {}): Request
     }
     const credential = bearerOf(req);
     if (!credential) return refuseCredential(deps, attempt, res, NOTHING_PRESENTED);
-    const strategy = strategies.find((candidate) => candidate.recognizes(credential));
+    const strategy = strategyFor(strategies, credential);
     if (!strategy) return refuseCredential(deps, attempt, res, NOTHING_PRESENTED);
     const tenantId = req.params.tenantId;
     const verdict = strategy.verify({
