@@ -41,8 +41,8 @@ function stateOf(entry: CacheEntry, now = Date.now()): VerifyResult {
 /**
  * The cache key for a presented key: its SHA-256, one call with no key object to set up (a sixth of
  * an HMAC's cost). The plain key is never held; 128 random bits make the digest useless to invert.
- * Kept as 32 one-byte characters ('binary', latin1): a Map key needs no printable form, and base64 cost a quarter
- * of the call.
+ * Kept as 32 one-byte characters ('binary', latin1): a Map key needs no printable form, and
+ * encoding it as base64 cost a quarter of the call.
  */
 function lookupDigestOf(presented: string): string {
   return hash('sha256', presented, 'binary');
