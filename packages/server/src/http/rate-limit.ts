@@ -22,14 +22,17 @@ export class FailureLimiter {
   }
 
   /** Seconds to wait when the address is blocked, else null. */
-  retryAfter(address: string, now = Date.now()): number | null {
+  retryAfter(address: string, now?: number): number | null {
+    // Nearly always empty: skip the lookup and the clock (this runs on every keyed request).
+    if (this.#blockedUntil.size === 0) return null;
     const until = this.#blockedUntil.get(address);
     if (until === undefined) return null;
-    if (until <= now) {
+    const current = now ?? Date.now();
+    if (until <= current) {
       this.#blockedUntil.delete(address);
       return null;
     }
-    return Math.max(1, Math.ceil((until - now) / 1000));
+    return Math.max(1, Math.ceil((until - current) / 1000));
   }
 
   /**

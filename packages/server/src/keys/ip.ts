@@ -19,11 +19,26 @@ export function isValidRange(text: string): boolean {
   return parseRange(text) !== null;
 }
 
+type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+/** A range as the client's address is matched against it: IPv4-mapped IPv6 ranges count as IPv4. */
+function matchableRange(text: string): Range | null {
+  const range = parseRange(text);
+  if (!range) return null;
+  const [network, bits] = range;
+  if (network.kind() === 'ipv6' && (network as ipaddr.IPv6).isIPv4MappedAddress()) return [(network as ipaddr.IPv6).toIPv4Address(), Math.max(0, bits - 96)];
+  return range;
+}
+
 /**
  * True when the client address is inside one of the ranges. IPv4-mapped IPv6 addresses
  * (`::ffff:203.0.113.7`, as Node reports IPv4 clients on dual-stack sockets) count as IPv4.
  */
 export function isAddressAllowed(clientIp: string | null | undefined, ranges: readonly string[]): boolean {
+  return isInRanges(clientIp, ranges.map(matchableRange));
+}
+
+function isInRanges(clientIp: string | null | undefined, ranges: readonly (Range | null)[]): boolean {
   if (!clientIp) return false;
   let address: ipaddr.IPv4 | ipaddr.IPv6;
   try {
@@ -31,13 +46,37 @@ export function isAddressAllowed(clientIp: string | null | undefined, ranges: re
   } catch {
     return false;
   }
-  return ranges.some((text) => {
-    const range = parseRange(text);
-    if (!range) return false;
-    const [network, bits] = range;
-    const normalized = network.kind() === 'ipv6' && (network as ipaddr.IPv6).isIPv4MappedAddress() ? (network as ipaddr.IPv6).toIPv4Address() : network;
-    const prefix = normalized === network ? bits : Math.max(0, bits - 96);
-    if (address.kind() !== normalized.kind()) return false;
-    return address.match(normalized, prefix);
-  });
+  return ranges.some((range) => range !== null && address.kind() === range[0].kind() && address.match(range[0], range[1]));
+}
+
+/** Answers remembered per allowlist: a key's callers are few addresses, asked about on every request. */
+const ANSWERS_PER_ALLOWLIST = 256;
+
+interface Allowlist {
+  ranges: (Range | null)[];
+  answers: Map<string, boolean>;
+}
+
+/**
+ * `isAddressAllowed` for an allowlist seen on every request (a key record's own array): its ranges
+ * are parsed once and its answers kept per address, at most `ANSWERS_PER_ALLOWLIST` of them. The
+ * record is replaced when the key changes, and with it this memo.
+ */
+export function allowlistChecker(): (clientIp: string | null, ranges: readonly string[]) => boolean {
+  const allowlists = new WeakMap<readonly string[], Allowlist>();
+  return (clientIp, ranges) => {
+    if (!clientIp) return false;
+    let allowlist = allowlists.get(ranges);
+    if (!allowlist) {
+      allowlist = { ranges: ranges.map(matchableRange), answers: new Map() };
+      allowlists.set(ranges, allowlist);
+    }
+    let allowed = allowlist.answers.get(clientIp);
+    if (allowed === undefined) {
+      allowed = isInRanges(clientIp, allowlist.ranges);
+      if (allowlist.answers.size >= ANSWERS_PER_ALLOWLIST) allowlist.answers.clear();
+      allowlist.answers.set(clientIp, allowed);
+    }
+    return allowed;
+  };
 }
