@@ -33,7 +33,6 @@ export function sqliteEventAppender(database: SQLite.Database, db: Kysely<Databa
 export function postgresEventAppender(db: Kysely<Database>, channel: string): (events: NewEvent[]) => Promise<number[]> {
   const lock = CompiledQuery.raw('SELECT pg_advisory_xact_lock(hashtext($1))', [EVENTS_APPEND_LOCK]);
   const last = CompiledQuery.raw('SELECT max(seq) AS max FROM events');
-
   return (events) =>
     db.transaction().execute(async (trx) => {
       await trx.executeQuery(lock);
