@@ -24,10 +24,10 @@ describe('a bounded event log: retention by age and count, expired cursors, slow
   });
 
   const store = () => patchbay.patchbay.ctx.store;
-  /** Publishes as the route does: append, then wake this instance's streams. */
+  /** Publishes as the route does: append, then hand the committed event to this instance's streams. */
   const publish = async (n: number, payload: unknown = { n }) => {
     const published = await publishEvent(patchbay.patchbay.ctx, { topic: 'app/log', payload, publisher: 'test' });
-    patchbay.patchbay.ctx.events.poke();
+    patchbay.patchbay.ctx.events.published(published);
     return published;
   };
   const seqs = async () => (await store().db.selectFrom('events').select('seq').orderBy('seq').execute()).map((row) => Number(row.seq));

@@ -20,15 +20,22 @@ export interface EventHubDeps {
 }
 
 /**
- * Fans new events out to this instance's open streams. Whatever wakes it — a publish here, or a
- * notification from another instance through the store — it reads the log after the last event
- * it dispatched, so nothing depends on the wake-up carrying the event itself.
+ * Fans new events out to this instance's open streams, in the log's order, each event once.
+ *
+ * The events published here are handed over as they commit (`published`) and dispatched as they
+ * are, without reading them back: the hub remembers the last sequence number it dispatched, and a
+ * batch that continues it exactly is the log's next events. Anything else — a gap (another
+ * instance appended in between, or a publish here has not reported yet), a notification through
+ * the store from another instance — makes it read the log after that number, so what it
+ * dispatches never depends on a wake-up carrying the right events.
  */
 export class EventHub {
   readonly #listeners = new Set<Listener>();
   readonly #onClose = new Set<() => void>();
   readonly #onUnavailable = new Set<() => void>();
   #highWater = 0;
+  /** Committed here, not dispatched yet: handed over one by one, dispatched together. */
+  #published: EventView[] = [];
   #reading: Promise<void> | null = null;
   #again = false;
   #stopListening: (() => Promise<void>) | null = null;
@@ -38,7 +45,7 @@ export class EventHub {
 
   async start(): Promise<void> {
     this.#highWater = await this.deps.lastSeq();
-    this.#stopListening = await this.deps.store.listen(EVENTS_CHANNEL, () => this.poke());
+    this.#stopListening = await this.deps.store.listen(EVENTS_CHANNEL, (lastSeq) => this.#notified(lastSeq));
   }
 
   subscribe(listener: Listener): () => void {
@@ -66,6 +73,38 @@ export class EventHub {
   onUnavailable(fn: () => void): () => void {
     this.#onUnavailable.add(fn);
     return () => this.#onUnavailable.delete(fn);
+  }
+
+  /**
+   * An event this instance committed (its publish was answered or is about to be). The events of a
+   * group commit report one by one in the same turn; they are dispatched together once it ends.
+   */
+  published(event: EventView): void {
+    this.#published.push(event);
+    if (this.#published.length === 1) process.nextTick(() => this.#dispatchPublished());
+  }
+
+  #dispatchPublished(): void {
+    const events = this.#published.sort((a, b) => a.seq - b.seq);
+    this.#published = [];
+    // A read under way may or may not reach these: one more read after it does.
+    if (this.#reading) return this.poke();
+    const fresh = events.filter((event) => event.seq > this.#highWater);
+    if (fresh.length === 0) return;
+    if (!fresh.every((event, index) => event.seq === this.#highWater + 1 + index)) return this.poke();
+    this.#highWater = fresh.at(-1)!.seq;
+    for (const listener of this.#listeners) listener(fresh);
+  }
+
+  /**
+   * A notification through the store: an instance committed events up to `lastSeq` (appendEvent's
+   * payload). Up to the mark already dispatched (this instance's own publishes) there is nothing to
+   * read; without a number (the listener reconnected after an outage) something may have been missed.
+   */
+  #notified(lastSeq: string | undefined): void {
+    const seq = lastSeq ? Number(lastSeq) : Number.NaN;
+    if (Number.isSafeInteger(seq) && seq <= this.#highWater) return;
+    this.poke();
   }
 
   /** Reads and dispatches what is new; one read at a time, with one more if poked meanwhile. */

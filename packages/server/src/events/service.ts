@@ -7,7 +7,7 @@ import { type EventView, toEventView } from './log.js';
 import { likePrefixOf, topicMatches } from './topics.js';
 
 /**
- * Appends one event and returns its sequence number, the cursor consumers resume from.
+ * Appends one event and returns it with its sequence number, the cursor consumers resume from.
  *
  * Why not an auto-increment (bigserial) id: on PostgreSQL a sequence hands out numbers when rows
  * are inserted, not when they commit. Writer 1 takes 41, writer 2 takes 42 and commits first; a
@@ -26,13 +26,15 @@ import { likePrefixOf, topicMatches } from './topics.js';
 export async function publishEvent(
   deps: Pick<AppContext, 'store' | 'config'>,
   input: { topic: string; payload: unknown; publisher: string },
-): Promise<{ id: string; seq: number }> {
+): Promise<EventView> {
   const payload = JSON.stringify(input.payload);
   if (Buffer.byteLength(payload) > deps.config.eventPayloadMaxBytes)
     throw new HttpError(413, 'payload_too_large', `The payload is larger than ${deps.config.eventPayloadMaxBytes} bytes.`);
   const id = newId('evt');
-  const seq = await deps.store.appendEvent({ id, topic: input.topic, payload, publisher: input.publisher, created_at: isoNow() });
-  return { id, seq };
+  const publishedAt = isoNow();
+  const seq = await deps.store.appendEvent({ id, topic: input.topic, payload, publisher: input.publisher, created_at: publishedAt });
+  // The event as the log now holds it (its payload serializes to the text stored), for the hub to dispatch without reading it back.
+  return { seq, id, topic: input.topic, payload: input.payload, publishedAt };
 }
 
 /** Events after a cursor on any of the patterns, oldest first; `next` is the cursor for the next page. */

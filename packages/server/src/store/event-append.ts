@@ -33,7 +33,6 @@ export function sqliteEventAppender(database: SQLite.Database, db: Kysely<Databa
 export function postgresEventAppender(db: Kysely<Database>, channel: string): (events: NewEvent[]) => Promise<number[]> {
   const lock = CompiledQuery.raw('SELECT pg_advisory_xact_lock(hashtext($1))', [EVENTS_APPEND_LOCK]);
   const last = CompiledQuery.raw('SELECT max(seq) AS max FROM events');
-  const notify = CompiledQuery.raw('SELECT pg_notify($1, $2)', [channel, '']);
   return (events) =>
     db.transaction().execute(async (trx) => {
       await trx.executeQuery(lock);
@@ -46,7 +45,8 @@ export function postgresEventAppender(db: Kysely<Database>, channel: string): (e
         return `($${at + 1}, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}, $${at + 6})`;
       });
       await trx.executeQuery(CompiledQuery.raw(`INSERT INTO events (seq, id, topic, payload, publisher, created_at) VALUES ${tuples.join(', ')}`, values));
-      await trx.executeQuery(notify);
+      // The payload tells the listeners how far the log now reaches (events/hub.ts skips reading what it dispatched already).
+      await trx.executeQuery(CompiledQuery.raw('SELECT pg_notify($1, $2)', [channel, String(first + events.length - 1)]));
       return events.map((_event, index) => first + index);
     });
 }

@@ -21,8 +21,13 @@ export interface Store {
    * until commit: one tenant's commits of an integration take turns on its install (installs/service.ts).
    */
   lock(trx: Transaction<Database>, name: string): Promise<void>;
-  /** Calls `onNotify` each time any instance commits a change announced on `channel` (appendEvent does); resolves to a stop function. */
-  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  /**
+   * Calls `onNotify` each time any instance commits a change announced on `channel` (appendEvent
+   * does, with the last sequence number it committed as the payload), and with no payload after
+   * the listening connection came back from an outage (anything may have been missed); resolves
+   * to a stop function.
+   */
+  listen(channel: string, onNotify: (payload?: string) => void): Promise<() => Promise<void>>;
   /**
    * Appends rows, given as values in `columns` order, all or none. For the append-only logs written
    * on every request (auth events): the statements are fixed text, prepared once on SQLite (Kysely
@@ -322,7 +327,7 @@ async function openPostgresStore(databaseUrl: string, options: StoreOptions): Pr
       let stopped = false;
       const connect = async (): Promise<void> => {
         const next = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000, keepAlive: true });
-        next.on('notification', () => onNotify());
+        next.on('notification', (message) => onNotify(message.payload));
         next.on('error', () => {
           if (client === next) client = null;
           void next.end().catch(() => undefined);
@@ -342,7 +347,14 @@ async function openPostgresStore(databaseUrl: string, options: StoreOptions): Pr
       // is away; once back, wake the listener: it re-reads whatever it missed meanwhile.
       const reconnect = (attempt: number) => {
         if (stopped) return;
-        setTimeout(() => void connect().then(onNotify, () => reconnect(attempt + 1)), Math.min(30_000, 1000 * 2 ** (attempt - 1))).unref();
+        setTimeout(
+          () =>
+            void connect().then(
+              () => onNotify(),
+              () => reconnect(attempt + 1),
+            ),
+          Math.min(30_000, 1000 * 2 ** (attempt - 1)),
+        ).unref();
       };
       await connect();
       return async () => {
