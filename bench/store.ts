@@ -21,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import type { AppContext } from '../packages/server/src/context.js';
 import { generateAccessKey, accessKeyPrefix } from '../packages/server/src/crypto/access-key.js';
 import { hmacSha256 } from '../packages/server/src/crypto/hmac.js';
+import { ActiveInstallCache } from '../packages/server/src/installs/active-cache.js';
 import { commitInstall, searchInstalls } from '../packages/server/src/installs/service.js';
 import { KeyVerifier } from '../packages/server/src/keys/verifier.js';
 import { createLogger } from '../packages/server/src/logger.js';
@@ -233,7 +234,7 @@ async function run(name: string, open: () => Promise<{ store: Store; cleanup: ()
   try {
     await store.migrate();
     const logger = createLogger('warn');
-    const ctx = { store, logger } as unknown as AppContext;
+    const ctx = { store, logger, activeInstalls: new ActiveInstallCache(0) } as unknown as AppContext;
     const keys = await benchKeys(store);
     const search = await benchSearch(store, ctx);
     const commits = await benchCommits(store, ctx);

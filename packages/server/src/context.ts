@@ -13,6 +13,7 @@ import type { EventHub } from './events/hub.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { RequestLog } from './connections/request-log.js';
 import type { ConnectionRowCache } from './connections/row-cache.js';
+import type { ActiveInstallCache } from './installs/active-cache.js';
 import type { PartnerKeyVerifier } from './partners/verifier.js';
 
 /** What every service needs, built once at start-up and passed down explicitly (no globals). */
@@ -43,6 +44,8 @@ export interface AppContext {
   requestLog: RequestLog;
   /** Connection rows the proxy and tenant actions reuse for a short window; changes made here `forget` theirs. */
   connectionRows: ConnectionRowCache;
+  /** Tenants' working installs the tenant actions reuse for the same window; install writes made here `forget` theirs. */
+  activeInstalls: ActiveInstallCache;
   /** Partner keys admitted within `keyCacheSeconds`; partner, grant and key changes made here `forget` them. */
   partnerKeys: PartnerKeyVerifier;
 }

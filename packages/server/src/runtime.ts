@@ -20,6 +20,7 @@ import { loadHashingKey } from './crypto/secrets.js';
 import { type Declarations } from './declarations.js';
 import { pruneEvents } from './events/retention.js';
 import { createEventHub } from './events/service.js';
+import { ActiveInstallCache } from './installs/active-cache.js';
 import { resumePendingInstalls } from './installs/service.js';
 import { AuthEventRecorder, pruneAuthEvents } from './keys/auth-events.js';
 import { createAccessKey } from './keys/service.js';
@@ -129,6 +130,7 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
     metrics,
     requestLog: new RequestLog({ store, logger }, config.requestLogSize),
     connectionRows: new ConnectionRowCache(config.connectionCacheSeconds * 1000),
+    activeInstalls: new ActiveInstallCache(config.connectionCacheSeconds * 1000),
     partnerKeys: new PartnerKeyVerifier({ store, hashingKey }, config.keyCacheSeconds * 1000),
   };
   // The credential kinds, from their resources; each reads parts of the context, so they come after

@@ -135,7 +135,7 @@ export const SETTINGS = {
     env: 'PATCHBAY_CONNECTION_CACHE_SECONDS',
     default: '2',
     schema: z.coerce.number().min(0).max(60),
-    help: 'Proxy calls and actions reuse connections and integrations this long: how late others see a change.',
+    help: 'Proxy calls and actions reuse connections, installs and integrations this long: how late others see a change.',
   }),
   authFailureLimit: setting({
     env: 'PATCHBAY_AUTH_FAILURE_LIMIT',

@@ -47,7 +47,7 @@ export function installRoutes(ctx: AppContext): Router {
     const integrationId = String(req.params.integrationId);
     const install = await getInstall(ctx, integrationId, String(req.params.installId));
     assertTenantAllowed(ctx, req, res, install.tenantId);
-    await deleteInstall(ctx, integrationId, install.id, auditActorOf(res));
+    await deleteInstall(ctx, integrationId, install, auditActorOf(res));
     res.status(204).end();
   });
 

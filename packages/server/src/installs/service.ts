@@ -40,7 +40,7 @@ function toView(row: InstallsTable): InstallView {
  * already linked it to: that commit won, and this one answers the same install.
  */
 export async function commitInstall(
-  deps: Pick<AppContext, 'store' | 'logger'>,
+  deps: Pick<AppContext, 'store' | 'logger' | 'activeInstalls'>,
   input: {
     sessionId: string;
     integrationId: string;
@@ -54,7 +54,17 @@ export async function commitInstall(
     linkSession: (trx: Transaction<Database>, installId: string) => Promise<void>;
   },
 ): Promise<string> {
-  const installId = await deps.store.db.transaction().execute(async (trx) => {
+  const installId = await deps.activeInstalls.forgetAfter(input.integrationId, input.tenantId, () => commitInTransaction(deps, input));
+  setImmediate(() => {
+    completeInstall(deps, installId).catch((error: unknown) => deps.logger.error({ err: error, installId }, 'install completion failed'));
+  });
+  return installId;
+}
+
+type CommitInput = Parameters<typeof commitInstall>[1];
+
+async function commitInTransaction(deps: Pick<AppContext, 'store'>, input: CommitInput): Promise<string> {
+  return deps.store.db.transaction().execute(async (trx) => {
     await deps.store.lock(trx, `install:${input.integrationId}:${input.tenantId}`);
     const committed = await input.committedInstall(trx);
     if (committed) return committed;
@@ -105,13 +115,7 @@ export async function commitInstall(
     await emitWebhookEvent(trx, 'install.created', toView(await trx.selectFrom('installs').selectAll().where('id', '=', id).executeTakeFirstOrThrow()));
     return id;
   });
-  setImmediate(() => {
-    completeInstall(deps, installId).catch((error: unknown) => deps.logger.error({ err: error, installId }, 'install completion failed'));
-  });
-  return installId;
 }
-
-type CommitInput = Parameters<typeof commitInstall>[1];
 
 /** A new install for the tenant; null when this session's install exists already. */
 async function insertInstall(trx: Transaction<Database>, input: CommitInput): Promise<string | null> {
@@ -176,12 +180,17 @@ async function writeTags(trx: Transaction<Database>, installId: string, tags: Re
  * The asynchronous half of an install: confirms its connections are usable and settles
  * operationState. Runs after commit answers, and again at start-up for installs left pending.
  */
-export async function completeInstall(deps: Pick<AppContext, 'store'>, installId: string): Promise<void> {
+export async function completeInstall(deps: Pick<AppContext, 'store' | 'activeInstalls'>, installId: string): Promise<void> {
   const install = await deps.store.db.selectFrom('installs').selectAll().where('id', '=', installId).executeTakeFirst();
   if (!install || install.status !== 'pending') return;
   const connectionIds = JSON.parse(install.connection_ids) as string[];
   const connections = await deps.store.db.selectFrom('connections').select(['id', 'status']).where('id', 'in', connectionIds).execute();
   const usable = connections.length === connectionIds.length && connections.every((connection) => connection.status === 'active');
+  await deps.activeInstalls.forgetAfter(install.integration_id, install.tenant_id, () => settle(deps, installId, usable));
+}
+
+/** Moves a pending install to success or failed (only one still pending: a second completion changes nothing). */
+async function settle(deps: Pick<AppContext, 'store'>, installId: string, usable: boolean): Promise<void> {
   await deps.store.db
     .updateTable('installs')
     .set(
@@ -194,7 +203,7 @@ export async function completeInstall(deps: Pick<AppContext, 'store'>, installId
     .execute();
 }
 
-export async function resumePendingInstalls(deps: Pick<AppContext, 'store'>): Promise<number> {
+export async function resumePendingInstalls(deps: Pick<AppContext, 'store' | 'activeInstalls'>): Promise<number> {
   const pending = await deps.store.db.selectFrom('installs').select('id').where('status', '=', 'pending').where('deleted_at', 'is', null).execute();
   for (const { id } of pending) await completeInstall(deps, id);
   return pending.length;
@@ -239,7 +248,17 @@ export async function searchInstalls(
 }
 
 /** Installs are soft-deleted so audit and history keep their references. */
-export async function deleteInstall(deps: Pick<AppContext, 'store'>, integrationId: string, installId: string, by: AuditActor): Promise<void> {
+export async function deleteInstall(
+  deps: Pick<AppContext, 'store' | 'activeInstalls'>,
+  integrationId: string,
+  install: { id: string; tenantId: string },
+  by: AuditActor,
+): Promise<void> {
+  const installId = install.id;
+  await deps.activeInstalls.forgetAfter(integrationId, install.tenantId, () => deleteInTransaction(deps, integrationId, installId, by));
+}
+
+async function deleteInTransaction(deps: Pick<AppContext, 'store'>, integrationId: string, installId: string, by: AuditActor): Promise<void> {
   await deps.store.db.transaction().execute(async (trx) => {
     const deleted = await trx
       .updateTable('installs')
@@ -263,9 +282,14 @@ export async function deleteInstall(deps: Pick<AppContext, 'store'>, integration
 
 /**
  * The tenant's install of an integration, which tenant actions run against: one per tenant since
- * commits add to it (commitInstall); the newest when older data holds several.
+ * commits add to it (commitInstall); the newest when older data holds several. As read within the
+ * cache window (active-cache.ts): the writes above have it forgotten once committed.
  */
-export async function findActiveInstall(deps: Pick<AppContext, 'store'>, integrationId: string, tenantId: string): Promise<InstallView | null> {
+export function recentActiveInstall(deps: Pick<AppContext, 'store' | 'activeInstalls'>, integrationId: string, tenantId: string): Promise<InstallView | null> {
+  return deps.activeInstalls.read(integrationId, tenantId, () => findActiveInstall(deps, integrationId, tenantId));
+}
+
+async function findActiveInstall(deps: Pick<AppContext, 'store'>, integrationId: string, tenantId: string): Promise<InstallView | null> {
   const row = await deps.store.db
     .selectFrom('installs')
     .selectAll()

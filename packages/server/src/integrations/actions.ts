@@ -6,7 +6,7 @@ import type { ConnectionsTable } from '../store/schema.js';
 import type { CustomAuthMethods } from '../connectors/auth-methods.js';
 import { callUpstream, readBody } from '../connectors/upstream.js';
 import { notFound } from '../http/errors.js';
-import { findActiveInstall } from '../installs/service.js';
+import { recentActiveInstall } from '../installs/service.js';
 import { requireIntegration } from '../sessions/service.js';
 import type { actionResultSchema } from './schema.js';
 
@@ -20,8 +20,9 @@ export function fillPath(path: string, values: Record<string, string>): string {
 /**
  * Runs one declared action for a tenant with the tenant's own credentials. The tenant's install
  * holds one connection per connector it connected (commits add to it: installs/service.ts
- * `commitInstall`), so the action's connector picks its connection there; deleting the install
- * ends every action at once.
+ * `commitInstall`), so the action's connector picks its connection there. Deleting the install
+ * ends every action at once on the instance that deleted it, and within the cache window on the
+ * others (installs/active-cache.ts).
  */
 export async function invokeAction(
   ctx: AppContext,
@@ -32,7 +33,7 @@ export async function invokeAction(
   const integration = requireIntegration(ctx, input.integrationId);
   const action = integration.actions[input.action];
   if (!action) throw notFound('action_not_found', `The integration has no action "${input.action}".`);
-  const install = await findActiveInstall(ctx, integration.id, input.tenantId);
+  const install = await recentActiveInstall(ctx, integration.id, input.tenantId);
   if (!install) throw notFound('install_not_found', `Tenant "${input.tenantId}" has no working install of this integration.`);
   const connector = ctx.catalog.connectors.get(action.connector);
   if (!connector) throw notFound('connector_not_found', `Connector ${action.connector} is not available.`);

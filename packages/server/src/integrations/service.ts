@@ -131,8 +131,18 @@ export type DeletedIntegration = z.output<typeof deletedIntegrationSchema>;
  * left, only an explicit `force` deletes them (soft, as one install's delete does) along with it,
  * and its open sessions are cancelled, all in one transaction.
  */
-export async function deleteIntegration(deps: Deps, integrationId: string, force: boolean, actor: string): Promise<DeletedIntegration> {
+export async function deleteIntegration(
+  deps: Deps & Pick<AppContext, 'activeInstalls'>,
+  integrationId: string,
+  force: boolean,
+  actor: string,
+): Promise<DeletedIntegration> {
   const integration = await loadManaged(deps, integrationId);
+  // Its installs go with it: the tenant actions' cache forgets every one it holds.
+  return deps.activeInstalls.forgetAfter(integration.id, undefined, () => deleteWithInstalls(deps, integration, force, actor));
+}
+
+async function deleteWithInstalls(deps: Deps, integration: Integration, force: boolean, actor: string): Promise<DeletedIntegration> {
   return deps.catalog.change(async (trx) => {
     const { count } = await trx
       .selectFrom('installs')
