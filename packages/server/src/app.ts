@@ -4,6 +4,7 @@ import { errorHandler, routeNotFound } from './http/errors.js';
 import { proxyLane } from './connections/proxy.js';
 import { healthLane } from './health/routes.js';
 import { withFastLanes } from './http/fast-lane.js';
+import { tenantActionLane } from './integrations/routes.js';
 import { requestObserver } from './http/request-observer.js';
 import { routeTable } from './http/route-table.js';
 import { mountRoutes, type ServerParts } from './routes.js';
@@ -27,7 +28,7 @@ export function createServer(ctx: AppContext, parts: ServerParts): Express {
   const answerError = errorHandler(ctx.logger);
   app.use(answerError);
   // The hottest routes' plain forms are answered before Express (http/fast-lane.ts says why).
-  withFastLanes(app, [proxyLane(ctx, parts.broker, observer), healthLane(observer)], answerError);
+  withFastLanes(app, [proxyLane(ctx, parts.broker, observer), tenantActionLane(ctx, parts.broker, observer), healthLane(observer)], answerError);
   ctx.metrics.learnRoutes(routeTable(app));
   return app;
 }

@@ -89,4 +89,30 @@ describe('the tenant action route', () => {
     assertError(await call('/v1/integrations/echo-sync/api/tenant/route-tenant/nothing', { method: 'POST', auth: hostKey, body: {} }), 404, 'action_not_found');
     assertError(await call('/v1/integrations/echo-sync/api/tenant/nobody/echo', { method: 'POST', auth: hostKey, body: {} }), 404, 'install_not_found');
   });
+
+  it('answers the same through its fast lane (the plain path) and through Express (an escaped integration id): success, CORS, every refusal', async () => {
+    // `echo%2Dsync` is the same integration to Express's router; the fast lane takes only the plain form.
+    const escaped = (path: string) => path.replace('/echo-sync/', '/echo%2Dsync/').replace('/nowhere/', '/now%68ere/');
+    const readOnly = await patchbay.accessKey(['installs:read']);
+    const otherTenant = await patchbay.accessKey(['installs:write'], { tenantId: 'someone-else' });
+    const cases: Array<[name: string, path: string, options: Parameters<Api>[1]]> = [
+      ['a call with a body', ACTION, { method: 'POST', auth: hostKey, body: { note: 'héllo ✓' } }],
+      ['an allowed page', ACTION, { method: 'POST', auth: hostKey, body: {}, headers: { origin: FLOW_HOST_ORIGIN } }],
+      ['a page not allowed', ACTION, { method: 'POST', auth: hostKey, body: {}, headers: { origin: 'https://elsewhere.example.net' } }],
+      ['a body over the limit', ACTION, { method: 'POST', auth: hostKey, body: JSON.stringify({ pad: 'x'.repeat(300 * 1024) }) }],
+      ['a body that is not JSON', ACTION, { method: 'POST', auth: hostKey, body: '{"unfinished":' }],
+      ['no key', ACTION, { method: 'POST', body: {} }],
+      ['a key without the scope', ACTION, { method: 'POST', auth: readOnly, body: {} }],
+      ['a key of another tenant', ACTION, { method: 'POST', auth: otherTenant, body: {} }],
+      ['an unknown integration', '/v1/integrations/nowhere/api/tenant/route-tenant/echo', { method: 'POST', auth: hostKey, body: {} }],
+      ['an unknown tenant', '/v1/integrations/echo-sync/api/tenant/nobody/echo', { method: 'POST', auth: hostKey, body: {} }],
+    ];
+    const seen = async (path: string, options: Parameters<Api>[1]) => {
+      const answer = await call(path, options);
+      const headers = ['content-type', 'cache-control', 'access-control-allow-origin', 'vary'].map((name) => `${name}: ${answer.headers.get(name)}`);
+      // The upstream's echo of the call; only its own connection header may differ.
+      return { status: answer.status, headers, body: answer.text.replace(/\\?"connection\\?":\\?"[^"\\]*\\?",?/, '') };
+    };
+    for (const [name, path, options] of cases) assert.deepEqual(await seen(path, options), await seen(escaped(path), options), name);
+  });
 });

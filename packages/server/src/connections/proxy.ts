@@ -5,7 +5,7 @@ import type { AppContext } from '../context.js';
 import { callUpstream, FORWARDED_REQUEST_HEADERS } from '../connectors/upstream.js';
 import { assertTenantAllowed, authenticate } from '../http/auth.js';
 import { HttpError, notFound } from '../http/errors.js';
-import type { FastLane } from '../http/fast-lane.js';
+import { decodedSegment, type FastLane, laneRequest, runHandlers } from '../http/fast-lane.js';
 import type { RequestObserver } from '../http/request-observer.js';
 import type { CredentialBroker } from './broker.js';
 import { recentConnectionRow } from './service.js';
@@ -38,9 +38,6 @@ const proxyMethodAllowed: RequestHandler = function proxyMethodAllowed(req, res,
   res.set('allow', PROXY_METHODS.join(', '));
   throw new HttpError(405, 'method_not_allowed', `The proxy forwards ${PROXY_METHODS.join(', ')} only.`);
 };
-
-/** The request body, read raw (any type) up to the proxy's limit. */
-const proxyBody = () => express.raw({ type: () => true, limit: '1mb' });
 
 /** What the proxy reads of a request, whether Express routed it or the fast lane took it. */
 type ProxyRequest = Pick<IncomingMessage, 'method' | 'headers'> & { originalUrl: string; body?: unknown };
@@ -107,62 +104,41 @@ async function forwardProxyCall(ctx: AppContext, broker: CredentialBroker, conne
  */
 export function proxyRoutes(ctx: AppContext, broker: CredentialBroker): Router {
   const router = Router();
-  router.all('/:connectionId/proxy/{*rest}', proxyMethodAllowed, authenticate(ctx, { scope: 'installs:write' }), proxyBody(), function proxyHandler(req, res) {
-    return forwardProxyCall(ctx, broker, String(req.params.connectionId), req, res);
-  });
+  router.all('/:connectionId/proxy/{*rest}', proxyMethodAllowed, ...proxyHandlers(ctx, broker));
   return router;
+}
+
+/** The proxy's middleware and handler after the method check, for the route and for the lane alike. */
+function proxyHandlers(ctx: AppContext, broker: CredentialBroker): RequestHandler[] {
+  return [
+    authenticate(ctx, { scope: 'installs:write' }),
+    express.raw({ type: () => true, limit: '1mb' }),
+    function proxyHandler(req, res) {
+      return forwardProxyCall(ctx, broker, String(req.params.connectionId), req, res);
+    },
+  ];
 }
 
 /** The proxy's plain form: an id of the characters ids are made of, then `/proxy/`. */
 const PLAIN_PROXY_PATH = /^\/v1\/connections\/([A-Za-z0-9_-]{1,128})\/proxy\//;
-
-function decodes(path: string): boolean {
-  try {
-    decodeURIComponent(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** What the authentication middleware reads of an Express request, set on Node's own. */
-type LaneRequest = IncomingMessage & { originalUrl: string; baseUrl: string; path: string; params: Record<string, string>; body?: unknown };
 
 /**
  * The proxy's fast lane (http/fast-lane.ts says why): the same middleware and the same forwarder
  * as `proxyRoutes`, run on Node's own request and response.
  */
 export function proxyLane(ctx: AppContext, broker: CredentialBroker, observer: RequestObserver): FastLane {
-  const authenticateCall = authenticate(ctx, { scope: 'installs:write' }) as unknown as (
-    req: LaneRequest,
-    res: ServerResponse,
-    next: (error?: unknown) => void,
-  ) => unknown;
-  const readBody = proxyBody() as unknown as (req: LaneRequest, res: ServerResponse, next: (error?: unknown) => void) => void;
+  const handlers = proxyHandlers(ctx, broker);
   return function proxyLane(incoming, res, fail) {
     // Addresses from trusted proxy hops are Express's `req.ip`: such deployments take the router.
     if (ctx.config.trustProxy !== false) return false;
-    const match = PLAIN_PROXY_PATH.exec(incoming.url!);
+    const url = incoming.url!;
+    const match = PLAIN_PROXY_PATH.exec(url);
     if (!match || !PROXY_METHODS.includes(incoming.method!)) return false;
-    const query = incoming.url!.indexOf('?');
     // A path Express's router cannot decode is refused there (400), as it was before this lane.
-    if (!decodes(query === -1 ? incoming.url! : incoming.url!.slice(0, query))) return false;
+    const query = url.indexOf('?');
+    if (decodedSegment(query === -1 ? url : url.slice(0, query)) === null) return false;
     observer.watch(incoming, res, PROXY_ROUTE);
-    const connectionId = match[1]!;
-    const req = Object.assign(incoming, {
-      originalUrl: incoming.url!,
-      baseUrl: '/v1/connections',
-      path: (query === -1 ? incoming.url! : incoming.url!.slice(0, query)).slice('/v1/connections'.length),
-      params: { connectionId },
-    }) as LaneRequest;
-    Object.assign(res, { locals: Object.create(null) as Record<string, unknown> });
-    const forward = (error?: unknown) => (error ? fail(error) : forwardProxyCall(ctx, broker, connectionId, req, res).catch(fail));
-    try {
-      const admitted = authenticateCall(req, res, (error) => (error ? fail(error) : readBody(req, res, forward)));
-      if (admitted instanceof Promise) admitted.catch(fail);
-    } catch (error) {
-      fail(error);
-    }
+    runHandlers(handlers, laneRequest(incoming, res, { connectionId: match[1]! }), res, fail);
     return true;
   };
 }

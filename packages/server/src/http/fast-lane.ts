@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ErrorRequestHandler, Express, NextFunction, Request, Response } from 'express';
+import type { ErrorRequestHandler, Express, NextFunction, Request, RequestHandler, Response } from 'express';
 
 /**
  * A hot route answered before Express sees the request. It returns false for any request that is
@@ -49,4 +49,48 @@ export function withFastLanes(app: Express, lanes: readonly FastLane[], errorHan
     if (!('originalUrl' in req)) for (const lane of lanes) if (lane(req, res, fail)) return;
     expressHandle(req, res, done);
   };
+}
+
+/**
+ * Node's request as the route's Express middleware read it: the URL as received (`originalUrl`),
+ * its path (`baseUrl` + `path`: auth events record both), the route's decoded parameters, and the
+ * answer's `locals`. Nothing else of Express's request or response may be used by a middleware a
+ * lane runs; `res.set`, `req.get` and the like exist on the usual path only.
+ */
+export function laneRequest(req: IncomingMessage, res: ServerResponse, params: Record<string, string>): Request {
+  const url = req.url!;
+  const query = url.indexOf('?');
+  Object.assign(req, { originalUrl: url, baseUrl: '', path: query === -1 ? url : url.slice(0, query), params });
+  Object.assign(res, { locals: Object.create(null) as Record<string, unknown> });
+  return req as Request;
+}
+
+/**
+ * Runs a route's handlers one after another, as Express's router would: each one's `next()` calls
+ * the next, and an error passed to `next`, thrown, or rejected from a returned promise goes to
+ * `fail` (no handler after it runs).
+ */
+export function runHandlers(handlers: readonly RequestHandler[], req: Request, res: ServerResponse, fail: (error: unknown) => void): void {
+  const answer = res as Response;
+  const step = (index: number) => (error?: unknown) => {
+    if (error !== undefined && error !== null) return fail(error);
+    const handler = handlers[index];
+    if (!handler) return;
+    try {
+      const returned = handler(req, answer, step(index + 1)) as unknown;
+      if (returned instanceof Promise) returned.catch(fail);
+    } catch (thrown) {
+      fail(thrown);
+    }
+  };
+  step(0)();
+}
+
+/** A path segment as Express's router gives it to a route (decoded), or null where the router would refuse it (400). */
+export function decodedSegment(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
 }

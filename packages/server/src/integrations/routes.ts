@@ -3,6 +3,8 @@ import { type RequestHandler, Router } from 'express';
 import type { AppContext } from '../context.js';
 import type { CredentialBroker } from '../connections/broker.js';
 import { authenticate } from '../http/auth.js';
+import { decodedSegment, type FastLane, laneRequest, runHandlers } from '../http/fast-lane.js';
+import type { RequestObserver } from '../http/request-observer.js';
 import { jsonBody } from '../http/body.js';
 import { integrationOrigins } from '../http/cors.js';
 import { parseInput } from '../http/validation.js';
@@ -78,21 +80,28 @@ export function integrationRoutes(ctx: AppContext): Router {
  * the hot path. Its CORS rule and body parser run in the route itself, one function after another,
  * rather than as router layers that every call walks. Preflights are answered before the route
  * (Express would otherwise answer them itself, with the route's `Allow`); other methods go on to
- * the integration API, whose CORS rule is the same one.
+ * the integration API, whose CORS rule is the same one. Most calls never reach it:
+ * `tenantActionLane` answers them first.
  */
 export function tenantActionRoutes(ctx: AppContext, broker: CredentialBroker): Router {
   const router = Router({ mergeParams: true });
-  const [answerAnyOrigin, enforceAllowedOrigins] = integrationOrigins(ctx);
+  const [answerAnyOrigin] = integrationOrigins(ctx);
   router.use(function answerPreflight(req, res, next) {
     if (req.method === 'OPTIONS') answerAnyOrigin!(req, res, next);
     else next();
   });
-  router.post(
-    '/:tenantId/:action',
+  router.post('/:tenantId/:action', ...tenantActionHandlers(ctx, broker));
+  return router;
+}
+
+/** The action route's middleware and handler, for the route and for the lane alike. */
+function tenantActionHandlers(ctx: AppContext, broker: CredentialBroker): RequestHandler[] {
+  const [answerAnyOrigin, enforceAllowedOrigins] = integrationOrigins(ctx);
+  return [
     recentIntegration(ctx, ctx.config.connectionCacheSeconds * 1000),
     answerAnyOrigin!,
     enforceAllowedOrigins!,
-    jsonBody({ limit: '256kb' }),
+    jsonBody({ limit: ACTION_BODY_LIMIT }),
     authenticate(ctx, { scope: 'installs:write' }),
     async function invokeActionHandler(req, res) {
       const result = await invokeAction(ctx, broker, ctx.customAuthMethods, {
@@ -108,6 +117,33 @@ export function tenantActionRoutes(ctx: AppContext, broker: CredentialBroker): R
       res.setHeader('content-length', Buffer.byteLength(text));
       res.end(text);
     },
-  );
-  return router;
+  ];
+}
+
+/** 256 KiB, in bytes: a plain JSON body under it is read without express.json's machinery (http/body.ts). */
+const ACTION_BODY_LIMIT = 256 * 1024;
+
+/** The action route's plain form: an integration id and an action name of plain characters, a tenant id as the caller escaped it. */
+const PLAIN_ACTION_PATH = /^\/v1\/integrations\/([A-Za-z0-9_-]{1,128})\/api\/tenant\/([^/?#]{1,1024})\/([A-Za-z0-9_-]{1,128})(?:\?|$)/;
+
+/** The action route's template, as routes.ts lists it and metrics label it. */
+const ACTION_ROUTE = '/v1/integrations/:integrationId/api/tenant/:tenantId/:action';
+
+/**
+ * The tenant actions' fast lane (http/fast-lane.ts says why): the same middleware and handler as
+ * the route, run on Node's own request and response, for a POST in the route's plain form.
+ */
+export function tenantActionLane(ctx: AppContext, broker: CredentialBroker, observer: RequestObserver): FastLane {
+  const handlers = tenantActionHandlers(ctx, broker);
+  return function tenantActionLane(incoming, res, fail) {
+    // Addresses from trusted proxy hops are Express's `req.ip`: such deployments take the router.
+    if (incoming.method !== 'POST' || ctx.config.trustProxy !== false) return false;
+    const match = PLAIN_ACTION_PATH.exec(incoming.url!);
+    if (!match) return false;
+    const tenantId = decodedSegment(match[2]!);
+    if (tenantId === null) return false;
+    observer.watch(incoming, res, ACTION_ROUTE);
+    runHandlers(handlers, laneRequest(incoming, res, { integrationId: match[1]!, tenantId, action: match[3]! }), res, fail);
+    return true;
+  };
 }
