@@ -19,7 +19,7 @@ export function createServer(ctx: AppContext, parts: ServerParts): Express {
   app.disable('x-powered-by');
   // Client addresses (for IP allowlists and rate limits) come only from trusted proxy hops.
   app.set('trust proxy', ctx.config.trustProxy);
-  const observer = requestObserver(ctx.logger, ctx.metrics);
+  const observer = requestObserver(ctx);
   app.use(observer.middleware);
 
   mountRoutes(app, ctx, parts);

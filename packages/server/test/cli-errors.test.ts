@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type CliFixture, startCliFixture, tableOf } from './support/cli.js';
 import { installEchoForTenant } from './support/install-flow.js';
-import { freePort, STORE_LABEL, STORE_UNDER_TEST, runCli } from './support/processes.js';
+import { STORE_LABEL, STORE_UNDER_TEST, runCli } from './support/processes.js';
+
+/** A privileged port (no test server gets it), below the ephemeral range, that fetch does not refuse as a "bad port" and nothing listens on here. */
+const NOTHING_LISTENS = 2;
 
 function failures(kind: 'sqlite' | 'postgres') {
   let fx: CliFixture;
@@ -46,7 +49,9 @@ function failures(kind: 'sqlite' | 'postgres') {
   });
 
   it('says clearly when the server cannot be reached, for a command and for events tail', async () => {
-    const port = await freePort();
+    // A port nothing listens on and the system never hands out to a listener of its own (a freed
+    // ephemeral port was taken by another test's server between two of these calls on a busy machine).
+    const port = NOTHING_LISTENS;
     for (const args of [
       ['connectors', 'list'],
       ['events', 'tail', '--topics', 'app/*'],
@@ -127,7 +132,7 @@ function failures(kind: 'sqlite' | 'postgres') {
 
   it('warns before sending the key over plain http to another host', async () => {
     // 0.0.0.0 is not a loopback name (it reaches this machine, where nothing listens on the port).
-    const port = await freePort();
+    const port = NOTHING_LISTENS;
     const run = await runCli(['connectors', 'list', '--server', `http://0.0.0.0:${port}`], { PATCHBAY_API_KEY: fx.adminKey });
     assert.match(run.stderr, new RegExp(`^warning: the access key is sent to 0\\.0\\.0\\.0:${port} over plain http; use https\\.\\n`));
     const local = await runCli(['connectors', 'list', '--server', `http://localhost:${port}`], { PATCHBAY_API_KEY: fx.adminKey });

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
-import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics/metrics.js';
+import type { AppContext } from '../context.js';
 import { isNoStorePath } from './cache.js';
 
 /** Logs only the path: OAuth codes and states travel in query strings and must never be logged. */
@@ -29,7 +28,7 @@ export interface RequestObserver {
  * through redaction). None of those fields is a secret, so the line skips the redaction pass that
  * every other line still gets.
  */
-export function requestObserver(logger: Logger, metrics: Metrics): RequestObserver {
+export function requestObserver({ logger, metrics }: Pick<AppContext, 'logger' | 'metrics'>): RequestObserver {
   const lines = logger.child({}, { redact: { paths: [] } });
   let counter = 0;
   const watch = (req: IncomingMessage & { originalUrl?: string; route?: object }, res: ServerResponse, routeTemplate?: string) => {
