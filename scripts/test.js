@@ -60,11 +60,14 @@ const steps = [
   // No import cycle in the packages' sources, type-only imports included (issue 14).
   { name: 'import cycles', command: 'npm', args: ['run', 'check:cycles', '--silent'] },
   { name: 'storybook build', command: 'npm', args: ['run', 'build:storybook', '--silent'] },
+  // The Node suites' TypeScript to JavaScript once (scripts/compile-tests.js): the server suite's runs
+  // and the end-to-end tests below start from it instead of each file going through tsx's loader.
+  { name: 'compile tests', command: 'node', args: ['scripts/compile-tests.js'] },
   {
     name: 'server (SQLite)',
     stage: 'server',
     command: 'npm',
-    args: ['run', 'test:suite', '-w', '@patchbay/server', '--silent'],
+    args: ['run', 'test:compiled', '-w', '@patchbay/server', '--silent'],
     counts: 'node',
     env: sqliteEnv,
   },
@@ -74,7 +77,7 @@ const steps = [
           name: 'server (PostgreSQL)',
           stage: 'server',
           command: 'npm',
-          args: ['run', 'test:suite', '-w', '@patchbay/server', '--silent'],
+          args: ['run', 'test:compiled', '-w', '@patchbay/server', '--silent'],
           counts: 'node',
           env: { PATCHBAY_TEST_DATABASE_URL: postgresUrl, DATABASE_URL: '' },
         },
@@ -93,7 +96,7 @@ const steps = [
   { name: 'widget (WebKitGTK)', stage: 'widget', command: 'npm', args: ['run', 'test:widget', '--silent'], counts: 'wtr', env: { PATCHBAY_ENGINE: 'webkit' } },
   // The demo runs on embedded SQLite, as `npm start` does; test/engines.test.ts runs its main flows
   // in all three engines.
-  { name: 'end-to-end', stage: 'end-to-end', command: 'npm', args: ['run', 'test:e2e', '--silent'], counts: 'node', env: sqliteEnv },
+  { name: 'end-to-end', stage: 'end-to-end', command: 'npm', args: ['run', 'test:e2e:compiled', '--silent'], counts: 'node', env: sqliteEnv },
   // CI (.ci/run) sets PATCHBAY_TEST_NODE24=1: the server suite once more on Node 24, in a copy of the
   // clone with its own native module (.ci/node24). It shares the end-to-end stage because those tests
   // mostly wait on browsers (about 0.7 of a core over their run), and the suite needs the builds above.
