@@ -51,15 +51,18 @@ const runNode24 = process.env.PATCHBAY_TEST_NODE24 === '1';
 const steps = [
   { name: 'build', command: 'npm', args: ['run', 'build', '--silent'] },
   { name: 'typecheck', command: 'npm', args: ['run', 'typecheck', '--silent'] },
+  // The checks below share a stage: they only read the tree (typecheck, alone before them, rebuilds
+  // the contract package). The manifest check writes to a temporary folder, and Storybook's output
+  // (storybook-static/) is one ESLint and Prettier ignore.
   // ESLint (typescript-eslint, lit, lit-a11y, wc) and Prettier, with zero warnings allowed.
-  { name: 'lint', command: 'npm', args: ['run', 'lint', '--silent'] },
+  { name: 'lint', stage: 'checks', command: 'npm', args: ['run', 'lint', '--silent'] },
   // custom-elements.json must match the components' JSDoc, and Storybook must build.
-  { name: 'custom-elements manifest', command: 'npm', args: ['run', 'check:manifest', '--silent'] },
+  { name: 'custom-elements manifest', stage: 'checks', command: 'npm', args: ['run', 'check:manifest', '--silent'] },
   // README.md's settings section must match the settings table (packages/server/src/settings.ts).
-  { name: 'settings section', command: 'npm', args: ['run', 'check:settings', '--silent'] },
+  { name: 'settings section', stage: 'checks', command: 'npm', args: ['run', 'check:settings', '--silent'] },
   // No import cycle in the packages' sources, type-only imports included (issue 14).
-  { name: 'import cycles', command: 'npm', args: ['run', 'check:cycles', '--silent'] },
-  { name: 'storybook build', command: 'npm', args: ['run', 'build:storybook', '--silent'] },
+  { name: 'import cycles', stage: 'checks', command: 'npm', args: ['run', 'check:cycles', '--silent'] },
+  { name: 'storybook build', stage: 'checks', command: 'npm', args: ['run', 'build:storybook', '--silent'] },
   // The Node suites' TypeScript to JavaScript once (scripts/compile-tests.js): the server suite's runs
   // and the end-to-end tests below start from it instead of each file going through tsx's loader.
   { name: 'compile tests', command: 'node', args: ['scripts/compile-tests.js'] },
