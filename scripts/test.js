@@ -98,7 +98,10 @@ const steps = [
   },
   { name: 'widget (WebKitGTK)', stage: 'widget', command: 'npm', args: ['run', 'test:widget', '--silent'], counts: 'wtr', env: { PATCHBAY_ENGINE: 'webkit' } },
   // The demo runs on embedded SQLite, as `npm start` does; test/engines.test.ts runs its main flows
-  // in all three engines.
+  // in all three engines. Two files at a time (test:e2e:compiled): each starts its own servers on
+  // ephemeral ports with their own data folders and its own browser, and one at a time the files
+  // used about 0.7 of a core, mostly waiting on browsers (all 79 tests passed two at a time on a
+  // machine at load 25).
   { name: 'end-to-end', stage: 'end-to-end', command: 'npm', args: ['run', 'test:e2e:compiled', '--silent'], counts: 'node', env: sqliteEnv },
   // CI (.ci/run) sets PATCHBAY_TEST_NODE24=1: the server suite once more on Node 24, in a copy of the
   // clone with its own native module (.ci/node24). It shares the end-to-end stage because those tests
