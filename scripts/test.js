@@ -51,20 +51,26 @@ const runNode24 = process.env.PATCHBAY_TEST_NODE24 === '1';
 const steps = [
   { name: 'build', command: 'npm', args: ['run', 'build', '--silent'] },
   { name: 'typecheck', command: 'npm', args: ['run', 'typecheck', '--silent'] },
+  // The checks below share a stage: they only read the tree (typecheck, alone before them, rebuilds
+  // the contract package). The manifest check writes to a temporary folder, and Storybook's output
+  // (storybook-static/) is one ESLint and Prettier ignore.
   // ESLint (typescript-eslint, lit, lit-a11y, wc) and Prettier, with zero warnings allowed.
-  { name: 'lint', command: 'npm', args: ['run', 'lint', '--silent'] },
+  { name: 'lint', stage: 'checks', command: 'npm', args: ['run', 'lint', '--silent'] },
   // custom-elements.json must match the components' JSDoc, and Storybook must build.
-  { name: 'custom-elements manifest', command: 'npm', args: ['run', 'check:manifest', '--silent'] },
+  { name: 'custom-elements manifest', stage: 'checks', command: 'npm', args: ['run', 'check:manifest', '--silent'] },
   // README.md's settings section must match the settings table (packages/server/src/settings.ts).
-  { name: 'settings section', command: 'npm', args: ['run', 'check:settings', '--silent'] },
+  { name: 'settings section', stage: 'checks', command: 'npm', args: ['run', 'check:settings', '--silent'] },
   // No import cycle in the packages' sources, type-only imports included (issue 14).
-  { name: 'import cycles', command: 'npm', args: ['run', 'check:cycles', '--silent'] },
-  { name: 'storybook build', command: 'npm', args: ['run', 'build:storybook', '--silent'] },
+  { name: 'import cycles', stage: 'checks', command: 'npm', args: ['run', 'check:cycles', '--silent'] },
+  { name: 'storybook build', stage: 'checks', command: 'npm', args: ['run', 'build:storybook', '--silent'] },
+  // The Node suites' TypeScript to JavaScript once (scripts/compile-tests.js): the server suite's runs
+  // and the end-to-end tests below start from it instead of each file going through tsx's loader.
+  { name: 'compile tests', command: 'node', args: ['scripts/compile-tests.js'] },
   {
     name: 'server (SQLite)',
     stage: 'server',
     command: 'npm',
-    args: ['run', 'test:suite', '-w', '@patchbay/server', '--silent'],
+    args: ['run', 'test:compiled', '-w', '@patchbay/server', '--silent'],
     counts: 'node',
     env: sqliteEnv,
   },
@@ -74,7 +80,7 @@ const steps = [
           name: 'server (PostgreSQL)',
           stage: 'server',
           command: 'npm',
-          args: ['run', 'test:suite', '-w', '@patchbay/server', '--silent'],
+          args: ['run', 'test:compiled', '-w', '@patchbay/server', '--silent'],
           counts: 'node',
           env: { PATCHBAY_TEST_DATABASE_URL: postgresUrl, DATABASE_URL: '' },
         },
@@ -92,8 +98,11 @@ const steps = [
   },
   { name: 'widget (WebKitGTK)', stage: 'widget', command: 'npm', args: ['run', 'test:widget', '--silent'], counts: 'wtr', env: { PATCHBAY_ENGINE: 'webkit' } },
   // The demo runs on embedded SQLite, as `npm start` does; test/engines.test.ts runs its main flows
-  // in all three engines.
-  { name: 'end-to-end', stage: 'end-to-end', command: 'npm', args: ['run', 'test:e2e', '--silent'], counts: 'node', env: sqliteEnv },
+  // in all three engines. Two files at a time (test:e2e:compiled): each starts its own servers on
+  // ephemeral ports with their own data folders and its own browser, and one at a time the files
+  // used about 0.7 of a core, mostly waiting on browsers (all 79 tests passed two at a time on a
+  // machine at load 25).
+  { name: 'end-to-end', stage: 'end-to-end', command: 'npm', args: ['run', 'test:e2e:compiled', '--silent'], counts: 'node', env: sqliteEnv },
   // CI (.ci/run) sets PATCHBAY_TEST_NODE24=1: the server suite once more on Node 24, in a copy of the
   // clone with its own native module (.ci/node24). It shares the end-to-end stage because those tests
   // mostly wait on browsers (about 0.7 of a core over their run), and the suite needs the builds above.

@@ -16,6 +16,8 @@ export default tseslint.config(
     ignores: [
       '**/node_modules/',
       '**/dist/',
+      // The test suites' JavaScript, compiled from their TypeScript (scripts/compile-tests.js).
+      '**/.test-build/',
       'storybook-static/',
       'coverage/',
       '.patchbay/',

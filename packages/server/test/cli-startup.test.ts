@@ -5,8 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { runToEnd } from './support/processes.js';
 import { SERVER_ONLY_PACKAGES } from './support/server-packages.js';
 
-const ENTRY = fileURLToPath(new URL('./support/patchbay-cli.ts', import.meta.url));
-const HOOK = fileURLToPath(new URL('./support/loaded-packages.mjs', import.meta.url));
+// Through ../test/ so the paths hold from test/ and from its compiled copy (.test-build, scripts/compile-tests.js).
+const ENTRY = fileURLToPath(new URL('../test/support/patchbay-cli.ts', import.meta.url));
+const HOOK = fileURLToPath(new URL('../test/support/loaded-packages.mjs', import.meta.url));
 
 async function packagesLoadedBy(args: string[]): Promise<string[]> {
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', HOOK, ENTRY, ...args], {

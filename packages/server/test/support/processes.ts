@@ -26,7 +26,8 @@ import { dropTestSchema } from './harness.js';
  */
 const CLI =
   process.env.PATCHBAY_TEST_FROM_SOURCE === '1'
-    ? ['--import', 'tsx', fileURLToPath(new URL('./patchbay-cli.ts', import.meta.url))]
+    ? // Through ../../test/ so the path holds from test/ and from its compiled copy (scripts/compile-tests.js).
+      ['--import', 'tsx', fileURLToPath(new URL('../../test/support/patchbay-cli.ts', import.meta.url))]
     : [fileURLToPath(new URL('../../bin/patchbay.js', import.meta.url))];
 const SERVER_DIR = fileURLToPath(new URL('../..', import.meta.url));
 
