@@ -358,6 +358,8 @@ describe('the proxy and connector actions', () => {
       const basic = await createConnection(patchbay.patchbay.ctx, { connector: 'basic', tenantId: 't1', credentials: { type: 'basic', ...STAND_IN.basic } });
       const cases: Array<[string, unknown, number, string]> = [
         ['/v1/connectors/bearer/actions/nope/test', { connectionId }, 404, 'action_not_found'],
+        // A name every object inherits is no action of the connector (it was a 500, found by the fuzzer).
+        ['/v1/connectors/bearer/actions/constructor/test', { connectionId }, 404, 'action_not_found'],
         ['/v1/connectors/bearer/actions/me/test', { connectionId: 'con_0000000000000000000000' }, 400, 'connection_not_found'],
         ['/v1/connectors/bearer/actions/me/test', { connectionId: basic }, 400, 'connection_not_found'],
         ['/v1/connectors/bearer/actions/me/test', { connectionId, extra: 1 }, 400, 'invalid_request'],

@@ -87,6 +87,12 @@ describe('the tenant action route', () => {
   it('answers an unknown integration, action or tenant with a 404 naming it', async () => {
     assertError(await call('/v1/integrations/nowhere/api/tenant/route-tenant/echo', { method: 'POST', auth: hostKey, body: {} }), 404, 'integration_not_found');
     assertError(await call('/v1/integrations/echo-sync/api/tenant/route-tenant/nothing', { method: 'POST', auth: hostKey, body: {} }), 404, 'action_not_found');
+    // A name every object inherits is no action of the integration.
+    assertError(
+      await call('/v1/integrations/echo-sync/api/tenant/route-tenant/constructor', { method: 'POST', auth: hostKey, body: {} }),
+      404,
+      'action_not_found',
+    );
     assertError(await call('/v1/integrations/echo-sync/api/tenant/nobody/echo', { method: 'POST', auth: hostKey, body: {} }), 404, 'install_not_found');
   });
 

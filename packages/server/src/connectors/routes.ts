@@ -109,7 +109,9 @@ export function connectorRoutes(ctx: AppContext, broker: CredentialBroker): Rout
   router.post('/:slug/actions/:action/test', authenticate(ctx, { scope: 'connectors:write' }), async function testActionHandler(req, res) {
     const connector = ctx.catalog.connectors.get(String(req.params.slug));
     if (!connector) throw notFound('connector_not_found', 'No such connector.');
-    const action = connector.actions[String(req.params.action)];
+    // Own keys only: a name such as `constructor` must not find what every object inherits.
+    const name = String(req.params.action);
+    const action = Object.hasOwn(connector.actions, name) ? connector.actions[name] : undefined;
     if (!action) throw notFound('action_not_found', `Connector ${connector.slug} has no action "${String(req.params.action)}".`);
     const input = parseInput(testActionSchema, req.body ?? {});
     const connection = await getConnection(ctx, input.connectionId);

@@ -31,7 +31,8 @@ export async function invokeAction(
   input: { integrationId: string; tenantId: string; action: string; body: unknown },
 ): Promise<ActionResult> {
   const integration = requireIntegration(ctx, input.integrationId);
-  const action = integration.actions[input.action];
+  // Own keys only: a name such as `constructor` must not find what every object inherits.
+  const action = Object.hasOwn(integration.actions, input.action) ? integration.actions[input.action] : undefined;
   if (!action) throw notFound('action_not_found', `The integration has no action "${input.action}".`);
   const install = await recentActiveInstall(ctx, integration.id, input.tenantId);
   if (!install) throw notFound('install_not_found', `Tenant "${input.tenantId}" has no working install of this integration.`);
