@@ -5,7 +5,7 @@ import type { AppContext } from '../context.js';
 import { callUpstream, FORWARDED_REQUEST_HEADERS } from '../connectors/upstream.js';
 import { assertTenantAllowed, authenticate } from '../http/auth.js';
 import { HttpError, notFound } from '../http/errors.js';
-import { decodedSegment, type FastLane, laneRequest, runHandlers } from '../http/fast-lane.js';
+import { decoded, type FastLane, laneRequest, runHandlers } from '../http/fast-lane.js';
 import type { RequestObserver } from '../http/request-observer.js';
 import type { CredentialBroker } from './broker.js';
 import { recentConnectionRow } from './service.js';
@@ -129,14 +129,12 @@ const PLAIN_PROXY_PATH = /^\/v1\/connections\/([A-Za-z0-9_-]{1,128})\/proxy\//;
 export function proxyLane(ctx: AppContext, broker: CredentialBroker, observer: RequestObserver): FastLane {
   const handlers = proxyHandlers(ctx, broker);
   return function proxyLane(incoming, res, fail) {
-    // Addresses from trusted proxy hops are Express's `req.ip`: such deployments take the router.
-    if (ctx.config.trustProxy !== false) return false;
     const url = incoming.url!;
     const match = PLAIN_PROXY_PATH.exec(url);
     if (!match || !PROXY_METHODS.includes(incoming.method!)) return false;
     // A path Express's router cannot decode is refused there (400), as it was before this lane.
     const query = url.indexOf('?');
-    if (decodedSegment(query === -1 ? url : url.slice(0, query)) === null) return false;
+    if (decoded(query === -1 ? url : url.slice(0, query)) === null) return false;
     observer.watch(incoming, res, PROXY_ROUTE);
     runHandlers(handlers, laneRequest(incoming, res, { connectionId: match[1]! }), res, fail);
     return true;

@@ -86,10 +86,10 @@ export function runHandlers(handlers: readonly RequestHandler[], req: Request, r
   step(0)();
 }
 
-/** A path segment as Express's router gives it to a route (decoded), or null where the router would refuse it (400). */
-export function decodedSegment(segment: string): string | null {
+/** A path or one of its segments decoded as Express's router decodes route parameters, or null where the router would refuse it (400). */
+export function decoded(text: string): string | null {
   try {
-    return decodeURIComponent(segment);
+    return decodeURIComponent(text);
   } catch {
     return null;
   }

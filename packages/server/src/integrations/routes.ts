@@ -3,7 +3,7 @@ import { type RequestHandler, Router } from 'express';
 import type { AppContext } from '../context.js';
 import type { CredentialBroker } from '../connections/broker.js';
 import { authenticate } from '../http/auth.js';
-import { decodedSegment, type FastLane, laneRequest, runHandlers } from '../http/fast-lane.js';
+import { decoded, type FastLane, laneRequest, runHandlers } from '../http/fast-lane.js';
 import type { RequestObserver } from '../http/request-observer.js';
 import { jsonBody } from '../http/body.js';
 import { integrationOrigins } from '../http/cors.js';
@@ -136,11 +136,10 @@ const ACTION_ROUTE = '/v1/integrations/:integrationId/api/tenant/:tenantId/:acti
 export function tenantActionLane(ctx: AppContext, broker: CredentialBroker, observer: RequestObserver): FastLane {
   const handlers = tenantActionHandlers(ctx, broker);
   return function tenantActionLane(incoming, res, fail) {
-    // Addresses from trusted proxy hops are Express's `req.ip`: such deployments take the router.
-    if (incoming.method !== 'POST' || ctx.config.trustProxy !== false) return false;
+    if (incoming.method !== 'POST') return false;
     const match = PLAIN_ACTION_PATH.exec(incoming.url!);
     if (!match) return false;
-    const tenantId = decodedSegment(match[2]!);
+    const tenantId = decoded(match[2]!);
     if (tenantId === null) return false;
     observer.watch(incoming, res, ACTION_ROUTE);
     runHandlers(handlers, laneRequest(incoming, res, { integrationId: match[1]!, tenantId, action: match[3]! }), res, fail);
