@@ -5,13 +5,59 @@
 // loads in a fraction of that. Each command's dynamic import stays a chunk of its own, so a remote
 // command still loads no server code (test/cli-bundle.test.ts reads the metafile written here).
 // The library (`import … from '@patchbay/server'`) stays tsc's dist/, unbundled.
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/bundle`;
 rmSync(outdir, { recursive: true, force: true });
+
+/**
+ * One copy of each package version in the bundle. npm nests a package under each dependant when
+ * another version holds the top of node_modules: Express 5's accepts, body-parser, send and express
+ * itself each bring their own mime-types 3.0.2 and mime-db 1.54.0. Bundled as they lie, that is
+ * four 200 KB tables parsed and scored at every start. A second copy of a name@version already
+ * met resolves to the first copy's file instead; a different version stays its own.
+ */
+const oneCopyPerVersion = {
+  name: 'one-copy-per-version',
+  setup(build) {
+    const firstRoot = new Map(); // "name@version" → the package folder met first
+    build.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.pluginData === 'deduped' || args.path.startsWith('node:')) return undefined;
+      const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'deduped' });
+      if (resolved.errors.length > 0 || resolved.external || !resolved.path.includes(`${path.sep}node_modules${path.sep}`)) return resolved;
+      const packageRoot = packageRootOf(resolved.path);
+      const { name, version } = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8'));
+      const key = `${name}@${version}`;
+      const first = firstRoot.get(key);
+      if (first === undefined) firstRoot.set(key, packageRoot);
+      return first === undefined || first === packageRoot ? resolved : { ...resolved, path: first + resolved.path.slice(packageRoot.length) };
+    });
+  },
+};
+
+/**
+ * zod's English messages only. `z` (a namespace the server calls dynamically, so nothing of it is
+ * shaken out) re-exports every language's messages: ~360 KB, half of zod in the bundle, parsed at
+ * every start and never used. The server answers in English; the library build (dist/) is untouched.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({ contents: "export { default as en } from './en.js';", loader: 'js' }));
+  },
+};
+
+/** The folder right under the last node_modules of a resolved file (a scope counts as part of the name). */
+function packageRootOf(file) {
+  const marker = `${path.sep}node_modules${path.sep}`;
+  const start = file.lastIndexOf(marker) + marker.length;
+  const parts = file.slice(start).split(path.sep);
+  return file.slice(0, start) + parts.slice(0, parts[0].startsWith('@') ? 2 : 1).join(path.sep);
+}
 
 const result = await build({
   absWorkingDir: root,
@@ -24,11 +70,14 @@ const result = await build({
   target: 'node20',
   metafile: true,
   logLevel: 'warning',
+  plugins: [oneCopyPerVersion, zodEnglishOnly],
   // Loaded from node_modules as they are: the native SQLite driver (its binary is found on disk);
   // the PostgreSQL driver, the demo's OAuth provider and undici (each loaded only when first used,
   // by a dynamic import, which esbuild's chunks answer with a CommonJS module's `default` alone:
-  // `({ Agent }) => …` would find nothing); and redoc (served as a file, never imported).
-  external: ['better-sqlite3', 'pg', 'oidc-provider', 'undici', 'redoc'],
+  // `({ Agent }) => …` would find nothing); redoc (served as a file, never imported); and
+  // iconv-lite, whose ~500 KB of character-set tables load only when a body names a charset other
+  // than UTF-8: bundled, every start would parse them.
+  external: ['better-sqlite3', 'pg', 'oidc-provider', 'undici', 'redoc', 'iconv-lite'],
   // The bundled CommonJS packages (Express and its kin) call require() for Node's built-ins.
   banner: { js: "import { createRequire as __patchbayCreateRequire } from 'node:module';\nconst require = __patchbayCreateRequire(import.meta.url);" },
 });

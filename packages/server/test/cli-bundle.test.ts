@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SERVER_ONLY_PACKAGES } from './support/server-packages.js';
@@ -81,15 +82,46 @@ describe('the bundled CLI', () => {
     }
   });
 
-  it('keeps the native SQLite driver, PostgreSQL, the demo provider and undici out of the bundle (loaded as installed)', () => {
+  it('keeps the native SQLite driver, PostgreSQL, the demo provider, undici and iconv-lite out of the bundle (loaded as installed)', () => {
     const metafile = readMetafile();
     const bundled = Object.values(metafile.outputs).flatMap((entry) => Object.keys(entry.inputs));
-    for (const name of ['better-sqlite3', 'pg', 'oidc-provider', 'undici']) {
+    for (const name of ['better-sqlite3', 'pg', 'oidc-provider', 'undici', 'iconv-lite']) {
       assert.deepEqual(
         bundled.filter((input) => input.includes(`node_modules/${name}/`)),
         [],
         `${name} is not bundled`,
       );
     }
+  });
+
+  it('holds one copy of each package version (npm nests four mime-db 1.54.0 under Express 5 alone)', () => {
+    const metafile = readMetafile();
+    const folders = new Set(
+      Object.values(metafile.outputs)
+        .flatMap((entry) => Object.keys(entry.inputs))
+        .map((input) => /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1])
+        .filter((folder) => folder !== undefined),
+    );
+    const byVersion = new Map<string, string[]>();
+    for (const folder of folders) {
+      const { name, version } = JSON.parse(readFileSync(new URL(`../${folder}/package.json`, import.meta.url), 'utf8')) as { name: string; version: string };
+      byVersion.set(`${name}@${version}`, [...(byVersion.get(`${name}@${version}`) ?? []), folder]);
+    }
+    assert.ok(byVersion.has('mime-db@1.54.0'), 'Express 5 brings mime-db 1.54.0');
+    for (const [key, copies] of byVersion) assert.equal(copies.length, 1, `${key} is bundled from ${copies.join(', ')}`);
+  });
+
+  it("carries zod's English messages and no other language's", () => {
+    const metafile = readMetafile();
+    const locales = Object.values(metafile.outputs)
+      .flatMap((entry) => Object.keys(entry.inputs))
+      .filter((input) => input.includes('node_modules/zod/v4/locales/'));
+    assert.deepEqual(new Set(locales.map((input) => input.replace(/.*\/locales\//, ''))), new Set(['index.js', 'en.js']));
+  });
+
+  it('finds iconv-lite from where the bundle lies, and it decodes a UTF-16 body (Express asks for it on a charset other than UTF-8)', () => {
+    const requireFromBundle = createRequire(new URL('../dist/bundle/cli.js', import.meta.url));
+    const iconv = requireFromBundle('iconv-lite') as { decode(buffer: Buffer, encoding: string): string };
+    assert.equal(iconv.decode(Buffer.from('{"ok":"é"}', 'utf16le'), 'utf-16le'), '{"ok":"é"}');
   });
 });
