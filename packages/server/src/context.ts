@@ -12,7 +12,8 @@ import type { FailureLimiter } from './http/rate-limit.js';
 import type { EventHub } from './events/hub.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { RequestLog } from './connections/request-log.js';
-import type { ConnectionRowCache } from './connections/row-cache.js';
+import type { ReadCache } from './store/read-cache.js';
+import type { ConnectionsTable } from './store/schema.js';
 import type { ActiveInstallCache } from './installs/active-cache.js';
 import type { PartnerKeyVerifier } from './partners/verifier.js';
 
@@ -43,7 +44,7 @@ export interface AppContext {
   /** The last upstream calls per connection, written in batches off the request path. */
   requestLog: RequestLog;
   /** Connection rows the proxy and tenant actions reuse for a short window; changes made here `forget` theirs. */
-  connectionRows: ConnectionRowCache;
+  connectionRows: ReadCache<ConnectionsTable>;
   /** Tenants' working installs the tenant actions reuse for the same window; install writes made here `forget` theirs. */
   activeInstalls: ActiveInstallCache;
   /** Partner keys admitted within `keyCacheSeconds`; partner, grant and key changes made here `forget` them. */

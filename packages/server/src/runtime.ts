@@ -10,7 +10,7 @@ import { createOAuthClients } from './connections/oauth.js';
 import { CredentialBroker } from './connections/broker.js';
 import { HealthScheduler } from './connections/health-check.js';
 import { pruneRequestLog, RequestLog } from './connections/request-log.js';
-import { ConnectionRowCache } from './connections/row-cache.js';
+import { ReadCache } from './store/read-cache.js';
 import type { CustomAuthMethods } from './connectors/auth-methods.js';
 import type { AppContext } from './context.js';
 import { Keyring } from './crypto/envelope.js';
@@ -129,7 +129,7 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
     events: createEventHub({ store, logger }),
     metrics,
     requestLog: new RequestLog({ store, logger }, config.requestLogSize),
-    connectionRows: new ConnectionRowCache(config.connectionCacheSeconds * 1000),
+    connectionRows: new ReadCache(config.connectionCacheSeconds * 1000),
     activeInstalls: new ActiveInstallCache(config.connectionCacheSeconds * 1000),
     partnerKeys: new PartnerKeyVerifier({ store, hashingKey }, config.keyCacheSeconds * 1000),
   };

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createConnection, replaceCredentials } from '../src/connections/service.js';
 import type { Declarations } from '../src/index.js';
+import type { ConnectionsTable } from '../src/store/schema.js';
 import { startPatchbay, type TestPatchbay } from './support/harness.js';
 import { STAND_IN, startStandInApi, type StandInApi } from './support/stand-in-api.js';
 
@@ -149,8 +150,8 @@ describe('decrypted credentials held between proxy calls', () => {
   });
 
   it('keeps no row read while a change was being made on this instance (it may predate the change)', async () => {
-    const { ConnectionRowCache } = await import('../src/connections/row-cache.js');
-    const cache = new ConnectionRowCache(60_000);
+    const { ReadCache } = await import('../src/store/read-cache.js');
+    const cache = new ReadCache<ConnectionsTable>(60_000);
     const { ctx } = patchbay.patchbay;
     const connectionId = await createConnection(ctx, { connector: 'bearer', tenantId: 't5', credentials: { type: 'bearer', token: STAND_IN.bearer } });
     const load = () => ctx.store.db.selectFrom('connections').selectAll().where('id', '=', connectionId).executeTakeFirst();

@@ -10,7 +10,7 @@ const MAX_ENTRIES = 10_000;
  * written anywhere). An entry is valid for the exact version of the row it was decrypted from:
  * the ciphertext, which every change of credentials (refresh, re-authorization, revoke, master key
  * rotation) replaces with a freshly encrypted one. The row comes from the store (or from the
- * connection cache, row-cache.ts, whose window bounds how late another instance's change is seen),
+ * connection cache, store/read-cache.ts, whose window bounds how late another instance's change is seen),
  * so the entry never outlives the row it was decrypted from; it only saves the decryption and the
  * JSON parse.
  */

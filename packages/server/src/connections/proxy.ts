@@ -48,7 +48,7 @@ type ProxyRequest = Pick<IncomingMessage, 'method' | 'headers'> & { originalUrl:
  * what is refused.
  */
 async function forwardProxyCall(ctx: AppContext, broker: CredentialBroker, connectionId: string, req: ProxyRequest, res: ServerResponse): Promise<void> {
-  // Read once (or reused from the last calls: row-cache.ts): the same row gives the tenant check and the credentials.
+  // Read once (or reused from the last calls: store/read-cache.ts): the same row gives the tenant check and the credentials.
   const connection = await recentConnectionRow(ctx, connectionId);
   if (!connection) throw notFound('connection_not_found', 'No such connection.');
   // The tenant check reads only the answer's `locals` (the principal), which both paths set.

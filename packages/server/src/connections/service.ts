@@ -135,7 +135,7 @@ export async function getConnectionRow(deps: Pick<AppContext, 'store'>, id: stri
   return deps.store.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** The row for the hot paths (proxy, tenant actions): as read within the cache window (row-cache.ts). */
+/** The row for the hot paths (proxy, tenant actions): as read within the cache window (store/read-cache.ts). */
 export function recentConnectionRow(deps: Pick<AppContext, 'store' | 'connectionRows'>, id: string): Promise<ConnectionsTable | undefined> {
   return deps.connectionRows.read(id, () => getConnectionRow(deps, id));
 }

@@ -1,50 +1,29 @@
 import type { InstallView } from '@patchbay/contract';
+import { ReadCache } from '../store/read-cache.js';
 
-const MAX_ENTRIES = 10_000;
-
-interface Entry {
-  integrationId: string;
-  install: InstallView;
-  until: number;
-}
-
-/** One key per integration and tenant; the length prefix keeps `a/b` + `c` apart from `a` + `b/c`. */
-const keyOf = (integrationId: string, tenantId: string) => `${integrationId.length}:${integrationId}/${tenantId}`;
+/** The start of every key of one integration's tenants; the length prefix keeps `a/b` + `c` apart from `a` + `b/c`. */
+const prefixOf = (integrationId: string) => `${integrationId.length}:${integrationId}/`;
+const keyOf = (integrationId: string, tenantId: string) => prefixOf(integrationId) + tenantId;
 
 /**
- * Tenants' working installs as the tenant actions last read them, for `PATCHBAY_CONNECTION_CACHE_SECONDS`
- * (default 2 s, the window of the connection rows the same actions use: connections/row-cache.ts):
- * a burst of actions for one tenant reads its install once instead of once per call.
+ * Tenants' working installs as the tenant actions last read them (a `ReadCache`, the window of the
+ * connection rows the same actions use): a burst of actions for one tenant reads its install once.
  *
  * Every write that changes which install is a tenant's working one, or what it holds (a commit, its
- * completion, an install's delete, an integration's forced delete), calls `forget` once it is
- * committed, so the next action here reads the store again: a tenant uninstalled here loses its
- * actions here at once. Another instance's writes are seen here when the entry runs out, within the
- * window. Only installs found are kept: a tenant without one is read again on every call, so an
- * install committed elsewhere works here at its first action.
- *
- * A read that started before a `forget` is not kept: it may have read the install before the change.
+ * completion, an install's delete, an integration's forced delete), runs through `forgetAfter`, so
+ * the next action here reads the store again. A tenant without an install is read again on every
+ * call, so an install committed elsewhere works here at its first action.
  */
 export class ActiveInstallCache {
-  readonly #entries = new Map<string, Entry>();
-  /** Moves on every `forget`; a read is kept only when none happened while it ran. */
-  #generation = 0;
+  readonly #installs: ReadCache<InstallView>;
 
-  constructor(private readonly ttlMs: number) {}
+  constructor(ttlMs: number) {
+    this.#installs = new ReadCache(ttlMs);
+  }
 
   /** The install read within the cache window, else `load()`'s (kept for the next calls when found). Callers must not change it. */
-  async read(integrationId: string, tenantId: string, load: () => Promise<InstallView | null>): Promise<InstallView | null> {
-    const key = keyOf(integrationId, tenantId);
-    const entry = this.#entries.get(key);
-    if (entry !== undefined && entry.until > performance.now()) return entry.install;
-    const generation = this.#generation;
-    const install = await load();
-    if (install === null || this.ttlMs <= 0 || generation !== this.#generation) return install;
-    this.#entries.delete(key);
-    // The map is oldest first; the oldest go when it is full.
-    if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(key, { integrationId, install, until: performance.now() + this.ttlMs });
-    return install;
+  read(integrationId: string, tenantId: string, load: () => Promise<InstallView | null>): Promise<InstallView | null> {
+    return this.#installs.read(keyOf(integrationId, tenantId), load);
   }
 
   /**
@@ -62,11 +41,7 @@ export class ActiveInstallCache {
 
   /** After a committed change to one tenant's install of an integration, or (no tenant) to any of the integration's installs. */
   forget(integrationId: string, tenantId?: string): void {
-    this.#generation++;
-    if (tenantId !== undefined) {
-      this.#entries.delete(keyOf(integrationId, tenantId));
-      return;
-    }
-    for (const [key, entry] of this.#entries) if (entry.integrationId === integrationId) this.#entries.delete(key);
+    const prefix = prefixOf(integrationId);
+    this.#installs.forget(tenantId === undefined ? (key) => key.startsWith(prefix) : prefix + tenantId);
   }
 }
