@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { isoAt } from './store/time.js';
 
 /**
  * Paths pino blanks in every log line. Request URLs are logged without their query string
@@ -35,7 +36,8 @@ export function createLogger(level: string, destination: DestinationStream = pin
       level,
       base: { service: 'patchbay' },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      // pino's isoTime, with the date formatted once a second (the access log stamps a line per request).
+      timestamp: () => `,"time":"${isoAt(Date.now())}"`,
     },
     destination,
   );

@@ -10,6 +10,7 @@ import { newSortableId } from '../crypto/random.js';
 import type { ConnectionRequestsTable } from '../store/schema.js';
 import type { RowValues, Store } from '../store/store.js';
 import { pageOf } from '../store/page.js';
+import { isoAt } from '../store/time.js';
 
 export interface UpstreamCallRecord {
   connectionId: string;
@@ -60,7 +61,7 @@ export class RequestLog {
       pathWithoutQueryValues(call.url).slice(0, 2048),
       call.status,
       Math.round(call.durationMs),
-      new Date().toISOString(),
+      isoAt(Date.now()),
     ]);
     if (this.#pending.length >= FLUSH_AT) void this.flush();
     else this.#timer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS).unref();

@@ -3,7 +3,7 @@ import type { authEventSchema } from './schema.js';
 import { newSortableId, sortableIdTime } from '../crypto/random.js';
 import type { AuthEventsTable } from '../store/schema.js';
 import type { RowValues, Store } from '../store/store.js';
-import { isoNow } from '../store/time.js';
+import { isoAt } from '../store/time.js';
 import { pageOf } from '../store/page.js';
 
 export interface AuthEventInput {
@@ -21,23 +21,6 @@ export type AuthEvent = z.output<typeof authEventSchema>;
 /** The columns `record` fills, in the order of its row values. */
 const COLUMNS = ['id', 'at', 'key_id', 'key_prefix', 'client_ip', 'method', 'path', 'outcome', 'reason'] as const;
 type AuthEventValues = RowValues<AuthEventsTable, typeof COLUMNS>;
-
-let formattedSecond = Number.NaN;
-let secondPrefix = '';
-
-/**
- * `at` for a row: the same ISO string as `isoNow()`, with its date and time to the second formatted
- * once a second. A busy server records a few events each millisecond, and `toISOString` cost more
- * than the rest of the row.
- */
-function isoAt(ms: number): string {
-  const second = ms - (ms % 1000);
-  if (second !== formattedSecond) {
-    formattedSecond = second;
-    secondPrefix = isoNow(second).slice(0, 20); // "2026-12-04T03:24:43."
-  }
-  return `${secondPrefix}${String(ms - second).padStart(3, '0')}Z`;
-}
 
 function toValues(event: AuthEventInput): AuthEventValues {
   return [
