@@ -1,13 +1,18 @@
 /**
  * The Patchbay process for bench:proxy and bench:events: the real app (tsc's build in dist/, as the
  * library runs; the bench scripts build first) on its own listener, serving
- * bench/bench-app.ts's connector (base URL BENCH_UPSTREAM, when given) and records. It tells the
+ * bench/bench-app.ts's connector (base URL BENCH_UPSTREAM, when given) and records, with the heap
+ * sized as `patchbay start` sizes it (src/cli/heap.ts). It tells the
  * parent its port and the bench's credentials, then serves until SIGTERM.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sizeHeapForServer } from '../packages/server/dist/cli/heap.js';
 import { loadConfig, createPatchbay } from '../packages/server/dist/index.js';
 import { benchDeclarations, seedBench } from './bench-app.js';
+
+// V8's heap as `patchbay start` sizes it (unless BENCH_PATCHBAY_NODE_OPTIONS sizes it).
+sizeHeapForServer(process.execArgv, process.env.NODE_OPTIONS);
 
 const config = loadConfig([], process.env);
 const patchbay = await createPatchbay(config, { declarations: benchDeclarations(process.env.BENCH_UPSTREAM ?? 'http://127.0.0.1:9') });
