@@ -136,7 +136,7 @@ async function assemble(config: Config, options: PatchbayOptions, logger: Logger
   // The credential kinds, from their resources; each reads parts of the context, so they come after
   // it. The access key strategy takes whatever no other accepted kind recognizes: it is last.
   ctx.strategies = [sessionTokenStrategy(ctx), partnerKeyStrategy(ctx), tokenStrategy(ctx), accessKeyStrategy(ctx)];
-  ctx.authEvents.observe((event) => metrics.authAttempts.inc({ outcome: event.outcome, reason: event.reason ?? 'none' }));
+  ctx.authEvents.observe((event) => metrics.countAuthAttempt(event.outcome, event.reason));
   await ctx.events.start();
   const oauth = createOAuthClients(catalog, Math.ceil(config.upstreamTimeoutMs / 1000));
   const broker = new CredentialBroker(ctx, oauth);

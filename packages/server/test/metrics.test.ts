@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/config.js';
 import { createConnection } from '../src/connections/service.js';
 import type { Declarations } from '../src/index.js';
+import { Metrics } from '../src/metrics/metrics.js';
 import { startMetricsListener } from '../src/metrics/routes.js';
 import { closeServer, startPatchbay, type TestPatchbay } from './support/harness.js';
 import { echoDeclarations, installEchoForTenant } from './support/install-flow.js';
@@ -114,6 +115,21 @@ describe('metrics at /metrics, for metrics:read keys or on a separate listener',
       1,
     );
     assert.ok((await moved('patchbay_auth_attempts_total', { outcome: 'success', reason: 'none' }, () => call('/v1/whoami', { auth: admin }))) >= 1);
+  });
+
+  it('keeps every authentication attempt counted between scrapes, each once', async () => {
+    const metrics = new Metrics();
+    const read = async (labels: Record<string, string>) => sampleValue(await metrics.registry.metrics(), 'patchbay_auth_attempts_total', labels);
+    for (let i = 0; i < 3; i++) metrics.countAuthAttempt('success', null);
+    metrics.countAuthAttempt('failure', 'key_expired');
+    assert.equal(await read({ outcome: 'success', reason: 'none' }), 3);
+    assert.equal(await read({ outcome: 'success', reason: 'none' }), 3, 'a second scrape counts nothing twice');
+    metrics.countAuthAttempt('success', null);
+    metrics.countAuthAttempt('failure', 'key_expired');
+    metrics.countAuthAttempt('failure', 'ip_restricted');
+    assert.equal(await read({ outcome: 'success', reason: 'none' }), 4);
+    assert.equal(await read({ outcome: 'failure', reason: 'key_expired' }), 2);
+    assert.equal(await read({ outcome: 'failure', reason: 'ip_restricted' }), 1);
   });
 
   it('times upstream calls by connector and status, for tenant actions and the proxy', async () => {

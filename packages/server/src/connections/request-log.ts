@@ -54,14 +54,15 @@ export class RequestLog {
   /** Never waits and never throws: the caller is answering a request. */
   record(call: UpstreamCallRecord): void {
     if (this.keep === 0) return;
+    const now = Date.now();
     this.#pending.push([
-      newSortableId('req'),
+      newSortableId('req', now),
       call.connectionId,
       call.method,
       pathWithoutQueryValues(call.url).slice(0, 2048),
       call.status,
       Math.round(call.durationMs),
-      isoAt(Date.now()),
+      isoAt(now),
     ]);
     if (this.#pending.length >= FLUSH_AT) void this.flush();
     else this.#timer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS).unref();

@@ -34,10 +34,19 @@ export class AuthAttempt {
     this.#record('success', null, this.keyId, this.keyPrefix);
   }
 
-  /** Records the success when the answer closes, unless the attempt was settled before. */
-  succeedWhenAnswered(res: Response): void {
+  /**
+   * Lets the route run, then records the success once its answer is done, unless the attempt was
+   * settled before (a refusal in the route). Most routes answer in the same tick: the answer is done
+   * when `next` returns, and the success is recorded then, without a `close` listener per request.
+   */
+  admitTo(res: Response, next: () => void): void {
     res.locals.authAttempt = this;
-    res.on('close', succeedOnClose);
+    try {
+      next();
+    } finally {
+      if (res.writableEnded) this.succeed();
+      else res.on('close', succeedOnClose);
+    }
   }
 
   #record(outcome: 'success' | 'failure', reason: AuthFailureReason | null, keyId: string | null, keyPrefix: string | null): void {

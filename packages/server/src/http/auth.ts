@@ -195,9 +195,8 @@ function admit(deps: AuthDeps, attempt: AuthAttempt, res: Response, next: NextFu
   if (!verdict.ok) return refuseCredential(deps, attempt, res, verdict);
   attempt.keyId = verdict.keyId;
   attempt.keyPrefix = verdict.keyPrefix;
-  attempt.succeedWhenAnswered(res);
   res.locals.principal = verdict.principal;
-  next();
+  attempt.admitTo(res, next);
 }
 
 /** Records the refused attempt and throws the answer for it. */

@@ -38,11 +38,19 @@ export class Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  /**
+   * Attempts counted since the last scrape: successes, and failures by reason. Every keyed request
+   * counts one, and prom-client's `inc` hashes its labels on each call (a bound child too), so the
+   * counter takes these sums when it is read instead.
+   */
+  #authSuccesses = 0;
+  readonly #authFailures = new Map<string, number>();
   readonly authAttempts = new Counter({
     name: 'patchbay_auth_attempts_total',
     help: 'Authentication attempts, by outcome and reason code (reason "none" for a success).',
     labelNames: ['outcome', 'reason'] as const,
     registers: [this.registry],
+    collect: () => this.#moveAuthAttempts(),
   });
   readonly upstreamRequests = new Counter({
     name: 'patchbay_upstream_requests_total',
@@ -124,6 +132,19 @@ export class Metrics {
     const methodLabel = method.length <= 10 ? method : 'other';
     this.httpRequests.inc({ route: template, method: methodLabel, status: String(status) });
     this.httpDuration.observe({ route: template, method: methodLabel }, seconds);
+  }
+
+  /** Counts one authentication attempt (every auth event, keys/auth-events.ts). */
+  countAuthAttempt(outcome: 'success' | 'failure', reason: string | null): void {
+    if (outcome === 'success') this.#authSuccesses++;
+    else this.#authFailures.set(reason ?? 'none', (this.#authFailures.get(reason ?? 'none') ?? 0) + 1);
+  }
+
+  #moveAuthAttempts(): void {
+    if (this.#authSuccesses > 0) this.authAttempts.inc({ outcome: 'success', reason: 'none' }, this.#authSuccesses);
+    this.#authSuccesses = 0;
+    for (const [reason, count] of this.#authFailures) this.authAttempts.inc({ outcome: 'failure', reason }, count);
+    this.#authFailures.clear();
   }
 
   routeOf(route: object | undefined, url: string): string {

@@ -8,6 +8,7 @@ import { migrateToLatest, pendingMigrations } from './migrations.js';
 import { EVENTS_CHANNEL } from '../events/log.js';
 import { type NewEvent, postgresEventAppender, sqliteEventAppender } from './event-append.js';
 import { GroupCommit } from './group-commit.js';
+import { sqliteRowAppender } from './row-append.js';
 
 /**
  * The one storage seam. Services write portable Kysely queries against `db`; everything that
@@ -38,6 +39,7 @@ export interface Store {
     table: T,
     columns: C,
     rows: readonly RowValues<Database[T], C>[],
+    options?: AppendOptions,
   ): Promise<void>;
   /**
    * Appends one event to the log and resolves to its sequence number once committed, with the
@@ -71,6 +73,14 @@ function queryLog() {
   };
 }
 
+export interface AppendOptions {
+  /**
+   * How many leading columns differ from row to row, when neighbouring rows often hold the same
+   * values in all the others (one client's burst of auth events): SQLite then binds those once per run.
+   */
+  varying?: number;
+}
+
 /** One row for `appendRows`: the values of `C`'s columns, in that order. */
 export type RowValues<Row, C extends readonly (keyof Row)[]> = { -readonly [I in keyof C]: Row[C[I]] };
 
@@ -80,18 +90,6 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 function insertPrefix(table: string, columns: readonly string[]): string {
   for (const name of [table, ...columns]) if (!IDENTIFIER.test(name)) throw new UnsupportedDatabaseError(`Invalid identifier "${name}".`);
   return `INSERT INTO "${table}" (${columns.map((column) => `"${column}"`).join(', ')}) VALUES `;
-}
-
-const placeholders = (count: number) => `(${Array.from({ length: count }, () => '?').join(', ')})`;
-
-/** Fills `values` with the rows from `from` on, row after row, as many as it holds. */
-function flattenInto(values: unknown[], rows: readonly (readonly unknown[])[], from: number): unknown[] {
-  let at = 0;
-  for (let i = from; at < values.length; i++) {
-    const row = rows[i]!;
-    for (let column = 0; column < row.length; column++) values[at++] = row[column];
-  }
-  return values;
 }
 
 /** The store settings from a Config (kept here so every caller opens the store the same way). */
@@ -113,9 +111,6 @@ export async function openStore(databaseUrl: string, options: StoreOptions = {})
   if (/^postgres(ql)?:\/\//.test(databaseUrl)) return openPostgresStore(databaseUrl, options);
   throw new UnsupportedDatabaseError(`Unsupported DATABASE_URL scheme in "${databaseUrl.split(':')[0]}:"; use sqlite:<file>.`);
 }
-
-/** Rows per many-row INSERT on SQLite (9 columns × 32 = 288 parameters). */
-const SQLITE_APPEND_CHUNK = 32;
 
 function openSqliteStore(file: string): Store {
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -141,26 +136,10 @@ function openSqliteStore(file: string): Store {
   const queries = queryLog();
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), log: queries.log });
   const appenders = new Map<string, (rows: readonly (readonly unknown[])[]) => void>();
-  const appenderFor = (table: string, columns: readonly string[]) => {
-    const shape = `${table}(${columns.join(',')})`;
+  const appenderFor = (table: string, columns: readonly string[], varying: number | undefined) => {
+    const shape = `${table}(${columns.join(',')})/${varying ?? 0}`;
     let append = appenders.get(shape);
-    if (!append) {
-      // Whole chunks through one many-row statement, the rest one row at a time: two statements
-      // prepared once serve every batch size, inside one transaction.
-      const prefix = insertPrefix(table, columns);
-      const row = placeholders(columns.length);
-      const chunk = database.prepare(prefix + Array.from({ length: SQLITE_APPEND_CHUNK }, () => row).join(', '));
-      const single = database.prepare(prefix + row);
-      // One parameter array per shape, refilled for every chunk: `slice().flat()` cost more per
-      // row than binding it (auth events append one row per keyed request).
-      const chunkValues: unknown[] = new Array(SQLITE_APPEND_CHUNK * columns.length);
-      append = database.transaction((rows: readonly (readonly unknown[])[]) => {
-        let next = 0;
-        for (; next + SQLITE_APPEND_CHUNK <= rows.length; next += SQLITE_APPEND_CHUNK) chunk.run(flattenInto(chunkValues, rows, next));
-        for (; next < rows.length; next++) single.run(rows[next]);
-      });
-      appenders.set(shape, append);
-    }
+    if (!append) appenders.set(shape, (append = sqliteRowAppender(database, insertPrefix(table, columns), columns.length, varying)));
     return append;
   };
   const events = new GroupCommit(sqliteEventAppender(database, db));
@@ -168,9 +147,9 @@ function openSqliteStore(file: string): Store {
     db,
     dialect: 'sqlite',
     appendEvent: (event) => events.add(event),
-    async appendRows(table, columns, rows) {
+    async appendRows(table, columns, rows, options) {
       if (rows.length === 0) return;
-      const append = appenderFor(table, columns);
+      const append = appenderFor(table, columns, options?.varying);
       // Through Kysely's one connection: its lock keeps this out of a Kysely transaction that is
       // open across an await (the rows would otherwise join it, and go if it rolled back).
       await db.connection().execute(async () => append(rows));
