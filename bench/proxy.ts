@@ -5,8 +5,9 @@
  * process; rounds rotate between them (ROUNDS rounds of SECONDS seconds, 32 connections) and the
  * ratios are medians of per-round ratios, with their spread. Then unloaded added latency (one
  * request at a time, p50 minus the upstream's own p50) and resident memory after 10 000 proxied
- * calls. Targets: ≥ 0.5× the floor, ≤ 0.3 ms added unloaded, ≤ 120 MiB. Each ratio is also given
- * in server CPU per request (floor's ÷ Patchbay's), which a busy machine disturbs far less.
+ * calls (under tsx: bench:start measures the memory target on `patchbay start`). Targets: ≥ 0.5×
+ * the floor, ≤ 0.3 ms added unloaded. Each ratio is also given in server CPU per request (floor's ÷
+ * Patchbay's), which a busy machine disturbs far less.
  * BENCH_ROUNDS, BENCH_SECONDS, BENCH_UNLOADED (requests), BENCH_PROFILE=1 (CPU profiles to /tmp/prof),
  * BENCH_PATCHBAY_NODE_OPTIONS (NODE_OPTIONS for Patchbay's process alone).
  */
@@ -93,7 +94,9 @@ try {
     console.log(`    ${target.name.padEnd(32)} +${added.toFixed(3)} ms${verdict}`);
   }
   console.log(
-    `  RSS after 10 000 proxied calls: Patchbay ${rss.patchbay.toFixed(0)} MiB, floor ${rss.floor.toFixed(0)} MiB (target ≤ 120 MiB: ${rss.patchbay <= 120 ? 'met' : 'NOT met'}); Patchbay after every round: ${rssAfter.toFixed(0)} MiB`,
+    // This Patchbay runs from the TypeScript bench under tsx, whose loader thread alone holds ~40 MiB:
+    // the memory target is measured on `patchbay start` itself, by bench:start.
+    `  RSS after 10 000 proxied calls: Patchbay (under tsx) ${rss.patchbay.toFixed(0)} MiB, floor ${rss.floor.toFixed(0)} MiB (the ≤ 120 MiB target: npm run bench:start); Patchbay after every round: ${rssAfter.toFixed(0)} MiB`,
   );
   const inMiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
   console.log(
