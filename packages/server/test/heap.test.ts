@@ -1,7 +1,8 @@
 /**
  * `patchbay start` sizes V8's heap for a server with few live objects (src/cli/heap.ts): the young
- * generation stays at its starting size under load, where Node's default grows it to 32 MiB or
- * more. An operator who sizes the heap on node's command line or in NODE_OPTIONS keeps that sizing.
+ * generation stays near its starting size under load (4 MiB on Node 20, 8 on Node 24, as measured
+ * here), where Node's default grows it to 32 MiB (64 on Node 24). An operator who sizes the heap on
+ * node's command line or in NODE_OPTIONS keeps that sizing.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -29,14 +30,14 @@ async function youngGenerationAfterLoad(nodeOptions: string): Promise<number> {
 }
 
 describe('the heap of patchbay start', () => {
-  it('keeps the young generation at its starting size under load (≤ 4 MiB)', async () => {
+  it('keeps the young generation near its starting size under load (≤ 12 MiB)', async () => {
     const mib = await youngGenerationAfterLoad('');
-    assert.ok(mib <= 4, `young generation ${mib} MiB`);
+    assert.ok(mib <= 12, `young generation ${mib} MiB`);
   });
 
-  it("leaves an operator's own sizing alone: NODE_OPTIONS=--max-semi-space-size=16 lets it grow (the check above can fail)", async () => {
+  it("leaves an operator's own sizing alone: NODE_OPTIONS=--max-semi-space-size=16 lets it grow to 32 MiB (the check above can fail)", async () => {
     const mib = await youngGenerationAfterLoad('--max-semi-space-size=16');
-    assert.ok(mib > 4, `young generation ${mib} MiB`);
+    assert.ok(mib >= 16, `young generation ${mib} MiB`);
   });
 
   it('changes nothing when the heap is sized on the command line or in NODE_OPTIONS, whatever the flag', () => {
