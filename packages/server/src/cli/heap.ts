@@ -9,9 +9,9 @@ const HEAP_SIZING = /--(?:max|min)-semi-space-size|--max-old-space-size|--max-he
  * Node sizes the heap for throughput: under load the young generation grows to 32 MiB (64 on Node
  * 24) and the old one to a few times what is live. Patchbay keeps ~30 MiB of live objects, so that
  * headroom was most of its resident set (~150 MiB after 10 000 proxied calls). Here the young
- * generation stays at the size it starts with (2 MiB) and the old one may grow 30% past what each
- * full collection leaves: ~105 MiB after the same calls, flat after, with no more CPU per proxied
- * request (bench:start and bench:proxy measure both).
+ * generation stays near the size it starts with (2–4 MiB; up to 8 on Node 24) and the old one may
+ * grow 30% past what each full collection leaves: ~105 MiB after the same calls on Node 20, flat
+ * after, with no more CPU per proxied request (bench:start and bench:proxy measure both).
  *
  * Both settings are read by V8's collector at each collection, so setting them in a running process
  * takes effect (test/heap.test.ts checks it on the Node that runs the tests). `--max-semi-space-size`
