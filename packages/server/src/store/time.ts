@@ -5,25 +5,20 @@ export function isoNow(now = Date.now()): string {
 
 let formattedSecond = Number.NaN;
 let secondPrefix = '';
-let formattedMs = Number.NaN;
-let formattedAt = '';
 
 /**
  * `isoNow(ms)` for a time of now (not a date far from it): the date and time to the second are
  * formatted once a second, the whole once a millisecond. The hot paths stamp several auth events,
  * request-log rows and log lines each millisecond, and `toISOString` cost more than the rest of a row.
  */
-export function isoAt(ms: number): string {
-  if (ms === formattedMs) return formattedAt;
+export const isoAt = formattedOncePerMillisecond((ms) => {
   const second = ms - (ms % 1000);
   if (second !== formattedSecond) {
     formattedSecond = second;
     secondPrefix = isoNow(second).slice(0, 20); // "2026-12-04T03:24:43."
   }
-  formattedMs = ms;
-  formattedAt = `${secondPrefix}${String(ms - second).padStart(3, '0')}Z`;
-  return formattedAt;
-}
+  return `${secondPrefix}${String(ms - second).padStart(3, '0')}Z`;
+});
 
 export function isoIn(seconds: number, now = Date.now()): string {
   return new Date(now + seconds * 1000).toISOString();
