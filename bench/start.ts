@@ -9,6 +9,11 @@
  * the children's CPU time is printed too, since on this shared machine it drifts less than wall
  * time. Target: ≤ 300 ms (issue 16, measured where Express hello starts in ~190 ms).
  *
+ * `patchbay start` keeps V8's compiled code on disk once it has been up a second, and later starts
+ * reuse it (src/cli/code-cache.ts): the bench gives Patchbay a code cache folder of its own, lets
+ * the warm-up start write it, and measures the starts after, as an operator meets every start but
+ * the first. The first start, with no cached code, is measured too (NODE_DISABLE_COMPILE_CACHE).
+ *
  * Memory: resident set of `patchbay start` after 10 000 and then 20 000 proxied calls
  * (/v1/connections/{id}/proxy/me, 32 connections) against the floor, a bare node:http proxy
  * (bench/floor-proxy.ts), both before the same loopback upstream. Target: ≤ 120 MiB, flat from
@@ -20,7 +25,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -52,9 +57,14 @@ function spawnFloor(file: string, env: NodeJS.ProcessEnv): ChildProcess {
 }
 
 /** Patchbay's environment: a fresh data directory (removed on stop), its own master key. */
+/** This run's code cache folder: written by each mode's warm-up start, removed at the end. */
+const codeCache = mkdtempSync(path.join(tmpdir(), 'patchbay-bench-code-cache-'));
+process.on('exit', () => rmSync(codeCache, { recursive: true, force: true }));
+
 function patchbayEnv(port: number, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    NODE_COMPILE_CACHE: codeCache,
     PATCHBAY_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'patchbay-bench-start-')),
     PATCHBAY_MASTER_KEY: randomBytes(32).toString('base64'),
     PATCHBAY_HOST: '127.0.0.1',
@@ -106,39 +116,49 @@ interface Start {
   cpu: number;
 }
 
-async function coldStart(launch: (port: number) => { child: ChildProcess; dataDir?: string }): Promise<Start> {
+/** Whether the code cache folder holds a cache file (the start writes it a second after loading). */
+const hasCodeCache = () => readdirSync(codeCache, { recursive: true }).some((name) => String(name).endsWith('.cache'));
+
+/** One start to /healthz 200; with `untilCached`, kept running until its code cache is on disk (5 s at most). */
+async function coldStart(launch: (port: number) => { child: ChildProcess; dataDir?: string }, untilCached = false): Promise<Start> {
   const port = await freePort();
   const started = performance.now();
   const { child, dataDir } = launch(port);
   try {
     await untilHealthy(child, port);
-    return { ms: performance.now() - started, cpu: cpuMs(child.pid!) };
+    const start = { ms: performance.now() - started, cpu: cpuMs(child.pid!) };
+    for (let waited = 0; untilCached && !hasCodeCache() && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    if (untilCached && !hasCodeCache()) throw new Error(`patchbay start wrote no code cache in ${codeCache}`);
+    return start;
   } finally {
     await stopper(child, dataDir)();
   }
 }
 
-const patchbayStart = (args: string[]) => (port: number) => {
-  const env = patchbayEnv(port);
-  return { child: spawnPatchbay(args, env), dataDir: env.PATCHBAY_DATA_DIR };
-};
+const patchbayStart =
+  (args: string[], extra: NodeJS.ProcessEnv = {}) =>
+  (port: number) => {
+    const env = patchbayEnv(port, extra);
+    return { child: spawnPatchbay(args, env), dataDir: env.PATCHBAY_DATA_DIR };
+  };
 const helloStart = (port: number) => ({ child: spawnFloor('./express-hello.ts', { ...process.env, PORT: String(port) }) });
 
 const quantile = (values: number[], q: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil(q * values.length) - 1)]!;
 
 /** ROUNDS pairs, which goes first alternating; prints both sides and the median of the pairs' ratios. */
-async function startPairs(label: string, args: string[]): Promise<void> {
-  await coldStart(patchbayStart(args)); // warm-up: the OS file cache, not measured
+async function startPairs(label: string, args: string[], extra: NodeJS.ProcessEnv = {}): Promise<void> {
+  // Warm-up, not measured: the OS file cache, and the code cache the measured starts reuse.
+  await coldStart(patchbayStart(args, extra), !extra.NODE_DISABLE_COMPILE_CACHE);
   await coldStart(helloStart);
   const patchbay: Start[] = [];
   const hello: Start[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     if (round % 2 === 0) {
-      patchbay.push(await coldStart(patchbayStart(args)));
+      patchbay.push(await coldStart(patchbayStart(args, extra)));
       hello.push(await coldStart(helloStart));
     } else {
       hello.push(await coldStart(helloStart));
-      patchbay.push(await coldStart(patchbayStart(args)));
+      patchbay.push(await coldStart(patchbayStart(args, extra)));
     }
   }
   const line = (name: string, runs: Start[]) =>
@@ -243,6 +263,7 @@ const part = process.argv[2];
 console.log(`bench:start — ${ROUNDS} alternating pairs per mode, fresh SQLite data directory per start, loopback, Node ${process.version}`);
 if (part !== 'memory') {
   await startPairs('start', []);
+  await startPairs('start, no code cache', [], { NODE_DISABLE_COMPILE_CACHE: '1' });
   await startPairs('start --dev', ['--dev']);
 }
 if (part !== 'start') await memory();

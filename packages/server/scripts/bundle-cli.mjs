@@ -59,16 +59,13 @@ function packageRootOf(file) {
   return file.slice(0, start) + parts.slice(0, parts[0].startsWith('@') ? 2 : 1).join(path.sep);
 }
 
-const result = await build({
+/** What both builds share: the CLI's code, its two plugins, and what stays in node_modules. */
+const common = {
   absWorkingDir: root,
   entryPoints: ['dist/cli.js'],
-  outdir,
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
-  metafile: true,
   logLevel: 'warning',
   plugins: [oneCopyPerVersion, zodEnglishOnly],
   // Loaded from node_modules as they are: the native SQLite driver (its binary is found on disk);
@@ -78,7 +75,51 @@ const result = await build({
   // iconv-lite, whose ~500 KB of character-set tables load only when a body names a charset other
   // than UTF-8: bundled, every start would parse them.
   external: ['better-sqlite3', 'pg', 'oidc-provider', 'undici', 'redoc', 'iconv-lite'],
+};
+
+// Every command but `start`: ES modules in chunks, each command's code loaded when it runs.
+const result = await build({
+  ...common,
+  outdir,
+  splitting: true,
+  format: 'esm',
+  metafile: true,
   // The bundled CommonJS packages (Express and its kin) call require() for Node's built-ins.
   banner: { js: "import { createRequire as __patchbayCreateRequire } from 'node:module';\nconst require = __patchbayCreateRequire(import.meta.url);" },
 });
 writeFileSync(`${outdir}/meta.json`, JSON.stringify(result.metafile));
+
+// `patchbay start`: the same CLI as one CommonJS file, which bin/patchbay.js runs with V8's compiled
+// code cached on disk (src/cli/code-cache.ts); Node 20 caches compiled code for no ES module. The
+// other commands' code is in it too, but esbuild wraps what is imported dynamically in functions
+// that run only when imported, so start runs none of it.
+const startBundle = `${outdir}/start.cjs`;
+await build({
+  ...common,
+  outfile: startBundle,
+  format: 'cjs',
+  // import.meta.url (the package's own files are found from it) is the bundle's own address.
+  define: { 'import.meta.url': '__patchbayBundleUrl' },
+  banner: {
+    js: [
+      "var __patchbayBundleUrl = require('node:url').pathToFileURL(__filename).href;",
+      // See hostImports below: the loader's import() when it passes one, else the bundle's own.
+      "var __patchbayImport = typeof __patchbayHostImport === 'function' ? __patchbayHostImport : (specifier) => import(specifier);",
+    ].join('\n'),
+  },
+});
+writeFileSync(startBundle, hostImports(readFileSync(startBundle, 'utf8')));
+
+/**
+ * The external packages' `import()`s in the start bundle, made calls of `__patchbayImport`, the
+ * loader's own import() (src/cli/code-cache.ts). On Node 20 a script compiled from cached code
+ * loses its import() callback ("A dynamic import callback was not specified"); the loader's
+ * import() is an ES module's, which has one. Only the packages left external are imported this
+ * way (esbuild turns every other import() into a call within the bundle), so the calls are known.
+ */
+function hostImports(code) {
+  const names = common.external.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  const replaced = code.replace(new RegExp(`\\bimport\\((["'])(${names})\\1\\)`, 'g'), '__patchbayImport($1$2$1)');
+  if (replaced === code) throw new Error('bundle-cli: the start bundle imports no external package; is hostImports still needed?');
+  return replaced;
+}

@@ -13,7 +13,6 @@ import { DeclarationsError } from '../declarations.js';
 import { HttpError } from '../http/errors.js';
 import type { Environment } from '../settings.js';
 import { ApiError, ServerUnreachable } from './client.js';
-import { sizeHeapForServer } from './heap.js';
 import { out, UsageError } from './output.js';
 import type { Subcommand } from './remote.js';
 import { USAGE } from './usage.js';
@@ -29,11 +28,8 @@ const lazy =
     (await load())(args, env);
 
 const COMMANDS: Record<string, Subcommand> = {
-  start: async (args, env) => {
-    // Before the server's modules load: they are the first allocations the young generation holds.
-    sizeHeapForServer(process.execArgv, env.NODE_OPTIONS);
-    return (await import('./server.js')).start(args, env);
-  },
+  // bin/patchbay.js sizes the heap for a server once the server is up (after its code cache is written).
+  start: async (args, env) => (await import('./server.js')).start(args, env),
   migrate: lazy(async () => (await import('./server.js')).migrate),
   keys: lazy(async () => (await import('./keys.js')).keys),
   'auth-events': lazy(async () => (await import('./keys.js')).authEvents),

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
-import Provider from 'oidc-provider';
+import type Provider from 'oidc-provider';
 import { useDemoProviderPages } from './provider-pages.js';
 
 /**
@@ -18,9 +18,12 @@ export interface DemoProviderOptions {
 }
 
 export async function createDemoProvider(options: DemoProviderOptions): Promise<Provider> {
+  // Imported here, not at the top: oidc-provider is an ES module, and `patchbay start` runs from a
+  // CommonJS bundle (scripts/bundle-cli.mjs), whose import() of it Node answers as an ES module.
+  const { default: OidcProvider } = await import('oidc-provider');
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const signingKey = { ...(await exportJWK(privateKey)), alg: 'ES256', use: 'sig', kid: 'demo' };
-  const provider = new Provider(options.issuer, {
+  const provider = new OidcProvider(options.issuer, {
     clients: [
       {
         client_id: options.clientId,

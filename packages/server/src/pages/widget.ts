@@ -51,8 +51,9 @@ interface Asset {
 }
 
 /**
- * Reads the bundle once, at start: a few hundred kilobytes, each file with the brotli and gzip
- * copies its build wrote. Names come from the directory, never from a request, so a request can
+ * Reads the bundle once, when the first widget file is asked for (reading and hashing a few hundred
+ * kilobytes cost a start ~10 ms that a server behind a firewall may never serve): each file with
+ * the brotli and gzip copies its build wrote. Names come from the directory, never from a request, so a request can
  * only ever name one of these files. A strong ETag per representation: each coding's bytes differ.
  */
 function loadAssets(dir: string): Map<string, Asset> {
@@ -81,11 +82,12 @@ function loadAssets(dir: string): Map<string, Asset> {
  */
 export function widgetRoutes(bundle: WidgetBundle): Router {
   const router = Router();
-  const assets = loadAssets(bundle.dir);
+  let assets: Map<string, Asset> | undefined;
   const versionPrefix = `/v${bundle.version}/`;
   router.use(function serveWidgetAsset(req, res, next) {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
     const versioned = req.path.startsWith(versionPrefix);
+    assets ??= loadAssets(bundle.dir);
     const asset = assets.get(versioned ? req.path.slice(versionPrefix.length) : req.path.slice(1));
     if (!asset) throw notFound('widget_file_not_found', `No such widget file; this server serves version ${bundle.version} (${req.baseUrl}${versionPrefix}…).`);
     const coding = negotiateEncoding(req.get('accept-encoding'), asset.codings);

@@ -159,11 +159,11 @@ export interface ServerProcess {
  * `patchbay start` as a child process on a loopback port (PATCHBAY_PUBLIC_URL is its own origin);
  * resolves once /healthz answers.
  */
-export async function startServerProcess(options: { env: Record<string, string>; port?: number }): Promise<ServerProcess> {
+export async function startServerProcess(options: { env: Record<string, string>; port?: number; args?: string[] }): Promise<ServerProcess> {
   const port = options.port ?? (await freePort());
   const origin = `http://127.0.0.1:${port}`;
   const env = { ...baseEnv(), PORT: String(port), PATCHBAY_HOST: '127.0.0.1', PATCHBAY_PUBLIC_URL: origin, PATCHBAY_LOG_LEVEL: 'warn', ...options.env };
-  const child = spawn(process.execPath, [...CLI, 'start'], { cwd: SERVER_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'start', ...(options.args ?? [])], { cwd: SERVER_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
