@@ -124,4 +124,12 @@ describe('the bundled CLI', () => {
     const iconv = requireFromBundle('iconv-lite') as { decode(buffer: Buffer, encoding: string): string };
     assert.equal(iconv.decode(Buffer.from('{"ok":"é"}', 'utf16le'), 'utf-16le'), '{"ok":"é"}');
   });
+
+  it("start's CommonJS bundle imports the packages it leaves out only through its loader (Node 20 drops a cached script's own import())", () => {
+    const start = readFileSync(new URL('../dist/bundle/start.cjs', import.meta.url), 'utf8');
+    for (const name of ['pg', 'oidc-provider', 'undici']) {
+      assert.ok(start.includes(`__patchbayImport("${name}")`), `${name} is imported through the loader`);
+      assert.ok(!new RegExp(`\\bimport\\(["']${name}["']\\)`).test(start), `no import() of ${name} is left in start.cjs`);
+    }
+  });
 });
