@@ -26,7 +26,9 @@ const webdriverViewport = {
         'return [innerWidth, innerHeight, outerWidth - innerWidth, outerHeight - innerHeight]',
       );
       if (width === payload.width && height === payload.height) return true;
-      await driver.setWindowSize(payload.width + frameWidth, payload.height + frameHeight);
+      // WebKitGTK under Xvfb can report an outer size of 0 for a moment (seen once in CI): a frame
+      // that measures negative is taken as none, and the next attempt measures it again.
+      await driver.setWindowSize(payload.width + Math.max(0, Math.round(frameWidth)), payload.height + Math.max(0, Math.round(frameHeight)));
     }
     throw new Error(`The window would not give the page a ${payload.width}×${payload.height} viewport`);
   },
