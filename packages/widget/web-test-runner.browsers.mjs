@@ -15,6 +15,13 @@ if (!ENGINES.includes(engine)) throw new Error(`PATCHBAY_ENGINE must be one of $
  * the page the requested viewport. WTR puts its own command plugins first (and they throw for
  * WebDriver), so the WebKit launcher puts this one ahead of them.
  */
+/**
+ * A window frame's measured size in whole pixels. WebKitGTK under Xvfb can report an outer size of 0
+ * for a moment (seen once in CI, where the negative frame made the window size invalid): a frame
+ * that measures negative or not at all is taken as none, and the next attempt measures it again.
+ */
+const frameOf = (size) => (Number.isFinite(size) && size > 0 ? Math.round(size) : 0);
+
 const webdriverViewport = {
   name: 'patchbay-webdriver-viewport',
   async executeCommand({ command, payload, session }) {
@@ -26,9 +33,7 @@ const webdriverViewport = {
         'return [innerWidth, innerHeight, outerWidth - innerWidth, outerHeight - innerHeight]',
       );
       if (width === payload.width && height === payload.height) return true;
-      // WebKitGTK under Xvfb can report an outer size of 0 for a moment (seen once in CI): a frame
-      // that measures negative is taken as none, and the next attempt measures it again.
-      await driver.setWindowSize(payload.width + Math.max(0, Math.round(frameWidth)), payload.height + Math.max(0, Math.round(frameHeight)));
+      await driver.setWindowSize(payload.width + frameOf(frameWidth), payload.height + frameOf(frameHeight));
     }
     throw new Error(`The window would not give the page a ${payload.width}×${payload.height} viewport`);
   },
