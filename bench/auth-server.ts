@@ -5,6 +5,7 @@
  */
 import express from 'express';
 import { performance } from 'node:perf_hooks';
+import { sizeHeapForServer } from '../packages/server/dist/cli/heap.js';
 import { loadConfig, createPatchbay, createLogger } from '../packages/server/dist/index.js';
 import { authenticate } from '../packages/server/dist/http/auth.js';
 import { createAccessKey } from '../packages/server/dist/keys/service.js';
@@ -16,6 +17,9 @@ export interface ServedSample {
   cpuMicros: number;
   atMs: number;
 }
+
+// V8's heap as `patchbay start` sizes it: the bench measures the server as it runs.
+sizeHeapForServer(process.execArgv, process.env.NODE_OPTIONS);
 
 const config = loadConfig([], process.env);
 const patchbay = await createPatchbay(config, { logger: createLogger('warn') });
