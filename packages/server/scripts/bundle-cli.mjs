@@ -108,7 +108,7 @@ await build({
     ].join('\n'),
   },
 });
-writeFileSync(startBundle, hostImports(readFileSync(startBundle, 'utf8')));
+writeFileSync(startBundle, asciiOnly(hostImports(readFileSync(startBundle, 'utf8'))));
 
 /**
  * The external packages' `import()`s in the start bundle, made calls of `__patchbayImport`, the
@@ -122,4 +122,13 @@ function hostImports(code) {
   const replaced = code.replace(new RegExp(`\\bimport\\((["'])(${names})\\1\\)`, 'g'), '__patchbayImport($1$2$1)');
   if (replaced === code) throw new Error('bundle-cli: the start bundle imports no external package; is hostImports still needed?');
   return replaced;
+}
+
+/**
+ * The start bundle in ASCII alone, which the loader decodes as Latin-1, a quarter of UTF-8's cost
+ * for 3 MB (~5 ms of each start). esbuild writes code in ASCII already (its `charset` default) but
+ * keeps comments as written; the few other characters left are in comments, escaped here as text.
+ */
+function asciiOnly(code) {
+  return code.replace(/[^\0-\x7f]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

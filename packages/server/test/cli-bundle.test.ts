@@ -4,6 +4,7 @@
  * the metafile the build writes: what each command loads before it runs.
  */
 import assert from 'node:assert/strict';
+import { isAscii } from 'node:buffer';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
@@ -123,6 +124,11 @@ describe('the bundled CLI', () => {
     const requireFromBundle = createRequire(new URL('../dist/bundle/cli.js', import.meta.url));
     const iconv = requireFromBundle('iconv-lite') as { decode(buffer: Buffer, encoding: string): string };
     assert.equal(iconv.decode(Buffer.from('{"ok":"é"}', 'utf16le'), 'utf-16le'), '{"ok":"é"}');
+  });
+
+  it("start's CommonJS bundle is ASCII, which the loader decodes as Latin-1 (a quarter of UTF-8's cost)", () => {
+    const start = readFileSync(new URL('../dist/bundle/start.cjs', import.meta.url));
+    assert.ok(isAscii(start), `start.cjs holds a byte over 127 at ${start.findIndex((byte) => byte > 127)}`);
   });
 
   it("start's CommonJS bundle imports the packages it leaves out only through its loader (Node 20 drops a cached script's own import())", () => {

@@ -12,6 +12,7 @@
  * a folder this user owns that no one else may write: cached code is code, run as it is found.
  * `NODE_COMPILE_CACHE` (a folder) and `NODE_DISABLE_COMPILE_CACHE` are honoured as Node honours them.
  */
+import { isAscii } from 'node:buffer';
 import { hash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -87,7 +88,9 @@ export function loadBundle(file: string, env: Environment): LoadedBundle {
   const cacheFile = usable === null ? null : path.join(usable, `${stem}${hash('sha256', source, 'hex').slice(0, 32)}.cache`);
   const cachedData = cacheFile === null ? undefined : readPrivateFile(cacheFile);
 
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __patchbayHostImport) {${source.toString('utf8')}\n})`, {
+  // ASCII (as the build writes it) decodes as Latin-1 at a quarter of UTF-8's cost; anything else as UTF-8.
+  const text = source.toString(isAscii(source) ? 'latin1' : 'utf8');
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __patchbayHostImport) {${text}\n})`, {
     filename: file,
     cachedData,
   });
@@ -100,16 +103,17 @@ export function loadBundle(file: string, env: Environment): LoadedBundle {
     cache,
     writeCache() {
       if (cacheFile === null || cache === 'used') return false;
+      // Written whole under a private name, then renamed: a start reading at the same moment sees
+      // the old file or the new one, never half of one.
+      const partial = `${cacheFile}.${process.pid}.partial`;
       try {
-        // Written whole under a private name, then renamed: a start reading at the same moment sees
-        // the old file or the new one, never half of one.
-        const partial = `${cacheFile}.${process.pid}.partial`;
         writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
         renameSync(partial, cacheFile);
         removeOlderBuilds(path.dirname(cacheFile), stem, path.basename(cacheFile));
         return true;
       } catch {
         // A read-only or full disk costs the next start its speed, nothing else.
+        rmSync(partial, { force: true });
         return false;
       }
     },
