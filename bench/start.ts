@@ -128,7 +128,8 @@ async function coldStart(launch: (port: number) => { child: ChildProcess; dataDi
     await untilHealthy(child, port);
     const start = { ms: performance.now() - started, cpu: cpuMs(child.pid!) };
     for (let waited = 0; untilCached && !hasCodeCache() && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
-    if (untilCached && !hasCodeCache()) throw new Error(`patchbay start wrote no code cache in ${codeCache}`);
+    // An older build (BENCH_CLI) keeps none: its starts are measured as they are, and said so.
+    if (untilCached && !hasCodeCache()) console.log(`  (this patchbay start wrote no code cache in ${codeCache})`);
     return start;
   } finally {
     await stopper(child, dataDir)();
