@@ -28,7 +28,7 @@ const lazy =
     (await load())(args, env);
 
 const COMMANDS: Record<string, Subcommand> = {
-  // bin/patchbay.js sizes the heap for a server once the server is up (after its code cache is written).
+  // bin/patchbay.js runs `start` from its own bundle, and sizes the heap for a server before that bundle loads.
   start: async (args, env) => (await import('./server.js')).start(args, env),
   migrate: lazy(async () => (await import('./server.js')).migrate),
   keys: lazy(async () => (await import('./keys.js')).keys),
