@@ -10,11 +10,32 @@ type Session = WebdriverIO.Browser;
  * operation first switches to the window it is meant for.
  */
 export async function launchWebKit(): Promise<EngineDriver> {
-  const driver = await startWebKitDriver();
+  let driver = await startWebKitDriver();
+  /**
+   * A WebDriver session is a fresh MiniBrowser with an ephemeral profile. Once in CI the driver never
+   * answered a new session's request (webdriverio gave up after its 120 s), failing the test: the
+   * request now gives up after 30 s, and the driver, wedged, is replaced before the next attempt.
+   */
+  const newSession = async (attempt = 1): Promise<Session> => {
+    try {
+      return await remote({
+        hostname: driver.hostname,
+        port: driver.port,
+        path: '/',
+        capabilities: WEBKIT_CAPABILITIES,
+        logLevel: 'error',
+        connectionRetryTimeout: 30_000,
+      });
+    } catch (error) {
+      if (attempt === 3) throw error;
+      await driver.stop();
+      driver = await startWebKitDriver();
+      return newSession(attempt + 1);
+    }
+  };
   return {
-    // A WebDriver session is a fresh MiniBrowser with an ephemeral profile.
     newWindow: async () => {
-      const session = await remote({ hostname: driver.hostname, port: driver.port, path: '/', capabilities: WEBKIT_CAPABILITIES, logLevel: 'error' });
+      const session = await newSession();
       const handle = await session.getWindowHandle();
       return webdriverWindow(session, handle, { current: handle }, true);
     },
