@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { AuthEventsTable } from '../../src/store/schema.js';
-import type { TestPatchbay } from './harness.js';
+import { startPatchbay, type TestPatchbay } from './harness.js';
 import type { LogCapture } from './log-capture.js';
 
 /** What the server answers for an access key (GET /v1/keys/{id}); `key` only ever in a create or roll answer. */
@@ -95,6 +95,28 @@ export class SecretWatch {
     const answer = this.#answers.findLast((entry) => entry.text === response.text);
     assert.ok(answer, `the answer that handed out ${label} was recorded`);
     this.#allow(answer.allow, secret);
+  }
+
+  /**
+   * A server for one part of a file, its logs and (through `api`) its answers searched by this watch,
+   * with an admin key named `adminName`, itself one of the secrets searched for. Close it with `closeServer`.
+   */
+  async startServer(
+    label: string,
+    adminName: string,
+    options?: Parameters<typeof startPatchbay>[0],
+  ): Promise<{ patchbay: TestPatchbay; api: Api; admin: string }> {
+    const patchbay = await startPatchbay(options);
+    this.watchLogs(patchbay.logs, label);
+    const admin = await patchbay.accessKey(['admin'], { name: adminName });
+    this.addKey(admin, adminName);
+    return { patchbay, api: apiClient(patchbay, this), admin };
+  }
+
+  /** Closes a server, its stored key hashes added to the secrets searched for first. */
+  async closeServer(patchbay: TestPatchbay): Promise<void> {
+    await this.collectHashes(patchbay);
+    await patchbay.close();
   }
 
   /** Reads every stored key hash of a server (call before closing it). */
@@ -218,4 +240,28 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/**
+ * A file's closing check: no secret its watch holds showed up in an answer or a log line, and the
+ * watch saw at least `least` of each (so an empty watch cannot pass).
+ */
+export function assertNoLeaks(watch: SecretWatch, least: { secrets: number; answers: number; logLines: number }): void {
+  const { secrets, answers, logLines } = watch.counts;
+  assert.ok(secrets >= least.secrets, `the search covers the file's keys and hashes (${secrets})`);
+  assert.ok(answers >= least.answers, `the search covers the file's answers (${answers})`);
+  assert.ok(logLines >= least.logLines, `the search covers the file's logs (${logLines})`);
+  assert.deepEqual(watch.leaks(), []);
+}
+
+/** The id of the key named `name`, read from the store. */
+export async function keyIdOf(patchbay: TestPatchbay, name: string): Promise<string> {
+  const row = await patchbay.patchbay.ctx.store.db.selectFrom('access_keys').select('id').where('name', '=', name).executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** Moves a key's expiry `agoMs` into the past in the store, as another instance (or the clock) would. */
+export async function expireKeyInStore(patchbay: TestPatchbay, keyId: string, agoMs: number): Promise<void> {
+  const expiresAt = new Date(Date.now() - agoMs).toISOString();
+  await patchbay.patchbay.ctx.store.db.updateTable('access_keys').set({ expires_at: expiresAt }).where('id', '=', keyId).execute();
 }
