@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { TestPatchbay } from './harness.js';
+import { startPatchbay, type TestPatchbay } from './harness.js';
 
 /** A tiny client for the partner routes, as the host backend, the operator and the partner's browser use them. */
 export function partnerClient(patchbay: TestPatchbay, operatorKey: string) {
@@ -57,4 +57,19 @@ export function partnerClient(patchbay: TestPatchbay, operatorKey: string) {
   }
 
   return { asOperator, portal, createPartner, grant, onboard };
+}
+
+export type PartnerClient = ReturnType<typeof partnerClient>;
+
+/** A server for a file of partner tests, with an operator key (partners:write and admin) and a client using it. */
+export async function startPartnerServer(): Promise<{ patchbay: TestPatchbay; operatorKey: string; client: PartnerClient }> {
+  const patchbay = await startPatchbay();
+  const operatorKey = await patchbay.accessKey(['partners:write', 'admin']);
+  return { patchbay, operatorKey, client: partnerClient(patchbay, operatorKey) };
+}
+
+/** The audit trail's actions on a partner, oldest first. */
+export async function auditActionsOf(patchbay: TestPatchbay, partnerId: string): Promise<string[]> {
+  const rows = await patchbay.patchbay.ctx.store.db.selectFrom('audit_entries').select('action').where('target_id', '=', partnerId).orderBy('id').execute();
+  return rows.map((row) => row.action);
 }
