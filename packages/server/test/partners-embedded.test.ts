@@ -7,13 +7,8 @@ import { partnerClient, type PartnerClient, startPartnerServer } from './support
  * Partners: the portal embedded by a host on its own site (partnerEmbedOrigins), and partner keys.
  */
 describe('partners: embedded portal and partner keys', () => {
-  let patchbay: TestPatchbay;
-  let client: PartnerClient;
-
-  before(async () => {
-    ({ patchbay, client } = await startPartnerServer());
-  });
-
+  let patchbay: TestPatchbay, client: PartnerClient;
+  before(async () => ({ patchbay, client } = await startPartnerServer()));
   after(() => patchbay.close());
 
   describe('embedded by a host on its own site (partnerEmbedOrigins)', () => {

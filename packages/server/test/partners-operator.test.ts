@@ -7,14 +7,8 @@ import { auditActionsOf, type PartnerClient, startPartnerServer } from './suppor
  * Partners: the operator side (listing, suspending, audit, keys as the operator sees them).
  */
 describe('partners: the operator side', () => {
-  let patchbay: TestPatchbay;
-  let operatorKey: string;
-  let client: PartnerClient;
-
-  before(async () => {
-    ({ patchbay, operatorKey, client } = await startPartnerServer());
-  });
-
+  let patchbay: TestPatchbay, operatorKey: string, client: PartnerClient;
+  before(async () => ({ patchbay, operatorKey, client } = await startPartnerServer()));
   after(() => patchbay.close());
 
   describe('the operator side', () => {

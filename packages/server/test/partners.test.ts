@@ -9,14 +9,8 @@ import { auditActionsOf, type PartnerClient, startPartnerServer } from './suppor
  * site, partner keys) and partners-operator.
  */
 describe('partners: one-time links and the portal', () => {
-  let patchbay: TestPatchbay;
-  let operatorKey: string;
-  let client: PartnerClient;
-
-  before(async () => {
-    ({ patchbay, operatorKey, client } = await startPartnerServer());
-  });
-
+  let patchbay: TestPatchbay, operatorKey: string, client: PartnerClient;
+  before(async () => ({ patchbay, operatorKey, client } = await startPartnerServer()));
   after(() => patchbay.close());
 
   const partnersCount = async () => (await patchbay.patchbay.ctx.store.db.selectFrom('partners').select('id').execute()).length;
