@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openStore, type Store } from '../../src/store/store.js';
 import type { AuthEventsTable } from '../../src/store/schema.js';
 import { startPatchbay, type TestPatchbay } from './harness.js';
 import type { LogCapture } from './log-capture.js';
@@ -264,4 +269,20 @@ export async function keyIdOf(patchbay: TestPatchbay, name: string): Promise<str
 export async function expireKeyInStore(patchbay: TestPatchbay, keyId: string, agoMs: number): Promise<void> {
   const expiresAt = new Date(Date.now() - agoMs).toISOString();
   await patchbay.patchbay.ctx.store.db.updateTable('access_keys').set({ expires_at: expiresAt }).where('id', '=', keyId).execute();
+}
+
+/** A migrated SQLite store in a folder of its own (`dir`), with a hashing key, for the key service's own tests; `close` removes the folder. */
+export async function openKeyTestStore(): Promise<{ dir: string; store: Store; hashingKey: Buffer; close(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'patchbay-keys-'));
+  const store = await openStore(`sqlite:${path.join(dir, 'patchbay.db')}`);
+  await store.migrate();
+  return {
+    dir,
+    store,
+    hashingKey: randomBytes(32),
+    async close() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
