@@ -56,11 +56,11 @@ function spawnFloor(file: string, env: NodeJS.ProcessEnv): ChildProcess {
   return spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
 }
 
-/** Patchbay's environment: a fresh data directory (removed on stop), its own master key. */
 /** This run's code cache folder: written by each mode's warm-up start, removed at the end. */
 const codeCache = mkdtempSync(path.join(tmpdir(), 'patchbay-bench-code-cache-'));
 process.on('exit', () => rmSync(codeCache, { recursive: true, force: true }));
 
+/** Patchbay's environment: a fresh data directory (removed on stop), its own master key, this run's code cache. */
 function patchbayEnv(port: number, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,

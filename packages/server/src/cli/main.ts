@@ -29,7 +29,7 @@ const lazy =
 
 const COMMANDS: Record<string, Subcommand> = {
   // bin/patchbay.js runs `start` from its own bundle, and sizes the heap for a server before that bundle loads.
-  start: async (args, env) => (await import('./server.js')).start(args, env),
+  start: lazy(async () => (await import('./server.js')).start),
   migrate: lazy(async () => (await import('./server.js')).migrate),
   keys: lazy(async () => (await import('./keys.js')).keys),
   'auth-events': lazy(async () => (await import('./keys.js')).authEvents),

@@ -53,8 +53,9 @@ interface Asset {
 /**
  * Reads the bundle once, when the first widget file is asked for (reading and hashing a few hundred
  * kilobytes cost a start ~10 ms that a server behind a firewall may never serve): each file with
- * the brotli and gzip copies its build wrote. Names come from the directory, never from a request, so a request can
- * only ever name one of these files. A strong ETag per representation: each coding's bytes differ.
+ * the brotli and gzip copies its build wrote. Names come from the directory, never from a request,
+ * so a request can only ever name one of these files. A strong ETag per representation: each
+ * coding's bytes differ.
  */
 function loadAssets(dir: string): Map<string, Asset> {
   const assets = new Map<string, Asset>();
