@@ -3,8 +3,7 @@
  * without its per-call Request, Response and web-stream objects), kept-alive connections per
  * upstream origin, and answers whose bodies are streamed rather than read whole and re-wrapped.
  */
-import { EventEmitter } from 'node:events';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 
 /**
@@ -12,13 +11,10 @@ import type { Dispatcher } from 'undici';
  * is): a connection opened for one tenant's call is reused by the next. Idle sockets do not keep
  * the process alive.
  */
-let upstream: Promise<{ request: typeof import('undici').request; agent: Dispatcher }> | undefined;
+let upstream: Promise<Dispatcher> | undefined;
 /** undici and the pool, loaded on the first upstream call: a start (and a server that never proxies) skips loading it. */
-const upstreamClient = () =>
-  (upstream ??= import('undici').then(({ Agent, request }) => ({
-    request,
-    agent: new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000, connections: 256 }),
-  })));
+const upstreamAgent = () =>
+  (upstream ??= import('undici').then(({ Agent }) => new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000, connections: 256 })));
 
 /**
  * Bodies up to this size are read before the answer is passed on, so an upstream that stalls
@@ -71,60 +67,115 @@ export class UpstreamResponse {
   }
 }
 
-/** Reads a body until it ends or `limit` bytes have come, whichever is first; the rest stays paused in the stream. */
-function readHead(body: Readable, limit: number): Promise<{ head: Buffer; ended: boolean }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const settle = () => {
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onError);
-      return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-    };
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size < limit) return;
-      body.pause();
-      resolve({ head: settle(), ended: false });
-    };
-    const onEnd = () => resolve({ head: settle(), ended: true });
-    const onError = (error: unknown) => {
-      settle();
-      reject(error);
-    };
-    body.on('data', onData);
-    body.on('end', onEnd);
-    body.on('error', onError);
-  });
-}
-
 export class UpstreamTimeout extends Error {
   override name = 'TimeoutError';
 }
 
 /**
- * The exchange's deadline, given to undici as its signal in the EventEmitter form undici documents
- * beside AbortSignal (it listens for 'abort' and reads `reason`). An AbortController and its
- * EventTarget cost more per call than the rest of the exchange's bookkeeping.
+ * One exchange as undici's dispatcher reports it (its documented handler interface), turned into
+ * an `UpstreamResponse`: the body is gathered into `head` until it ends or reaches
+ * BUFFERED_BODY_BYTES; past that, the answer is passed on with the rest as a stream that pauses the
+ * upstream socket while its reader lags. Undici's own `request` builds that stream, an async
+ * resource and a copy of the options for every call, which cost more than the rest of the exchange.
+ *
+ * The deadline covers the whole exchange, body included: when it passes, the caller gets an
+ * `UpstreamTimeout` (at once, even if the connection is still being set up) and the exchange is
+ * aborted as soon as undici lets it be.
  */
-class Deadline extends EventEmitter {
-  aborted = false;
-  reason: UpstreamTimeout | undefined;
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly answer: Promise<UpstreamResponse>;
+  #resolve!: (response: UpstreamResponse) => void;
+  #reject!: (error: Error) => void;
+  #settled = false;
+  #controller: Dispatcher.DispatchController | null = null;
+  #status = 0;
+  #headers: UpstreamHeaders | null = null;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #rest: Readable | null = null;
+  #ended = false;
+  #timedOut: UpstreamTimeout | null = null;
   readonly #timer: NodeJS.Timeout;
 
-  constructor(ms: number) {
-    super();
-    this.#timer = setTimeout(() => {
-      this.aborted = true;
-      this.reason = new UpstreamTimeout('the upstream did not answer in time');
-      this.emit('abort');
-    }, ms);
+  constructor(
+    timeoutMs: number,
+    private readonly failure: (error: unknown) => Error,
+  ) {
+    this.answer = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.#timer = setTimeout(() => this.#timeOut(), timeoutMs);
   }
 
-  clear(): void {
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#timedOut) controller.abort(this.#timedOut);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: RawHeaders): void {
+    // 1xx answers (100 Continue, 103 Early Hints) come before the real one.
+    if (statusCode < 200) return;
+    this.#status = statusCode;
+    this.#headers = new UpstreamHeaders(headers);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#rest) {
+      if (!this.#rest.push(chunk)) controller.pause();
+      return;
+    }
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    if (this.#size < BUFFERED_BODY_BYTES) return;
+    // A large body: passed on now, the rest as it arrives, at the pace its reader takes it.
+    this.#rest = new Readable({
+      read: () => controller.resume(),
+      destroy: (error, done) => {
+        clearTimeout(this.#timer);
+        // A reader that stops early (a 401 retried, a caller gone) ends the upstream exchange too.
+        if (!this.#ended) controller.abort(error ?? new Error('the upstream body was not read'));
+        done(error);
+      },
+    });
+    // A rest nobody reads (a status check) is ended by the timeout; its error is the reader's, if any.
+    this.#rest.on('error', () => undefined);
+    this.#settle();
+  }
+
+  onResponseEnd(): void {
+    this.#ended = true;
     clearTimeout(this.#timer);
+    if (this.#rest) this.#rest.push(null);
+    else this.#settle();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    clearTimeout(this.#timer);
+    const reason = this.#timedOut ?? error;
+    if (this.#rest) this.#rest.destroy(reason);
+    else if (!this.#settled) {
+      this.#settled = true;
+      this.#reject(this.failure(reason));
+    }
+  }
+
+  #settle(): void {
+    this.#settled = true;
+    const head = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#size);
+    this.#chunks = [];
+    const rest = this.#rest;
+    this.#resolve(new UpstreamResponse(this.#status, this.#headers!, head, rest, (error) => this.failure(this.#timedOut ?? error)));
+  }
+
+  #timeOut(): void {
+    this.#timedOut = new UpstreamTimeout('the upstream did not answer in time');
+    if (this.#controller) this.#controller.abort(this.#timedOut);
+    // Not connected yet: the caller is answered now; the exchange is aborted when it starts.
+    if (!this.#settled) {
+      this.#settled = true;
+      this.#reject(this.failure(this.#timedOut));
+    }
   }
 }
 
@@ -145,28 +196,17 @@ export async function sendUpstream(
   failure: (error: unknown) => Error,
 ): Promise<UpstreamResponse> {
   // Loaded before the clock starts: the first call's module load is not the upstream's time.
-  const { request, agent } = await upstreamClient();
-  const deadline = new Deadline(init.timeoutMs);
-  try {
-    const answer = await request(url, {
-      method: init.method as 'GET',
+  const dispatcher = init.dispatcher ?? (await upstreamAgent());
+  const exchange = new Exchange(init.timeoutMs, failure);
+  dispatcher.dispatch(
+    {
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method: init.method as Dispatcher.HttpMethod,
       headers: init.headers as Iterable<[string, string]> & Record<string, string>,
       body: init.body ?? null,
-      dispatcher: init.dispatcher ?? agent,
-      signal: deadline,
-    });
-    const { head, ended } = await readHead(answer.body, BUFFERED_BODY_BYTES);
-    if (ended) deadline.clear();
-    else {
-      answer.body.once('close', () => deadline.clear());
-      // A rest nobody reads (a status check) is ended by the timeout; its error is the reader's, if any.
-      answer.body.on('error', () => undefined);
-    }
-    return new UpstreamResponse(answer.statusCode, new UpstreamHeaders(answer.headers), head, ended ? null : answer.body, (error) =>
-      failure(deadline.reason ?? error),
-    );
-  } catch (error) {
-    deadline.clear();
-    throw failure(deadline.reason ?? error);
-  }
+    },
+    exchange,
+  );
+  return exchange.answer;
 }
