@@ -50,7 +50,15 @@ describe('the proxy with answers larger than it buffers', () => {
     });
     const declarations = {
       connectors: [
-        { slug: 'files', name: 'Files API', description: '', baseUrl: `${upstream.origin}/api`, visibility: 'shared', authMethods: [{ type: 'bearer' }], actions: {} },
+        {
+          slug: 'files',
+          name: 'Files API',
+          description: '',
+          baseUrl: `${upstream.origin}/api`,
+          visibility: 'shared',
+          authMethods: [{ type: 'bearer' }],
+          actions: {},
+        },
       ],
       integrations: [],
     } as unknown as Declarations;
