@@ -121,11 +121,11 @@ export function printRounds(results: Map<string, Round[]>): void {
 }
 
 /** The median of the per-round ratios a/b, with the spread (min–max) of those ratios. */
-export function printRatio(results: Map<string, Round[]>, a: string, b: string, target: number): number {
+export function printRatio(results: Map<string, Round[]>, a: string, b: string, target: number | null): number {
   const ratios = results.get(a)!.map((round, i) => round.rps / results.get(b)![i]!.rps);
   const ratio = median(ratios);
   console.log(
-    `  ${`${a} ÷ ${b}`.padEnd(52)} ${ratio.toFixed(3)}  (pairs ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)})  target ≥ ${target}: ${ratio >= target ? 'met' : 'NOT met'}`,
+    `  ${`${a} ÷ ${b}`.padEnd(52)} ${ratio.toFixed(3)}  (pairs ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)})  ${target === null ? '(no target)' : `target ≥ ${target}: ${ratio >= target ? 'met' : 'NOT met'}`}`,
   );
   // The same comparison in server CPU per request (b's ÷ a's): a busy machine moves it far less
   // than req/s, since a server that saturates its core is bounded by exactly that cost.
