@@ -15,6 +15,23 @@ function decodeAsciiEscapes(text: string): string {
 }
 
 /**
+ * Connectors' base URLs, parsed once each (with the trailing slash a relative path resolves under):
+ * every proxied call resolves against one. Only read, never changed: a call builds its own URL.
+ * Bounded, since an operator can change a connector's base URL any number of times.
+ */
+const parsedBases = new Map<string, URL>();
+
+function parsedBase(baseUrl: string): URL {
+  let base = parsedBases.get(baseUrl);
+  if (!base) {
+    if (parsedBases.size >= 1000) parsedBases.clear();
+    base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+    parsedBases.set(baseUrl, base);
+  }
+  return base;
+}
+
+/**
  * Resolves a caller-supplied path under the connector's base URL, refusing anything that could
  * leave it: dot segments (plain or percent-encoded any number of times), encoded slashes and
  * backslashes, absolute and scheme-relative URLs, control characters. The final URL is checked
@@ -45,8 +62,8 @@ export function resolveUnderBase(baseUrl: string, rawPath: string): URL {
       if (index === 0 && /^[a-z][a-z0-9+.-]*:/i.test(decoded)) throw refuse();
     }
   });
-  const base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
-  const url = new URL(pathPart + (queryParts.length ? `?${queryParts.join('?')}` : ''), base);
+  const base = parsedBase(baseUrl);
+  const url = new URL(pathPart + (queryParts.length ? `?${queryParts.join('?')}` : ''), base.href);
   if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname) || url.username || url.password) throw refuse();
   return url;
 }
