@@ -1,7 +1,8 @@
 /**
- * The HTTP client for third-party APIs: undici's pooled Agent (the engine under Node's `fetch`,
- * without its per-call Request, Response and web-stream objects), kept-alive connections per
- * upstream origin, and answers whose bodies are streamed rather than read whole and re-wrapped.
+ * The HTTP client for third-party APIs: undici's pooled Agent (the engine under Node's `fetch`),
+ * driven through its dispatcher interface without the per-call objects of `fetch` or of undici's
+ * own `request`; kept-alive connections per upstream origin; answers whose bodies are streamed
+ * rather than read whole and re-wrapped.
  */
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
