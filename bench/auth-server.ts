@@ -32,7 +32,11 @@ app.get('/bench/open', (_req, res) => {
   served.open++;
   res.json({ ok: true });
 });
-app.get('/bench/keyed', authenticate(patchbay.ctx, { scope: 'installs:read' }), (_req, res) => {
+// BENCH_KEYED_MIDDLEWARE=noop puts a middleware that only calls next() where authentication goes:
+// the ratio then shows what one more middleware costs in Express, the ceiling for any middleware.
+const keyedMiddleware: express.RequestHandler =
+  process.env.BENCH_KEYED_MIDDLEWARE === 'noop' ? (_req, _res, next) => next() : authenticate(patchbay.ctx, { scope: 'installs:read' });
+app.get('/bench/keyed', keyedMiddleware, (_req, res) => {
   served.keyed++;
   res.json({ ok: true });
 });

@@ -16,7 +16,9 @@
  * request, the microseconds authentication costs.
  *
  * BENCH_PAIRS (default 60), BENCH_PHASE_MS (250) and BENCH_PROFILE=1 (writes a CPU profile of the
- * server to /tmp/prof) tune it; BENCH_AUTH_ONLY=1 leaves out the /healthz comparison below.
+ * server to /tmp/prof) tune it; BENCH_AUTH_ONLY=1 leaves out the /healthz comparison below;
+ * BENCH_KEYED_MIDDLEWARE=noop measures (b) with a middleware that does nothing in place of
+ * authentication: the most any middleware in that place can reach.
  *
  * Then `/healthz` of Patchbay's app on its own listener against a bare Express 5 app answering the
  * same JSON (bench/express-hello.ts), each in its own process, in rotating rounds; target ≥ 0.9×.
@@ -134,7 +136,7 @@ try {
   };
   console.log(`bench:auth — ${CONNECTIONS} connections, ${PAIRS} pairs of ${PHASE_MS} ms phases in one load, loopback, SQLite, Node ${process.version}`);
   summary('(a) same route, no auth', phases.open);
-  summary('(b) same route, access key', phases.keyed);
+  summary(process.env.BENCH_KEYED_MIDDLEWARE === 'noop' ? '(b) same route, no-op middleware' : '(b) same route, access key', phases.keyed);
   // A phase in which the server answered nothing (stopped by other load on the machine) has no ratio.
   const pairs = phases.open.map((open, i) => ({ open, keyed: phases.keyed[i]! })).filter(({ open, keyed }) => open.rps > 0 && keyed.rps > 0);
   if (pairs.length < PAIRS) console.log(`(${PAIRS - pairs.length} of ${PAIRS} pairs left out: a phase with no answers)`);
