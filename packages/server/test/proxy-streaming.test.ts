@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+// Unref'd where raced: a wait that lost the race must not keep the test file's process alive.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection } from '../src/connections/service.js';
 import type { Declarations } from '../src/index.js';
@@ -102,7 +103,7 @@ describe('the proxy with answers larger than it buffers', () => {
       once(answer, 'end').then(() => 'ended'),
       once(answer, 'aborted').then(() => 'aborted'),
       once(answer, 'error').then(() => 'aborted'),
-      sleep(8000).then(() => 'still waiting'),
+      sleep(8000, undefined, { ref: false }).then(() => 'still waiting'),
     ]);
     assert.equal(ending, 'aborted', 'the caller learns the body is incomplete (the connection is cut, not ended cleanly)');
     assert.equal(received, 100_000, 'what the upstream sent arrived');
@@ -116,7 +117,7 @@ describe('the proxy with answers larger than it buffers', () => {
     // Some of the body arrives; then the caller goes away.
     await once(answer, 'data');
     answer.destroy();
-    const closed = await Promise.race([once(source, 'close').then(() => true), sleep(5000).then(() => false)]);
+    const closed = await Promise.race([once(source, 'close').then(() => true), sleep(5000, undefined, { ref: false }).then(() => false)]);
     assert.ok(closed, 'the upstream saw its connection closed soon after the caller left');
   });
 
