@@ -40,6 +40,9 @@ describe('the proxy with answers larger than it buffers', () => {
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': MIB });
         res.write(BIG_BODY.subarray(0, 100_000));
         // …and never the rest.
+      } else if (req.url === '/api/reset-after-100k') {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': MIB });
+        res.write(BIG_BODY.subarray(0, 100_000), () => setTimeout(() => req.socket.destroy(), 50));
       } else if (req.url === '/api/endless') {
         res.writeHead(200, { 'content-type': 'application/octet-stream' });
         endless.push(res);
@@ -108,6 +111,21 @@ describe('the proxy with answers larger than it buffers', () => {
     assert.equal(ending, 'aborted', 'the caller learns the body is incomplete (the connection is cut, not ended cleanly)');
     assert.equal(received, 100_000, 'what the upstream sent arrived');
     assert.ok(Date.now() - started < 6000, `cut within the 2 s timeout plus slack, took ${Date.now() - started} ms`);
+  });
+
+  it('cuts the answer short at once, not at the timeout, when the upstream drops the connection mid-body', async () => {
+    const started = Date.now();
+    const answer = await proxiedGet('reset-after-100k');
+    assert.equal(answer.statusCode, 200);
+    answer.resume();
+    const ending = await Promise.race([
+      once(answer, 'end').then(() => 'ended'),
+      once(answer, 'aborted').then(() => 'aborted'),
+      once(answer, 'error').then(() => 'aborted'),
+      sleep(8000, undefined, { ref: false }).then(() => 'still waiting'),
+    ]);
+    assert.equal(ending, 'aborted', 'the caller learns the body is incomplete');
+    assert.ok(Date.now() - started < 1500, `cut when the upstream failed, before the 2 s timeout: took ${Date.now() - started} ms`);
   });
 
   it('stops the upstream exchange when the caller leaves mid-body, so a stream nobody reads does not run on', async () => {
