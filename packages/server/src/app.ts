@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { AppContext } from './context.js';
 import { errorHandler, routeNotFound } from './http/errors.js';
 import { proxyLane } from './connections/proxy.js';
+import { publishLane } from './events/routes.js';
 import { healthLane } from './health/routes.js';
 import { withFastLanes } from './http/fast-lane.js';
 import { tenantActionLane } from './integrations/routes.js';
@@ -29,7 +30,10 @@ export function createServer(ctx: AppContext, parts: ServerParts): Express {
   app.use(answerError);
   // The hottest routes' plain forms are answered before Express (http/fast-lane.ts says why). Behind
   // trusted proxies the client address is Express's `req.ip`, so the lanes that authenticate step aside.
-  const authenticatingLanes = ctx.config.trustProxy === false ? [proxyLane(ctx, parts.broker, observer), tenantActionLane(ctx, parts.broker, observer)] : [];
+  const authenticatingLanes =
+    ctx.config.trustProxy === false
+      ? [proxyLane(ctx, parts.broker, observer), tenantActionLane(ctx, parts.broker, observer), publishLane(ctx, ctx.events, observer)]
+      : [];
   withFastLanes(app, [...authenticatingLanes, healthLane(observer)], answerError);
   ctx.metrics.learnRoutes(routeTable(app));
   return app;

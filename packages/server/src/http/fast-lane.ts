@@ -56,11 +56,15 @@ export function withFastLanes(app: Express, lanes: readonly FastLane[], errorHan
  * its path (`baseUrl` + `path`: auth events record both), the route's decoded parameters, and the
  * answer's `locals`. Nothing else of Express's request or response may be used by a middleware a
  * lane runs; `res.set`, `req.get` and the like exist on the usual path only.
+ *
+ * `baseUrl`: where the route's router is mounted, for a route at that router's root (`/`), whose
+ * `path` Express gives as `/`.
  */
-export function laneRequest(req: IncomingMessage, res: ServerResponse, params: Record<string, string>): Request {
+export function laneRequest(req: IncomingMessage, res: ServerResponse, params: Record<string, string>, baseUrl = ''): Request {
   const url = req.url!;
   const query = url.indexOf('?');
-  Object.assign(req, { originalUrl: url, baseUrl: '', path: query === -1 ? url : url.slice(0, query), params });
+  const pathname = query === -1 ? url : url.slice(0, query);
+  Object.assign(req, { originalUrl: url, baseUrl, path: pathname.slice(baseUrl.length) || '/', params });
   Object.assign(res, { locals: Object.create(null) as Record<string, unknown> });
   return req as Request;
 }
