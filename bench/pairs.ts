@@ -2,7 +2,8 @@
  * What bench:proxy and bench:events share: child processes for the servers under test (so the load
  * generator does not share their event loop), rounds of autocannon load in alternating pairs, and
  * the summary lines (Patchbay, floor, median ratio with its spread, p50/p99). BENCH_PROFILE=1
- * profiles each child (to BENCH_PROFILE_DIR, default /tmp/prof: helpers sharing a machine keep apart).
+ * profiles each child (to BENCH_PROFILE_DIR, default /tmp/prof: helpers sharing a machine keep apart;
+ * BENCH_PROFILE_INTERVAL, µs between samples, default 1000).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -30,7 +31,13 @@ export interface Child<T> {
 /** Forks a bench server (a .ts file next to this one) and waits for the first message it sends (its port and whatever the run needs). */
 export async function startChild<T>(file: string, env: NodeJS.ProcessEnv = {}): Promise<Child<T>> {
   const child = fork(fileURLToPath(new URL(file, import.meta.url)), [], {
-    execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR ?? '/tmp/prof'}`] : [])],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env.BENCH_PROFILE
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR ?? '/tmp/prof'}`, '--cpu-prof-interval', process.env.BENCH_PROFILE_INTERVAL ?? '1000']
+        : []),
+    ],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
