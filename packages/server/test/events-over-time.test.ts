@@ -108,4 +108,51 @@ if (TEST_POSTGRES_URL)
         await a.close();
       }
     });
+
+    it('numbers the log without a gap or a duplicate while both instances publish at once, each event under the number its publisher was told', async () => {
+      const a = await startPatchbay();
+      const b = await listenOnLoopback();
+      const patchbayB = await createPatchbay({ ...a.config, publicUrl: b.origin }, { logger: createLogger('silent') });
+      b.server.on('request', patchbayB.app);
+      try {
+        const publisher = await a.accessKey(['events:publish']);
+        const publishOn = async (origin: string, i: number) => {
+          const answer = await fetch(`${origin}/v1/events`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${publisher}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ topic: 'race/published', payload: { i } }),
+          });
+          assert.equal(answer.status, 201);
+          return ((await answer.json()) as { data: { id: string; seq: number } }).data;
+        };
+        // 16 publishers per instance, 8 events each: batches of both instances contend for the append lock.
+        const answered = (
+          await Promise.all(
+            Array.from({ length: 32 }, async (_, publisherIndex) => {
+              const origin = publisherIndex % 2 === 0 ? a.origin : b.origin;
+              const mine = [];
+              for (let i = 0; i < 8; i++) mine.push(await publishOn(origin, publisherIndex * 8 + i));
+              return mine;
+            }),
+          )
+        ).flat();
+        const seqs = answered.map((event) => event.seq).sort((x, y) => x - y);
+        assert.equal(new Set(seqs).size, 256, 'no number given twice');
+        assert.deepEqual(
+          seqs,
+          Array.from({ length: 256 }, (_, index) => seqs[0]! + index),
+          'no gap between the numbers given',
+        );
+        const stored = await a.patchbay.ctx.store.db.selectFrom('events').select(['seq', 'id']).where('topic', '=', 'race/published').execute();
+        assert.deepEqual(
+          new Map(stored.map((row) => [row.id, Number(row.seq)])),
+          new Map(answered.map((event) => [event.id, event.seq])),
+          'each event is stored under the number its publisher was told',
+        );
+      } finally {
+        await closeServer(b.server);
+        await patchbayB.close();
+        await a.close();
+      }
+    });
   });

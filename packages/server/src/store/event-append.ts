@@ -29,24 +29,50 @@ export function sqliteEventAppender(database: SQLite.Database, db: Kysely<Databa
   return (events) => db.connection().execute(async () => (append ??= prepare())(events));
 }
 
-/** PostgreSQL: the advisory lock orders appends of every instance; the notification wakes their streams on commit. */
+/**
+ * PostgreSQL: the advisory lock orders appends of every instance; the notification wakes their
+ * streams on commit. Three round trips per batch, not six: BEGIN and the lock go as one simple
+ * query; the numbering, the insert and the notification are one statement; then COMMIT. The
+ * numbering reads `max(seq)` in a statement after the one that took the lock, so under READ
+ * COMMITTED it sees every append committed before the lock was granted (a statement's snapshot is
+ * taken when it starts; one that took the lock itself would have read an older log).
+ */
 export function postgresEventAppender(db: Kysely<Database>, channel: string): (events: NewEvent[]) => Promise<number[]> {
-  const lock = CompiledQuery.raw('SELECT pg_advisory_xact_lock(hashtext($1))', [EVENTS_APPEND_LOCK]);
-  const last = CompiledQuery.raw('SELECT max(seq) AS max FROM events');
+  // The lock's key is a constant of this file, not input, so it is written into the SQL.
+  const beginLocked = CompiledQuery.raw(`BEGIN; SELECT pg_advisory_xact_lock(hashtext('${EVENTS_APPEND_LOCK}'))`);
+  const commit = CompiledQuery.raw('COMMIT');
+  const rollback = CompiledQuery.raw('ROLLBACK');
   return (events) =>
-    db.transaction().execute(async (trx) => {
-      await trx.executeQuery(lock);
-      const { rows } = await trx.executeQuery<{ max: string | number | null }>(last);
-      const first = Number(rows[0]?.max ?? 0) + 1;
-      const values: unknown[] = [];
-      const tuples = events.map((event, index) => {
-        const at = values.length;
-        values.push(first + index, event.id, event.topic, event.payload, event.publisher, event.created_at);
-        return `($${at + 1}, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}, $${at + 6})`;
-      });
-      await trx.executeQuery(CompiledQuery.raw(`INSERT INTO events (seq, id, topic, payload, publisher, created_at) VALUES ${tuples.join(', ')}`, values));
-      // The payload tells the listeners how far the log now reaches (events/hub.ts skips reading what it dispatched already).
-      await trx.executeQuery(CompiledQuery.raw('SELECT pg_notify($1, $2)', [channel, String(first + events.length - 1)]));
-      return events.map((_event, index) => first + index);
+    db.connection().execute(async (connection) => {
+      await connection.executeQuery(beginLocked);
+      try {
+        const values: unknown[] = [channel];
+        const tuples = events.map((event, index) => {
+          const at = values.length;
+          values.push(index + 1, event.id, event.topic, event.payload, event.publisher, event.created_at);
+          return `($${at + 1}::int, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}, $${at + 6})`;
+        });
+        // The payload tells the listeners how far the log now reaches (events/hub.ts skips reading what it dispatched already).
+        const { rows } = await connection.executeQuery<{ first: string | number }>(
+          CompiledQuery.raw(
+            `WITH appended AS (
+               INSERT INTO events (seq, id, topic, payload, publisher, created_at)
+               SELECT last.max + v.ord, v.id, v.topic, v.payload, v.publisher, v.created_at
+               FROM (SELECT coalesce(max(seq), 0) AS max FROM events) AS last,
+                    (VALUES ${tuples.join(', ')}) AS v (ord, id, topic, payload, publisher, created_at)
+               RETURNING seq
+             )
+             SELECT min(seq) AS first, pg_notify($1, max(seq)::text) FROM appended`,
+            values,
+          ),
+        );
+        await connection.executeQuery(commit);
+        const first = Number(rows[0]!.first);
+        return events.map((_event, index) => first + index);
+      } catch (error) {
+        // The connection goes back to the pool: it must not stay inside the failed transaction.
+        await connection.executeQuery(rollback).catch(() => undefined);
+        throw error;
+      }
     });
 }
