@@ -112,13 +112,18 @@ export async function openStore(databaseUrl: string, options: StoreOptions = {})
   throw new UnsupportedDatabaseError(`Unsupported DATABASE_URL scheme in "${databaseUrl.split(':')[0]}:"; use sqlite:<file>.`);
 }
 
+/** How long a SQLite write waits for another process's lock before failing (answered 503 store_unavailable). */
+const LOCK_WAIT_MS = 5000;
+/** The same for the background batches of `appendRows`, which retry instead. */
+const BATCH_LOCK_WAIT_MS = 100;
+
 function openSqliteStore(file: string): Store {
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const database = new SQLite(file);
   // WAL lets readers run beside the writer; busy_timeout makes a second process wait instead of failing.
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
-  database.pragma('busy_timeout = 5000');
+  database.pragma(`busy_timeout = ${LOCK_WAIT_MS}`);
   database.pragma('foreign_keys = ON');
   // Planner statistics: without them SQLite answers a tag search by scanning every install of the
   // integration (~1 ms per 1 000 installs) instead of starting from the tag index. `optimize`
@@ -142,6 +147,21 @@ function openSqliteStore(file: string): Store {
     if (!append) appenders.set(shape, (append = sqliteRowAppender(database, insertPrefix(table, columns), columns.length, varying)));
     return append;
   };
+  /**
+   * Appended rows are background batches (auth events, the request log) whose writers retry a
+   * failed batch later. better-sqlite3 waits for another process's lock synchronously, stopping
+   * the whole event loop: with the usual 5 s wait, a file held by a backup tool froze every request
+   * for 5 s per batch and retry. These writes wait briefly instead (a CLI command's write is over
+   * by then), then fail and are retried.
+   */
+  const withShortLockWait = <T>(write: () => T): T => {
+    database.pragma(`busy_timeout = ${BATCH_LOCK_WAIT_MS}`);
+    try {
+      return write();
+    } finally {
+      database.pragma(`busy_timeout = ${LOCK_WAIT_MS}`);
+    }
+  };
   const events = new GroupCommit(sqliteEventAppender(database, db));
   return {
     db,
@@ -152,7 +172,7 @@ function openSqliteStore(file: string): Store {
       const append = appenderFor(table, columns, options?.varying);
       // Through Kysely's one connection: its lock keeps this out of a Kysely transaction that is
       // open across an await (the rows would otherwise join it, and go if it rolled back).
-      await db.connection().execute(async () => append(rows));
+      await db.connection().execute(async () => withShortLockWait(() => append(rows)));
     },
     // One SQLite file has one writer at a time, and this process's Kysely connection runs one
     // transaction at a time: transactions already take turns.
