@@ -79,17 +79,30 @@ describe('event streams over time (one-second heartbeat)', () => {
 });
 
 // PostgreSQL only: registered in the run of the suite on PostgreSQL.
+/**
+ * Runs `use` with instance A (a test server) and the origin of instance B: the same database and
+ * schema, its own process state (hub, caches, listener). Both are closed afterwards.
+ */
+async function withTwoInstances(use: (a: TestPatchbay, b: string) => Promise<void>): Promise<void> {
+  const a = await startPatchbay();
+  const b = await listenOnLoopback();
+  const patchbayB = await createPatchbay({ ...a.config, publicUrl: b.origin }, { logger: createLogger('silent') });
+  b.server.on('request', patchbayB.app);
+  try {
+    await use(a, b.origin);
+  } finally {
+    await closeServer(b.server);
+    await patchbayB.close();
+    await a.close();
+  }
+}
+
 if (TEST_POSTGRES_URL)
   describe('events across two instances on one PostgreSQL', () => {
     it('delivers an event published on instance A to a stream on instance B within a second', async () => {
-      const a = await startPatchbay();
-      // Instance B: the same database and schema, its own process state (hub, caches, listener).
-      const b = await listenOnLoopback();
-      const patchbayB = await createPatchbay({ ...a.config, publicUrl: b.origin }, { logger: createLogger('silent') });
-      b.server.on('request', patchbayB.app);
-      try {
+      await withTwoInstances(async (a, b) => {
         const publisher = await a.accessKey(['events:publish', 'events:consume']);
-        const stream = await openStream(`${b.origin}/v1/events/stream?topics=cross/instance/*`, { authorization: `Bearer ${publisher}` });
+        const stream = await openStream(`${b}/v1/events/stream?topics=cross/instance/*`, { authorization: `Bearer ${publisher}` });
         await new Promise((resolve) => setTimeout(resolve, 200));
         const sentAt = Date.now();
         const published = await fetch(`${a.origin}/v1/events`, {
@@ -102,19 +115,11 @@ if (TEST_POSTGRES_URL)
         assert.ok(Date.now() - sentAt < 1000);
         assert.deepEqual(stream.events[0]!.data.payload, { from: 'A' });
         await stream.close();
-      } finally {
-        await closeServer(b.server);
-        await patchbayB.close();
-        await a.close();
-      }
+      });
     });
 
     it('numbers the log without a gap or a duplicate while both instances publish at once, each event under the number its publisher was told', async () => {
-      const a = await startPatchbay();
-      const b = await listenOnLoopback();
-      const patchbayB = await createPatchbay({ ...a.config, publicUrl: b.origin }, { logger: createLogger('silent') });
-      b.server.on('request', patchbayB.app);
-      try {
+      await withTwoInstances(async (a, b) => {
         const publisher = await a.accessKey(['events:publish']);
         const publishOn = async (origin: string, i: number) => {
           const answer = await fetch(`${origin}/v1/events`, {
@@ -129,7 +134,7 @@ if (TEST_POSTGRES_URL)
         const answered = (
           await Promise.all(
             Array.from({ length: 32 }, async (_, publisherIndex) => {
-              const origin = publisherIndex % 2 === 0 ? a.origin : b.origin;
+              const origin = publisherIndex % 2 === 0 ? a.origin : b;
               const mine = [];
               for (let i = 0; i < 8; i++) mine.push(await publishOn(origin, publisherIndex * 8 + i));
               return mine;
@@ -149,10 +154,6 @@ if (TEST_POSTGRES_URL)
           new Map(answered.map((event) => [event.id, event.seq])),
           'each event is stored under the number its publisher was told',
         );
-      } finally {
-        await closeServer(b.server);
-        await patchbayB.close();
-        await a.close();
-      }
+      });
     });
   });

@@ -87,6 +87,15 @@ describe('the proxy with answers larger than it buffers', () => {
     });
   }
 
+  /** How a proxied answer's body ends: whole, cut short, or not within 8 s. */
+  const howItEnds = (answer: IncomingMessage) =>
+    Promise.race([
+      once(answer, 'end').then(() => 'ended'),
+      once(answer, 'aborted').then(() => 'aborted'),
+      once(answer, 'error').then(() => 'aborted'),
+      sleep(8000, undefined, { ref: false }).then(() => 'still waiting'),
+    ]);
+
   it('passes a 1 MiB body through whole and byte for byte, with the upstream’s status and content type', async () => {
     const answer = await fetch(`${patchbay.origin}/v1/connections/${connectionId}/proxy/big`, { headers: { authorization: `Bearer ${accessKey}` } });
     assert.equal(answer.status, 200);
@@ -102,12 +111,7 @@ describe('the proxy with answers larger than it buffers', () => {
     assert.equal(answer.statusCode, 200, 'past the buffered part, the answer is already on its way when the stall begins');
     let received = 0;
     answer.on('data', (chunk: Buffer) => (received += chunk.length));
-    const ending = await Promise.race([
-      once(answer, 'end').then(() => 'ended'),
-      once(answer, 'aborted').then(() => 'aborted'),
-      once(answer, 'error').then(() => 'aborted'),
-      sleep(8000, undefined, { ref: false }).then(() => 'still waiting'),
-    ]);
+    const ending = await howItEnds(answer);
     assert.equal(ending, 'aborted', 'the caller learns the body is incomplete (the connection is cut, not ended cleanly)');
     assert.equal(received, 100_000, 'what the upstream sent arrived');
     assert.ok(Date.now() - started < 6000, `cut within the 2 s timeout plus slack, took ${Date.now() - started} ms`);
@@ -118,12 +122,7 @@ describe('the proxy with answers larger than it buffers', () => {
     const answer = await proxiedGet('reset-after-100k');
     assert.equal(answer.statusCode, 200);
     answer.resume();
-    const ending = await Promise.race([
-      once(answer, 'end').then(() => 'ended'),
-      once(answer, 'aborted').then(() => 'aborted'),
-      once(answer, 'error').then(() => 'aborted'),
-      sleep(8000, undefined, { ref: false }).then(() => 'still waiting'),
-    ]);
+    const ending = await howItEnds(answer);
     assert.equal(ending, 'aborted', 'the caller learns the body is incomplete');
     assert.ok(Date.now() - started < 1500, `cut when the upstream failed, before the 2 s timeout: took ${Date.now() - started} ms`);
   });
