@@ -12,7 +12,7 @@ import {
   PARTNER_LINK_PREFIX,
 } from '../src/crypto/access-key.js';
 import { constantTimeEqual } from '../src/crypto/hmac.js';
-import { random128, RANDOM_128_LENGTH } from '../src/crypto/random.js';
+import { newId, random128, RANDOM_128_LENGTH } from '../src/crypto/random.js';
 
 /*
  * An independent model of the documented format, so the tests do not trust the code under test:
@@ -127,6 +127,17 @@ describe('access keys', () => {
     const sample = Array.from({ length: 5000 }, () => random128());
     assert.ok(sample.every((part) => part.length === RANDOM_128_LENGTH && /^[0-9A-Za-z]+$/.test(part)));
     assertCarries128RandomBits('random128', sample);
+  });
+
+  it('record ids (drawn from a pool of random bytes) carry 128 random bits, never repeating, across many refills of the pool', () => {
+    // 5 000 ids span some twenty refills of the 4 KiB pool: a byte handed out twice would repeat an id.
+    const sample = Array.from({ length: 5000 }, () => newId('evt'));
+    assert.equal(new Set(sample).size, sample.length, 'no id repeats');
+    assert.ok(sample.every((id) => /^evt_[0-9A-Za-z]{22}$/.test(id)));
+    assertCarries128RandomBits(
+      'newId',
+      sample.map((id) => id.slice(4)),
+    );
   });
 
   it('compares secrets in constant time: equal only for the same bytes, unequal lengths refused without throwing', () => {
