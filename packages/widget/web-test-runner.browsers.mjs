@@ -10,18 +10,18 @@ export const engine = process.env.PATCHBAY_ENGINE || 'chromium';
 if (!ENGINES.includes(engine)) throw new Error(`PATCHBAY_ENGINE must be one of ${ENGINES.join(', ')}, not "${engine}"`);
 
 /**
- * `setViewport` for the WebDriver launcher: @web/test-runner-commands implements it for puppeteer
- * and Playwright only. WebDriver sizes the window, so the window is grown by its own frame to give
- * the page the requested viewport. WTR puts its own command plugins first (and they throw for
- * WebDriver), so the WebKit launcher puts this one ahead of them.
- */
-/**
  * A window frame's measured size in whole pixels. WebKitGTK under Xvfb can report an outer size of 0
  * for a moment (seen once in CI, where the negative frame made the window size invalid): a frame
  * that measures negative or not at all is taken as none, and the next attempt measures it again.
  */
 const frameOf = (size) => (Number.isFinite(size) && size > 0 ? Math.round(size) : 0);
 
+/**
+ * `setViewport` for the WebDriver launcher: @web/test-runner-commands implements it for puppeteer
+ * and Playwright only. WebDriver sizes the window, so the window is grown by its own frame to give
+ * the page the requested viewport. WTR puts its own command plugins first (and they throw for
+ * WebDriver), so the WebKit launcher puts this one ahead of them.
+ */
 const webdriverViewport = {
   name: 'patchbay-webdriver-viewport',
   async executeCommand({ command, payload, session }) {
